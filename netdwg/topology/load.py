@@ -1,0 +1,258 @@
+"""Topology file (configobj syntax) -> `Topology` values.
+
+Every problem in the file is collected and reported at once as a
+`ConfigError` whose diagnostics name file:line and a fix. Only syntax and
+types are checked here; whether the network makes sense is the linter's job.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import ipaddress
+import re
+from pathlib import Path
+from types import MappingProxyType
+
+from configobj import ConfigObj, ConfigObjError, flatten_errors, get_extra_values
+
+try:  # configobj >= 5.0.9 ships validate inside the package; Debian 12's 5.0.8 as a top-level module
+    from configobj.validate import Validator
+except ImportError:  # pragma: no cover - depends on the installed configobj
+    from validate import Validator  # type: ignore[no-redef]
+
+from netdwg.errors import ConfigError, Diagnostic, NetdwgError, ParseError, Severity, Span
+from netdwg.keys import PublicKey
+from netdwg.topology.model import (
+    Backend, GuardAction, Host, Lan, Network, ReturnPath, Role, SiteFingerprint, SitePair, Topology,
+)
+from netdwg.topology.spec import CONFIGSPEC, KNOWN_KEYS, locate_keys
+from netdwg.wireguard import Endpoint
+
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class _Collector:
+    """Collects diagnostics while converting; each value error becomes one."""
+
+    def __init__(self, path: str, lines: dict[tuple[str, ...], int]) -> None:
+        self.path = path
+        self.lines = lines
+        self.diagnostics: list[Diagnostic] = []
+
+    def span(self, *where: str) -> Span:
+        for n in range(len(where), 0, -1):
+            line = self.lines.get(tuple(where[:n]))
+            if line:
+                return Span(self.path, line)
+        return Span(self.path)
+
+    def error(self, code: str, where: tuple[str, ...], message: str, fix: str = "", subject: str = "") -> None:
+        self.diagnostics.append(Diagnostic(code, Severity.ERROR, message, self.span(*where), subject, fix))
+
+    def convert(self, where: tuple[str, ...], func, value, subject: str = ""):
+        """Run func(value); turn a ValueError/NetdwgError into a diagnostic and return None."""
+        try:
+            return func(value)
+        except NetdwgError as err:
+            self.error("NDW002", where, err.message, err.fix, subject)
+        except ValueError as err:
+            self.error("NDW002", where, f"{where[-1]} = {value!r}: {err}", "", subject)
+        return None
+
+
+def _ip_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(text.strip(), strict=True)
+    except ValueError as err:
+        if "has host bits set" in str(err):
+            net = ipaddress.ip_network(text.strip(), strict=False)
+            raise ValueError(f"{text!r} has host bits set; did you mean {net}?") from None
+        raise ValueError(f"{text!r} is not an IP network (write e.g. 10.99.0.0/16)") from None
+
+
+def _ip_address(text: str):
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IP address") from None
+
+
+def _host_address(text: str):
+    """A VPN address; a /32 or /128 suffix is tolerated, any other prefix is not."""
+    text = text.strip()
+    if "/" in text:
+        iface = ipaddress.ip_interface(text)
+        if iface.network.prefixlen != iface.max_prefixlen:
+            raise ValueError(f"{text!r}: write the host address alone (the pool gives the prefix), e.g. {iface.ip}")
+        return iface.ip
+    return _ip_address(text)
+
+
+def _lan_interface_address(text: str, prefix):
+    text = text.strip()
+    if "/" in text:
+        return ipaddress.ip_interface(text)
+    address = _ip_address(text)
+    length = prefix.prefixlen if prefix is not None and prefix.version == address.version else address.max_prefixlen
+    return ipaddress.ip_interface(f"{address}/{length}")
+
+
+def _mac(text: str) -> str:
+    mac = text.strip().lower().replace("-", ":")
+    if not _MAC.match(mac):
+        raise ValueError(f"{text!r} is not a MAC address (write aa:bb:cc:dd:ee:ff)")
+    return mac
+
+
+def parse_topology(text: str, path: str = "<topology>") -> Topology:
+    """Parse and type-check a topology file's text. Raises ConfigError with every problem."""
+    lines = locate_keys(text)
+    out = _Collector(path, lines)
+    try:
+        conf = ConfigObj(io.StringIO(text), configspec=io.StringIO(CONFIGSPEC), list_values=True,
+                         raise_errors=False, file_error=True, encoding="utf-8")
+    except ConfigObjError as err:
+        found = getattr(err, "errors", None) or [err]
+        diags = tuple(
+            Diagnostic("NDW001", Severity.ERROR, _syntax_message(e), Span(path, getattr(e, "line_number", 0) or 0),
+                       fix="see netdwg.conf(5) for the syntax: [section], [[host]], key = value")
+            for e in found)
+        raise ConfigError(f"{path}: syntax error", diags) from None
+
+    results = conf.validate(Validator(), preserve_errors=True)
+    for sections, key, error in flatten_errors(conf, results):
+        where = (*sections, key) if key else tuple(sections)
+        if error is False:
+            if key is None:
+                out.error("NDW001", where, f"missing section [{'/'.join(sections)}]")
+            else:
+                out.error("NDW001", where, f"missing required key '{key}' in [{'/'.join(sections)}]",
+                          fix=f"add '{key} = ...' (see netdwg.conf(5))")
+        else:
+            out.error("NDW001", where, f"{key} = {_value_at(conf, sections, key)!r}: {error}")
+    for sections, name in get_extra_values(conf):
+        kind = {0: "top", 1: "network" if sections[:1] == ("network",) else "section"}.get(len(sections), "")
+        if len(sections) == 2:
+            kind = "host" if sections[0] == "hosts" else "pair"
+        known = KNOWN_KEYS.get(kind, ())
+        guess = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean '{guess[0]}'?" if guess else f"known keys: {', '.join(known)}" if known else ""
+        out.diagnostics.append(Diagnostic(
+            "NDW003", Severity.ERROR, f"unknown key or section '{name}'", out.span(*sections, name),
+            subject=f"[{'/'.join(sections)}]" if sections else "", fix=hint))
+    if any(d.severity is Severity.ERROR for d in out.diagnostics):
+        raise ConfigError(f"{path}: invalid topology", tuple(out.diagnostics))
+
+    network = _network(conf["network"], out)
+    hosts = tuple(_host(name, conf["hosts"][name], network, out) for name in conf["hosts"])
+    pairs = tuple(_pair(name, conf["pairs"][name], out) for name in conf["pairs"])
+    if out.diagnostics:
+        raise ConfigError(f"{path}: invalid topology", tuple(out.diagnostics))
+    return Topology(network=network, hosts=hosts, pairs=pairs, path=path)
+
+
+def load_topology(path: str | Path) -> Topology:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise NetdwgError(f"{path}: no such topology file",
+                          fix="pass --topology FILE, or create /etc/netdwg/netdwg.conf (see netdwg.conf(5))") from None
+    except PermissionError:
+        raise NetdwgError(f"{path}: permission denied", fix="run as root or fix the file's permissions") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ParseError("not a text file (invalid UTF-8)", Span(str(path), line)) from None
+    if "\0" in text:
+        raise ParseError("not a text file (NUL byte)", Span(str(path), text[: text.index("\0")].count("\n") + 1))
+    return parse_topology(text, str(path))
+
+
+def _syntax_message(err) -> str:
+    message = getattr(err, "msg", None) or str(err)
+    return re.sub(r'\s*at line "?\d+"?\.?$', "", message).rstrip(".")
+
+
+def _value_at(conf, sections, key):
+    node = conf
+    for name in sections:
+        node = node.get(name, {})
+    return node.get(key) if key else None
+
+
+def _spans(out: _Collector, base: tuple[str, ...], keys) -> MappingProxyType:
+    spans = {"": out.span(*base)}
+    for key in keys:
+        spans[key] = out.span(*base, key)
+    return MappingProxyType(spans)
+
+
+def _network(section, out: _Collector) -> Network:
+    where = ("network",)
+    pool = tuple(p for p in (out.convert((*where, "pool"), _ip_network, v) for v in section["pool"]) if p)
+    return Network(
+        name=section["name"], interface=section["interface"], pool=pool, port=section["port"],
+        mtu=section["mtu"], keepalive=section["keepalive"], systemd_version=section["systemd_version"],
+        secrets=section["secrets"], spans=_spans(out, where, section.keys()),
+    )
+
+
+def _opt(out, where, func, value):
+    return None if value is None else out.convert(where, func, value)
+
+
+def _host(name: str, s, network: Network, out: _Collector) -> Host:
+    where = ("hosts", name)
+    subject = f"host '{name}'"
+    if not _NAME.match(name):
+        out.error("NDW002", where, f"host name {name!r} may hold only letters, digits, '.', '_' and '-'", subject=subject)
+    addresses = tuple(a for a in (out.convert((*where, "address"), _host_address, v, subject) for v in s["address"]) if a)
+    lans = tuple(p for p in (out.convert((*where, "lan"), _ip_network, v, subject) for v in s["lan"]) if p)
+    lan_addresses = s["lan_address"]
+    if lan_addresses and len(lan_addresses) not in (1, len(lans)):
+        out.error("NDW002", (*where, "lan_address"), "give one lan_address, or one per LAN in the same order",
+                  subject=subject)
+        lan_addresses = []
+    fingerprint = SiteFingerprint(
+        dhcp_server=_opt(out, (*where, "dhcp_server"), _ip_address, s["dhcp_server"]),
+        router=_opt(out, (*where, "lan_router"), _ip_address, s["lan_router"]),
+        router_mac=_opt(out, (*where, "router_mac"), _mac, s["router_mac"]),
+        domain=s["domain"], ssh_host_key=s["ssh_host_key"],
+    )
+    keep = tuple(a for a in (out.convert((*where, "keep_hosts"), _ip_address, v, subject) for v in s["keep_hosts"]) if a)
+    widen_to = _opt(out, (*where, "widen_to"), _ip_network, s["widen_to"])
+    lan_values = []
+    for index, prefix in enumerate(lans):
+        text = lan_addresses[index if len(lan_addresses) > 1 else 0] if lan_addresses else None
+        gateway = _opt(out, (*where, "lan_address"), lambda t, p=prefix: _lan_interface_address(t, p), text)
+        lan_values.append(Lan(
+            prefix=prefix, gateway_address=gateway, interface=s["lan_interface"],
+            return_path=ReturnPath(s["return_path"]), router=fingerprint.router, fingerprint=fingerprint,
+            guard_action=GuardAction(s["guard_action"]), widen_to=widen_to, keep_hosts=keep,
+        ))
+    return Host(
+        name=name, role=Role(s["role"]), addresses=addresses,
+        endpoint=_opt(out, (*where, "endpoint"), Endpoint.parse, s["endpoint"]),
+        backend=Backend(s["backend"]), lans=tuple(lan_values),
+        allow=tuple(s["allow"]) if s["allow"] is not None else None,
+        reach=tuple(s["reach"]) if s["reach"] is not None else None,
+        guard=bool(s["guard"]),
+        public_key=_opt(out, (*where, "public_key"), PublicKey.from_base64, s["public_key"]),
+        keepalive=s["keepalive"], mtu=s["mtu"], listen_port=s["port"], uplink_interface=s["uplink_interface"],
+        spans=_spans(out, where, s.keys()),
+    )
+
+
+def _pair(name: str, s, out: _Collector) -> SitePair:
+    where = ("pairs", name)
+    transfer = out.convert((*where, "transfer"), _ip_network, s["transfer"], f"pair '{name}'")
+    if transfer is not None and transfer.num_addresses not in (2, 4):
+        out.error("NDW002", (*where, "transfer"), f"transfer network {transfer} must be a /31 or /30 (/127 or /126)",
+                  subject=f"pair '{name}'", fix="a point-to-point link needs two addresses")
+    ends = tuple(s["ends"])
+    return SitePair(name=name, ends=(ends[0], ends[1]), transfer=transfer or ipaddress.ip_network("0.0.0.0/31"),
+                    interface=s["interface"], port=s["port"], keepalive=s["keepalive"], span=out.span(*where))

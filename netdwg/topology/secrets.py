@@ -1,0 +1,196 @@
+"""The secrets store: private keys and preshared keys, never in the topology file.
+
+A configobj file readable by root only (0600), beside the topology file by
+default (``<topology stem>.secrets``, or ``[network] secrets = PATH``)::
+
+    # netdwg secrets: private keys and PSKs. Mode 0600, root only.
+    [private_keys]
+    relay = <base64>
+    [preshared_keys]
+    ana:relay = <base64>        # one PSK per pair, names sorted, identical on both ends
+
+A host that keeps its own private key sets ``public_key =`` in the topology
+and has no entry here. `complete_secrets` is pure given its key generators;
+only `load_secrets`/`save_secrets` touch disk (umask 077, temp file, rename).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Callable, Mapping
+
+from configobj import ConfigObj, ConfigObjError
+
+from netdwg.errors import SecretsError, Span
+from netdwg.keys import PresharedKey, PrivateKey, PublicKey, genkey, genpsk, pubkey
+from netdwg.topology.model import Role, Topology
+
+HEADER = [
+    "# netdwg secrets: private keys and preshared keys.",
+    "# Mode 0600, root only. Never commit this file; back it up like a password store.",
+]
+
+
+def pair_id(a: str, b: str) -> str:
+    """The store's name for the PSK shared by hosts a and b (order does not matter)."""
+    return ":".join(sorted((a, b)))
+
+
+@dataclass(frozen=True, slots=True)
+class Secrets:
+    private_keys: Mapping[str, PrivateKey] = field(default_factory=lambda: MappingProxyType({}))
+    preshared_keys: Mapping[str, PresharedKey] = field(default_factory=lambda: MappingProxyType({}))
+
+    def psk(self, a: str, b: str) -> PresharedKey | None:
+        return self.preshared_keys.get(pair_id(a, b))
+
+    def private_key(self, host: str) -> PrivateKey | None:
+        return self.private_keys.get(host)
+
+    def __repr__(self) -> str:  # never show secrets, not even by accident in a traceback
+        return f"Secrets({len(self.private_keys)} private keys, {len(self.preshared_keys)} PSKs)"
+
+
+def default_secrets_path(topology: Topology) -> Path:
+    base = Path(topology.path).parent
+    if topology.network.secrets:
+        return base / topology.network.secrets
+    return base / (Path(topology.path).stem + ".secrets")
+
+
+def public_key(topology: Topology, secrets: Secrets, host: str) -> PublicKey:
+    """A host's public key: declared in the topology, or derived from its stored private key."""
+    declared = topology.host(host).public_key
+    if declared is not None:
+        return declared
+    private = secrets.private_key(host)
+    if private is None:
+        raise SecretsError(f"host '{host}' has no key", topology.host(host).span(),
+                           fix="run 'netdwg keys generate' (or set public_key = ... for a host that keeps its own key)")
+    return pubkey(private)
+
+
+def wanted_pairs(topology: Topology) -> tuple[tuple[str, str], ...]:
+    """Every pair of hosts that are WireGuard peers of each other, hence share a PSK."""
+    pairs: list[tuple[str, str]] = []
+    hub = topology.hub
+    if hub is not None:
+        pairs += [(hub.name, spoke.name) for spoke in topology.spokes()]
+    else:  # no hub: sites with endpoints form a mesh
+        sites = topology.by_role(Role.SITE)
+        pairs += [(a.name, b.name) for i, a in enumerate(sites) for b in sites[i + 1:]]
+    pairs += [p.ends for p in topology.pairs]
+    return tuple(dict.fromkeys(tuple(sorted(p)) for p in pairs))
+
+
+def complete_secrets(topology: Topology, secrets: Secrets,
+                     make_key: Callable[[], PrivateKey] = genkey,
+                     make_psk: Callable[[], PresharedKey] = genpsk) -> tuple[Secrets, tuple[str, ...]]:
+    """Add what is missing: a key per host that does not keep its own, a PSK per peer pair.
+
+    Returns the new store and what was generated (names only, for announcing).
+    Existing keys are never replaced (that is `rotate_key`).
+    """
+    keys = dict(secrets.private_keys)
+    psks = dict(secrets.preshared_keys)
+    made: list[str] = []
+    for host in topology.hosts:
+        if host.public_key is None and host.name not in keys:
+            keys[host.name] = make_key()
+            made.append(f"private key of {host.name}")
+    for a, b in wanted_pairs(topology):
+        if pair_id(a, b) not in psks:
+            psks[pair_id(a, b)] = make_psk()
+            made.append(f"preshared key {a} <-> {b}")
+    return Secrets(MappingProxyType(keys), MappingProxyType(psks)), tuple(made)
+
+
+def rotate_key(topology: Topology, secrets: Secrets, host: str,
+               make_key: Callable[[], PrivateKey] = genkey) -> Secrets:
+    """A new private key for `host`; every file that names its public key changes on re-render."""
+    target = topology.host(host)
+    if target.public_key is not None:
+        raise SecretsError(f"host '{host}' keeps its own private key (public_key is set in the topology)",
+                           target.span("public_key"),
+                           fix=f"generate a new key on {host} and put its public key into the topology")
+    keys = dict(secrets.private_keys)
+    keys[host] = make_key()
+    return replace(secrets, private_keys=MappingProxyType(keys))
+
+
+def forget_host(secrets: Secrets, host: str) -> Secrets:
+    """Drop a removed host's key and every PSK it shared."""
+    keys = {k: v for k, v in secrets.private_keys.items() if k != host}
+    psks = {k: v for k, v in secrets.preshared_keys.items() if host not in k.split(":")}
+    return Secrets(MappingProxyType(keys), MappingProxyType(psks))
+
+
+def parse_secrets(text: str, path: str = "<secrets>") -> Secrets:
+    try:
+        conf = ConfigObj(io.StringIO(text), list_values=False, raise_errors=True)
+    except ConfigObjError as err:
+        raise SecretsError(f"cannot parse the secrets store: {err}", Span(path, getattr(err, "line_number", 0) or 0)) from None
+    keys: dict[str, PrivateKey] = {}
+    psks: dict[str, PresharedKey] = {}
+    for name, value in conf.get("private_keys", {}).items():
+        keys[name] = PrivateKey.from_base64(value, Span(path))
+    for name, value in conf.get("preshared_keys", {}).items():
+        psks[pair_id(*name.split(":", 1))] = PresharedKey.from_base64(value, Span(path))
+    return Secrets(MappingProxyType(keys), MappingProxyType(psks))
+
+
+def format_secrets(secrets: Secrets) -> str:
+    lines = HEADER + ["[private_keys]"]
+    lines += [f"{name} = {key.reveal_base64()}" for name, key in sorted(secrets.private_keys.items())]
+    lines += ["", "[preshared_keys]"]
+    lines += [f"{name} = {key.reveal_base64()}" for name, key in sorted(secrets.preshared_keys.items())]
+    return "\n".join(lines) + "\n"
+
+
+def load_secrets(path: str | Path, missing_ok: bool = True) -> Secrets:
+    path = Path(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if missing_ok:
+            return Secrets()
+        raise SecretsError(f"{path}: no secrets store", fix="run 'netdwg keys generate' to create it") from None
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise SecretsError(f"{path}: mode {stat.S_IMODE(st.st_mode):04o} lets others read private keys",
+                           Span(str(path)), fix=f"chmod 600 {path}")
+    try:
+        return parse_secrets(path.read_text(encoding="utf-8"), str(path))
+    except PermissionError:
+        raise SecretsError(f"{path}: permission denied", fix="run as root") from None
+
+
+def save_secrets(path: str | Path, secrets: Secrets) -> None:
+    """Write atomically with mode 0600 from the start (wg-quick's umask 077, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old_umask = os.umask(0o077)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(format_secrets(secrets))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    finally:
+        os.umask(old_umask)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
