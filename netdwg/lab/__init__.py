@@ -1,0 +1,1 @@
+"""The network-namespace simulator of a topology (``netdwg lab``)."""

@@ -1,0 +1,529 @@
+"""Throwaway network namespaces, veths and "nodes" for the lab and the integration tests.
+
+A `Sandbox` creates network namespaces (``ip netns add``), veth pairs created
+directly inside them, and *nodes*: a long-lived holder process in a namespace
+with its own mount namespace, in which a private dbus-daemon, systemd-networkd
+252 and wireguard-go can run as on a real host (see
+/work/shared/docs/lab-recipe.md for why each mount is there).
+
+Safety: nothing here touches the root network namespace.  Everything created
+is written to a record file under ``/run/netdwg-lab/`` *before* it is created,
+so `destroy_recorded` (``netdwg lab down``) can remove what a killed process
+left behind.  Processes are stopped by PID only, after checking that
+``/proc/PID/comm`` and the start time still match what was recorded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import pwd
+import grp
+import shlex
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from netdwg.errors import ExternalError
+
+STATE_DIR = Path("/run/netdwg-lab")
+NETWORKD = "/lib/systemd/systemd-networkd"
+
+# Per-namespace sysctls (lab-recipe.md): new namespaces inherit rp_filter from
+# the root namespace; br_netfilter is built in and would conntrack bridged
+# frames; routers that bounce wg0->wg0 must not send ICMP redirects.
+NETNS_SYSCTLS = (
+    "net.ipv4.conf.all.rp_filter=2",
+    "net.ipv4.conf.default.rp_filter=2",
+    "net.ipv4.conf.all.send_redirects=0",
+    "net.ipv4.conf.default.send_redirects=0",
+    "net.bridge.bridge-nf-call-iptables=0",
+    "net.bridge.bridge-nf-call-ip6tables=0",
+    "net.bridge.bridge-nf-call-arptables=0",
+)
+
+# Directories every node gets as private tmpfs (on top of a private overlay of /etc).
+NODE_TMPFS = ("/etc/systemd/network", "/run/systemd", "/run/dbus", "/run/wireguard", "/etc/netdwg")
+
+_counter = itertools.count(1)
+
+
+class SandboxError(ExternalError):
+    """A command run inside the sandbox failed, or a daemon did not come up."""
+
+
+# --- process identity -------------------------------------------------------------------------
+
+
+def _proc_start(pid: int) -> int | None:
+    """The process start time in clock ticks (field 22 of /proc/PID/stat), None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # comm may contain spaces and parentheses: split after the last ')'.
+    fields = stat[stat.rindex(")") + 2:].split()
+    if fields[0] == "Z":  # a zombie counts as dead (PID 1 here reaps late)
+        return None
+    return int(fields[19])
+
+
+def _proc_comm(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcRecord:
+    """A process we started: identified by pid + start time, with the comm names its exec chain may show."""
+
+    pid: int
+    start: int
+    comms: tuple[str, ...]
+    what: str
+
+    def is_alive(self) -> bool:
+        return _proc_start(self.pid) == self.start and _proc_comm(self.pid) in self.comms
+
+    def to_json(self) -> dict:
+        return {"pid": self.pid, "start": self.start, "comms": list(self.comms), "what": self.what}
+
+    @classmethod
+    def from_json(cls, d: Mapping) -> "ProcRecord":
+        return cls(int(d["pid"]), int(d["start"]), tuple(d["comms"]), str(d.get("what", "")))
+
+
+def _stop(rec: ProcRecord, timeout: float = 3.0) -> None:
+    """SIGTERM, then SIGKILL, a process we recorded, only if it is still that process."""
+    if not rec.is_alive():
+        return
+    try:
+        os.kill(rec.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(rec.pid)
+        if _proc_start(rec.pid) != rec.start:
+            return
+        time.sleep(0.02)
+    if rec.is_alive():
+        try:
+            os.kill(rec.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        for _ in range(100):
+            _reap(rec.pid)
+            if _proc_start(rec.pid) != rec.start:
+                return
+            time.sleep(0.02)
+
+
+def _reap(pid: int) -> None:
+    """Collect our own child so it does not linger as a zombie (no-op for others' children)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _comm_of(argv0: str) -> str:
+    return os.path.basename(argv0)[:15]  # the kernel truncates comm to 15 bytes
+
+
+# --- the crash-safe record ----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Record:
+    """What one Sandbox created, persisted as JSON after every change (written before creating)."""
+
+    path: Path
+    sandbox_id: str
+    owner_pid: int
+    netns: list[str] = field(default_factory=list)
+    procs: list[ProcRecord] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)  # free-form data for higher layers (the lab's world)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        data = {
+            "sandbox_id": self.sandbox_id,
+            "owner_pid": self.owner_pid,
+            "owner_start": _proc_start(self.owner_pid),
+            "netns": self.netns,
+            "procs": [p.to_json() for p in self.procs],
+            "extra": self.extra,
+        }
+        tmp.write_text(json.dumps(data, indent=1))
+        os.replace(tmp, self.path)
+
+    @classmethod
+    def load(cls, path: Path) -> "Record":
+        data = json.loads(path.read_text())
+        return cls(
+            path=path,
+            sandbox_id=data["sandbox_id"],
+            owner_pid=int(data["owner_pid"]),
+            netns=list(data["netns"]),
+            procs=[ProcRecord.from_json(p) for p in data["procs"]],
+            extra=dict(data.get("extra", {})),
+        )
+
+
+def destroy_recorded(path: Path) -> list[str]:
+    """Remove everything a record lists (processes, namespaces, log dir); return what was removed.
+
+    Used by Sandbox.__exit__ and by ``netdwg lab down`` after a killed ``up``.
+    """
+    rec = Record.load(path)
+    removed: list[str] = []
+    # Daemons first, holders last (reverse creation order), so a daemon never loses its mount ns under it.
+    for proc in reversed(rec.procs):
+        if proc.is_alive():
+            _stop(proc)
+            removed.append(f"process {proc.pid} ({proc.what})")
+    for ns in reversed(rec.netns):
+        if not Path("/run/netns", ns).exists():
+            continue
+        # Anything still running in a namespace we created was started by us (e.g. a
+        # command that outlived a killed `up`): stop it by PID before deleting the namespace.
+        for pid in _netns_pids(ns):
+            start = _proc_start(pid)
+            if start is not None:
+                _stop(ProcRecord(pid, start, (_proc_comm(pid) or "",), "stray"))
+                removed.append(f"process {pid} (in {ns})")
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        removed.append(f"netns {ns}")
+    logdir = path.with_suffix("")
+    if logdir.is_dir():
+        _rmtree(logdir)
+    path.unlink(missing_ok=True)
+    return removed
+
+
+def _netns_pids(ns: str) -> list[int]:
+    out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split() if p.isdigit() and int(p) != os.getpid()]
+
+
+def _rmtree(p: Path) -> None:
+    for child in p.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            _rmtree(child)
+        else:
+            child.unlink(missing_ok=True)
+    p.rmdir()
+
+
+def stale_records(state_dir: Path = STATE_DIR) -> list[Path]:
+    """Records whose owning process is gone (a killed ``up`` or test run)."""
+    stale = []
+    for path in sorted(state_dir.glob("*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if _proc_start(int(data["owner_pid"])) != data.get("owner_start"):
+            stale.append(path)
+    return stale
+
+
+# --- running commands ---------------------------------------------------------------------------
+
+
+def _run(argv: Sequence[str], *, check: bool, env: Mapping[str, str] | None, input: str | None,
+         timeout: float | None) -> subprocess.CompletedProcess:
+    full_env = None
+    if env is not None:
+        full_env = dict(os.environ)
+        full_env.update(env)
+    res = subprocess.run(list(argv), capture_output=True, text=True, env=full_env, input=input, timeout=timeout)
+    if check and res.returncode != 0:
+        raise SandboxError(
+            f"command failed ({res.returncode}): {shlex.join(argv)}\n{res.stderr.strip() or res.stdout.strip()}"
+        )
+    return res
+
+
+@dataclass(frozen=True, slots=True)
+class Netns:
+    """A network namespace the sandbox created (``/run/netns/NAME``)."""
+
+    name: str
+
+    def run(self, argv: Sequence[str], check: bool = True, env: Mapping[str, str] | None = None,
+            input: str | None = None, timeout: float | None = 60) -> subprocess.CompletedProcess:
+        """Run argv in this network namespace (``ip netns exec``); raise SandboxError on failure when check."""
+        return _run(["ip", "netns", "exec", self.name, *argv], check=check, env=env, input=input, timeout=timeout)
+
+
+class Node:
+    """A holder process in a netns with its own mount namespace: a simulated host."""
+
+    def __init__(self, sandbox: "Sandbox", netns: Netns, pid: int, rundir: Path) -> None:
+        self._sb = sandbox
+        self.netns = netns
+        self.pid = pid
+        self.rundir = rundir  # on the root filesystem: logs of this node's daemons
+        self.daemons: dict[str, int] = {}
+
+    @property
+    def name(self) -> str:
+        return self.netns.name
+
+    def _enter(self) -> list[str]:
+        return ["nsenter", "-t", str(self.pid), "-m", "-n"]
+
+    def run(self, argv: Sequence[str], check: bool = True, env: Mapping[str, str] | None = None,
+            input: str | None = None, timeout: float | None = 60) -> subprocess.CompletedProcess:
+        """Run argv inside the node's network and mount namespaces."""
+        return _run([*self._enter(), *argv], check=check, env=env, input=input, timeout=timeout)
+
+    def path(self, path: str) -> Path:
+        """The node-private `path` as seen from outside (through /proc/PID/root)."""
+        return Path(f"/proc/{self.pid}/root") / path.lstrip("/")
+
+    def write_file(self, path: str, text: str | bytes, mode: int = 0o644, owner: str = "root",
+                   group: str = "root") -> None:
+        """Write a file in the node's mount namespace with its final mode and owner, then rename."""
+        target = self.path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.ndwtmp")
+        data = text.encode() if isinstance(text, str) else text
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        try:
+            os.fchown(fd, pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid)
+            os.fchmod(fd, mode)
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+
+    def read_file(self, path: str) -> str:
+        return self.path(path).read_text()
+
+    def spawn(self, argv: Sequence[str], name: str | None = None, env: Mapping[str, str] | None = None,
+              log: Path | None = None) -> int:
+        """Start a daemon in the node (foreground mode please); its PID is recorded and stopped at teardown."""
+        name = name or _comm_of(argv[0])
+        log = log or self.rundir / f"{name}.log"
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        with open(log, "ab") as out:
+            proc = subprocess.Popen([*self._enter(), *argv], stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, env=full_env, start_new_session=True)
+        self._sb._record_proc(proc.pid, ("nsenter", _comm_of(argv[0])), f"{self.name}:{name}")
+        self.daemons[name] = proc.pid
+        return proc.pid
+
+    def wait_for(self, what: str, predicate, timeout: float = 10.0, pid: int | None = None) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if pid is not None and _proc_start(pid) is None:
+                raise SandboxError(f"{what} in {self.name} exited early; log: {self._log_tail(what)}")
+            if time.monotonic() > deadline:
+                raise SandboxError(f"{what} in {self.name} not ready after {timeout:.0f}s; log: {self._log_tail(what)}")
+            time.sleep(0.01)
+
+    def _log_tail(self, name: str) -> str:
+        try:
+            return (self.rundir / f"{name}.log").read_text()[-2000:]
+        except OSError:
+            return "(no log)"
+
+    def start_dbus(self) -> int:
+        """A private system bus (/run/dbus/system_bus_socket inside the node)."""
+        pid = self.spawn(["dbus-daemon", "--system", "--nofork", "--nopidfile", "--nosyslog"], name="dbus-daemon")
+        sock = self.path("/run/dbus/system_bus_socket")
+        self.wait_for("dbus-daemon", sock.exists, pid=pid)
+        return pid
+
+    def start_networkd(self, debug: bool = True) -> int:
+        """systemd-networkd 252 in the node; needs start_dbus() first. Its log goes to networkd.log."""
+        env = {"SYSTEMD_LOG_TARGET": "console", "SYSTEMD_LOG_COLOR": "0"}
+        if debug:
+            env["SYSTEMD_LOG_LEVEL"] = "debug"
+        pid = self.spawn([NETWORKD], name="networkd", env=env)
+        # Ready when it owns its bus name: networkctl and busctl callers work from then on.
+        self.wait_for("networkd", lambda: self._bus_has("org.freedesktop.network1"), timeout=15, pid=pid)
+        return pid
+
+    def _bus_has(self, name: str) -> bool:
+        res = self.run(["busctl", "--system", "--no-pager", "--list", "--acquired", "list"], check=False,
+                       timeout=5)
+        return name in res.stdout
+
+    def networkd_log(self) -> str:
+        try:
+            return (self.rundir / "networkd.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def start_wireguard_go(self, ifname: str = "wg0") -> int:
+        """Userspace WireGuard; the UAPI socket is /run/wireguard/IF.sock inside the node."""
+        pid = self.spawn(["wireguard-go", "-f", ifname], name=f"wireguard-go-{ifname}",
+                         env={"LOG_LEVEL": "error"})
+        self.wait_for(f"wireguard-go-{ifname}", self.path(f"/run/wireguard/{ifname}.sock").exists, pid=pid)
+        return pid
+
+    def __repr__(self) -> str:
+        return f"Node({self.name!r}, pid={self.pid})"
+
+
+# The holder script: runs under `ip netns exec NS unshare -m --propagation private`.
+# Read-only sysfs makes networkd skip udev (it waits forever otherwise); /etc is a
+# private overlay so whatever `netdwg apply` writes in a node stays in the node.
+_HOLDER = r"""
+set -e
+umount -l /sys
+mount -t sysfs -o ro sysfs /sys
+mount -t tmpfs -o mode=0700 tmpfs "$1"
+mkdir "$1/upper" "$1/work"
+mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/upper,workdir=$1/work" /etc
+shift
+for d in "$@"; do
+  mkdir -p "$d"
+  mount -t tmpfs -o mode=0755 tmpfs "$d"
+done
+echo netns > /run/systemd/container
+mkdir -p /run/systemd/netif
+chown systemd-network:systemd-network /run/systemd/netif
+echo ready
+exec sleep infinity
+"""
+
+
+class Sandbox:
+    """Context manager owning namespaces, nodes and processes; removes them all on exit."""
+
+    def __init__(self, prefix: str = "ndwt", state_dir: Path = STATE_DIR, keep_logs: bool = False,
+                 sandbox_id: str | None = None) -> None:
+        if not prefix.startswith("ndw"):
+            raise ValueError("sandbox prefixes must start with 'ndw'")
+        self.id = sandbox_id or f"{prefix}{os.getpid()}x{next(_counter)}"
+        self.state_dir = state_dir
+        self.keep_logs = keep_logs
+        self.rundir = state_dir / self.id
+        self.record = Record(state_dir / f"{self.id}.json", self.id, os.getpid())
+        self.nodes: list[Node] = []
+        self._entered = False
+
+    # -- lifecycle
+    def __enter__(self) -> "Sandbox":
+        self.rundir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.record.save()
+        self._entered = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> list[str]:
+        if not self._entered:
+            return []
+        self._entered = False
+        if self.keep_logs and self.rundir.is_dir():
+            kept = self.state_dir / f"{self.id}-logs"
+            os.replace(self.rundir, kept)
+        return destroy_recorded(self.record.path)
+
+    def _record_proc(self, pid: int, comms: tuple[str, ...], what: str) -> None:
+        start = _proc_start(pid)
+        if start is None:  # died at once; nothing to stop later
+            return
+        self.record.procs.append(ProcRecord(pid, start, comms, what))
+        self.record.save()
+
+    # -- building blocks
+    def netns(self, name: str) -> Netns:
+        """Create a namespace named PREFIX+PID+N-name with lo up and the lab sysctls."""
+        ns = Netns(f"{self.id}-{name}")
+        if Path("/run/netns", ns.name).exists():
+            raise SandboxError(f"namespace {ns.name} already exists")
+        self.record.netns.append(ns.name)
+        self.record.save()  # record first: a kill right after `ip netns add` is still cleaned up
+        _run(["ip", "netns", "add", ns.name], check=True, env=None, input=None, timeout=30)
+        ns.run(["sh", "-c", "ip link set lo up && sysctl -q -e -w " + " ".join(NETNS_SYSCTLS)])
+        return ns
+
+    def veth(self, a: Netns, a_if: str, b: Netns, b_if: str, up: bool = True) -> None:
+        """A veth pair created directly inside the two namespaces (never in the root namespace)."""
+        _run(["ip", "-n", a.name, "link", "add", a_if, "type", "veth", "peer", "name", b_if, "netns", b.name],
+             check=True, env=None, input=None, timeout=30)
+        if up:
+            a.run(["ip", "link", "set", a_if, "up"])
+            b.run(["ip", "link", "set", b_if, "up"])
+
+    def node(self, netns: Netns) -> Node:
+        """A holder process in `netns` with its own mount namespace (tmpfs dirs, ro sysfs, private /etc)."""
+        rundir = self.rundir / netns.name
+        rundir.mkdir(parents=True, exist_ok=True)
+        ovl = rundir / "etc-overlay"
+        ovl.mkdir(exist_ok=True)
+        argv = ["ip", "netns", "exec", netns.name, "unshare", "-m", "--propagation", "private",
+                "sh", "-c", _HOLDER, "holder", str(ovl), *NODE_TMPFS]
+        log = open(rundir / "holder.log", "wb")
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+                                start_new_session=True)
+        log.close()
+        self._record_proc(proc.pid, ("ip", "unshare", "sh", "sleep"), f"{netns.name}:holder")
+        line = proc.stdout.readline()
+        proc.stdout.close()
+        if line.strip() != b"ready":
+            proc.wait(timeout=5)
+            raise SandboxError(f"node holder in {netns.name} failed: {(rundir / 'holder.log').read_text()}")
+        node = Node(self, netns, proc.pid, rundir)
+        self.nodes.append(node)
+        return node
+
+
+# --- helpers for tests and the lab --------------------------------------------------------------
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, what: str = "condition") -> None:
+    """Poll `predicate` until it is true; raise SandboxError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SandboxError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+_VOLATILE_KEYS = {"valid_life_time", "preferred_life_time", "expires"}
+
+
+def _strip_volatile(value):
+    if isinstance(value, dict):
+        return {k: _strip_volatile(v) for k, v in value.items() if k not in _VOLATILE_KEYS}
+    if isinstance(value, list):
+        return [_strip_volatile(v) for v in value]
+    return value
+
+
+def snapshot_root_netns() -> dict[str, object]:
+    """Links, addresses, routes, rules and the nftables ruleset of the root namespace.
+
+    Used to prove the lab leaves the root namespace alone; address lifetimes
+    (which tick) are dropped.
+    """
+    snap: dict[str, object] = {}
+    for key, argv in {
+        "link": ["ip", "-j", "link", "show"],
+        "addr": ["ip", "-j", "addr", "show"],
+        "route4": ["ip", "-j", "-4", "route", "show", "table", "all"],
+        "route6": ["ip", "-j", "-6", "route", "show", "table", "all"],
+        "rule4": ["ip", "-j", "-4", "rule", "show"],
+        "rule6": ["ip", "-j", "-6", "rule", "show"],
+    }.items():
+        out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        snap[key] = _strip_volatile(json.loads(out or "[]"))
+    snap["nft"] = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout
+    return snap
