@@ -1,0 +1,197 @@
+"""plan_host(desired, observed) -> Plan: the pure heart of `netdwg plan` and `apply`.
+
+WireGuard peers follow `wg syncconf`: only what differs is sent, peers are
+never replaced wholesale (REPLACE_PEERS would drop every session), and an
+endpoint the topology leaves unset is never touched, because on a hub that is
+where a roaming peer was last seen.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from netdwg.plan.model import (
+    DesiredHost,
+    DeviceChange,
+    FileChange,
+    FirewallChange,
+    HostState,
+    NetplanGenerate,
+    PeerChange,
+    Plan,
+    Reload,
+    SysctlChange,
+)
+from netdwg.plan.redact import secrets_of, unified_diff
+from netdwg.wireguard import LiveDevice, WgDevice, WgPeer
+
+NETWORKD_DIRS = (PurePosixPath("/etc/systemd/network"), PurePosixPath("/run/systemd/network"))
+NETPLAN_DIR = PurePosixPath("/etc/netplan")
+# A handshake younger than this means the session is alive (WireGuard's
+# REJECT_AFTER_TIME is 180 s): the peer's live endpoint is where it really is.
+RECENT_HANDSHAKE = 180.0
+
+
+def plan_host(desired: DesiredHost, observed: HostState) -> Plan:
+    live_device = observed.device.device if observed.device else None
+    secrets = secrets_of([desired.device, live_device])
+    files = diff_files(desired, observed, secrets)
+    notes: list[str] = []
+
+    device_change = None
+    peers: tuple[PeerChange, ...] = ()
+    if desired.device is not None and observed.device is not None:
+        device_change, peers, peer_notes = diff_device(desired.device, observed.device, observed.now)
+        notes.extend(peer_notes)
+    elif desired.device is not None and observed.live:
+        notes.append(f"{desired.device.name} does not exist yet: networkd creates it from the .netdev "
+                     "(a userspace device must be started by its service first)")
+
+    sysctls: tuple[SysctlChange, ...] = ()
+    if observed.sysctls is not None:
+        live = dict(observed.sysctls)
+        sysctls = tuple(SysctlChange(key, live.get(key), value)
+                        for key, value in desired.sysctls if live.get(key) != value)
+
+    firewall = None
+    if desired.firewall is not None and observed.firewall_present is not None:
+        if not observed.firewall_present:
+            firewall = FirewallChange(desired.firewall, "table not loaded")
+        elif any(str(f.path).endswith(".nft") for f in files):
+            firewall = FirewallChange(desired.firewall, "rules changed")
+
+    netplan = None
+    if observed.live and any(_under(f.path, NETPLAN_DIR) for f in files if f.action != "chmod"):
+        netplan = NetplanGenerate()
+
+    networkd = None
+    if observed.live:
+        networkd = plan_networkd(files, netplan is not None, desired.device, observed.device)
+
+    return Plan(files=files, netplan=netplan, sysctls=sysctls, firewall=firewall,
+                device=device_change, peers=peers, networkd=networkd, notes=tuple(notes))
+
+
+def _under(path: PurePosixPath, directory: PurePosixPath) -> bool:
+    return path.parent == directory or directory in path.parents
+
+
+def diff_files(desired: DesiredHost, observed: HostState, secrets: frozenset[str]) -> tuple[FileChange, ...]:
+    changes: list[FileChange] = []
+    wanted = {f.path for f in desired.files}
+    for new in desired.files:
+        old = observed.file(new.path)
+        if old is None:
+            changes.append(FileChange(new.path, "create",
+                                      unified_diff(str(new.path), None, new.text, secrets, new.secret), new, None))
+        elif old.text != new.text:
+            diff = unified_diff(str(new.path), old.text, new.text, secrets, new.secret)
+            if not diff:
+                diff = f"--- a{new.path}\n+++ b{new.path}\n  (only secret values changed)\n"
+            changes.append(FileChange(new.path, "update", diff, new, old))
+        elif (old.mode, old.owner, old.group) != (new.mode, new.owner, new.group):
+            changes.append(FileChange(new.path, "chmod", "", new, old))
+    for path in observed.managed:
+        old = observed.file(path)
+        if path not in wanted and old is not None:
+            changes.append(FileChange(path, "remove", unified_diff(str(path), old.text, None, secrets, True), None, old))
+    return tuple(changes)
+
+
+def diff_device(desired: WgDevice, live: LiveDevice, now: float) -> tuple[DeviceChange | None, tuple[PeerChange, ...], list[str]]:
+    """`wg syncconf` semantics: the smallest set of changes turning live into desired."""
+    have = live.device
+    notes: list[str] = []
+    key = desired.private_key if desired.private_key is not None and desired.private_key != have.private_key else None
+    port = desired.listen_port if desired.listen_port is not None and desired.listen_port != have.listen_port else None
+    fwmark = desired.fwmark if desired.fwmark != have.fwmark else None
+    device_change = None
+    if key is not None or port is not None or fwmark is not None:
+        device_change = DeviceChange(desired.name, key, port, fwmark, have)
+
+    handshakes = {s.public_key: s.latest_handshake for s in live.status}
+    wanted = {p.public_key: p for p in desired.peers}
+    removes, updates, adds = [], [], []
+    for old in have.peers:
+        if old.public_key not in wanted:
+            removes.append(PeerChange(desired.name, "remove", old, (), old))
+    for peer in desired.peers:
+        old = have.peer(peer.public_key)
+        if old is None:
+            adds.append(PeerChange(desired.name, "add", peer))
+            continue
+        fields = peer_fields_differing(peer, old)
+        if "endpoint" in fields and peer.endpoint is not None and peer.endpoint.address is None:
+            # A DNS name: the live endpoint is its resolved address. netdwg-guard re-resolves
+            # names; re-setting it here would only move a working session.
+            fields = tuple(f for f in fields if f != "endpoint")
+            if now - handshakes.get(peer.public_key, 0.0) > RECENT_HANDSHAKE:
+                notes.append(f"peer {peer.name or peer.public_key.short()}: endpoint {peer.endpoint} "
+                             "is a name; netdwg-guard resolves it")
+        if fields:
+            updates.append(PeerChange(desired.name, "update", peer, fields, old))
+    return device_change, tuple(removes + updates + adds), notes
+
+
+def peer_fields_differing(want: WgPeer, have: WgPeer) -> tuple[str, ...]:
+    fields = []
+    if set(want.allowed_ips) != set(have.allowed_ips):
+        fields.append("allowed_ips")
+    if want.preshared_key != have.preshared_key:
+        fields.append("preshared_key")
+    # Unset desired endpoint: leave the live one alone (a roaming peer's last
+    # known address; WireGuard cannot unset an endpoint anyway).
+    if want.endpoint is not None and want.endpoint != have.endpoint:
+        fields.append("endpoint")
+    if want.persistent_keepalive != have.persistent_keepalive:
+        fields.append("persistent_keepalive")
+    return tuple(fields)
+
+
+def plan_networkd(files: tuple[FileChange, ...], netplan: bool, device: WgDevice | None,
+                  live: LiveDevice | None) -> Reload | None:
+    """Which networkd calls the file changes need.
+
+    A changed WireGuard .netdev of a device that already exists needs no
+    Reload: its peers are synced live above. networkd < 257 would ignore the
+    change anyway, and >= 257 reconfigures the netdev and drops every session.
+    """
+    reload = netplan
+    reconfigure: list[str] = []
+    for change in files:
+        if change.action == "chmod" or not any(_under(change.path, d) for d in NETWORKD_DIRS):
+            continue
+        text = change.new.text if change.new else change.old.text if change.old else ""
+        suffix = change.path.suffix
+        if suffix == ".netdev":
+            name, kind = _unit_value(text, "NetDev", "Name"), _unit_value(text, "NetDev", "Kind")
+            if kind == "wireguard" and live is not None and device is not None and name == device.name:
+                continue
+            reload = True
+        elif suffix == ".network":
+            reload = True
+            name = _unit_value(text, "Match", "Name")
+            if name and name not in reconfigure and "*" not in name and " " not in name:
+                reconfigure.append(name)
+        else:
+            reload = True
+    if netplan and device is not None and device.name not in reconfigure:
+        reconfigure.append(device.name)
+    if not reload:
+        return None
+    return Reload(True, tuple(reconfigure), tuple(reconfigure))
+
+
+def _unit_value(text: str, section: str, key: str) -> str:
+    """The first `key=` in `[section]`: enough of unit-file syntax to find [Match] Name=
+    or [NetDev] Kind= (the lossless parser lives in netdwg.unitfile)."""
+    current = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1]
+        elif current == section and "=" in line and not line.startswith(("#", ";")):
+            name, _, value = line.partition("=")
+            if name.strip() == key:
+                return value.strip()
+    return ""

@@ -1,0 +1,214 @@
+"""What a host should have, what it has, and the plan between them: values only.
+
+`DesiredHost` comes from the topology compiler (or a directory of rendered
+files); `HostState` is what the host adapters observed; `Plan` is the pure
+difference that `netdwg plan` prints and `netdwg apply` executes, the same
+object both times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from netdwg.keys import PrivateKey
+from netdwg.rendered import RenderedFile
+from netdwg.wireguard import LiveDevice, WgDevice, WgPeer
+
+NFT_TABLE = "inet netdwg"
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredHost:
+    """Everything one host should have, as plain values."""
+
+    files: tuple[RenderedFile, ...] = ()
+    device: WgDevice | None = None
+    sysctls: tuple[tuple[str, str], ...] = ()  # ("net.ipv4.ip_forward", "1")
+    firewall: str | None = None  # nft script for `table inet netdwg`, None = netdwg manages no firewall
+    backend: str = "networkd"  # "networkd" | "netplan" | "wg-quick"
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """A file as found on the host (under the root)."""
+
+    path: PurePosixPath
+    text: str
+    mode: int
+    owner: str
+    group: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostState:
+    """What the adapters observed. None means "not looked at" (e.g. --root mode)."""
+
+    files: tuple[FileState, ...] = ()  # every desired path that exists, plus every managed one
+    managed: tuple[PurePosixPath, ...] = ()  # files netdwg wrote last time (its manifest)
+    device: LiveDevice | None = None
+    sysctls: tuple[tuple[str, str], ...] | None = None
+    firewall_present: bool | None = None  # is `table inet netdwg` loaded?
+    now: float = 0.0  # unix time of observation, to judge handshake recency
+    live: bool = False  # a live host (root "/") rather than a directory tree
+
+    def file(self, path: PurePosixPath) -> FileState | None:
+        return next((f for f in self.files if f.path == path), None)
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    path: PurePosixPath
+    action: str  # "create" | "update" | "remove" | "chmod"
+    diff: str  # unified diff, secrets redacted
+    new: RenderedFile | None = None
+    old: FileState | None = None
+
+    def describe(self) -> str:
+        if self.action == "chmod":
+            return (f"fix mode/owner of {self.path}: {_perm(self.old)} -> "
+                    f"{self.new.mode:04o} {self.new.owner}:{self.new.group}")
+        if self.action == "create":
+            return f"create {self.path} ({self.new.mode:04o} {self.new.owner}:{self.new.group})"
+        if self.action == "remove":
+            return f"remove {self.path} (no longer in the topology)"
+        return f"update {self.path}"
+
+
+def _perm(state: FileState | None) -> str:
+    return f"{state.mode:04o} {state.owner}:{state.group}" if state else "-"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceChange:
+    """Device-wide settings of the WireGuard interface that differ."""
+
+    ifname: str
+    private_key: PrivateKey | None = None  # set when it differs
+    listen_port: int | None = None
+    fwmark: int | None = None
+    old: WgDevice | None = None  # for rollback
+
+    def describe(self) -> str:
+        parts = []
+        if self.private_key is not None:
+            parts.append("private key (hidden)")
+        if self.listen_port is not None:
+            parts.append(f"listen port {self.old.listen_port if self.old else '-'} -> {self.listen_port}")
+        if self.fwmark is not None:
+            parts.append(f"fwmark {self.old.fwmark if self.old else 0:#x} -> {self.fwmark:#x}")
+        return f"{self.ifname}: set " + ", ".join(parts)
+
+
+PEER_FIELDS = ("allowed_ips", "preshared_key", "endpoint", "persistent_keepalive")
+
+
+@dataclass(frozen=True, slots=True)
+class PeerChange:
+    """One peer to add, remove or update (only `fields` are sent for an update)."""
+
+    ifname: str
+    action: str  # "add" | "remove" | "update"
+    peer: WgPeer  # desired config (for remove: the live config being removed)
+    fields: tuple[str, ...] = ()  # for update: which of PEER_FIELDS differ
+    old: WgPeer | None = None  # live config before, for rollback and messages
+
+    @property
+    def label(self) -> str:
+        name = self.peer.name or (self.old.name if self.old else "")
+        key = self.peer.public_key.short()
+        return f"{name} ({key})" if name else key
+
+    def describe(self) -> str:
+        if self.action == "add":
+            ips = ",".join(str(n) for n in self.peer.allowed_ips) or "none"
+            return f"{self.ifname}: add peer {self.label} allowed-ips {ips}"
+        if self.action == "remove":
+            return f"{self.ifname}: remove peer {self.label}"
+        parts = []
+        for name in self.fields:
+            if name == "allowed_ips":
+                parts.append("allowed-ips " + (",".join(str(n) for n in self.peer.allowed_ips) or "none"))
+            elif name == "preshared_key":
+                parts.append("preshared-key (hidden)")
+            elif name == "endpoint":
+                parts.append(f"endpoint {self.peer.endpoint}")
+            elif name == "persistent_keepalive":
+                parts.append(f"persistent-keepalive {self.peer.persistent_keepalive or 'off'}")
+        return f"{self.ifname}: update peer {self.label}: " + ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class SysctlChange:
+    key: str
+    old: str | None
+    new: str
+
+    def describe(self) -> str:
+        return f"sysctl {self.key}: {self.old if self.old is not None else '?'} -> {self.new}"
+
+
+@dataclass(frozen=True, slots=True)
+class FirewallChange:
+    """Replace `table inet netdwg` (and only it) in one nft transaction."""
+
+    script: str  # the desired table definition
+    reason: str
+
+    def describe(self) -> str:
+        return f"nftables: replace table {NFT_TABLE} ({self.reason})"
+
+
+@dataclass(frozen=True, slots=True)
+class NetplanGenerate:
+    """`netplan generate` after YAML changes; never `netplan apply` (it restarts networkd)."""
+
+    def describe(self) -> str:
+        return "netplan generate (then fix key file permissions netplan 0.106 leaves world-readable)"
+
+
+@dataclass(frozen=True, slots=True)
+class Reload:
+    """networkd Reload, then ReconfigureLink for links whose .network changed."""
+
+    reload: bool = True
+    reconfigure: tuple[str, ...] = ()  # interface names
+    wait_for: tuple[str, ...] = ()  # links to wait for until configured
+
+    def describe(self) -> str:
+        text = "networkd: Reload"
+        if self.reconfigure:
+            text += ", ReconfigureLink " + " ".join(self.reconfigure)
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    files: tuple[FileChange, ...] = ()
+    netplan: NetplanGenerate | None = None
+    sysctls: tuple[SysctlChange, ...] = ()
+    firewall: FirewallChange | None = None
+    device: DeviceChange | None = None
+    peers: tuple[PeerChange, ...] = ()
+    networkd: Reload | None = None
+    notes: tuple[str, ...] = field(default=())  # things the admin should know, not steps
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.files or self.netplan or self.sysctls or self.firewall
+                    or self.device or self.peers or self.networkd)
+
+    def steps(self) -> tuple[object, ...]:
+        """Every step in the order apply runs them."""
+        out: list[object] = list(self.files)
+        if self.netplan:
+            out.append(self.netplan)
+        out.extend(self.sysctls)
+        if self.firewall:
+            out.append(self.firewall)
+        if self.device:
+            out.append(self.device)
+        out.extend(self.peers)
+        if self.networkd:
+            out.append(self.networkd)
+        return tuple(out)
