@@ -1,0 +1,65 @@
+"""Lossless systemd unit files (.netdev, .network, .link and their drop-ins).
+
+Public API (import from ``netdwg.unitfile``):
+
+Reading and writing, byte for byte
+    parse_unit(text: str | bytes, path="") -> UnitFile      ParseError on binary / truncated / 10 MB lines
+    load_unit(path, shown=None) -> UnitFile                 reads the file (the only I/O besides locate/load_effective)
+    format_unit(unit) -> str  (== unit.format())            format_unit(parse_unit(t)) == t, always
+    UnitFile(path, preamble, sections)                      frozen; .sections_named(n), .walk() -> (line, section, node)
+    Section(name, header, entries)                          .assignments(key=None), .last(key)
+    Assignment(key, value, raw, nlines) | Comment | Blank | Invalid     the nodes; `raw` is the exact source text
+
+Building new files (renderers): same nodes, same formatter
+    UnitFile.new(path="") -> UnitBuilder
+        .comment(text) .blank() .add_section(name, comment="") .append(key, value, sep=",") .extend(pairs)
+        .build() -> UnitFile   .format() -> str
+    Values: bool -> yes/no, int, str, ipaddress objects, PublicKey, PrivateKey/PresharedKey (revealed:
+    the file is where the secret lives; mark the RenderedFile secret), Endpoint, lists -> "a,b".
+
+Effective view (what networkd 252 sees)
+    effective_unit(main: UnitFile, dropins: Sequence[UnitFile] = ()) -> EffectiveUnit    pure
+    locate_unit(name, root="/", dirs=NETWORK_DIRS) -> UnitLocation(main, dropins, masked)
+    load_effective(name, root="/", dirs=NETWORK_DIRS) -> EffectiveUnit
+    EffectiveUnit.section(name) / .instances(name) / .get(section, key)
+    EffectiveSection.get(key) -> Value | None   .values(key) -> tuple[Value, ...] (after list resets)
+    Value(key, text, span: netdwg.errors.Span)
+
+Minimal edits (pure, return a new UnitFile; untouched lines stay byte-identical)
+    add_peer(unit, peer: WgPeer, comment="", psk_file=None) -> UnitFile
+    remove_peer(unit, public_key) -> UnitFile                     comments directly above go with it
+    set_peer_allowed_ips(unit, public_key, networks) -> UnitFile
+    set_value(unit, section, key, value) -> UnitFile              replaces the winning line, or adds one
+    remove_key(unit, section, key) -> UnitFile
+    find_peer(unit, public_key) -> int | None                     index into unit.sections
+
+Typed read views (ipaddress types, netdwg.keys values, netdwg.wireguard.Endpoint)
+    netdev_view, wireguard_view, peer_views, match_view, network_view, address_views,
+    route_views, routing_policy_rule_views, dhcpv4_view  (each takes an EffectiveUnit)
+    to_wg_device(eff, read_secret=None) -> WgDevice
+        read_secret(path: PurePosixPath, span: Span) -> str   reads PrivateKeyFile=/PresharedKeyFile=
+
+Checks (what `netdwg check` prints)
+    check_unit_file(path, text=None, target_version=252, mode=None) -> list[Diagnostic]
+    check_unit(unit, kind=None, target_version=252, mode=None) -> list[Diagnostic]   pure
+    schema: KNOWN_KEYS / key_since(kind, section, key) / sections_for(kind, netdev_kind=None)
+
+Diagnostic codes: UNIT001 parse error, UNIT002 unknown section, UNIT003 unknown key,
+UNIT004 key newer than the target systemd, UNIT005 line systemd ignores, UNIT006 file mode,
+UNIT007 bad value (key, port, address), UNIT008 file ends inside a continuation.
+"""
+
+from __future__ import annotations
+
+from netdwg.unitfile.builder import UnitBuilder, make_assignment, render_value
+from netdwg.unitfile.effective import (NETWORK_DIRS, EffectiveSection, EffectiveUnit, UnitLocation, Value,
+                                       effective_unit, load_effective, locate_unit)
+from netdwg.unitfile.io import load_unit
+from netdwg.unitfile.syntax import (Assignment, Blank, Comment, Invalid, Section, UnitFile, format_unit,
+                                    parse_unit)
+
+__all__ = [
+    "Assignment", "Blank", "Comment", "EffectiveSection", "EffectiveUnit", "Invalid", "NETWORK_DIRS",
+    "Section", "UnitBuilder", "UnitFile", "UnitLocation", "Value", "effective_unit", "format_unit",
+    "load_effective", "load_unit", "locate_unit", "make_assignment", "parse_unit", "render_value",
+]
