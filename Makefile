@@ -40,3 +40,47 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) .deps-stamp build dist *.egg-info .pytest_cache
+
+# --- packaging (debian/, packaging/arch/; see tests/packaging/) ---
+# Both packages build from a clean copy of the files git tracks (working-tree
+# contents), so build products never land in the source tree.
+PKG_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' netdwg/__init__.py)
+SYS_PATH := /usr/sbin:/usr/bin:/sbin:/bin
+PKG_APT_PACKAGES := debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools \
+	python3-docutils lintian fakeroot debootstrap makepkg zstd
+build/.pkg-deps-stamp:
+	@missing=""; for p in $(PKG_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "[#] apt-get install$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@mkdir -p build && touch $@
+define copy_tracked
+	rm -rf $(1) && mkdir -p $(1)
+	git ls-files -z | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C $(1)
+endef
+
+# Debian 12 package: build/deb/netdwg_$(PKG_VERSION)_all.deb, then lintian.
+# The system Python must come first on PATH (pyenv shims break pybuild).
+deb: build/.pkg-deps-stamp
+	$(call copy_tracked,build/deb/netdwg-$(PKG_VERSION))
+	cd build/deb/netdwg-$(PKG_VERSION) && env PATH=$(SYS_PATH) dpkg-buildpackage -us -uc -b
+	env PATH=$(SYS_PATH) lintian --info --display-info build/deb/netdwg_$(PKG_VERSION)_*.changes
+
+# Arch package with Debian's makepkg: build/arch/netdwg-$(PKG_VERSION)-1-any.pkg.tar.zst.
+# makepkg refuses root, so a throwaway user builds; -d skips the dependency
+# check (Arch packages are not installable on Debian).
+arch: build/.pkg-deps-stamp
+	$(call copy_tracked,build/arch/src/netdwg-$(PKG_VERSION))
+	tar -C build/arch/src -czf build/arch/netdwg-$(PKG_VERSION).tar.gz netdwg-$(PKG_VERSION)
+	cp packaging/arch/PKGBUILD build/arch/
+	rm -rf build/arch/src
+	id -u netdwg-build >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin netdwg-build
+	chown -R netdwg-build build/arch
+	cd build/arch && runuser -u netdwg-build -- env PATH=$(SYS_PATH) HOME=$$PWD makepkg -d -f --skipinteg --noconfirm
+	@command -v namcap >/dev/null && namcap build/arch/*.pkg.tar.* || echo "namcap: not packaged for Debian 12, skipped"
+
+# Build the .deb and install it into a fresh debootstrap'd Debian 12 root,
+# then run netdwg there with Debian's libraries (a few minutes; see README).
+deb-test: venv
+	NETDWG_DEB_TEST=1 $(PY) -m pytest -v tests/packaging $(PYTEST_ARGS)
