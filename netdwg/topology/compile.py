@@ -1,0 +1,361 @@
+"""The compiler: topology + secrets -> what every host gets (`HostConfig` values).
+
+Pure: no disk, no host facts. Keys come from the `Secrets` value (or, for a
+host that keeps its own key, only its public key from the topology).
+
+What each role gets (topologies.md):
+- hub: one peer per spoke, AllowedIPs = the spoke's VPN addresses (/32, /128)
+  plus its LANs, no Endpoint for spokes behind NAT; a route per spoke LAN;
+  forwarding and no ICMP redirects (it forwards wg0 -> wg0); a forward
+  allow-list (which spokes may reach which LANs).
+- site: one peer, the hub, AllowedIPs = the pool plus the LANs it reaches
+  (never its own), Endpoint = the hub, keepalive; forwarding; firewall
+  (replies pass, listed VPN sources may open connections into its LAN, the hub
+  may not); MASQUERADE or the static return route for its LAN router.
+- roaming: one peer, the hub, AllowedIPs = the pool plus the LANs it may
+  reach (a LAN's `widen_to` prefix instead when its guard action is widen),
+  keepalive, MTU; a guard configuration with guard = yes.
+- site pairs: an interface of their own on both ends, the transfer network's
+  two addresses, AllowedIPs = the other end's LANs plus the transfer network,
+  both Endpoints set.
+- no hub: sites with pool addresses form a mesh on the network's interface.
+
+Missing PSKs are left out (the CLI completes the store before compiling; the
+linter reports a pair without one); a missing key raises SecretsError.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Iterable, Mapping
+
+from netdwg.keys import PublicKey
+from netdwg.topology.hostconfig import (
+    KEY_DIR, Firewall, ForwardAllow, HostConfig, Masquerade, ReturnRoute, Route, Sysctl, WgInterface,
+)
+from netdwg.topology.model import GuardAction, Host, Lan, ReturnPath, Role, SitePair, Topology
+from netdwg.topology.secrets import Secrets, public_key
+from netdwg.wireguard import Endpoint, IPAddress, IPInterface, IPNetwork, WgDevice, WgPeer
+
+__all__ = ["compile_topology", "compile_host", "CompileContext", "host_prefixes"]
+
+
+def host_prefixes(addresses: Iterable[IPAddress]) -> tuple[IPNetwork, ...]:
+    """A host's addresses as single-address networks (/32, /128): its AllowedIPs on the hub."""
+    return tuple(ipaddress.ip_network(a) for a in addresses)
+
+
+@dataclass(slots=True)
+class CompileContext:
+    """What is computed once per topology and shared by every host's compile.
+
+    Keeps compiling n hosts O(n) rather than O(n^2) (a hub with 10,000 clients):
+    public keys, LAN owners and who reaches whom are looked up, never rescanned.
+    """
+
+    topology: Topology
+    secrets: Secrets
+    _keys: dict[str, PublicKey] = field(default_factory=dict)
+    _reachers: dict[str, tuple[Host, ...]] | None = None
+    _collapsed: dict[tuple[str, ...], tuple[IPNetwork, ...]] = field(default_factory=dict)
+    _by_name: dict[str, Host] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._by_name = {h.name: h for h in self.topology.hosts}
+
+    def host(self, name: str) -> Host:
+        return self._by_name[name]
+
+    def public_key(self, name: str) -> PublicKey:
+        key = self._keys.get(name)
+        if key is None:
+            key = self._keys[name] = public_key(self.topology, self.secrets, name)
+        return key
+
+    @property
+    def lan_owners(self) -> tuple[Host, ...]:
+        return tuple(h for h in self.topology.hosts if h.lans and h.role is not Role.ROAMING)
+
+    def reaches(self, spoke: Host, owner: Host) -> bool:
+        """Does `spoke` route `owner`'s LANs through the hub? (reach unset: every LAN)."""
+        if spoke.name == owner.name or spoke.role is Role.HUB:
+            return False
+        return spoke.reach is None or owner.name in spoke.reach
+
+    def reachers(self, owner: Host) -> tuple[Host, ...]:
+        """The spokes that route `owner`'s LANs (through the hub)."""
+        if self._reachers is None:
+            owners = self.lan_owners
+            table: dict[str, list[Host]] = {o.name: [] for o in owners}
+            for spoke in self.topology.spokes():
+                for o in (owners if spoke.reach is None else (self._by_name[n] for n in spoke.reach if n in table)):
+                    if o.name != spoke.name:
+                        table[o.name].append(spoke)
+            self._reachers = {k: tuple(v) for k, v in table.items()}
+        return self._reachers.get(owner.name, ())
+
+    def sources(self, hosts: Iterable[Host], with_lans: bool = True) -> tuple[IPNetwork, ...]:
+        """The source prefixes of `hosts` (VPN addresses, and their LANs), collapsed."""
+        hosts = tuple(hosts)
+        key = (str(with_lans),) + tuple(h.name for h in hosts)
+        found = self._collapsed.get(key)
+        if found is None:
+            nets: list[IPNetwork] = []
+            for h in hosts:
+                nets.extend(host_prefixes(h.addresses))
+                if with_lans and h.role is not Role.ROAMING:
+                    nets.extend(h.lan_prefixes)
+            found = self._collapsed[key] = _collapse(nets)
+        return found
+
+
+def _collapse(nets: Iterable[IPNetwork]) -> tuple[IPNetwork, ...]:
+    v4 = [n for n in nets if n.version == 4]
+    v6 = [n for n in nets if n.version == 6]
+    return tuple(ipaddress.collapse_addresses(v4)) + tuple(ipaddress.collapse_addresses(v6))
+
+
+def compile_topology(topology: Topology, secrets: Secrets) -> Mapping[str, HostConfig]:
+    """Every host's configuration, in topology order."""
+    ctx = CompileContext(topology, secrets)
+    return MappingProxyType({h.name: compile_host(topology, secrets, h.name, ctx) for h in topology.hosts})
+
+
+def compile_host(topology: Topology, secrets: Secrets, name: str, ctx: CompileContext | None = None) -> HostConfig:
+    """One host's configuration. Pass a shared `ctx` when compiling many hosts."""
+    ctx = ctx or CompileContext(topology, secrets)
+    host = ctx.host(name)
+    interfaces: list[WgInterface] = []
+    network_iface = _network_interface(ctx, host)
+    if network_iface is not None:
+        interfaces.append(network_iface)
+    interfaces += [_pair_interface(ctx, host, pair) for pair in topology.pairs_of(name)]
+    firewall = _firewall(ctx, host, interfaces)
+    return HostConfig(
+        name=host.name, role=host.role, backend=host.backend, systemd_version=topology.network.systemd_version,
+        interfaces=tuple(interfaces), sysctls=_sysctls(host, interfaces), firewall=firewall,
+        return_routes=_return_routes(host, interfaces), guard=_guard(ctx, host, network_iface),
+    )
+
+
+# --- interfaces ------------------------------------------------------------------------------
+
+
+def _pool_address(topology: Topology, address: IPAddress) -> IPInterface:
+    """The address with its pool's prefix length (a /32 when no pool holds it; the linter says so)."""
+    for pool in topology.network.pool:
+        if pool.version == address.version and address in pool:
+            return ipaddress.ip_interface(f"{address}/{pool.prefixlen}")
+    return ipaddress.ip_interface(address)
+
+
+def _peer(ctx: CompileContext, me: Host, other: Host, allowed: Iterable[IPNetwork],
+          endpoint: Endpoint | None, keepalive: int) -> WgPeer:
+    return WgPeer(public_key=ctx.public_key(other.name), allowed_ips=tuple(dict.fromkeys(allowed)),
+                  preshared_key=ctx.secrets.psk(me.name, other.name), endpoint=endpoint,
+                  persistent_keepalive=keepalive, name=other.name)
+
+
+def _keepalive(ctx: CompileContext, host: Host) -> int:
+    return host.keepalive if host.keepalive is not None else ctx.topology.network.keepalive
+
+
+def _listen_port(ctx: CompileContext, host: Host) -> int | None:
+    """Hosts others dial need a fixed port; hosts behind NAT take a random one."""
+    if host.listen_port is not None:
+        return host.listen_port
+    if host.role is Role.HUB:
+        return host.endpoint.port if host.endpoint else ctx.topology.network.port
+    if host.endpoint is not None:
+        return host.endpoint.port
+    return None
+
+
+def _lan_route_prefix(lan: Lan, viewer: Host) -> IPNetwork:
+    """What a spoke routes for a LAN: the LAN, or the covering prefix when the LAN says widen.
+
+    Widening (topologies.md section 4) lets a roaming laptop sitting on that
+    very LAN prefer the LAN's more specific connected route.
+    """
+    if viewer.role is Role.ROAMING and lan.guard_action is GuardAction.WIDEN and lan.widen_to is not None:
+        return lan.widen_to
+    return lan.prefix
+
+
+def _network_interface(ctx: CompileContext, host: Host) -> WgInterface | None:
+    topology = ctx.topology
+    net = topology.network
+    hub = topology.hub
+    if not host.addresses:
+        return None
+    peers: list[WgPeer] = []
+    routes: list[Route] = []
+    if hub is None:  # sites form a mesh
+        for other in topology.hosts:
+            if other.name == host.name or not other.addresses or other.role is Role.ROAMING:
+                continue
+            lans = other.lan_prefixes
+            keepalive = _keepalive(ctx, host) if host.endpoint is None else 0
+            peers.append(_peer(ctx, host, other, host_prefixes(other.addresses) + lans, other.endpoint, keepalive))
+            routes += [Route(p, net.interface, reason=f"LAN of {other.name}") for p in lans]
+    elif host.role is Role.HUB:
+        for spoke in topology.spokes():
+            lans = spoke.lan_prefixes if spoke.role is not Role.ROAMING else ()
+            peers.append(_peer(ctx, host, spoke, host_prefixes(spoke.addresses) + lans, spoke.endpoint, 0))
+            routes += [Route(p, net.interface, reason=f"LAN of {spoke.name}") for p in lans]
+    else:
+        reached: list[tuple[IPNetwork, str]] = []
+        for owner in ctx.lan_owners:
+            if ctx.reaches(host, owner):
+                reached += [(_lan_route_prefix(lan, host), owner.name) for lan in owner.lans]
+        # Only the pool families the host has an address in: a v4-only phone has no
+        # source address for fd99::/64, and a route to it would only black-hole.
+        versions = {a.version for a in host.addresses}
+        allowed = tuple(p for p in net.pool if p.version in versions) + tuple(p for p, _ in reached)
+        peers.append(_peer(ctx, host, hub, allowed, hub.endpoint, _keepalive(ctx, host)))
+        routes += [Route(p, net.interface, reason=f"LAN of {owner}") for p, owner in dict(reached).items()]
+    # Routes the connected routes of our own addresses already cover are left out.
+    addresses = tuple(_pool_address(topology, a) for a in host.addresses)
+    routes = [r for r in routes if not any(_covered(r.destination, a.network) for a in addresses)]
+    return WgInterface(
+        device=WgDevice(name=net.interface, private_key=ctx.secrets.private_key(host.name),
+                        listen_port=_listen_port(ctx, host), peers=tuple(peers)),
+        addresses=addresses, routes=tuple(dict.fromkeys(routes)), mtu=host.mtu or net.mtu,
+        private_key_file=KEY_DIR / f"{net.interface}.key", own_lans=host.lan_prefixes,
+        description=f"{net.name}: {host.role} {host.name}",
+    )
+
+
+def _covered(inner: IPNetwork, outer: IPNetwork) -> bool:
+    return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
+
+
+def _pair_interface(ctx: CompileContext, host: Host, pair: SitePair) -> WgInterface:
+    mine, theirs = pair.addresses()
+    other_name = pair.ends[1] if pair.ends[0] == host.name else pair.ends[0]
+    if pair.ends[0] != host.name:
+        mine, theirs = theirs, mine
+    other = ctx.host(other_name)
+    endpoint = Endpoint(other.endpoint.host, pair.port) if other.endpoint else None
+    allowed = other.lan_prefixes + (pair.transfer,)
+    peer = _peer(ctx, host, other, allowed, endpoint, pair.keepalive)
+    return WgInterface(
+        device=WgDevice(name=pair.interface, private_key=ctx.secrets.private_key(host.name),
+                        listen_port=pair.port, peers=(peer,)),
+        addresses=(ipaddress.ip_interface(f"{mine}/{pair.transfer.prefixlen}"),),
+        routes=tuple(Route(p, pair.interface, reason=f"LAN of {other.name}") for p in other.lan_prefixes),
+        mtu=host.mtu or ctx.topology.network.mtu, private_key_file=KEY_DIR / f"{pair.interface}.key",
+        own_lans=host.lan_prefixes, description=f"site pair {pair.name}: {host.name} <-> {other.name}",
+    )
+
+
+# --- sysctls ---------------------------------------------------------------------------------
+
+
+def _sysctls(host: Host, interfaces: list[WgInterface]) -> tuple[Sysctl, ...]:
+    if host.role is Role.ROAMING or not interfaces:
+        return ()
+    versions = {a.version for i in interfaces for a in i.addresses} | {p.version for p in host.lan_prefixes}
+    out: list[Sysctl] = []
+    if 4 in versions:
+        out.append(Sysctl("net.ipv4.ip_forward", "1", f"the {host.role} routes between its tunnel and LANs"))
+    if 6 in versions:
+        out.append(Sysctl("net.ipv6.conf.all.forwarding", "1", f"the {host.role} routes IPv6 too"))
+    if host.role is Role.HUB:
+        # A hub forwards wg0 -> wg0: the kernel would send an ICMP redirect for each
+        # such packet (useless in a tunnel) and spend its ICMP rate limit on them.
+        # send_redirects is OR-ed between "all" and the device, so "all" must be 0.
+        why = "the hub routes its tunnel back into itself: no ICMP redirects"
+        out.append(Sysctl("net.ipv4.conf.all.send_redirects", "0", why))
+        out.append(Sysctl("net.ipv4.conf.default.send_redirects", "0", why))
+        for iface in interfaces:
+            out.append(Sysctl(f"net.ipv4.conf.{iface.name.replace('.', '/')}.send_redirects", "0", why))
+    return tuple(out)
+
+
+# --- firewall --------------------------------------------------------------------------------
+
+
+def _firewall(ctx: CompileContext, host: Host, interfaces: list[WgInterface]) -> Firewall | None:
+    if host.role is Role.ROAMING or not interfaces:
+        return None
+    tunnels = tuple(i.name for i in interfaces)
+    allow: list[ForwardAllow] = []
+    guarded: list[IPNetwork] = []
+    masq: list[Masquerade] = []
+    hub = ctx.topology.hub
+    main = ctx.topology.network.interface
+    if host.role is Role.HUB:
+        # The hub routes spokes to other hosts' LANs: only those that reach them.
+        for owner in ctx.lan_owners:
+            if owner.name == host.name:
+                continue
+            sources = ctx.sources(_allowed_reachers(ctx, owner))
+            for lan in owner.lans:
+                guarded.append(lan.prefix)
+                if sources:
+                    allow.append(ForwardAllow(sources, lan.prefix, main, main, f"who may reach {owner.name}"))
+    # The host's own LANs: listed VPN sources (and paired sites) may open connections, the hub may not.
+    for lan in host.lans:
+        guarded.append(lan.prefix)
+        through_hub = tuple(h for h in _allowed_reachers(ctx, host) if hub is None or h.name != hub.name)
+        if any(i.name == main for i in interfaces) and through_hub:
+            allow.append(ForwardAllow(ctx.sources(through_hub), lan.prefix, main, lan.interface,
+                                      f"who may open connections into {lan.prefix}"))
+        for pair in ctx.topology.pairs_of(host.name):
+            other = ctx.host(pair.ends[1] if pair.ends[0] == host.name else pair.ends[0])
+            if host.allow is None or other.name in host.allow:
+                allow.append(ForwardAllow(_collapse(other.lan_prefixes + (pair.transfer,)), lan.prefix,
+                                          pair.interface, lan.interface, f"site pair {pair.name}"))
+        if lan.return_path is ReturnPath.MASQUERADE:
+            arriving = _collapse(p for i in interfaces for peer in i.device.peers for p in peer.allowed_ips
+                                 if p.version == lan.prefix.version)
+            masq.append(Masquerade(arriving, lan.prefix, lan.interface,
+                                   f"the router of {lan.prefix} has no route back to the VPN"))
+    return Firewall(tunnel_interfaces=tunnels, allow=tuple(allow), guarded=tuple(dict.fromkeys(guarded)),
+                    masquerade=tuple(masq), mss_clamp=True)
+
+
+def _allowed_reachers(ctx: CompileContext, owner: Host) -> tuple[Host, ...]:
+    """Who may open connections into `owner`'s LANs: its `allow` list, else every spoke that reaches it."""
+    reachers = ctx.reachers(owner)
+    if owner.allow is not None:
+        allowed = set(owner.allow)
+        reachers = tuple(h for h in reachers if h.name in allowed)
+    return tuple(h for h in reachers if h.role is not Role.HUB)
+
+
+# --- return routes and guard -----------------------------------------------------------------
+
+
+def _return_routes(host: Host, interfaces: list[WgInterface]) -> tuple[ReturnRoute, ...]:
+    """For LANs with return_path = static-route: what the LAN router must route via this gateway."""
+    out: list[ReturnRoute] = []
+    for lan in host.lans:
+        if lan.return_path is not ReturnPath.STATIC_ROUTE or lan.gateway_address is None:
+            continue
+        via = lan.gateway_address.ip
+        wanted = _collapse(p for i in interfaces for peer in i.device.peers for p in peer.allowed_ips
+                           if p.version == via.version and not p.overlaps(lan.prefix))
+        out += [ReturnRoute(dest, via, lan.prefix, host.name) for dest in wanted]
+    return tuple(dict.fromkeys(out))
+
+
+def _guard(ctx: CompileContext, host: Host, iface: WgInterface | None):
+    """The roaming guard's configuration (guard = yes on a Linux laptop).
+
+    HOOK: `netdwg.guard.config` is the guard engineer's module; until it
+    exists this returns None and the renderers write no guard file.
+    """
+    if host.role is not Role.ROAMING or not host.guard or iface is None:
+        return None
+    try:
+        from netdwg.guard import config as guard_config  # noqa: PLC0415 - optional until the guard lands
+    except ImportError:
+        return None
+    build = getattr(guard_config, "guard_config_for", None)
+    if build is None:
+        return None
+    return build(ctx.topology, host, iface)
