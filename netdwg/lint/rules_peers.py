@@ -1,0 +1,145 @@
+"""Who talks to whom: references, hubs, NAT and endpoints, keepalive, site pairs, guard."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from netdwg.errors import Diagnostic, Severity
+from netdwg.lint.facts import (
+    allowed_into, derive_peers, effective_keepalive, listing, make, names, reached_sites, sites, subject, suggest,
+)
+from netdwg.topology.model import Backend, Role, Topology
+
+
+def check_references(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
+    """NDW023: allow, reach and pair ends must name hosts of this topology (and the right kind)."""
+    known = {h.name for h in topology.hosts}
+    for host in topology.hosts:
+        for key in ("allow", "reach"):
+            for name in names(getattr(host, key)):
+                if name not in known:
+                    yield make("NDW023", Severity.ERROR, f"{key} names unknown host '{name}'", host.span(key),
+                               subject(host), fix=suggest(name, known))
+                elif key == "reach" and topology.host(name).role is not Role.SITE:
+                    yield make("NDW023", Severity.WARNING,
+                               f"reach names '{name}', a {topology.host(name).role} host with no LAN to reach",
+                               host.span(key), subject(host), fix="list only sites in reach")
+                elif key == "reach" and not topology.host(name).lans:
+                    yield make("NDW023", Severity.WARNING, f"reach names site '{name}', which has no lan",
+                               host.span(key), subject(host), fix=f"add lan = ... to '{name}' or drop it from reach")
+        if host.allow is not None and host.role is not Role.SITE:
+            yield make("NDW023", Severity.WARNING, f"allow only applies to sites, and this is a {host.role}",
+                       host.span("allow"), subject(host), fix="remove allow from this host")
+    for pair in topology.pairs:
+        for end in pair.ends:
+            if end not in known:
+                yield make("NDW023", Severity.ERROR, f"ends names unknown host '{end}'", pair.span,
+                           f"pair '{pair.name}'", fix=suggest(end, known))
+        if pair.ends[0] == pair.ends[1]:
+            yield make("NDW023", Severity.ERROR, f"both ends are '{pair.ends[0]}'", pair.span, f"pair '{pair.name}'",
+                       fix="a site pair joins two different gateways")
+
+
+def check_single_hub(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
+    """NDW024: at most one hub (a second relay needs its own network)."""
+    hubs = topology.by_role(Role.HUB)
+    for extra in hubs[1:]:
+        yield make("NDW024", Severity.ERROR, f"a second hub; '{hubs[0].name}' is already the hub",
+                   extra.span("role"), subject(extra),
+                   fix="make it a site, or describe the second relay in a topology file of its own")
+
+
+def check_reaches_somebody(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
+    """NDW015: a host with no peer at all, or a roaming host every LAN it names refuses."""
+    has_peer = {p.host for p in derive_peers(topology)}
+    for host in topology.hosts:
+        if host.name not in has_peer:
+            why = ("there is no hub, and roaming hosts only connect to a hub" if host.role is Role.ROAMING
+                   else "there are no spokes" if host.role is Role.HUB
+                   else "there is no hub, no other site with an address, and no site pair with it")
+            yield make("NDW015", Severity.ERROR, f"can reach nobody: {why}", host.span("role"), subject(host),
+                       fix="add a hub, or a [pairs] entry naming this host" if host.role is not Role.HUB
+                       else "add spokes, or remove the hub")
+            continue
+        if host.role is Role.ROAMING and names(host.reach):
+            targets = [s for s in reached_sites(topology, host) if s.lans]
+            if targets and not any(allowed_into(s, host) for s in targets):
+                yield make("NDW015", Severity.WARNING,
+                           f"can reach no LAN: every site in reach ({listing(s.name for s in targets)}) "
+                           f"leaves it out of its allow list", host.span("reach"), subject(host),
+                           fix=f"add '{host.name}' to the allow list of a site it should reach, or fix reach")
+
+
+def check_nat(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
+    """NDW016: both ends of a link behind NAT (no endpoint), so neither can start a handshake."""
+    hub = topology.hub
+    if hub is not None and hub.endpoint is None:
+        stuck = [s.name for s in topology.spokes() if s.endpoint is None and s.role is not Role.HUB]
+        if stuck:
+            yield make("NDW016", Severity.ERROR,
+                       f"the hub has no endpoint, and neither have {listing(stuck)}: nobody can start a handshake",
+                       hub.span("endpoint"), subject(hub),
+                       fix=f"set endpoint = PUBLIC_IP:{hub.listen_port or topology.network.port} on the hub")
+    mesh = [h for h in topology.by_role(Role.SITE) if h.addresses] if hub is None else []
+    for i, a in enumerate(mesh):
+        for b in mesh[i + 1:]:
+            if a.endpoint is None and b.endpoint is None:
+                yield make("NDW016", Severity.ERROR,
+                           f"neither this site nor '{b.name}' has an endpoint, and there is no hub to relay",
+                           a.span("endpoint"), subject(a),
+                           fix="give one of them a public endpoint, or add a hub (role = hub) as a relay")
+
+
+def check_keepalive(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
+    """NDW017: a spoke behind NAT (no endpoint) without PersistentKeepalive loses its NAT mapping."""
+    if topology.hub is None:
+        return
+    for host in topology.spokes():
+        if host.role is Role.HUB or host.endpoint is not None:
+            continue
+        if effective_keepalive(topology, host) == 0:
+            key = "keepalive" if host.keepalive is not None else ""
+            yield make("NDW017", Severity.WARNING,
+                       "is behind NAT (no endpoint) but keepalive is 0: the hub cannot reach it once the NAT mapping expires",
+                       host.span(key) if key else topology.network.span("keepalive"), subject(host),
+                       fix="set keepalive = 25 (on the host or in [network])")
+
+
+def check_pairs(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
+    """NDW026: site pair ends need public endpoints (both sides initiate) and must be gateways."""
+    for pair in topology.pairs:
+        for end in pair.ends:
+            if not topology.has_host(end):
+                continue
+            host = topology.host(end)
+            if host.endpoint is None:
+                yield make("NDW026", Severity.ERROR,
+                           f"end '{end}' has no endpoint; a site pair joins two gateways with fixed public endpoints",
+                           pair.span, f"pair '{pair.name}'",
+                           fix=f"set endpoint = PUBLIC_IP:{pair.port} on '{end}', or connect it through the hub instead")
+            if host.role is Role.ROAMING:
+                yield make("NDW026", Severity.ERROR, f"end '{end}' is a roaming host; only gateways form site pairs",
+                           pair.span, f"pair '{pair.name}'", fix=f"make '{end}' a site, or remove the pair")
+        if pair.interface == topology.network.interface:
+            yield make("NDW026", Severity.ERROR,
+                       f"interface {pair.interface} is the network's interface too", pair.span, f"pair '{pair.name}'",
+                       fix="give the pair its own interface, e.g. interface = wg-s2s")
+
+
+def check_guard(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
+    """NDW025: the guard runs only on roaming Linux hosts (networkd or netplan), not on wg-quick phones."""
+    for host in topology.hosts:
+        if not host.guard:
+            continue
+        if host.role is not Role.ROAMING:
+            yield make("NDW025", Severity.ERROR,
+                       f"guard is set on a {host.role}; the guard protects roaming laptops that join a site's LAN",
+                       host.span("guard"), subject(host), fix="remove guard = yes")
+        elif host.backend is Backend.WG_QUICK:
+            yield make("NDW025", Severity.ERROR,
+                       "guard is set on a wg-quick host (a phone or GUI client), where netdwg-guard cannot run",
+                       host.span("guard"), subject(host),
+                       fix="remove guard = yes, and set widen_to = ... on the sites it reaches instead")
+        elif not any(s.lans for s in reached_sites(topology, host)):
+            yield make("NDW025", Severity.WARNING, "guard is set, but the host routes no site LAN into the tunnel",
+                       host.span("guard"), subject(host), fix="remove guard = yes")

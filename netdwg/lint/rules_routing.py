@@ -1,0 +1,190 @@
+"""Routing rules: forwarding, the LAN's return path, MASQUERADE/allow coverage, MTU, the roaming conflict."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from netdwg.errors import Diagnostic, Severity
+from netdwg.lint.facts import (
+    allowed_into, effective_mtu, listing, make, mesh_sites, names, reached_sites, sites, subject,
+)
+from netdwg.topology.model import Backend, GuardAction, ReturnPath, Role, Topology
+
+# WireGuard's overhead per packet: 32 bytes of WireGuard header and tag, 8 of
+# UDP, and 20 (IPv4) or 40 (IPv6) of outer IP header. On a 1500-byte path the
+# tunnel MTU can be 1440 over IPv4 and 1420 over IPv6 (wg-quick's default).
+PATH_MTU = 1500
+OVERHEAD = {4: 60, 6: 80}
+IPV6_MIN_MTU = 1280  # RFC 8200: IPv6 inside the tunnel needs at least this
+
+
+def check_forwarding(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
+    """NDW018: a host that must route (has a LAN, or relays) but is not a router, so forwards nothing."""
+    for host in topology.hosts:
+        if host.lans and host.role is Role.ROAMING:
+            yield make("NDW018", Severity.ERROR,
+                       f"has lan = {', '.join(map(str, host.lan_prefixes))}, but roaming hosts do not forward packets",
+                       host.span("lan"), subject(host), fix="make it role = site (it then gets forwarding on), or drop lan")
+    for name, config in (compiled or {}).items():
+        if not topology.has_host(name) or not topology.host(name).is_router:
+            continue
+        sysctls = _sysctl_map(config)
+        if sysctls is None:
+            continue
+        v4 = sysctls.get("net.ipv4.ip_forward") or sysctls.get("net.ipv4.conf.all.forwarding")
+        if str(v4) != "1":
+            yield make("NDW018", Severity.ERROR, "routes between the tunnel and its LANs, but its files leave IPv4 forwarding off",
+                       topology.host(name).span("role"), subject(name),
+                       fix="this is a compiler bug if the files are netdwg's: report it; otherwise enable net.ipv4.ip_forward")
+
+
+def _sysctl_map(config) -> dict | None:
+    """The sysctls a compiled host config sets, whatever shape the compiler gives them."""
+    raw = getattr(config, "sysctls", None)
+    if raw is None:
+        return None
+    if isinstance(raw, dict) or hasattr(raw, "items"):
+        return {str(k).replace("/", "."): v for k, v in raw.items()}
+    out = {}
+    for item in raw:
+        key = getattr(item, "key", None) or getattr(item, "name", None) or (item[0] if isinstance(item, tuple) else None)
+        value = getattr(item, "value", None) if not isinstance(item, tuple) else item[1]
+        if key is not None:
+            out[str(key).replace("/", ".")] = value
+    return out
+
+
+def check_return_path(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
+    """NDW019: a LAN whose hosts cannot answer VPN clients: no static return route and no MASQUERADE."""
+    for site in sites(topology):
+        for lan in site.lans:
+            if lan.return_path is ReturnPath.NONE:
+                yield make("NDW019", Severity.WARNING,
+                           f"LAN {lan.prefix} has return_path = none: its hosts send replies for VPN addresses to their "
+                           "default router, which does not know the tunnel", site.span("return_path"), subject(site),
+                           fix="return_path = static-route (netdwg prints the route for the LAN router) or masquerade; "
+                               "keep none only if this gateway is the LAN's default router")
+            elif lan.return_path is ReturnPath.STATIC_ROUTE and lan.gateway_address is None:
+                yield make("NDW019", Severity.ERROR,
+                           f"LAN {lan.prefix} uses return_path = static-route, but lan_address is missing, so there is "
+                           "no address to route the pool via", site.span("return_path"), subject(site),
+                           fix=f"set lan_address = <this gateway's address in {lan.prefix}>")
+            elif lan.return_path is ReturnPath.MASQUERADE and lan.interface is None:
+                yield make("NDW019", Severity.WARNING,
+                           f"LAN {lan.prefix} uses return_path = masquerade, but lan_interface is missing, so the "
+                           "MASQUERADE rule cannot name the interface into the LAN", site.span("return_path"), subject(site),
+                           fix="set lan_interface = <the gateway's interface on the LAN, e.g. eth1>")
+            if lan.gateway_address is not None and lan.gateway_address.ip not in lan.prefix:
+                yield make("NDW019", Severity.ERROR,
+                           f"lan_address {lan.gateway_address.ip} is not inside the LAN {lan.prefix}",
+                           site.span("lan_address"), subject(site), fix=f"use this gateway's address in {lan.prefix}")
+
+
+def check_coverage(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
+    """NDW020: an allow list or MASQUERADE source that does not cover the clients it is for."""
+    hub = topology.hub
+    for site in sites(topology):
+        for name in names(site.allow):
+            if not topology.has_host(name):
+                continue  # NDW023
+            client = topology.host(name)
+            if client.role is Role.HUB:
+                yield make("NDW020", Severity.ERROR,
+                           f"allow names the hub '{name}', but the hub may never open connections into a LAN",
+                           site.span("allow"), subject(site), fix=f"remove '{name}' from allow")
+            elif client.name != site.name and site not in reached_sites(topology, client) and hub is not None:
+                yield make("NDW020", Severity.WARNING,
+                           f"allow names '{name}', which does not route this LAN into its tunnel (its reach leaves it out)",
+                           site.span("allow"), subject(site),
+                           fix=f"add '{site.name}' to reach of '{name}', or drop '{name}' from allow")
+        if hub is not None and site.allow is not None:
+            routed = [c.name for c in topology.spokes() if c.role is Role.ROAMING and site in reached_sites(topology, c)
+                      and not allowed_into(site, c)]
+            if routed:
+                yield make("NDW020", Severity.INFO,
+                           f"{listing(routed)} route this LAN into the tunnel but are not in allow: "
+                           "their new connections will be dropped", site.span("allow"), subject(site),
+                           fix="add them to allow, or take this site out of their reach")
+        masq = [lan for lan in site.lans if lan.return_path is ReturnPath.MASQUERADE]
+        if not masq:
+            continue
+        # MASQUERADE in netdwg covers the VPN pool; LAN-sourced traffic from other sites keeps its source.
+        foreign = []
+        for pair in topology.pairs_of(site.name):
+            other = pair.ends[1] if pair.ends[0] == site.name else pair.ends[0]
+            if topology.has_host(other):
+                foreign += [f"{p} ({other}, pair '{pair.name}')" for p in topology.host(other).lan_prefixes]
+        if site in mesh_sites(topology):
+            foreign += [f"{p} ({o.name})" for o in mesh_sites(topology) if o is not site for p in o.lan_prefixes]
+        if foreign:
+            yield make("NDW020", Severity.WARNING,
+                       f"MASQUERADE covers the pool {', '.join(map(str, topology.network.pool))} only, but clients from "
+                       f"{listing(foreign)} reach this LAN with their own addresses", site.span("return_path"),
+                       subject(site),
+                       fix="use return_path = static-route and add routes for those LANs on the LAN router")
+
+
+def check_mtu(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
+    """NDW021: a tunnel MTU above what a 1500-byte path carries, or below IPv6's minimum."""
+    hub = topology.hub
+    has_v6 = any(p.version == 6 for p in topology.network.pool) or any(
+        p.version == 6 for h in topology.hosts for p in h.lan_prefixes)
+    for host in topology.hosts:
+        mtu = effective_mtu(topology, host)
+        span = host.span("mtu") if host.mtu is not None else topology.network.span("mtu")
+        families = set()
+        ends = []
+        if hub is not None and host is not hub:
+            ends.append(hub)
+        elif host is hub:
+            ends += [s for s in topology.spokes() if s.role is not Role.HUB]
+        ends += [topology.host(e) for p in topology.pairs_of(host.name) for e in p.ends
+                 if e != host.name and topology.has_host(e)]
+        for peer in ends:
+            # the outer packets use the family of the endpoint that is dialled; a name or NAT may be either
+            target = hub if (host is not hub and peer is hub) else (host if peer.endpoint is None else peer)
+            address = target.endpoint.address if target.endpoint else None
+            families.add(address.version if address else 6)
+        if not families:
+            continue
+        limit = PATH_MTU - max(OVERHEAD[f] for f in families)
+        if mtu > limit:
+            how = "IPv6" if 6 in families else "IPv4"
+            yield make("NDW021", Severity.WARNING,
+                       f"MTU {mtu} is above what a {PATH_MTU}-byte path allows through WireGuard over {how} ({limit}): "
+                       "large packets will be fragmented or dropped", span, subject(host),
+                       fix=f"set mtu = {limit} (or 1280, safe across unknown paths)")
+        if has_v6 and mtu < IPV6_MIN_MTU:
+            yield make("NDW021", Severity.ERROR, f"MTU {mtu} is below IPv6's minimum of {IPV6_MIN_MTU}, and the network carries IPv6",
+                       span, subject(host), fix=f"set mtu = {IPV6_MIN_MTU} or more")
+
+
+def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
+    """NDW022: a roaming host routes a site's LAN into the tunnel, so on that LAN its own traffic hairpins via the hub."""
+    for host in topology.by_role(Role.ROAMING):
+        for site in reached_sites(topology, host):
+            for lan in site.lans:
+                if lan.widen_to is not None:
+                    covers = (lan.widen_to.version == lan.prefix.version and lan.widen_to.supernet_of(lan.prefix)
+                              and lan.widen_to.prefixlen < lan.prefix.prefixlen)
+                    if not covers:
+                        yield make("NDW022", Severity.ERROR, f"widen_to {lan.widen_to} does not contain the LAN {lan.prefix}",
+                                   site.span("widen_to"), subject(site),
+                                   fix=f"use a prefix shorter than /{lan.prefix.prefixlen} that contains {lan.prefix}")
+                    continue
+                if host.guard:
+                    continue
+                linux = host.backend is not Backend.WG_QUICK
+                wider = lan.prefix.supernet(new_prefix=max(8, lan.prefix.prefixlen - 8)) if lan.prefix.version == 4 \
+                    else lan.prefix.supernet(new_prefix=max(16, lan.prefix.prefixlen - 16))
+                yield make(
+                    "NDW022", Severity.WARNING if linux else Severity.INFO,
+                    f"routes {site.name}'s LAN {lan.prefix} into the tunnel; on that LAN, DHCP gives it the same prefix "
+                    "with a higher metric and the tunnel route wins, so LAN traffic goes via the hub",
+                    host.span("reach") if host.reach is not None else host.span(), subject(host),
+                    fix=(f"set guard = yes on '{host.name}', or " if linux else "")
+                        + f"set widen_to = {wider} on '{site.name}' (a covering prefix lets the LAN's own route win)")
+    for site in sites(topology):
+        if site.lans and site.lans[0].guard_action is GuardAction.WIDEN and site.lans[0].widen_to is None:
+            yield make("NDW022", Severity.ERROR, "guard_action = widen needs widen_to", site.span("guard_action"),
+                       subject(site), fix="set widen_to = a prefix covering the LAN, e.g. 192.168.0.0/16")
