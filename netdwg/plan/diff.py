@@ -33,19 +33,23 @@ RECENT_HANDSHAKE = 180.0
 
 
 def plan_host(desired: DesiredHost, observed: HostState) -> Plan:
-    live_device = observed.device.device if observed.device else None
-    secrets = secrets_of([desired.device, live_device])
+    secrets = secrets_of([*desired.devices, *(d.device for d in observed.devices)])
     files = diff_files(desired, observed, secrets)
     notes: list[str] = []
 
-    device_change = None
-    peers: tuple[PeerChange, ...] = ()
-    if desired.device is not None and observed.device is not None:
-        device_change, peers, peer_notes = diff_device(desired.device, observed.device, observed.now)
-        notes.extend(peer_notes)
-    elif desired.device is not None and observed.live:
-        notes.append(f"{desired.device.name} does not exist yet: networkd creates it from the .netdev "
-                     "(a userspace device must be started by its service first)")
+    device_changes: list[DeviceChange] = []
+    peers: list[PeerChange] = []
+    for device in desired.devices:
+        live = observed.device(device.name)
+        if live is not None:
+            change, peer_changes, peer_notes = diff_device(device, live, observed.now)
+            if change is not None:
+                device_changes.append(change)
+            peers.extend(peer_changes)
+            notes.extend(peer_notes)
+        elif observed.live:
+            notes.append(f"{device.name} does not exist yet: networkd creates it from the .netdev "
+                         "(a userspace device must be started by its service first)")
 
     sysctls: tuple[SysctlChange, ...] = ()
     if observed.sysctls is not None:
@@ -66,10 +70,10 @@ def plan_host(desired: DesiredHost, observed: HostState) -> Plan:
 
     networkd = None
     if observed.live:
-        networkd = plan_networkd(files, netplan is not None, desired.device, observed.device)
+        networkd = plan_networkd(files, netplan is not None, desired.devices, observed.devices)
 
     return Plan(files=files, netplan=netplan, sysctls=sysctls, firewall=firewall,
-                device=device_change, peers=peers, networkd=networkd, notes=tuple(notes))
+                devices=tuple(device_changes), peers=tuple(peers), networkd=networkd, notes=tuple(notes))
 
 
 def _under(path: PurePosixPath, directory: PurePosixPath) -> bool:
@@ -148,8 +152,8 @@ def peer_fields_differing(want: WgPeer, have: WgPeer) -> tuple[str, ...]:
     return tuple(fields)
 
 
-def plan_networkd(files: tuple[FileChange, ...], netplan: bool, device: WgDevice | None,
-                  live: LiveDevice | None) -> Reload | None:
+def plan_networkd(files: tuple[FileChange, ...], netplan: bool, devices: tuple[WgDevice, ...],
+                  live: tuple[LiveDevice, ...]) -> Reload | None:
     """Which networkd calls the file changes need.
 
     A changed WireGuard .netdev of a device that already exists needs no
@@ -165,7 +169,7 @@ def plan_networkd(files: tuple[FileChange, ...], netplan: bool, device: WgDevice
         suffix = change.path.suffix
         if suffix == ".netdev":
             name, kind = _unit_value(text, "NetDev", "Name"), _unit_value(text, "NetDev", "Kind")
-            if kind == "wireguard" and live is not None and device is not None and name == device.name:
+            if kind == "wireguard" and name in {d.device.name for d in live} and name in {d.name for d in devices}:
                 continue
             reload = True
         elif suffix == ".network":
@@ -175,8 +179,8 @@ def plan_networkd(files: tuple[FileChange, ...], netplan: bool, device: WgDevice
                 reconfigure.append(name)
         else:
             reload = True
-    if netplan and device is not None and device.name not in reconfigure:
-        reconfigure.append(device.name)
+    if netplan:
+        reconfigure.extend(d.name for d in devices if d.name not in reconfigure)
     if not reload:
         return None
     return Reload(True, tuple(reconfigure), tuple(reconfigure))

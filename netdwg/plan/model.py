@@ -23,7 +23,7 @@ class DesiredHost:
     """Everything one host should have, as plain values."""
 
     files: tuple[RenderedFile, ...] = ()
-    device: WgDevice | None = None
+    devices: tuple[WgDevice, ...] = ()  # one per WireGuard interface
     sysctls: tuple[tuple[str, str], ...] = ()  # ("net.ipv4.ip_forward", "1")
     firewall: str | None = None  # nft script for `table inet netdwg`, None = netdwg manages no firewall
     backend: str = "networkd"  # "networkd" | "netplan" | "wg-quick"
@@ -46,7 +46,7 @@ class HostState:
 
     files: tuple[FileState, ...] = ()  # every desired path that exists, plus every managed one
     managed: tuple[PurePosixPath, ...] = ()  # files netdwg wrote last time (its manifest)
-    device: LiveDevice | None = None
+    devices: tuple[LiveDevice, ...] = ()  # the desired interfaces that exist live
     sysctls: tuple[tuple[str, str], ...] | None = None
     firewall_present: bool | None = None  # is `table inet netdwg` loaded?
     now: float = 0.0  # unix time of observation, to judge handshake recency
@@ -54,6 +54,9 @@ class HostState:
 
     def file(self, path: PurePosixPath) -> FileState | None:
         return next((f for f in self.files if f.path == path), None)
+
+    def device(self, ifname: str) -> LiveDevice | None:
+        return next((d for d in self.devices if d.device.name == ifname), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +191,7 @@ class Plan:
     netplan: NetplanGenerate | None = None
     sysctls: tuple[SysctlChange, ...] = ()
     firewall: FirewallChange | None = None
-    device: DeviceChange | None = None
+    devices: tuple[DeviceChange, ...] = ()
     peers: tuple[PeerChange, ...] = ()
     networkd: Reload | None = None
     notes: tuple[str, ...] = field(default=())  # things the admin should know, not steps
@@ -196,7 +199,7 @@ class Plan:
     @property
     def is_empty(self) -> bool:
         return not (self.files or self.netplan or self.sysctls or self.firewall
-                    or self.device or self.peers or self.networkd)
+                    or self.devices or self.peers or self.networkd)
 
     def steps(self) -> tuple[object, ...]:
         """Every step in the order apply runs them."""
@@ -206,8 +209,7 @@ class Plan:
         out.extend(self.sysctls)
         if self.firewall:
             out.append(self.firewall)
-        if self.device:
-            out.append(self.device)
+        out.extend(self.devices)
         out.extend(self.peers)
         if self.networkd:
             out.append(self.networkd)

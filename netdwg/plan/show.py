@@ -34,12 +34,12 @@ def plan_to_json(plan: Plan) -> dict:
         "netplan_generate": plan.netplan is not None,
         "sysctls": [{"key": s.key, "old": s.old, "new": s.new} for s in plan.sysctls],
         "firewall": {"reason": plan.firewall.reason} if plan.firewall else None,
-        "device": None if plan.device is None else {
-            "interface": plan.device.ifname,
-            "private_key_changes": plan.device.private_key is not None,
-            "listen_port": plan.device.listen_port,
-            "fwmark": plan.device.fwmark,
-        },
+        "devices": [{
+            "interface": d.ifname,
+            "private_key_changes": d.private_key is not None,
+            "listen_port": d.listen_port,
+            "fwmark": d.fwmark,
+        } for d in plan.devices],
         "peers": [_peer_json(c) for c in plan.peers],
         "networkd": None if plan.networkd is None else {
             "reload": plan.networkd.reload, "reconfigure": list(plan.networkd.reconfigure)},

@@ -1,0 +1,244 @@
+"""What a host should have, read from a directory of rendered files (`--from DIR`)
+or compiled from the topology (`--topology FILE --host NAME`).
+
+A rendered directory is laid out as under / (DIR/etc/systemd/network/50-wg0.netdev).
+The desired WireGuard devices are read back from the files the host will use:
+a Kind=wireguard .netdev (networkd), a wg-quick .conf, or a netplan YAML tunnel.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path, PurePosixPath
+
+from netdwg.errors import ConfigError, ParseError, SecretsError, Span
+from netdwg.keys import PresharedKey, PrivateKey, PublicKey
+from netdwg.plan.model import DesiredHost
+from netdwg.rendered import MODE_NETWORKD_SECRET, MODE_PRIVATE, MODE_PUBLIC, RenderedFile
+from netdwg.wireguard import Endpoint, WgDevice, WgPeer
+
+NETWORKD_DIRS = ("etc/systemd/network", "run/systemd/network")
+
+
+def file_policy(path: PurePosixPath, text: str) -> tuple[int, str, str, bool]:
+    """(mode, owner, group, secret) a rendered file must get on the host.
+
+    networkd reads .netdev and key files as systemd-network: 0640
+    root:systemd-network (0644 warns "too permissive", 0600 root:root is
+    "Permission denied" on 252). wg-quick and netplan run as root: 0600.
+    """
+    name, suffix = path.name, path.suffix
+    has_key = any(k in text for k in ("PrivateKey=", "PresharedKey=", "PrivateKey =", "PresharedKey ="))
+    if suffix in (".key", ".psk") or (suffix == ".netdev" and has_key):
+        return MODE_NETWORKD_SECRET, "root", "systemd-network", True
+    if suffix == ".netdev" or suffix == ".network":
+        return MODE_PUBLIC, "root", "root", False
+    if str(path).startswith("/etc/wireguard/") or str(path).startswith("/etc/netplan/"):
+        return MODE_PRIVATE, "root", "root", True
+    if name.endswith(".nft"):
+        return MODE_PRIVATE if has_key else MODE_PUBLIC, "root", "root", False
+    return MODE_PUBLIC, "root", "root", has_key
+
+
+def read_rendered_dir(directory: Path) -> tuple[RenderedFile, ...]:
+    if not directory.is_dir():
+        raise ConfigError(f"{directory}: not a directory", fix="pass the directory `netdwg render --out` wrote for this host")
+    files = []
+    for dirpath, dirnames, filenames in os.walk(directory):
+        dirnames.sort()
+        for filename in sorted(filenames):
+            source = Path(dirpath) / filename
+            path = PurePosixPath("/") / source.relative_to(directory).as_posix()
+            try:
+                text = source.read_text()
+            except UnicodeDecodeError:
+                raise ParseError(f"{source}: not a text file", fix="remove it from the rendered directory") from None
+            mode, owner, group, secret = file_policy(path, text)
+            files.append(RenderedFile(path, text, mode, owner, group, secret))
+    if not files:
+        raise ConfigError(f"{directory}: no files", fix="render this host first: netdwg render --out DIR")
+    return tuple(files)
+
+
+def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None) -> DesiredHost:
+    """Everything else follows from the files: devices, sysctls, firewall, backend."""
+    by_path = {f.path: f for f in files}
+
+    def secret(path: PurePosixPath, span: Span | None) -> str:
+        if path in by_path:
+            return by_path[path].text
+        if read_secret is not None:
+            return read_secret(path, span)
+        raise SecretsError(f"key file {path} is neither rendered nor readable", span,
+                           fix="render the key file too, or create it on the host")
+
+    devices: list[WgDevice] = []
+    sysctls: list[tuple[str, str]] = []
+    firewall = None
+    backend = "networkd"
+    for f in files:
+        text, where = f.text, str(f.path)
+        if f.path.suffix == ".netdev" and any(str(f.path.parent).endswith(d) for d in NETWORKD_DIRS):
+            device = device_from_netdev(text, where, secret)
+            if device is not None:
+                devices.append(device)
+        elif str(f.path.parent) == "/etc/wireguard" and f.path.suffix == ".conf":
+            devices.append(device_from_wgquick(f.path.stem, text, where))
+            backend = "wg-quick"
+        elif str(f.path.parent) == "/etc/netplan" and f.path.suffix in (".yaml", ".yml"):
+            devices.extend(devices_from_netplan(text, where, secret))
+            backend = "netplan"
+        elif str(f.path.parent) == "/etc/sysctl.d" and f.path.suffix == ".conf":
+            sysctls.extend(sysctls_from_text(text))
+        elif f.path.suffix == ".nft" and "table inet netdwg" in text:
+            firewall = text
+    return DesiredHost(files, tuple(devices), tuple(sysctls), firewall, backend)
+
+
+def _sections(text: str, where: str):
+    from netdwg.unitfile import parse_unit
+
+    return parse_unit(text, where)
+
+
+def _value(section, key: str) -> str | None:
+    found = section.last(key)
+    return found.value if found is not None and found.value else None
+
+
+def _name_comment(section) -> str:
+    # Renderers put the peer's host name in a comment inside the section.
+    from netdwg.unitfile import Comment
+
+    for entry in section.entries:
+        if type(entry) is Comment and entry.text:
+            return entry.text.split()[0].strip(":,")
+    return ""
+
+
+def _peer(section, where: str, names: dict[str, str], secret) -> WgPeer | None:
+    public = _value(section, names["public"])
+    if public is None:
+        return None  # networkd ignores such a section; so do we
+    span = Span(where)
+    nets = []
+    for assignment in section.assignments(names["allowed"]):
+        for item in assignment.value.replace(",", " ").split():
+            try:
+                nets.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ParseError(f"invalid AllowedIPs entry {item!r}", span) from None
+        if not assignment.value:
+            nets = []  # an empty assignment resets the list (systemd semantics)
+    psk = _value(section, names["psk"])
+    psk_file = _value(section, names.get("psk_file", "-"))
+    if psk is None and psk_file:
+        psk = secret(PurePosixPath(psk_file), span).strip()
+    endpoint = _value(section, "Endpoint")
+    keepalive = _value(section, "PersistentKeepalive")
+    return WgPeer(
+        PublicKey.from_base64(public, span),
+        tuple(dict.fromkeys(nets)),
+        PresharedKey.from_base64(psk, span) if psk else None,
+        Endpoint.parse(endpoint, span) if endpoint else None,
+        0 if keepalive in (None, "off") else int(keepalive),
+        _name_comment(section),
+    )
+
+
+def device_from_netdev(text: str, where: str, secret) -> WgDevice | None:
+    unit = _sections(text, where)
+    netdev = next(iter(unit.sections_named("NetDev")), None)
+    if netdev is None or _value(netdev, "Kind") != "wireguard":
+        return None
+    name = _value(netdev, "Name") or ""
+    wg = next(iter(unit.sections_named("WireGuard")), None)
+    private, port, mark = None, None, 0
+    if wg is not None:
+        key = _value(wg, "PrivateKey")
+        key_file = _value(wg, "PrivateKeyFile")
+        if key is None and key_file:
+            key = secret(PurePosixPath(key_file), Span(where)).strip()
+        private = PrivateKey.from_base64(key, Span(where)) if key else None
+        listen = _value(wg, "ListenPort")
+        port = int(listen) if listen and listen != "auto" else None
+        mark_text = _value(wg, "FirewallMark") or _value(wg, "FwMark")
+        mark = int(mark_text, 0) if mark_text else 0
+    names = {"public": "PublicKey", "allowed": "AllowedIPs", "psk": "PresharedKey", "psk_file": "PresharedKeyFile"}
+    peers = [p for s in unit.sections_named("WireGuardPeer") if (p := _peer(s, where, names, secret))]
+    return WgDevice(name, private, port, mark, tuple(peers))
+
+
+def device_from_wgquick(name: str, text: str, where: str) -> WgDevice:
+    """The WireGuard part of a wg-quick .conf (`wg-quick strip`): Address/DNS/MTU/Table stay wg-quick's."""
+    unit = _sections(text, where)
+    iface = next(iter(unit.sections_named("Interface")), None)
+    if iface is None:
+        raise ParseError("no [Interface] section", Span(where))
+    key = _value(iface, "PrivateKey")
+    listen = _value(iface, "ListenPort")
+    mark = _value(iface, "FwMark")
+    names = {"public": "PublicKey", "allowed": "AllowedIPs", "psk": "PresharedKey"}
+    peers = [p for s in unit.sections_named("Peer") if (p := _peer(s, where, names, None))]
+    return WgDevice(name, PrivateKey.from_base64(key, Span(where)) if key else None,
+                    int(listen) if listen else None,
+                    0 if mark in (None, "off") else int(mark, 0), tuple(peers))
+
+
+def devices_from_netplan(text: str, where: str, secret) -> list[WgDevice]:
+    import yaml
+
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise ParseError(f"invalid YAML: {err}", Span(where)) from None
+    tunnels = ((doc.get("network") or {}).get("tunnels") or {})
+    out = []
+    for name, spec in tunnels.items():
+        if (spec or {}).get("mode") != "wireguard":
+            continue
+        key = spec.get("key")
+        if isinstance(key, str) and key.startswith("/"):
+            key = secret(PurePosixPath(key), Span(where)).strip()
+        peers = []
+        for p in spec.get("peers") or ():
+            keys = p.get("keys") or {}
+            shared = keys.get("shared")
+            if isinstance(shared, str) and shared.startswith("/"):
+                shared = secret(PurePosixPath(shared), Span(where)).strip()
+            peers.append(WgPeer(
+                PublicKey.from_base64(keys.get("public", ""), Span(where)),
+                tuple(ipaddress.ip_network(n, strict=False) for n in p.get("allowed-ips") or ()),
+                PresharedKey.from_base64(shared, Span(where)) if shared else None,
+                Endpoint.parse(str(p["endpoint"]), Span(where)) if p.get("endpoint") else None,
+                int(p.get("keepalive") or 0)))
+        out.append(WgDevice(name, PrivateKey.from_base64(key, Span(where)) if key else None,
+                            spec.get("port"), int(spec.get("mark") or 0), tuple(peers)))
+    return out
+
+
+def sysctls_from_text(text: str) -> list[tuple[str, str]]:
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;" or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        out.append((key.strip().lstrip("-"), value.strip()))
+    return out
+
+
+def desired_from_topology(topology: Path, host: str) -> tuple[RenderedFile, ...]:
+    """Render one host's files from the topology (the topology engineer's compiler and renderers)."""
+    try:
+        from netdwg.render import render_host  # type: ignore[attr-defined]
+        from netdwg.topology import load_topology
+        from netdwg.topology.compile import compile_topology  # type: ignore[import-not-found]
+    except ImportError:
+        raise ConfigError("this netdwg build cannot compile topologies yet",
+                          fix="render the host elsewhere (netdwg render --out DIR) and use --from DIR/HOST") from None
+    configs = compile_topology(load_topology(topology))
+    if host not in configs:
+        raise ConfigError(f"{topology}: no host {host!r}", fix="one of: " + ", ".join(sorted(configs)))
+    return tuple(render_host(configs[host]))

@@ -1,0 +1,178 @@
+"""Execute a Plan through the ports: announce every step, undo them all on failure.
+
+`Transaction.run(plan)` performs the steps in plan order and records an undo
+for each; on any error it undoes what was done (newest first), reloads
+networkd once the old files are back, and raises ApplyError naming the step
+that failed. `--confirm` keeps the transaction and calls `rollback()` itself
+when no confirmation comes.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Callable
+
+from netdwg.apply.observe import Ports
+from netdwg.errors import ApplyError, NetdwgError
+from netdwg.host.files import restore_file
+from netdwg.plan.diff import diff_device
+from netdwg.plan.model import (
+    DesiredHost,
+    DeviceChange,
+    FileChange,
+    FirewallChange,
+    HostState,
+    NetplanGenerate,
+    PeerChange,
+    Plan,
+    Reload,
+    SysctlChange,
+)
+
+Announce = Callable[[str], None]
+
+
+class Transaction:
+    def __init__(self, ports: Ports, desired: DesiredHost, observed: HostState, announce: Announce) -> None:
+        self.ports = ports
+        self.desired = desired
+        self.observed = observed
+        self.announce = announce
+        self.undo: list[tuple[str, Callable[[], None]]] = []
+        self.touched_networkd = False
+        self.reconfigured: list[str] = []
+        self.touched_devices: set[str] = set()
+        self.old_firewall: str | None = None
+
+    def run(self, plan: Plan) -> None:
+        step = None
+        try:
+            self._prepare(plan)
+            for step in plan.steps():
+                self.announce(step.describe())
+                self._do(step)
+            if plan.files:
+                self._write_manifest()
+        except (NetdwgError, OSError) as err:
+            what = step.describe() if step is not None else "preparing"
+            self.announce(f"failed: {what}: {err}")
+            problems = self.rollback()
+            note = "; rollback incomplete: " + "; ".join(problems) if problems else "; everything applied was rolled back"
+            raise ApplyError(f"apply failed at '{what}': {getattr(err, 'message', err)}{note}",
+                             fix=getattr(err, "fix", "") or "fix the cause and run netdwg apply again") from None
+
+    def _prepare(self, plan: Plan) -> None:
+        files = self.ports.files
+        swept = files.sweep_temp_files(tuple(f.path for f in self.desired.files))
+        for path in swept:
+            self.announce(f"removed stale temp file {path} (an earlier apply was interrupted)")
+        if plan.firewall is not None and self.ports.firewall is not None:
+            self.old_firewall = self.ports.firewall.current()
+
+    def _write_manifest(self) -> None:
+        files = self.ports.files
+        old = files.managed()
+        new = tuple(f.path for f in self.desired.files)
+        if set(old) != set(new):
+            files.set_managed(new)
+            self.undo.append(("restore the list of managed files", lambda: files.set_managed(old)))
+
+    def _do(self, step: object) -> None:
+        if isinstance(step, FileChange):
+            self._file(step)
+        elif isinstance(step, NetplanGenerate):
+            self.ports.netplan_generate()
+            self.undo.append(("netplan generate", self.ports.netplan_generate))
+        elif isinstance(step, SysctlChange):
+            sysctls = self.ports.sysctls
+            sysctls.write(step.key, step.new)
+            if step.old is not None:
+                self.undo.append((f"sysctl {step.key}={step.old}", lambda s=step: sysctls.write(s.key, s.old)))
+        elif isinstance(step, FirewallChange):
+            firewall, old = self.ports.firewall, self.old_firewall
+            self.undo.append(("restore table inet netdwg", lambda: firewall.replace(old)))
+            firewall.replace(step.script)
+        elif isinstance(step, DeviceChange):
+            self._device_undo(step.ifname)
+            self.ports.wg(step.ifname).set_device(step)
+        elif isinstance(step, PeerChange):
+            self._device_undo(step.ifname)
+            self.ports.wg(step.ifname).apply_peer(step)
+        elif isinstance(step, Reload):
+            self._networkd(step)
+
+    def _file(self, change: FileChange) -> None:
+        files = self.ports.files
+        if change.old is not None:
+            files.backup(change.old)
+        if change.action == "remove":
+            files.remove(change.path)
+        else:
+            files.write(change.new)
+        if change.old is None:
+            self.undo.append((f"remove {change.path}", lambda p=change.path: files.remove(p)))
+        else:
+            self.undo.append((f"restore {change.path}", lambda s=change.old: restore_file(files, s)))
+
+    def _device_undo(self, ifname: str) -> None:
+        """Once per device: undo by syncing it back to what was observed (syncconf again).
+
+        UAPI sets are not transactional, so the undo re-reads the device rather
+        than trusting a list of what should have happened.
+        """
+        if ifname in self.touched_devices:
+            return
+        self.touched_devices.add(ifname)
+        before = self.observed.device(ifname)
+        link = self.ports.wg(ifname)
+
+        def restore() -> None:
+            device_change, peers, _ = diff_device(before.device, link.read(), 0.0)
+            if device_change is not None:
+                link.set_device(device_change)
+            for change in peers:
+                link.apply_peer(change)
+
+        self.undo.append((f"{ifname}: restore peers as they were", restore))
+
+    def _networkd(self, step: Reload) -> None:
+        networkd = self.ports.networkd
+        self.touched_networkd = True
+        if step.reload:
+            networkd.reload()
+        for name in step.reconfigure:
+            self.reconfigured.append(name)
+            networkd.reconfigure(name)
+        if step.wait_for:
+            self.announce(f"waiting for networkd to configure {' '.join(step.wait_for)}")
+            networkd.wait_configured(step.wait_for, self.ports.wait_timeout)
+
+    def rollback(self) -> list[str]:
+        """Undo everything done so far, newest first; returns what could not be undone."""
+        problems = []
+        for what, undo in reversed(self.undo):
+            self.announce(f"rollback: {what}")
+            try:
+                undo()
+            except (NetdwgError, OSError) as err:
+                problems.append(f"{what}: {err}")
+        self.undo.clear()
+        if self.touched_networkd and self.ports.networkd is not None:
+            self.announce("rollback: networkd Reload (old files are back)")
+            try:
+                self.ports.networkd.reload()
+                for name in self.reconfigured:
+                    self.ports.networkd.reconfigure(name)
+            except (NetdwgError, OSError) as err:
+                problems.append(f"networkd reload: {err}")
+        return problems
+
+
+def apply_plan(plan: Plan, ports: Ports, desired: DesiredHost, observed: HostState, announce: Announce) -> Transaction:
+    transaction = Transaction(ports, desired, observed, announce)
+    transaction.run(plan)
+    return transaction
+
+
+def changed_paths(plan: Plan) -> tuple[PurePosixPath, ...]:
+    return tuple(c.path for c in plan.files)

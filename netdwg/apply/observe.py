@@ -1,0 +1,72 @@
+"""Gather a HostState through the ports: the only place apply reads the host."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from netdwg.host.detect import open_wg_link
+from netdwg.host.files import RootFiles
+from netdwg.host.ports import Firewall, Networkd, Sysctls, WgLink
+from netdwg.plan.model import DesiredHost, HostState
+
+
+@dataclass
+class Ports:
+    """The adapters one apply run uses. `live` False (--root DIR): files only."""
+
+    files: RootFiles
+    live: bool = False
+    open_wg: Callable[[str], WgLink | None] = open_wg_link
+    networkd: Networkd | None = None
+    firewall: Firewall | None = None
+    sysctls: Sysctls | None = None
+    netplan_generate: Callable[[], None] | None = None
+    wait_timeout: float = 30.0
+    links: dict[str, WgLink | None] = field(default_factory=dict)
+
+    def wg(self, ifname: str) -> WgLink | None:
+        if ifname not in self.links:
+            self.links[ifname] = self.open_wg(ifname) if self.live else None
+        return self.links[ifname]
+
+
+def live_ports(root: Path = Path("/"), state_dir: Path | None = None) -> Ports:
+    from netdwg.host.networkd import NetworkdBus
+    from netdwg.host.nft import NftFirewall
+    from netdwg.host.sysctl_live import ProcSysctls
+
+    return Ports(RootFiles(root, state_dir), True, networkd=NetworkdBus(), firewall=NftFirewall(),
+                 sysctls=ProcSysctls(), netplan_generate=run_netplan_generate)
+
+
+def run_netplan_generate() -> None:
+    import subprocess
+
+    from netdwg.errors import ExternalError
+
+    result = subprocess.run(["netplan", "generate"], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ExternalError(f"netplan generate failed: {result.stderr.strip()}", fix="check the YAML with: netplan get")
+
+
+def observe(desired: DesiredHost, ports: Ports) -> HostState:
+    files = ports.files
+    managed = files.managed()
+    paths = {f.path for f in desired.files} | set(managed)
+    states = tuple(s for p in sorted(paths, key=str) if (s := files.read(p)) is not None)
+    devices = []
+    sysctls = None
+    firewall_present = None
+    if ports.live:
+        for device in desired.devices:
+            link = ports.wg(device.name)
+            if link is not None:
+                devices.append(link.read())
+        if ports.sysctls is not None:
+            sysctls = tuple((k, v) for k, _ in desired.sysctls if (v := ports.sysctls.read(k)) is not None)
+        if ports.firewall is not None and desired.firewall is not None:
+            firewall_present = ports.firewall.present()
+    return HostState(states, managed, tuple(devices), sysctls, firewall_present, time.time(), ports.live)

@@ -1,0 +1,70 @@
+"""One plan/apply/status run: where the desired state comes from, which ports, what is there."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from netdwg.apply.desired import desired_from_files, desired_from_topology, read_rendered_dir
+from netdwg.apply.observe import Ports, live_ports, observe
+from netdwg.errors import ConfigError, NotPermittedError, SecretsError, Span
+from netdwg.host.files import RootFiles
+from netdwg.plan import DesiredHost, HostState, Plan, plan_host
+
+
+@dataclass
+class Session:
+    desired: DesiredHost
+    ports: Ports
+    observed: HostState
+    plan: Plan
+
+
+def add_source_arguments(parser) -> None:
+    source = parser.add_argument_group("what the host should have (one of)")
+    source.add_argument("--from", dest="from_dir", metavar="DIR", type=Path,
+                        help="a directory of files rendered for this host, laid out as under / "
+                             "(DIR/etc/systemd/network/50-wg0.netdev)")
+    source.add_argument("--topology", metavar="FILE", type=Path, help="the topology file (with --host)")
+    source.add_argument("--host", metavar="NAME", help="this host's name in the topology")
+    parser.add_argument("--root", metavar="DIR", type=Path, default=Path("/"),
+                        help="plan/apply against a directory tree instead of the live system "
+                             "(files only: no device, networkd, nftables or sysctl changes)")
+    parser.add_argument("--state-dir", metavar="DIR", type=Path, default=None,
+                        help="where netdwg keeps its list of managed files and backups (default ROOT/var/lib/netdwg)")
+
+
+def load_files(args):
+    if args.from_dir is not None:
+        return read_rendered_dir(args.from_dir)
+    if args.topology is not None:
+        if not args.host:
+            raise ConfigError("--topology needs --host NAME", fix="name this host as the topology does")
+        return desired_from_topology(args.topology, args.host)
+    raise ConfigError("say what the host should have", fix="pass --from DIR (rendered files) or --topology FILE --host NAME")
+
+
+def is_live(args) -> bool:
+    return Path(args.root).resolve() == Path("/")
+
+
+def open_session(args, need_root: bool) -> Session:
+    live = is_live(args)
+    if live and need_root and os.geteuid() != 0:
+        raise NotPermittedError("applying to the live system needs root",
+                                fix="run it with sudo, or use --root DIR to apply to a directory tree")
+    root = Path(args.root)
+    ports = live_ports(root, args.state_dir) if live else Ports(RootFiles(root, args.state_dir), False)
+    files = load_files(args)
+
+    def read_secret(path: PurePosixPath, span: Span | None) -> str:
+        state = ports.files.read(path)
+        if state is None:
+            raise SecretsError(f"key file {path} does not exist under {root}", span,
+                               fix="create it (netdwg keys genkey) or render it with the other files")
+        return state.text
+
+    desired = desired_from_files(files, read_secret)
+    observed = observe(desired, ports)
+    return Session(desired, ports, observed, plan_host(desired, observed))

@@ -1,0 +1,144 @@
+"""`netdwg status`: the live WireGuard peers, routes and drift from the configuration."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from netdwg.apply.desired import desired_from_files, read_rendered_dir
+from netdwg.apply.observe import Ports, live_ports, observe
+from netdwg.apply.session import add_source_arguments, is_live, load_files
+from netdwg.errors import EXIT_OK, EXIT_WARNINGS, ConfigError
+from netdwg.host.files import RootFiles
+from netdwg.plan import plan_host
+
+DESCRIPTION = """\
+Show each WireGuard interface of this host: per peer its name from the
+topology, endpoint, latest handshake and transfer; the routes into the
+interface; and the drift between the configuration and the host (what
+`netdwg apply` would change). Without --from/--topology the files on the host
+are the configuration: drift then means the live device differs from them.
+"""
+
+EPILOG = """\
+examples:
+  netdwg status
+  netdwg status --topology /etc/netdwg/netdwg.conf --host relay
+  netdwg status --json | jq '.interfaces[].peers[] | select(.latest_handshake == null)'
+
+exit status: 0 in sync, 1 drift found, 2 bad input, 77 not permitted.
+"""
+
+HOST_CONFIG_DIRS = ("etc/systemd/network", "etc/wireguard", "etc/netplan", "etc/sysctl.d")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("status", help="peers, handshakes, routes and drift", description=DESCRIPTION,
+                                   epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_source_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(func=run)
+
+
+def _host_files(root: Path):
+    files = []
+    for sub in HOST_CONFIG_DIRS:
+        if (root / sub).is_dir():
+            files.extend(f for f in read_rendered_dir_under(root, sub))
+    if not files:
+        raise ConfigError(f"no networkd, wg-quick or netplan files under {root}",
+                          fix="pass --from DIR or --topology FILE --host NAME")
+    return tuple(files)
+
+
+def read_rendered_dir_under(root: Path, sub: str):
+    from pathlib import PurePosixPath
+
+    from netdwg.rendered import RenderedFile
+
+    for f in read_rendered_dir(root / sub):
+        yield RenderedFile(PurePosixPath("/") / sub / f.path.relative_to("/"), f.text, f.mode, f.owner, f.group, f.secret)
+
+
+def _ago(stamp: float, now: float) -> str:
+    if not stamp:
+        return "never"
+    seconds = int(now - stamp)
+    return f"{seconds // 60} min {seconds % 60} s ago" if seconds >= 60 else f"{seconds} s ago"
+
+
+def _bytes(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def run(args) -> int:
+    from netdwg.host.routes import read_routes
+
+    root = Path(args.root)
+    live = is_live(args)
+    ports = live_ports(root, args.state_dir) if live else Ports(RootFiles(root, args.state_dir), False)
+    files = load_files(args) if (args.from_dir or args.topology) else _host_files(root)
+    desired = desired_from_files(files, lambda path, span: (ports.files.read(path) or _missing(path)).text)
+    observed = observe(desired, ports)
+    plan = plan_host(desired, observed)
+    now = time.time()
+    report = {"interfaces": [], "drift": [s.describe() for s in plan.steps()], "notes": list(plan.notes)}
+    for device in desired.devices:
+        live_device = observed.device(device.name)
+        entry = {"interface": device.name, "exists": live_device is not None,
+                 "backend": live_device.backend if live_device else None,
+                 "listen_port": live_device.device.listen_port if live_device else None, "peers": [], "routes": []}
+        if live_device is not None:
+            names = {p.public_key: p.name for p in device.peers}
+            for peer, status in zip(live_device.device.peers, live_device.status):
+                entry["peers"].append({
+                    "name": names.get(peer.public_key, "") or None, "public_key": peer.public_key.base64,
+                    "in_configuration": peer.public_key in names,
+                    "endpoint": str(status.endpoint) if status.endpoint else None,
+                    "latest_handshake": status.latest_handshake or None,
+                    "rx_bytes": status.rx_bytes, "tx_bytes": status.tx_bytes,
+                    "allowed_ips": [str(n) for n in peer.allowed_ips]})
+            entry["routes"] = [str(r) for r in read_routes(device.name)] if live else []
+        report["interfaces"].append(entry)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_status(report, now), end="")
+    return EXIT_OK if plan.is_empty else EXIT_WARNINGS
+
+
+def _missing(path):
+    from netdwg.errors import SecretsError
+
+    raise SecretsError(f"key file {path} does not exist", fix="create it or pass --from DIR")
+
+
+def format_status(report: dict, now: float) -> str:
+    lines = []
+    for iface in report["interfaces"]:
+        if not iface["exists"]:
+            lines.append(f"interface {iface['interface']}: does not exist")
+            continue
+        lines.append(f"interface {iface['interface']} ({iface['backend']}, listening on {iface['listen_port'] or '-'})")
+        for p in iface["peers"]:
+            label = p["name"] or p["public_key"][:8] + "…"
+            if not p["in_configuration"]:
+                label += " (not in the configuration)"
+            lines.append(f"  peer {label}")
+            lines.append(f"    endpoint {p['endpoint'] or '-'}, latest handshake {_ago(p['latest_handshake'] or 0, now)}, "
+                         f"transfer {_bytes(p['rx_bytes'])} received, {_bytes(p['tx_bytes'])} sent")
+            lines.append(f"    allowed ips {', '.join(p['allowed_ips']) or '(none)'}")
+        if iface["routes"]:
+            lines.append("  routes: " + "; ".join(iface["routes"]))
+    if report["drift"]:
+        lines.append(f"drift: {len(report['drift'])} difference(s) from the configuration (netdwg plan shows them):")
+        lines.extend(f"  {d}" for d in report["drift"])
+    else:
+        lines.append("in sync with the configuration")
+    return "\n".join(lines) + "\n"
