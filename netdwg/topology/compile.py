@@ -344,18 +344,30 @@ def _return_routes(host: Host, interfaces: list[WgInterface]) -> tuple[ReturnRou
 
 
 def _guard(ctx: CompileContext, host: Host, iface: WgInterface | None):
-    """The roaming guard's configuration (guard = yes on a Linux laptop).
+    """The roaming guard's configuration (guard = yes on a Linux laptop): one site per reached LAN.
 
-    HOOK: `netdwg.guard.config` is the guard engineer's module; until it
-    exists this returns None and the renderers write no guard file.
+    The guard package is imported here, not at the top: only guarded laptops need it.
     """
-    if host.role is not Role.ROAMING or not host.guard or iface is None:
+    hub = ctx.topology.hub
+    if host.role is not Role.ROAMING or not host.guard or iface is None or hub is None:
         return None
-    try:
-        from netdwg.guard import config as guard_config  # noqa: PLC0415 - optional until the guard lands
-    except ImportError:
-        return None
-    build = getattr(guard_config, "guard_config_for", None)
-    if build is None:
-        return None
-    return build(ctx.topology, host, iface)
+    from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite  # noqa: PLC0415
+
+    hub_key = ctx.public_key(hub.name)
+    sites: list[GuardSite] = []
+    for owner in ctx.lan_owners:
+        if not ctx.reaches(host, owner):
+            continue
+        for index, lan in enumerate(owner.lans):
+            fp = lan.fingerprint
+            sites.append(GuardSite(
+                name=owner.name if len(owner.lans) == 1 else f"{owner.name}-{index + 1}",
+                lan=lan.prefix, action=Action(lan.guard_action.value), peer=hub_key,
+                widen_to=lan.widen_to,
+                fingerprint=Fingerprint(
+                    dhcp_servers=(fp.dhcp_server,) if fp.dhcp_server else (),
+                    routers=(fp.router,) if fp.router else (),
+                    router_macs=(fp.router_mac,) if fp.router_mac else (),
+                    dns_domains=(fp.domain.lower().rstrip("."),) if fp.domain else ()),
+                keep_hosts=lan.keep_hosts))
+    return GuardConfig(interface=iface.name, hub_peer=hub_key, hub_endpoint=hub.endpoint, sites=tuple(sites))
