@@ -1,0 +1,451 @@
+"""wg-quick ``.conf`` files: a lossless line model, a typed view, a writer,
+diagnostics, and `strip` exactly as ``wg-quick strip`` prints it.
+
+Two programs read these files, with different rules, and we follow each:
+
+- wg-quick (``/usr/bin/wg-quick``, ``parse_options``) reads every line with
+  bash ``read -r``, cuts it at the first ``#``, splits at the first ``=``,
+  trims both sides and, inside ``[Interface]``, takes Address, DNS, MTU,
+  Table, Pre/PostUp, Pre/PostDown and SaveConfig (case-insensitive) for
+  itself. Every other line (comments included) goes to ``wg setconf``.
+- wg (wireguard-tools ``src/config.c``) cuts at ``#``, deletes *all*
+  whitespace, and matches ``[Interface]``, ``[Peer]`` and ``Key=`` prefixes
+  case-insensitively. Anything else is "Line unrecognized" and fails.
+
+`WgQuickFile.format()` returns the parsed text byte for byte.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+from netdwg.errors import ConfigError, Diagnostic, NetdwgError, ParseError, Severity, Span
+from netdwg.keys import PresharedKey, PrivateKey, PublicKey
+from netdwg.rendered import MODE_PRIVATE, RenderedFile
+from netdwg.wireguard import Endpoint, IPAddress, IPInterface, IPNetwork, WgDevice, WgPeer
+
+# wg-quick's own keys in [Interface], in its spelling (matched case-insensitively).
+WGQUICK_KEYS = ("Address", "DNS", "MTU", "Table", "PreUp", "PostUp", "PreDown", "PostDown", "SaveConfig")
+# The keys `wg setconf` accepts, per section (wireguard-tools src/config.c process_line).
+WG_INTERFACE_KEYS = ("PrivateKey", "ListenPort", "FwMark")
+WG_PEER_KEYS = ("PublicKey", "PresharedKey", "AllowedIPs", "Endpoint", "PersistentKeepalive")
+# wg-quick: [[ $CONFIG_FILE =~ (^|/)([a-zA-Z0-9_=+.-]{1,15})\.conf$ ]]
+INTERFACE_NAME = re.compile(r"[a-zA-Z0-9_=+.-]{1,15}")
+
+_C_SPACE = " \t\n\v\f\r"  # isspace() / [[:space:]] in the C locale
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_CANONICAL = {k.lower(): k for k in WGQUICK_KEYS + WG_INTERFACE_KEYS + WG_PEER_KEYS}
+
+
+def _lower(text: str) -> str:
+    # bash nocasematch under LC_ALL=C folds ASCII letters only.
+    return text.translate(_ASCII_LOWER)
+
+
+class LineKind(enum.Enum):
+    BLANK = "blank"
+    COMMENT = "comment"
+    SECTION = "section"
+    KEY = "key"
+    INVALID = "invalid"  # no '=' and not a section: `wg` rejects it
+
+
+@dataclass(frozen=True, slots=True)
+class ConfLine:
+    text: str  # exactly as written, without the "\n"
+    eol: str  # "\n", or "" for a last line without one
+    kind: LineKind
+    section: str = ""  # "interface", "peer", "" before any section, or the odd name as written
+    key: str = ""  # canonical spelling if known (e.g. "AllowedIPs"), else as written
+    value: str = ""  # wg-quick's view: cut at '#', trimmed
+
+
+@dataclass(frozen=True, slots=True)
+class WgQuickFile:
+    """The lossless line model of one file."""
+
+    path: str
+    lines: tuple[ConfLine, ...]
+
+    def format(self) -> str:
+        return "".join(line.text + line.eol for line in self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class WgQuickSettings:
+    """The wg-quick-only keys of [Interface]; everything `wg` never sees."""
+
+    addresses: tuple[IPInterface, ...] = ()
+    dns: tuple[IPAddress, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    mtu: int | None = None
+    table: str | None = None  # "off", "auto", a number or a table name
+    pre_up: tuple[str, ...] = ()
+    post_up: tuple[str, ...] = ()
+    pre_down: tuple[str, ...] = ()
+    post_down: tuple[str, ...] = ()
+    save_config: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WgQuickConfig:
+    """A wg-quick file as values: the `wg` device plus wg-quick's own settings."""
+
+    device: WgDevice
+    settings: WgQuickSettings = field(default_factory=WgQuickSettings)
+
+
+# ---- lossless parsing -------------------------------------------------------
+
+
+def parse_wgquick_file(text: str, path: str = "<input>") -> WgQuickFile:
+    """Split into classified lines; never fails (meaning is checked later)."""
+    lines = []
+    section = ""
+    segments = text.split("\n")
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if last and segment == "":
+            break
+        line = _classify(segment, "" if last else "\n", section)
+        if line.kind is LineKind.SECTION:
+            section = line.section
+        lines.append(line)
+    return WgQuickFile(path, tuple(lines))
+
+
+def _classify(text: str, eol: str, section: str) -> ConfLine:
+    cleaned = "".join(c for c in text.split("#", 1)[0] if c not in _C_SPACE)  # wg's view of the line
+    if not cleaned:
+        kind = LineKind.COMMENT if "#" in text else LineKind.BLANK
+        return ConfLine(text, eol, kind, section)
+    if cleaned.startswith("["):
+        name = _lower(cleaned)
+        name = {"[interface]": "interface", "[peer]": "peer"}.get(name, cleaned)
+        return ConfLine(text, eol, LineKind.SECTION, name)
+    stripped = text.replace("\0", "").strip(" \t").split("#", 1)[0]
+    key, sep, value = stripped.partition("=")
+    if not sep:
+        return ConfLine(text, eol, LineKind.INVALID, section, value=stripped.strip(_C_SPACE))
+    key = key.strip(_C_SPACE)
+    canonical = _CANONICAL.get(_lower("".join(c for c in key if c not in _C_SPACE)), key)
+    return ConfLine(text, eol, LineKind.KEY, section, canonical, value.strip(_C_SPACE))
+
+
+# ---- strip: byte-for-byte `wg-quick strip` ---------------------------------
+
+
+def strip(text: str) -> str:
+    """What ``wg-quick strip`` prints for a file with this text.
+
+    A line-by-line port of wg-quick's ``parse_options`` loop and ``cmd_strip``
+    (``echo "$WG_CONFIG"``): bash ``read -r`` drops NUL bytes and trims spaces
+    and tabs; a whitespace-only last line without a newline is not read.
+    Raises ParseError where wg-quick dies (a SaveConfig that is not a boolean).
+    """
+    kept: list[str] = []
+    in_interface = False
+    segments = text.split("\n")
+    for number, segment in enumerate(segments, 1):
+        line = segment.replace("\0", "").strip(" \t")
+        if number == len(segments) and not line:
+            break  # `read` hit EOF and `[[ -n $line ]]` is false
+        stripped = line.split("#", 1)[0]
+        key = stripped.split("=", 1)[0].strip(_C_SPACE)
+        value = stripped.split("=", 1)[-1].strip(_C_SPACE)
+        if key.startswith("["):
+            in_interface = False
+        if _lower(key) == "[interface]":
+            in_interface = True
+        if in_interface and _lower(key) in _WGQUICK_LOWER:
+            if _lower(key) == "saveconfig" and _lower(value) not in ("true", "false"):
+                raise ParseError(f"`{_shorten(value)}' is neither true nor false", Span("<input>", number),
+                                 fix="write SaveConfig = true or SaveConfig = false")
+            continue
+        kept.append(line + "\n")
+    return "".join(kept) + "\n"
+
+
+_WGQUICK_LOWER = frozenset(k.lower() for k in WGQUICK_KEYS)
+
+
+# ---- the typed view, with every problem as a diagnostic --------------------
+
+
+def load_wgquick(text: str, path: str = "<input>", name: str | None = None) -> WgQuickConfig:
+    """The typed view; raises ConfigError carrying every error found."""
+    config, found = _interpret(parse_wgquick_file(text, path), name)
+    errors = tuple(d for d in found if d.severity is Severity.ERROR)
+    if errors:
+        raise ConfigError(f"{path}: {len(errors)} error(s)", errors)
+    return config
+
+
+def check_wgquick(text: str, path: str = "<input>", mode: int | None = None) -> list[Diagnostic]:
+    """Every problem wg-quick or wg would report, plus wg-quick's permission warning.
+
+    `mode` is the file's permission bits already and-ed with its directory's,
+    as wg-quick computes it (``stat -c %a`` of both, ``& 0007``).
+    """
+    file = parse_wgquick_file(text, path)
+    _, found = _interpret(file, None)
+    basename = path.rsplit("/", 1)[-1]
+    if not (basename.endswith(".conf") and INTERFACE_NAME.fullmatch(basename.removesuffix(".conf"))):
+        found.insert(0, Diagnostic("WGQ010", Severity.WARNING,
+                                   "wg-quick only accepts files named INTERFACE.conf, INTERFACE being 1-15 of "
+                                   "a-z A-Z 0-9 _ = + . -", Span(path), fix="rename the file, e.g. wg0.conf"))
+    if mode is not None and mode & 0o007:
+        has_key = any(line.key == "PrivateKey" and line.section == "interface" for line in file.lines)
+        what = "holds a PrivateKey and is" if has_key else "is"
+        found.insert(0, Diagnostic("WGQ011", Severity.WARNING, f"{what} world accessible (mode {mode:04o})",
+                                   Span(path), fix=f"chmod 600 {path}"))
+    return found
+
+
+def _interpret(file: WgQuickFile, name: str | None) -> tuple[WgQuickConfig, list[Diagnostic]]:
+    found: list[Diagnostic] = []
+    if name is None:
+        base = file.path.rsplit("/", 1)[-1].removesuffix(".conf")
+        name = base if INTERFACE_NAME.fullmatch(base) else "wg0"
+    device: dict = {"name": name}
+    quick: dict = {k: [] for k in ("addresses", "dns", "dns_search", "pre_up", "post_up", "pre_down", "post_down")}
+    peers: list[dict] = []
+    peer_start: list[int] = []
+    pending_comment: str | None = None
+
+    def err(number: int, message: str, fix: str = "", code: str = "WGQ001") -> None:
+        found.append(Diagnostic(code, Severity.ERROR, message, Span(file.path, number), fix=fix))
+
+    for number, line in enumerate(file.lines, 1):
+        if line.kind is LineKind.SECTION:
+            if line.section == "peer":
+                peers.append({"allowed_ips": []})
+                peer_start.append(number)
+                pending_comment = ""
+            elif line.section != "interface":
+                err(number, f"unknown section {_shorten(line.section)}; wg accepts [Interface] and [Peer]",
+                    "fix the section name", "WGQ002")
+            continue
+        if line.kind is LineKind.COMMENT:
+            if pending_comment == "" and line.text.lstrip(" \t").startswith("#"):
+                pending_comment = line.text.lstrip(" \t")[1:].strip()
+                if peers and "name" not in peers[-1]:
+                    peers[-1]["name"] = pending_comment
+            continue
+        if line.kind is LineKind.BLANK:
+            continue
+        pending_comment = None
+        if line.kind is LineKind.INVALID:
+            err(number, f"line is not KEY = VALUE: {_shorten(line.value)!r}", "write Key = Value or a [Section]")
+            continue
+        if line.section not in ("interface", "peer"):
+            err(number, f"{_shorten(line.key)} outside a section", "put it under [Interface] or [Peer]", "WGQ003")
+            continue
+        known = (WG_INTERFACE_KEYS + WGQUICK_KEYS) if line.section == "interface" else WG_PEER_KEYS
+        if line.key not in known:
+            guess = difflib.get_close_matches(line.key, known, n=1, cutoff=0.6)
+            other = (WG_PEER_KEYS if line.section == "interface" else WG_INTERFACE_KEYS + WGQUICK_KEYS)
+            hint = (f"did you mean {guess[0]}?" if guess else
+                    f"{line.key} belongs in [{'Peer' if line.section == 'interface' else 'Interface'}]"
+                    if line.key in other else f"known keys: {', '.join(known)}")
+            err(number, f"unknown key {_shorten(line.key)!r} in [{line.section.title()}]", hint, "WGQ004")
+            continue
+        if line.key in WG_INTERFACE_KEYS + WG_PEER_KEYS and not line.value:
+            # wg's get_value() returns NULL for an empty value: "Line unrecognized".
+            err(number, f"{line.key} has no value (wg rejects the line)", f"give {line.key} a value or remove the line")
+            continue
+        try:
+            if line.section == "interface":
+                _interface_key(line, number, file.path, device, quick)
+            else:
+                _peer_key(line, number, file.path, peers[-1])
+                if line.key == "AllowedIPs" and _has_host_bits(line.value):
+                    found.append(Diagnostic("WGQ007", Severity.WARNING,
+                                            f"AllowedIPs {_shorten(line.value)!r} has a nonzero host part; wg masks it",
+                                            Span(file.path, number), fix="write the network address, e.g. 10.0.0.0/24"))
+        except NetdwgError as error:
+            err(number, error.message, error.fix)
+    wg_peers: dict[PublicKey, WgPeer] = {}
+    for start, peer in zip(peer_start, peers):
+        if "public_key" not in peer:
+            err(start, "[Peer] without PublicKey (wg: \"A peer is missing a public key\")",
+                "add PublicKey = <the peer's public key>", "WGQ005")
+            continue
+        value = WgPeer(peer["public_key"], tuple(peer["allowed_ips"]), peer.get("preshared_key"),
+                       peer.get("endpoint"), peer.get("persistent_keepalive", 0), peer.get("name", ""))
+        if value.public_key in wg_peers:
+            found.append(Diagnostic("WGQ006", Severity.WARNING, f"peer {value.public_key} appears twice; wg merges "
+                                    "the two sections", Span(file.path, start), fix="merge them into one [Peer]"))
+            old = wg_peers[value.public_key]
+            value = WgPeer(old.public_key, old.allowed_ips + value.allowed_ips,
+                           value.preshared_key or old.preshared_key, value.endpoint or old.endpoint,
+                           value.persistent_keepalive or old.persistent_keepalive, old.name)
+        wg_peers[value.public_key] = value
+    settings = WgQuickSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in quick.items()})
+    return WgQuickConfig(WgDevice(peers=tuple(wg_peers.values()), **device), settings), found
+
+
+def _interface_key(line: ConfLine, number: int, path: str, device: dict, quick: dict) -> None:
+    span = Span(path, number)
+    value, key = line.value, line.key
+    wg_value = "".join(c for c in value if c not in _C_SPACE)
+    if key == "PrivateKey":
+        device["private_key"] = PrivateKey.from_base64(wg_value, span)
+    elif key == "ListenPort":
+        # wg resolves it with getaddrinfo(), so a service name works there; netdwg
+        # wants a number so the file means the same on every host.
+        device["listen_port"] = _port(wg_value, "ListenPort", span)
+    elif key == "FwMark":
+        device["fwmark"] = _fwmark(wg_value, span)
+    elif key == "Address":
+        quick["addresses"] += [_parse_ip(v, ipaddress.ip_interface, "address", span) for v in _words(value)]
+    elif key == "DNS":
+        for word in _words(value):
+            # wg-quick: [[ $v =~ (^[0-9.]+$)|(^.*:.*$) ]] is a server, anything else a search domain
+            if re.fullmatch(r"[0-9.]+|.*:.*", word):
+                quick["dns"].append(_parse_ip(word, ipaddress.ip_address, "DNS server", span))
+            else:
+                quick["dns_search"].append(word)
+    elif key == "MTU":
+        if not value.isdigit() or not 68 <= int(value) <= 65535:
+            raise ParseError(f"invalid MTU {_shorten(value)!r}", span, fix="write a number from 68 to 65535, e.g. 1420")
+        quick["mtu"] = int(value)
+    elif key == "Table":
+        quick["table"] = value
+    elif key == "SaveConfig":
+        if _lower(value) not in ("true", "false"):
+            raise ParseError(f"`{_shorten(value)}' is neither true nor false", span,
+                             fix="write SaveConfig = true or SaveConfig = false")
+        quick["save_config"] = _lower(value) == "true"
+    else:  # PreUp, PostUp, PreDown, PostDown: kept as written, run by bash in order
+        quick[re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()].append(value)
+
+
+def _peer_key(line: ConfLine, number: int, path: str, peer: dict) -> None:
+    span = Span(path, number)
+    value = "".join(c for c in line.value if c not in _C_SPACE)
+    if line.key == "PublicKey":
+        peer["public_key"] = PublicKey.from_base64(value, span)
+    elif line.key == "PresharedKey":
+        peer["preshared_key"] = PresharedKey.from_base64(value, span)
+    elif line.key == "Endpoint":
+        peer["endpoint"] = Endpoint.parse(value, span)
+    elif line.key == "PersistentKeepalive":
+        peer["persistent_keepalive"] = 0 if _lower(value) == "off" else _port(value, "PersistentKeepalive", span)
+    elif line.key == "AllowedIPs":
+        peer["allowed_ips"] += [_parse_ip(v, _network, "AllowedIPs entry", span) for v in value.split(",")]
+
+
+def _has_host_bits(value: str) -> bool:
+    words = "".join(c for c in value if c not in _C_SPACE).split(",")
+    return any(ipaddress.ip_interface(w).ip != ipaddress.ip_interface(w).network.network_address for w in words)
+
+
+def _network(text: str) -> IPNetwork:
+    # wg masks host bits (10.0.0.1/24 is 10.0.0.0/24) and reads a bare address as /32 or /128.
+    return ipaddress.ip_network(text, strict=False)
+
+
+def _parse_ip(text: str, parse, what: str, span: Span):
+    try:
+        return parse(text)
+    except ValueError:
+        raise ParseError(f"invalid {what} {_shorten(text)!r}", span,
+                         fix="write an IP address, with /prefix where a network is meant") from None
+
+
+def _port(text: str, what: str, span: Span) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise ParseError(f"invalid {what} {_shorten(text)!r}", span, fix="write a number from 0 to 65535")
+    return int(text)
+
+
+def _fwmark(text: str, span: Span) -> int:
+    if _lower(text) == "off":
+        return 0
+    try:
+        mark = int(text, 16) if _lower(text).startswith("0x") else int(text, 10)
+    except ValueError:
+        mark = -1
+    if not 0 <= mark < 2**32 or not text[:1].isdigit():
+        raise ParseError(f"invalid FwMark {_shorten(text)!r}", span, fix="write off, a number or 0x-hex, e.g. 0x51820")
+    return mark
+
+
+def _words(value: str) -> list[str]:
+    # wg-quick: ${value//,/ } then word splitting on spaces and tabs
+    return value.replace(",", " ").split()
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# ---- writing ----------------------------------------------------------------
+
+
+def format_wgquick(config: WgQuickConfig) -> str:
+    """A wg-quick file for `config`, in the usual key order; peer names become comments."""
+    device, quick = config.device, config.settings
+    out = ["[Interface]"]
+    if device.private_key is not None:
+        out.append(f"PrivateKey = {device.private_key.reveal_base64()}")
+    if device.listen_port is not None:
+        out.append(f"ListenPort = {device.listen_port}")
+    if device.fwmark:
+        out.append(f"FwMark = {device.fwmark:#x}")
+    if quick.addresses:
+        out.append(f"Address = {', '.join(map(str, quick.addresses))}")
+    if quick.dns or quick.dns_search:
+        out.append(f"DNS = {', '.join([*map(str, quick.dns), *quick.dns_search])}")
+    if quick.mtu is not None:
+        out.append(f"MTU = {quick.mtu}")
+    if quick.table is not None:
+        out.append(f"Table = {quick.table}")
+    for key, commands in (("PreUp", quick.pre_up), ("PostUp", quick.post_up),
+                          ("PreDown", quick.pre_down), ("PostDown", quick.post_down)):
+        out.extend(f"{key} = {command}" for command in commands)
+    if quick.save_config:
+        out.append("SaveConfig = true")
+    for peer in device.peers:
+        out += ["", "[Peer]"]
+        if peer.name:
+            out.append(f"# {peer.name}")
+        out.append(f"PublicKey = {peer.public_key.base64}")
+        if peer.preshared_key is not None:
+            out.append(f"PresharedKey = {peer.preshared_key.reveal_base64()}")
+        if peer.endpoint is not None:
+            out.append(f"Endpoint = {peer.endpoint}")
+        if peer.allowed_ips:
+            out.append(f"AllowedIPs = {', '.join(map(str, peer.allowed_ips))}")
+        if peer.persistent_keepalive:
+            out.append(f"PersistentKeepalive = {peer.persistent_keepalive}")
+    _refuse_unwritable(config)
+    return "\n".join(out) + "\n"
+
+
+def _refuse_unwritable(config: WgQuickConfig) -> None:
+    quick = config.settings
+    for text in (*quick.pre_up, *quick.post_up, *quick.pre_down, *quick.post_down, *quick.dns_search,
+                 quick.table or "", *(p.name for p in config.device.peers)):
+        if any(c in text for c in "\n\0#") and text:
+            raise ConfigError(f"cannot write {text!r} into a wg-quick file: '#', newlines and NUL cut it",
+                              fix="move the command into a script and call the script")
+
+
+def render_wgquick(config: WgQuickConfig, path: str | None = None) -> RenderedFile:
+    """The file a renderer hands to apply: /etc/wireguard/NAME.conf, 0600 as wg-quick wants."""
+    from pathlib import PurePosixPath
+
+    target = PurePosixPath(path or f"/etc/wireguard/{config.device.name}.conf")
+    return RenderedFile(target, format_wgquick(config), mode=MODE_PRIVATE, secret=config.device.private_key is not None,
+                        description=f"wg-quick configuration of {config.device.name}")
+
+
+def wgquick_from_device(device: WgDevice, **settings) -> WgQuickConfig:
+    """Builder for renderers: ``wgquick_from_device(dev, addresses=(...), table="off")``."""
+    return WgQuickConfig(device, WgQuickSettings(**settings))
