@@ -52,13 +52,25 @@ UNIT007 bad value (key, port, address), UNIT008 file ends inside a continuation.
 from __future__ import annotations
 
 from netdwg.unitfile.builder import UnitBuilder, make_assignment, render_value
+from netdwg.unitfile.check import check_unit, check_unit_file
+from netdwg.unitfile.edit import (add_peer, append_section, find_peer, remove_key, remove_peer, remove_section,
+                                  set_peer_allowed_ips, set_value)
 from netdwg.unitfile.effective import (NETWORK_DIRS, EffectiveSection, EffectiveUnit, UnitLocation, Value,
                                        effective_unit, load_effective, locate_unit)
 from netdwg.unitfile.io import load_unit
 from netdwg.unitfile.syntax import (Assignment, Blank, Comment, Invalid, Section, UnitFile, format_unit,
                                     parse_unit)
+from netdwg.unitfile.views import (AddressView, DHCPv4View, MatchView, NetDevView, NetworkView, RouteView,
+                                   RoutingPolicyRuleView, WireGuardPeerView, WireGuardView, address_views,
+                                   dhcpv4_view, match_view, netdev_view, network_view, peer_views, route_views,
+                                   routing_policy_rule_views, to_wg_device, wireguard_view)
 
 __all__ = [
+    "AddressView", "DHCPv4View", "MatchView", "NetDevView", "NetworkView", "RouteView", "RoutingPolicyRuleView",
+    "WireGuardPeerView", "WireGuardView", "address_views", "dhcpv4_view", "match_view", "netdev_view",
+    "network_view", "peer_views", "route_views", "routing_policy_rule_views", "to_wg_device", "wireguard_view",
+    "add_peer", "append_section", "find_peer", "remove_key", "remove_peer", "remove_section",
+    "set_peer_allowed_ips", "set_value", "check_unit", "check_unit_file",
     "Assignment", "Blank", "Comment", "EffectiveSection", "EffectiveUnit", "Invalid", "NETWORK_DIRS",
     "Section", "UnitBuilder", "UnitFile", "UnitLocation", "Value", "effective_unit", "format_unit",
     "load_effective", "load_unit", "locate_unit", "make_assignment", "parse_unit", "render_value",

@@ -1,0 +1,191 @@
+"""Diagnostics for unit files, in networkd 252's own words where it has them.
+
+`check_unit_file` is what ``netdwg check`` calls. It never raises for a bad
+file: a file systemd would reject becomes an UNIT001 error diagnostic.
+
+Line numbers follow networkd: a continued assignment is reported at its last
+physical line (conf-parser.c hands parse_line() the line counter after the
+whole logical line was read).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from netdwg.errors import Diagnostic, NetdwgError, Severity, Span
+from netdwg.unitfile import schema
+from netdwg.unitfile.effective import Value
+from netdwg.unitfile.io import read_unit_bytes
+from netdwg.unitfile.syntax import Assignment, Invalid, Section, UnitFile, ends_inside_continuation, parse_unit
+from netdwg.unitfile import views
+
+W, E = Severity.WARNING, Severity.ERROR
+
+# Keys whose value is a secret: networkd warns when such a file is readable by others
+# (warn_file_is_world_accessible() in config_parse_wireguard_{private,preshared}_key).
+SECRET_KEYS = {("WireGuard", "PrivateKey"), ("WireGuardPeer", "PresharedKey")}
+
+
+def _one(parse: Callable[[Value], object]) -> Callable[[Value], None]:
+    def check(value: Value) -> None:
+        parse(value)
+    return check
+
+
+def _each(parse: Callable[[str, Value], object]) -> Callable[[Value], None]:
+    def check(value: Value) -> None:
+        for word in views.words(value.text):
+            parse(word, value)
+    return check
+
+
+def _each_space(parse: Callable[[str, Value], object]) -> Callable[[Value], None]:
+    def check(value: Value) -> None:
+        for word in value.text.split():
+            parse(word, value)
+    return check
+
+
+def _port(value: Value) -> None:
+    views.parse_listen_port(value)
+
+
+VALIDATORS: dict[tuple[str, str], Callable[[Value], None]] = {
+    ("WireGuard", "PrivateKey"): _one(views.parse_private_key),
+    ("WireGuard", "ListenPort"): _port,
+    ("WireGuard", "FirewallMark"): _one(views.parse_uint),
+    ("WireGuard", "FwMark"): _one(views.parse_uint),
+    ("WireGuardPeer", "PublicKey"): _one(views.parse_public_key),
+    ("WireGuardPeer", "PresharedKey"): _one(views.parse_psk),
+    ("WireGuardPeer", "AllowedIPs"): _each(views.parse_network),
+    ("WireGuardPeer", "Endpoint"): _one(views.parse_endpoint),
+    ("WireGuardPeer", "PersistentKeepalive"): _one(views.parse_keepalive),
+    ("Network", "Address"): _each_space(views.parse_interface),
+    ("Address", "Address"): _each_space(views.parse_interface),
+    ("Route", "Destination"): _each_space(views.parse_network),
+    ("RoutingPolicyRule", "To"): _each_space(views.parse_network),
+    ("RoutingPolicyRule", "From"): _each_space(views.parse_network),
+    ("NetDev", "MTUBytes"): _one(lambda v: views.parse_uint(v, 1)),
+}
+
+
+def _diag(code: str, severity: Severity, message: str, path: str, line: int, fix: str = "") -> Diagnostic:
+    return Diagnostic(code, severity, message, Span(path, line), fix=fix)
+
+
+def check_unit(unit: UnitFile, kind: str | None = None, target_version: int = schema.BASE_VERSION,
+               mode: int | None = None) -> list[Diagnostic]:
+    """Every finding in one parsed file (pure: ``mode`` is the file's permission bits, if known)."""
+    path = unit.path or "<input>"
+    kind = kind or schema.unit_kind(path)
+    netdev_kind = None
+    if kind == "netdev":
+        for section in unit.sections_named("NetDev"):
+            last = section.last("Kind")
+            if last is not None:
+                netdev_kind = last.value
+    allowed = schema.sections_for(kind, netdev_kind)
+    out: list[Diagnostic] = []
+    secret_lines: list[int] = []
+    known_cache: dict[str, frozenset[str]] = {}
+    peer_has_key: dict[int, bool] = {}
+    for line, section, node in unit.walk():
+        if isinstance(node, Section):
+            if node.name not in allowed and not node.name.startswith("X-"):
+                guess = schema.suggest(node.name, allowed)
+                out.append(_diag("UNIT002", W, f"Unknown section '{node.name}'. Ignoring.", path, line,
+                                 f"did you mean [{guess}]?" if guess else
+                                 f"a {kind or 'unit'} file has " + ", ".join(f"[{s}]" for s in sorted(allowed))))
+            if node.name == "WireGuardPeer":
+                peer_has_key[line] = node.last("PublicKey") is not None
+            continue
+        last_line = line + node.nlines - 1
+        if type(node) is Invalid:
+            out.append(_diag("UNIT005", W, node.reason, path, last_line,
+                             "write Key=value inside a [Section], or comment the line out with #"))
+            continue
+        if type(node) is not Assignment or section is None or section.name not in allowed:
+            continue
+        sname, key = section.name, node.key
+        if key.startswith("X-"):
+            continue
+        known = known_cache.get(sname)
+        if known is None:
+            known = known_cache[sname] = schema.known_keys(kind, sname, target_version)
+        if key not in known:
+            since = schema.key_since(kind, sname, key)
+            message = f"Unknown key '{key}' in section [{sname}], ignoring."
+            if since is not None and since > target_version:
+                out.append(_diag("UNIT004", W, message + f" ({key}= needs systemd {since}; the target is "
+                                 f"systemd {target_version})", path, last_line,
+                                 f"use another setting, or raise the target with --systemd-version"))
+            else:
+                guess = schema.suggest(key, known)
+                out.append(_diag("UNIT003", W, message, path, last_line,
+                                 f"did you mean '{guess}='?" if guess else
+                                 f"see man systemd.{kind or 'network'} for the keys of [{sname}]"))
+            continue
+        if (sname, key) in SECRET_KEYS and node.value:
+            secret_lines.append(last_line)
+        validate = VALIDATORS.get((sname, key))
+        if validate is not None and node.value:
+            try:
+                validate(Value(key, node.value, Span(path, last_line)))
+            except NetdwgError as err:
+                out.append(_diag("UNIT007", E, err.message, path, last_line, err.fix))
+    for line, has_key in peer_has_key.items():
+        if not has_key:
+            out.append(_diag("UNIT007", W, "WireGuardPeer section without PublicKey= configured. "
+                             "Ignoring [WireGuardPeer] section.", path, line,
+                             "add PublicKey= (the peer's public key, from 'wg pubkey')"))
+    if ends_inside_continuation(unit):
+        out.append(Diagnostic("UNIT008", W, "file ends inside a backslash continuation (truncated?); "
+                              "systemd parses the text that is there", Span(path, _last_line(unit)),
+                              fix="finish the continued value or remove the trailing backslash"))
+    if mode is not None:
+        out.extend(_mode_diagnostics(path, mode, secret_lines))
+    out.sort(key=lambda d: (d.span.line if d.span else 0))
+    return out
+
+
+def _last_line(unit: UnitFile) -> int:
+    last = 0
+    for line, _section, node in unit.walk():
+        last = line + (node.header_nlines if isinstance(node, Section) else node.nlines) - 1
+    return last
+
+
+def _mode_diagnostics(path: str, mode: int, secret_lines: list[int]) -> list[Diagnostic]:
+    out = []
+    if mode & 0o111:
+        out.append(Diagnostic("UNIT006", W, f"Configuration file {path} is marked executable. Please remove "
+                              "executable permission bits. Proceeding anyway.", Span(path), fix=f"chmod a-x {path}"))
+    if mode & 0o002:
+        out.append(Diagnostic("UNIT006", W, f"Configuration file {path} is marked world-writable. Please remove "
+                              "world writability permission bits. Proceeding anyway.", Span(path),
+                              fix=f"chmod o-w {path}"))
+    if mode & 0o005:
+        # networkd 252 warns once per inline key, at the key's line.
+        for line in secret_lines:
+            out.append(Diagnostic("UNIT006", W, f"{path} has {mode & 0o7777:04o} mode that is too permissive, "
+                                  "please adjust the ownership and access mode.", Span(path, line),
+                                  fix=f"chown root:systemd-network {path} && chmod 0640 {path}"))
+    return out
+
+
+def check_unit_file(path: str | Path, text: str | bytes | None = None, target_version: int = schema.BASE_VERSION,
+                    mode: int | None = None) -> list[Diagnostic]:
+    """Check one .netdev/.network/.link file or drop-in; read it (and its mode) unless ``text`` is given."""
+    shown = str(path)
+    try:
+        if text is None:
+            text, file_mode = read_unit_bytes(path, shown)
+            mode = file_mode if mode is None else mode
+        unit = parse_unit(text, shown)
+    except NetdwgError as err:
+        return [Diagnostic("UNIT001", E, err.message, err.span or Span(shown), fix=err.fix)]
+    return check_unit(unit, schema.unit_kind(shown), target_version, mode)
+
+
+__all__ = ["check_unit", "check_unit_file", "VALIDATORS", "SECRET_KEYS"]
