@@ -1,0 +1,310 @@
+"""The guard's input: which site LANs the laptop routes into WireGuard, how to
+recognise each site, and what to do on it. Also the on-disk format,
+``/etc/netdwg/guard.conf``, written by ``netdwg render`` for roaming hosts
+with ``guard = yes`` and read by ``netdwg-guard``.
+
+The format is a small INI file: a ``[guard]`` section, then one
+``[site NAME]`` section per site. Repeated keys and comma lists both work::
+
+    [guard]
+    interface = wg-harbor
+    hub_peer = 7a3f...=
+    hub_endpoint = relay.example.net:51820
+
+    [site oslo]
+    lan = 172.20.10.0/24
+    action = metric            # remove | metric | widen
+    peer = 7a3f...=            # the peer whose AllowedIPs carry the LAN (the hub)
+    dhcp_server = 172.20.10.1  # fingerprint: every key given must match
+    router = 172.20.10.1
+    router_mac = 02:00:00:00:10:01
+    dns_domain = oslo.harbor.test
+    keep_hosts = 172.20.10.5   # kept in the tunnel on a foreign LAN with this prefix
+
+Parsing keeps file:line for every value, so a mistake reads
+``guard.conf:9: invalid action 'metrik'`` with a fix.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from netdwg.errors import ConfigError, NotPermittedError, ParseError, Span
+from netdwg.keys import PublicKey
+from netdwg.wireguard import Endpoint, IPAddress, IPNetwork
+
+DEFAULT_CONFIG_PATH = Path("/etc/netdwg/guard.conf")
+DEFAULT_STATE_PATH = Path("/run/netdwg/guard.state")
+DEFAULT_LEARNED_PATH = Path("/var/lib/netdwg/guard-learned.json")
+DEFAULT_STATUS_PATH = Path("/run/netdwg/guard.status")
+
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+
+class Action(enum.Enum):
+    REMOVE = "remove"  # delete the overlapping wg route, keep AllowedIPs
+    METRIC = "metric"  # re-add the wg route with a metric above the LAN route's
+    WIDEN = "widen"  # swap the LAN for a covering prefix in AllowedIPs and routes
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What makes a LAN *this* site. Every non-empty component must match."""
+
+    dhcp_servers: tuple[IPAddress, ...] = ()
+    routers: tuple[IPAddress, ...] = ()
+    router_macs: tuple[str, ...] = ()  # lowercase aa:bb:cc:dd:ee:ff
+    dns_domains: tuple[str, ...] = ()  # lowercase, no trailing dot
+
+    def is_empty(self) -> bool:
+        return not (self.dhcp_servers or self.routers or self.router_macs or self.dns_domains)
+
+    def describe(self) -> str:
+        parts = []
+        if self.dhcp_servers:
+            parts.append("dhcp_server=" + ",".join(map(str, self.dhcp_servers)))
+        if self.routers:
+            parts.append("router=" + ",".join(map(str, self.routers)))
+        if self.router_macs:
+            parts.append("router_mac=" + ",".join(self.router_macs))
+        if self.dns_domains:
+            parts.append("dns_domain=" + ",".join(self.dns_domains))
+        return " ".join(parts) or "(none)"
+
+
+@dataclass(frozen=True, slots=True)
+class GuardSite:
+    name: str
+    lan: IPNetwork
+    action: Action
+    peer: PublicKey  # the peer whose AllowedIPs carry this LAN (on a laptop: the hub)
+    widen_to: IPNetwork | None = None
+    fingerprint: Fingerprint = field(default_factory=Fingerprint)
+    keep_hosts: tuple[IPAddress, ...] = ()
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class GuardConfig:
+    interface: str  # the WireGuard interface, e.g. wg-harbor
+    hub_peer: PublicKey
+    hub_endpoint: Endpoint | None = None  # re-set on every uplink change
+    sites: tuple[GuardSite, ...] = ()
+    # How long a LAN may stay unidentified (no lease yet, router MAC unknown)
+    # before it is judged foreign. Until then the tunnel route stays: safe.
+    identify_timeout: float = 3.0
+
+    def site(self, name: str) -> GuardSite | None:
+        return next((s for s in self.sites if s.name == name), None)
+
+
+# --- rendering -------------------------------------------------------------
+
+def render_guard_config(config: GuardConfig) -> str:
+    """The text of /etc/netdwg/guard.conf; `load_guard_config` reads it back equal."""
+    lines = ["# netdwg-guard configuration, written by 'netdwg render'.",
+             "# See netdwg-guard(8). Every site below is routed into the tunnel while away.",
+             "[guard]",
+             f"interface = {config.interface}",
+             f"hub_peer = {config.hub_peer.base64}"]
+    if config.hub_endpoint:
+        lines.append(f"hub_endpoint = {config.hub_endpoint}")
+    if config.identify_timeout != GuardConfig.identify_timeout:
+        lines.append(f"identify_timeout = {config.identify_timeout:g}")
+    for site in config.sites:
+        fp = site.fingerprint
+        lines += ["", f"[site {site.name}]",
+                  f"lan = {site.lan}",
+                  f"action = {site.action}"]
+        if site.widen_to:
+            lines.append(f"widen_to = {site.widen_to}")
+        lines.append(f"peer = {site.peer.base64}")
+        for key, values in (("dhcp_server", fp.dhcp_servers), ("router", fp.routers),
+                            ("router_mac", fp.router_macs), ("dns_domain", fp.dns_domains),
+                            ("keep_hosts", site.keep_hosts)):
+            if values:
+                lines.append(f"{key} = {', '.join(map(str, values))}")
+    return "\n".join(lines) + "\n"
+
+
+# --- parsing ---------------------------------------------------------------
+
+_GUARD_KEYS = {"interface", "hub_peer", "hub_endpoint", "identify_timeout"}
+_SITE_KEYS = {"lan", "action", "widen_to", "peer", "dhcp_server", "router", "router_mac",
+              "dns_domain", "keep_hosts"}
+_SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(slots=True)
+class _Section:
+    title: str
+    span: Span
+    values: dict[str, list[tuple[str, Span]]] = field(default_factory=dict)
+
+
+def _split_sections(text: str, path: str) -> list[_Section]:
+    sections: list[_Section] = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].split(";", 1)[0].strip() if not raw.lstrip().startswith(("#", ";")) else ""
+        if not line:
+            continue
+        span = Span(path, number)
+        if line.startswith("["):
+            if not line.endswith("]"):
+                raise ParseError(f"unterminated section header {raw.strip()!r}", span,
+                                 fix="write [guard] or [site NAME]")
+            sections.append(_Section(" ".join(line[1:-1].split()), span))
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise ParseError(f"expected KEY = VALUE, got {raw.strip()!r}", span)
+        if not sections:
+            raise ParseError(f"key {key.strip()!r} outside a section", span,
+                             fix="put it under [guard] or [site NAME]")
+        sections[-1].values.setdefault(key.strip().lower(), []).append((value.strip(), span))
+    return sections
+
+
+def _items(section: _Section, key: str) -> list[tuple[str, Span]]:
+    out = []
+    for value, span in section.values.get(key, []):
+        out += [(part.strip(), span) for part in value.split(",") if part.strip()]
+    return out
+
+
+def _one(section: _Section, key: str, required: bool = True) -> tuple[str, Span] | None:
+    items = section.values.get(key, [])
+    if len(items) > 1:
+        raise ParseError(f"{key} given {len(items)} times in [{section.title}]", items[1][1],
+                         fix=f"keep one {key} line")
+    if not items:
+        if required:
+            raise ConfigError(f"[{section.title}] has no {key}", span=section.span,
+                              fix=f"add '{key} = ...' to [{section.title}]")
+        return None
+    return items[0]
+
+
+def _parse_with(kind: str, value: str, span: Span, parse, fix: str):
+    try:
+        return parse(value)
+    except ValueError:
+        raise ParseError(f"invalid {kind} {value!r}", span, fix=fix) from None
+
+
+def _check_keys(section: _Section, allowed: set[str]) -> None:
+    for key, items in section.values.items():
+        if key not in allowed:
+            raise ParseError(f"unknown key {key!r} in [{section.title}]", items[0][1],
+                             fix="known keys: " + ", ".join(sorted(allowed)))
+
+
+def _parse_site(section: _Section, name: str) -> GuardSite:
+    _check_keys(section, _SITE_KEYS)
+    lan_text, lan_span = _one(section, "lan")
+    lan = _parse_with("LAN prefix", lan_text, lan_span, lambda v: ipaddress.ip_network(v, strict=True),
+                      "write the network address with its length, e.g. 172.20.10.0/24")
+    action_text, action_span = _one(section, "action")
+    action = _parse_with("action", action_text, action_span, lambda v: Action(v.lower()),
+                         "use remove, metric or widen")
+    widen_to = None
+    widen = _one(section, "widen_to", required=False)
+    if widen:
+        widen_to = _parse_with("widen_to prefix", widen[0], widen[1],
+                               lambda v: ipaddress.ip_network(v, strict=True),
+                               "write a prefix that covers the LAN, e.g. 172.20.0.0/16")
+        if widen_to.version != lan.version or not lan.subnet_of(widen_to) or widen_to == lan:
+            raise ConfigError(f"widen_to {widen_to} does not strictly cover lan {lan}", span=widen[1],
+                              fix="choose a shorter prefix containing the LAN, e.g. "
+                                  f"{lan.supernet(new_prefix=max(lan.prefixlen - 8, 0))}")
+    if action is Action.WIDEN and widen_to is None:
+        raise ConfigError(f"site {name!r}: action = widen needs widen_to", span=action_span,
+                          fix=f"add 'widen_to = {lan.supernet(new_prefix=max(lan.prefixlen - 8, 0))}'")
+    peer_text, peer_span = _one(section, "peer")
+    peer = PublicKey.from_base64(peer_text, peer_span)
+    ip = ipaddress.ip_address
+    ip_fix = "write an IP address, e.g. 172.20.10.1"
+    fingerprint = Fingerprint(
+        dhcp_servers=tuple(_parse_with("dhcp_server", v, s, ip, ip_fix) for v, s in _items(section, "dhcp_server")),
+        routers=tuple(_parse_with("router", v, s, ip, ip_fix) for v, s in _items(section, "router")),
+        router_macs=tuple(_parse_with("router_mac", v, s, _parse_mac, "write six hex pairs, e.g. 02:00:00:00:10:01")
+                          for v, s in _items(section, "router_mac")),
+        dns_domains=tuple(v.lower().rstrip(".") for v, _ in _items(section, "dns_domain")),
+    )
+    keep_hosts = tuple(_parse_with("keep_hosts address", v, s, ip, ip_fix) for v, s in _items(section, "keep_hosts"))
+    for host, (_, span) in zip(keep_hosts, _items(section, "keep_hosts")):
+        if host not in lan:
+            raise ConfigError(f"keep_hosts {host} is not in lan {lan}", span=span,
+                              fix="list only office hosts on this site's LAN")
+    return GuardSite(name=name, lan=lan, action=action, peer=peer, widen_to=widen_to,
+                     fingerprint=fingerprint, keep_hosts=keep_hosts, span=section.span)
+
+
+def _parse_mac(text: str) -> str:
+    mac = text.lower().replace("-", ":")
+    if not _MAC.match(mac):
+        raise ValueError(text)
+    return mac
+
+
+def parse_guard_config(text: str, path: str = "guard.conf") -> GuardConfig:
+    sections = _split_sections(text, path)
+    guard = [s for s in sections if s.title.lower() == "guard"]
+    if len(guard) != 1:
+        where = guard[1].span if len(guard) > 1 else Span(path)
+        raise ConfigError(f"expected exactly one [guard] section, found {len(guard)}", span=where,
+                          fix="start the file with [guard] and interface = / hub_peer =")
+    head = guard[0]
+    _check_keys(head, _GUARD_KEYS)
+    interface, _ = _one(head, "interface")
+    hub_text, hub_span = _one(head, "hub_peer")
+    hub_peer = PublicKey.from_base64(hub_text, hub_span)
+    endpoint = None
+    ep = _one(head, "hub_endpoint", required=False)
+    if ep:
+        endpoint = Endpoint.parse(ep[0], ep[1])
+    timeout = GuardConfig.identify_timeout
+    it = _one(head, "identify_timeout", required=False)
+    if it:
+        timeout = _parse_with("identify_timeout", it[0], it[1], float, "write seconds, e.g. 3")
+    sites: list[GuardSite] = []
+    for section in sections:
+        if section is head:
+            continue
+        kind, _, name = section.title.partition(" ")
+        if kind.lower() != "site" or not _SITE_NAME.match(name.strip()):
+            raise ParseError(f"unknown section [{section.title}]", section.span,
+                             fix="sections are [guard] and [site NAME]")
+        name = name.strip()
+        if any(s.name == name for s in sites):
+            raise ConfigError(f"site {name!r} declared twice", span=section.span,
+                              fix="merge the two [site] sections")
+        sites.append(_parse_site(section, name))
+    for i, a in enumerate(sites):
+        for b in sites[i + 1:]:
+            if a.lan.version == b.lan.version and a.lan.overlaps(b.lan):
+                raise ConfigError(f"sites {a.name!r} and {b.name!r} have overlapping LANs {a.lan} and {b.lan}",
+                                  span=b.span, fix="site LANs must be disjoint")
+    return GuardConfig(interface=interface, hub_peer=hub_peer, hub_endpoint=endpoint,
+                       sites=tuple(sites), identify_timeout=timeout)
+
+
+def load_guard_config(path: str | Path = DEFAULT_CONFIG_PATH) -> GuardConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file", span=Span(str(path)),
+                          fix="run 'netdwg render' and 'netdwg apply' with guard = yes for this host") from None
+    except PermissionError:
+        raise NotPermittedError(f"{path}: permission denied", fix="run as root") from None
+    except UnicodeDecodeError:
+        raise ParseError(f"{path}: not UTF-8 text", Span(str(path))) from None
+    return parse_guard_config(text, str(path))

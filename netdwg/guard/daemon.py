@@ -1,0 +1,353 @@
+"""netdwg-guard: event sources -> fold -> pure decision -> actions, with a
+write-ahead record under /run. Entry point: `main()` (console script
+`netdwg-guard`, and `netdwg guard run`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from netdwg.errors import EXIT_INTERNAL, EXIT_OK, NetdwgError
+from netdwg.guard import config as cfg
+from netdwg.guard.actions import NetlinkRoutes, execute, resolve_endpoint, wg_port_for
+from netdwg.guard.learned import load_learned
+from netdwg.guard.observed import Observed, Snapshot, fold
+from netdwg.guard.policy import (AddRoute, Apply, Change, Decision, Probe, SwapAllowedIps, Undo, decide,
+                                 undo_all, uplink_addresses)
+from netdwg.guard.service import notify, setup_logging, watchdog_interval
+from netdwg.guard.sources.leases import LEASE_DIR, LeaseWatcher, read_all_leases
+from netdwg.guard.sources.netlink import NetlinkMonitor
+from netdwg.guard.state import GuardState, load_state, save_state
+
+log = logging.getLogger("netdwg.guard")
+
+PROBE_INTERVAL = 0.2  # seconds between two ARP probes of the same router
+
+
+@dataclass(frozen=True, slots=True)
+class GuardPaths:
+    config: Path = cfg.DEFAULT_CONFIG_PATH
+    state: Path = cfg.DEFAULT_STATE_PATH
+    learned: Path = cfg.DEFAULT_LEARNED_PATH
+    status: Path = cfg.DEFAULT_STATUS_PATH
+    leases: Path = LEASE_DIR
+
+
+class Guard:
+    def __init__(self, config: cfg.GuardConfig, paths: GuardPaths, use_dbus: bool = True,
+                 bus_address: str | None = None) -> None:
+        self.config = config
+        self.paths = paths
+        self.use_dbus = use_dbus
+        self.bus_address = bus_address
+        self.learned = load_learned(paths.learned)
+        self.observed = Observed()
+        self.state: tuple[Change, ...] = ()
+        self.decision: Decision | None = None
+        self.pending: list = []
+        self.wakeup = asyncio.Event()
+        self.stop_requested = asyncio.Event()
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netlink-actions")
+        self.routes: NetlinkRoutes | None = None
+        self.have_snapshot = False
+        self.uplink: tuple | None = None
+        self.endpoint_resets = 0
+        self.last_reaction_ms: float | None = None
+        self.restarts_seen: list[str] = []
+        self._probed: dict[tuple, float] = {}
+        self._warned: set[str] = set()
+        self._first_event_at: float | None = None
+        self._wake_handle: asyncio.TimerHandle | None = None
+
+    # --- event intake (called on the loop) -----------------------------------
+    def deliver(self, events: list, received_at: float) -> None:
+        if self._first_event_at is None:
+            self._first_event_at = received_at
+        self.pending.extend(events)
+        self.wakeup.set()
+
+    def on_restart(self, what: str) -> None:
+        log.info("%s (re)started: re-reading and re-asserting", what)
+        self.restarts_seen.append(what)
+        self.pending.extend(read_all_leases(self.paths.leases))
+        self.wakeup.set()
+
+    def reload_learned(self) -> None:
+        try:
+            self.learned = load_learned(self.paths.learned)
+            log.info("re-read learned fingerprints from %s", self.paths.learned)
+        except NetdwgError as err:
+            log.warning("%s", err)
+        self.wakeup.set()
+
+    # --- running ---------------------------------------------------------------
+    async def _in_worker(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.worker, fn, *args)
+
+    def _wg(self):
+        return wg_port_for(self.config.interface)
+
+    async def recover(self) -> None:
+        """Undo what a previous guard left (it crashed or was killed), before anything else."""
+        left = load_state(self.paths.state)
+        if not left.changes:
+            return
+        log.warning("undoing %d change(s) left by a previous netdwg-guard (pid %d)", len(left.changes), left.pid)
+        await self._in_worker(execute, undo_all(left.changes, "left by a previous run"), self.routes, self._wg())
+        save_state(self.paths.state, GuardState())
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        self.routes = await self._in_worker(NetlinkRoutes)
+        await self.recover()
+        monitor = NetlinkMonitor(loop, self.deliver)
+        monitor.start()
+        leases = LeaseWatcher(loop, self.deliver, self.paths.leases)
+        leases.start()
+        dbus_sources = None
+        if self.use_dbus:
+            from netdwg.guard.sources.dbus import DbusSources
+
+            dbus_sources = DbusSources(self.deliver, self.on_restart, self.bus_address)
+            dbus_sources.start()
+        interval = watchdog_interval()
+        dog = loop.create_task(self._watchdog(interval)) if interval else None
+        ready = False
+        try:
+            while not self.stop_requested.is_set():
+                waiter = loop.create_task(self.wakeup.wait())
+                stopper = loop.create_task(self.stop_requested.wait())
+                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                stopper.cancel()
+                if self.stop_requested.is_set():
+                    break
+                self.wakeup.clear()
+                await self.reconcile()
+                if self.have_snapshot and not ready:
+                    ready = True
+                    notify("READY=1\nSTATUS=" + self.summary())
+                    log.info("netdwg-guard ready: %s", self.summary())
+        finally:
+            notify("STOPPING=1\nSTATUS=undoing changes")
+            monitor.stop()
+            leases.stop()
+            if dbus_sources:
+                await dbus_sources.stop()
+            if dog:
+                dog.cancel()
+            await self.shutdown()
+        return EXIT_OK
+
+    async def shutdown(self) -> None:
+        if self.state:
+            log.info("stopping: undoing %d change(s)", len(self.state))
+            outcomes = await self._in_worker(execute, undo_all(self.state, "stopping"), self.routes, self._wg())
+            failed = [o for o in outcomes if not o.ok]
+            if failed:
+                log.warning("%d change(s) could not be undone; they stay recorded in %s", len(failed), self.paths.state)
+                save_state(self.paths.state, GuardState(tuple(o.step.change for o in failed), os.getpid()))
+            else:
+                save_state(self.paths.state, GuardState())
+            self.state = ()
+        self.write_status()
+        await self._in_worker(self.routes.close)
+        self.worker.shutdown(wait=True)
+
+    async def _watchdog(self, interval: float) -> None:
+        while True:
+            notify("WATCHDOG=1")
+            await asyncio.sleep(interval)
+
+    # --- one round ---------------------------------------------------------------
+    async def reconcile(self) -> None:
+        events, self.pending = self.pending, []
+        first_at, self._first_event_at = self._first_event_at, None
+        for event in events:
+            if isinstance(event, Snapshot):
+                self.have_snapshot = True
+            self.observed = fold(self.observed, event)
+        if not self.have_snapshot:
+            return
+        now = time.monotonic()
+        reset = self._uplink_changed()
+        decision = decide(self.config, self.learned, self.observed, self.state, now)
+        self.decision = decision
+        for warning in decision.warnings:
+            if warning not in self._warned:
+                log.warning("%s", warning)
+        self._warned = set(decision.warnings)
+        steps = [s for s in decision.steps if not isinstance(s, Probe) or self._may_probe(s, now)]
+        changes = [s for s in steps if isinstance(s, (Apply, Undo))]
+        if changes:
+            # write ahead: everything that may be in effect once the steps ran
+            union = tuple(self.state) + tuple(c for c in decision.desired if c not in self.state)
+            save_state(self.paths.state, GuardState(union, os.getpid()))
+        endpoint = await self._endpoint_text() if reset else None
+        keep = frozenset(c.widen_to for c in decision.desired if isinstance(c, SwapAllowedIps))
+        outcomes = await self._in_worker(self._act, steps, endpoint, keep)
+        if changes:
+            failed_apply = {o.step.change for o in outcomes if not o.ok and isinstance(o.step, Apply)}
+            stuck = tuple(o.step.change for o in outcomes
+                          if not o.ok and isinstance(o.step, Undo) and isinstance(o.step.change, AddRoute))
+            self.state = tuple(c for c in decision.desired if c not in failed_apply) + stuck
+            save_state(self.paths.state, GuardState(self.state, os.getpid()))
+            if first_at is not None:
+                self.last_reaction_ms = (time.monotonic() - first_at) * 1000
+                log.debug("reacted in %.1f ms", self.last_reaction_ms)
+        if changes or reset:
+            notify("STATUS=" + self.summary())
+        self.write_status()
+        self._schedule_wake(decision.wake_at, now)
+
+    def _act(self, steps, endpoint: str | None, keep):
+        if endpoint:
+            try:
+                self._wg().set_endpoint(self.config.hub_peer, endpoint)
+                self.endpoint_resets += 1
+                log.info("[#] wg set %s peer %s endpoint %s (uplink changed)", self.config.interface,
+                         self.config.hub_peer.short(), endpoint)
+            except Exception as err:
+                log.warning("could not re-set the hub endpoint: %s", err)
+        return execute(steps, self.routes, self._wg(), keep)
+
+    def _uplink_changed(self) -> bool:
+        wg = self.config.interface
+        signature = (uplink_addresses(self.observed, wg),
+                     frozenset(r for r in self.observed.routes if r.dev != wg and r.dst.prefixlen == 0))
+        changed = self.uplink is not None and signature != self.uplink
+        self.uplink = signature
+        return changed and self.config.hub_endpoint is not None
+
+    async def _endpoint_text(self) -> str | None:
+        ep = self.config.hub_endpoint
+        if ep is None:
+            return None
+        if ep.address is not None:
+            return str(ep)
+        try:  # a DNS name: resolve again on every move (networkd never does: systemd #9911)
+            return await asyncio.get_running_loop().run_in_executor(None, resolve_endpoint, ep.host, ep.port)
+        except OSError as err:
+            log.warning("cannot resolve hub endpoint %s: %s", ep, err)
+            return None
+
+    def _may_probe(self, probe: Probe, now: float) -> bool:
+        key = (probe.dev, probe.ip)
+        if now - self._probed.get(key, -1e9) < PROBE_INTERVAL:
+            return False
+        self._probed[key] = now
+        return True
+
+    def _schedule_wake(self, wake_at: float | None, now: float) -> None:
+        if self._wake_handle:
+            self._wake_handle.cancel()
+            self._wake_handle = None
+        if wake_at is not None:
+            delay = max(0.0, wake_at - now) + 0.01
+            self._wake_handle = asyncio.get_running_loop().call_later(delay, self.wakeup.set)
+
+    # --- reporting -------------------------------------------------------------------
+    def summary(self) -> str:
+        if not self.decision:
+            return "starting"
+        views = ", ".join(f"{v.site}: {v.verdict}" + (f" on {v.dev}" if v.dev else "") for v in self.decision.views)
+        return f"{views or 'no sites'}; {len(self.state)} change(s) in effect"
+
+    def write_status(self) -> None:
+        status = status_json(self.decision, self.state, self.config, os.getpid(), self.endpoint_resets,
+                             self.last_reaction_ms)
+        try:
+            self.paths.status.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.paths.status.with_name(self.paths.status.name + ".tmp")
+            tmp.write_text(json.dumps(status, indent=1) + "\n", encoding="utf-8")
+            os.replace(tmp, self.paths.status)
+        except OSError as err:
+            log.debug("cannot write status: %s", err)
+
+
+def status_json(decision: Decision | None, state, config: cfg.GuardConfig, pid: int = 0,
+                endpoint_resets: int = 0, last_reaction_ms: float | None = None) -> dict:
+    return {
+        "pid": pid,
+        "updated": time.time(),
+        "interface": config.interface,
+        "sites": [{"site": v.site, "verdict": str(v.verdict), "dev": v.dev,
+                   "address": str(v.address) if v.address else None, "lan_metric": v.lan_metric,
+                   "reasons": list(v.reasons)} for v in (decision.views if decision else ())],
+        "in_effect": [c.describe() for c in state],
+        "warnings": list(decision.warnings) if decision else [],
+        "endpoint_resets": endpoint_resets,
+        "last_reaction_ms": last_reaction_ms,
+    }
+
+
+# --- entry point -----------------------------------------------------------------------
+
+def build_parser(prog: str = "netdwg-guard") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Keep a roaming laptop's office LANs off the tunnel while it is really in "
+                    "that office, and in the tunnel everywhere else (netdwg topology, issue 5).",
+        epilog="Examples:\n  netdwg-guard --foreground --verbose\n"
+               "  systemctl enable --now netdwg-guard.service\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_run_arguments(parser)
+    return parser
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=cfg.DEFAULT_CONFIG_PATH, help="guard.conf (default %(default)s)")
+    parser.add_argument("--state", type=Path, default=cfg.DEFAULT_STATE_PATH, help="record of changes (default %(default)s)")
+    parser.add_argument("--learned", type=Path, default=cfg.DEFAULT_LEARNED_PATH,
+                        help="learned fingerprints (default %(default)s)")
+    parser.add_argument("--status", type=Path, default=cfg.DEFAULT_STATUS_PATH, help="status file (default %(default)s)")
+    parser.add_argument("--leases", type=Path, default=LEASE_DIR, help="networkd lease directory (default %(default)s)")
+    parser.add_argument("--no-dbus", action="store_true", help="do not use D-Bus (netlink and lease files only)")
+    parser.add_argument("--foreground", action="store_true", help="log to stderr even under systemd")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging (reaction times, D-Bus)")
+
+
+async def _serve(guard: Guard) -> int:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, guard.stop_requested.set)
+    loop.add_signal_handler(signal.SIGHUP, guard.reload_learned)
+    return await guard.run()
+
+
+def run_guard(args: argparse.Namespace) -> int:
+    setup_logging(args.verbose, args.foreground)
+    config = cfg.load_guard_config(args.config)
+    paths = GuardPaths(config=args.config, state=args.state, learned=args.learned, status=args.status,
+                       leases=args.leases)
+    guard = Guard(config, paths, use_dbus=not args.no_dbus)
+    return asyncio.run(_serve(guard))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run_guard(args)
+    except NetdwgError as err:
+        print(f"netdwg-guard: error: {err}", file=sys.stderr)
+        notify(f"STATUS=error: {err.message}")
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        logging.getLogger("netdwg.guard").exception("internal error (a bug in netdwg)")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,343 @@
+"""The guard's decision, a pure function: (config, learned fingerprints,
+observed host, changes in effect, now) -> what each site is, what should be
+in effect, and the steps to get there.
+
+It is level-triggered on purpose: the decision never depends on *which*
+event arrived, only on the snapshot. A networkd restart that flushes our
+routes and re-adds its own, a missed netlink message after a resync, a crash
+and restart: each ends in the same snapshot-driven answer.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from dataclasses import dataclass, field, replace
+
+from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite
+from netdwg.guard.observed import Address, Observed, Route, RT_TABLE_MAIN
+from netdwg.keys import PublicKey
+from netdwg.wireguard import IPAddress, IPInterface, IPNetwork
+
+
+class Verdict(enum.Enum):
+    AWAY = "away"  # no local interface on the site's prefix: tunnel route as configured
+    IDENTIFYING = "identifying"  # on the prefix, evidence still missing: tunnel route kept
+    TRUSTED = "trusted"  # on the prefix and the fingerprint matches: LAN route wins
+    FOREIGN = "foreign"  # on the prefix, fingerprint does not match: tunnel kept, office hosts pinned
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# --- changes: what the guard puts in effect, recorded in the state file ------
+
+@dataclass(frozen=True, slots=True)
+class DeleteRoute:
+    """A tunnel route removed while on the LAN; undo re-adds it as it was."""
+
+    route: Route
+    site: str = field(default="", compare=False)
+
+    def describe(self) -> str:
+        return f"delete route {self.route.describe()}"
+
+
+@dataclass(frozen=True, slots=True)
+class AddRoute:
+    """A route the guard created; undo deletes exactly it (dst, dev, table, metric)."""
+
+    route: Route
+    site: str = field(default="", compare=False)
+
+    def describe(self) -> str:
+        return f"add route {self.route.describe()}"
+
+
+@dataclass(frozen=True, slots=True)
+class SwapAllowedIps:
+    """Widen: the peer carries widen_to instead of lan; undo swaps back."""
+
+    peer: PublicKey
+    lan: IPNetwork
+    widen_to: IPNetwork
+    site: str = field(default="", compare=False)
+
+    def describe(self) -> str:
+        return f"peer {self.peer.short()} allowed-ips: {self.lan} -> {self.widen_to}"
+
+
+Change = DeleteRoute | AddRoute | SwapAllowedIps
+
+
+@dataclass(frozen=True, slots=True)
+class Apply:
+    change: Change
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Undo:
+    change: Change
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """Make the kernel resolve a neighbour (the router's MAC) on one link."""
+
+    dev: str
+    ip: IPAddress
+
+
+Step = Apply | Undo | Probe
+
+
+@dataclass(frozen=True, slots=True)
+class SiteView:
+    site: str
+    verdict: Verdict
+    dev: str = ""
+    address: IPInterface | None = None
+    lan_metric: int | None = None
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    views: tuple[SiteView, ...]
+    desired: tuple[Change, ...]
+    steps: tuple[Step, ...]
+    warnings: tuple[str, ...] = ()
+    wake_at: float | None = None  # re-decide then (an identification timeout ends)
+
+
+# --- identification ----------------------------------------------------------
+
+class _Match(enum.Enum):
+    MATCH = 1
+    MISMATCH = 2
+    UNKNOWN = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a link tells about the network it is on."""
+
+    dhcp_server: IPAddress | None
+    router: IPAddress | None
+    router_mac: str | None
+    dns_domain: str
+
+
+def gather_evidence(observed: Observed, dev: str, hint_router: IPAddress | None = None) -> Evidence:
+    lease = observed.lease_for(dev)
+    router = lease.router if lease and lease.router else None
+    if router is None:
+        router = next((r.gateway for r in observed.routes_on(dev)
+                       if r.gateway is not None and r.dst.prefixlen == 0), None)
+    mac_ip = router or hint_router
+    return Evidence(dhcp_server=lease.server_id if lease else None,
+                    router=router,
+                    router_mac=observed.mac_of(dev, mac_ip) if mac_ip else None,
+                    dns_domain=lease.domain if lease else "")
+
+
+def match_fingerprint(fp: Fingerprint, ev: Evidence) -> tuple[_Match, tuple[str, ...]]:
+    unknown: list[str] = []
+    mismatch: list[str] = []
+
+    def check(declared, seen, what):
+        if not declared:
+            return
+        if seen in (None, ""):
+            unknown.append(f"{what} not seen yet")
+        elif seen not in declared:
+            mismatch.append(f"{what} {seen} is not {', '.join(map(str, declared))}")
+
+    check(fp.dhcp_servers, ev.dhcp_server, "DHCP server")
+    check(fp.routers, ev.router, "router")
+    check(fp.router_macs, ev.router_mac, "router MAC")
+    check(fp.dns_domains, ev.dns_domain, "DNS domain")
+    if mismatch:
+        return _Match.MISMATCH, tuple(mismatch)
+    if unknown:
+        return _Match.UNKNOWN, tuple(unknown)
+    return _Match.MATCH, ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    address: Address
+    lan_metric: int
+
+
+def _candidates(config: GuardConfig, site: GuardSite, observed: Observed) -> list[_Candidate]:
+    out = []
+    for addr in sorted(observed.addresses, key=lambda a: (a.dev, str(a.interface))):
+        net = addr.interface.network
+        if addr.dev == config.interface or net.version != site.lan.version or not net.overlaps(site.lan):
+            continue
+        metrics = [r.metric for r in observed.routes_on(addr.dev) if r.dst == net and r.gateway is None]
+        if metrics:  # no connected route (noprefixroute): nothing conflicts
+            out.append(_Candidate(addr, min(metrics)))
+    return out
+
+
+def identify(config: GuardConfig, site: GuardSite, learned: tuple[Fingerprint, ...],
+             observed: Observed, now: float) -> tuple[SiteView, tuple[Probe, ...], float | None]:
+    candidates = _candidates(config, site, observed)
+    if not candidates:
+        return SiteView(site.name, Verdict.AWAY), (), None
+    fingerprints = tuple(fp for fp in (site.fingerprint, *learned) if not fp.is_empty())
+    results = []
+    probes: list[Probe] = []
+    wake: float | None = None
+    for cand in candidates:
+        dev = cand.address.dev
+        if not fingerprints:
+            results.append((cand, Verdict.FOREIGN, (
+                f"no fingerprint declared or learned for site {site.name!r}: the prefix alone is not trusted "
+                f"(run 'netdwg guard learn {site.name}' in the office)",)))
+            continue
+        hint = next((r for fp in fingerprints for r in fp.routers), None)
+        ev = gather_evidence(observed, dev, hint)
+        outcomes = [match_fingerprint(fp, ev) for fp in fingerprints]
+        if any(m is _Match.MATCH for m, _ in outcomes):
+            results.append((cand, Verdict.TRUSTED, ("fingerprint matches",)))
+            continue
+        reasons = tuple(r for _, rs in outcomes for r in rs)
+        since = observed.seen_since(cand.address)
+        deadline = (since if since is not None else now) + config.identify_timeout
+        if any(m is _Match.UNKNOWN for m, _ in outcomes) and now < deadline:
+            results.append((cand, Verdict.IDENTIFYING, reasons))
+            wake = deadline if wake is None else min(wake, deadline)
+            mac_ip = ev.router or hint
+            if mac_ip and ev.router_mac is None and any(fp.router_macs for fp in fingerprints):
+                probes.append(Probe(dev, mac_ip))
+            continue
+        results.append((cand, Verdict.FOREIGN, reasons))
+    order = (Verdict.TRUSTED, Verdict.IDENTIFYING, Verdict.FOREIGN)
+    results.sort(key=lambda r: (order.index(r[1]), r[0].lan_metric))
+    cand, verdict, reasons = results[0]
+    return (SiteView(site.name, verdict, cand.address.dev, cand.address.interface, cand.lan_metric, reasons),
+            tuple(probes), wake)
+
+
+# --- desired changes -----------------------------------------------------------
+
+def _site_changes(config: GuardConfig, site: GuardSite, view: SiteView, observed: Observed,
+                  state: tuple[Change, ...]) -> tuple[list[Change], list[str]]:
+    warnings: list[str] = []
+    ours_added = {c.route for c in state if isinstance(c, AddRoute)}
+    deleted = [c.route for c in state if isinstance(c, DeleteRoute) and c.site == site.name]
+    tunnel_routes = [r for r in observed.routes_on(config.interface)
+                     if r.dst == site.lan and r not in ours_added]
+    if view.verdict is Verdict.IDENTIFYING:
+        return [c for c in state if c.site == site.name], warnings
+    if view.verdict is Verdict.FOREIGN:
+        warnings.append(f"site {site.name}: {view.dev} is on {view.address} inside {site.lan} but this is "
+                        f"not {site.name} ({'; '.join(view.reasons)}); office traffic stays in the tunnel")
+        template = next(iter(sorted(tunnel_routes + deleted, key=lambda r: r.metric)), None)
+        lease = observed.lease_for(view.dev)
+        local = {view.address.ip if view.address else None, lease.router if lease else None,
+                 lease.server_id if lease else None}
+        out: list[Change] = []
+        for host in site.keep_hosts:
+            if host in local:
+                warnings.append(f"site {site.name}: keep_hosts {host} is this foreign LAN's own router or "
+                                f"address; not pinned to the tunnel")
+                continue
+            route = Route(dst=ipaddress.ip_network(host), dev=config.interface,
+                          metric=template.metric if template else 0,
+                          table=template.table if template else RT_TABLE_MAIN)
+            if route in observed.routes and route not in ours_added:
+                continue  # somebody else's route: not ours to claim
+            out.append(AddRoute(route, site.name))
+        return out, warnings
+    if view.verdict is not Verdict.TRUSTED:
+        return [], warnings
+    lan_metric = view.lan_metric or 0
+    conflicting = [r for r in tunnel_routes if r.metric <= lan_metric]
+    for r in deleted:
+        if r not in conflicting:
+            conflicting.append(r)
+    conflicting.sort(key=lambda r: (r.metric, r.table))
+    action = site.action
+    if action is Action.WIDEN and site.widen_to is not None:
+        foreign_wide = [r for r in observed.routes_on(config.interface)
+                        if r.dst == site.widen_to and r not in ours_added]
+        if foreign_wide:
+            warnings.append(f"site {site.name}: {site.widen_to} is already routed into {config.interface} "
+                            f"(static widening?); removing the /{site.lan.prefixlen} route instead")
+            action = Action.REMOVE
+    out = []
+    for route in conflicting:
+        if action is Action.METRIC:
+            out.append(AddRoute(replace(route, metric=lan_metric + 1), site.name))
+        elif action is Action.WIDEN and site.widen_to is not None:
+            out.append(SwapAllowedIps(site.peer, site.lan, site.widen_to, site.name))
+            out.append(AddRoute(replace(route, dst=site.widen_to), site.name))
+        out.append(DeleteRoute(route, site.name))
+    return out, warnings
+
+
+def _holds(change: Change, observed: Observed) -> bool:
+    if isinstance(change, DeleteRoute):
+        return change.route not in observed.routes
+    if isinstance(change, AddRoute):
+        return change.route in observed.routes
+    return True  # AllowedIPs are not observed through events; re-read on resync
+
+
+def _dedupe(changes: list[Change]) -> tuple[Change, ...]:
+    seen: set = set()
+    out = []
+    for c in changes:
+        if c not in seen:
+            seen.add(c)
+            out.append(c)
+    return tuple(out)
+
+
+def decide(config: GuardConfig, learned: dict[str, tuple[Fingerprint, ...]], observed: Observed,
+           state: tuple[Change, ...], now: float) -> Decision:
+    views: list[SiteView] = []
+    desired: list[Change] = []
+    probes: list[Probe] = []
+    warnings: list[str] = []
+    wake: float | None = None
+    for site in config.sites:
+        view, site_probes, site_wake = identify(config, site, learned.get(site.name, ()), observed, now)
+        views.append(view)
+        probes += site_probes
+        if site_wake is not None:
+            wake = site_wake if wake is None else min(wake, site_wake)
+        changes, site_warnings = _site_changes(config, site, view, observed, state)
+        desired += changes
+        warnings += site_warnings
+    want = _dedupe(desired)
+    wanted = set(want)
+    steps: list[Step] = []
+    for change in reversed(state):
+        if change not in wanted:
+            steps.append(Undo(change, "no longer needed"))
+    have = set(state)
+    for change in want:
+        if change not in have:
+            steps.append(Apply(change, "new"))
+        elif not _holds(change, observed):
+            steps.append(Apply(change, "re-asserting: it was reverted behind our back"))
+    return Decision(tuple(views), want, tuple(steps) + tuple(probes), tuple(warnings), wake)
+
+
+def undo_all(state: tuple[Change, ...], why: str) -> tuple[Undo, ...]:
+    """Steps that put back everything in `state`, newest first (SIGTERM, crash recovery)."""
+    return tuple(Undo(c, why) for c in reversed(state))
+
+
+def uplink_addresses(observed: Observed, wg_interface: str) -> frozenset[Address]:
+    """The addresses that can carry the tunnel: not on wg, not loopback or link-local."""
+    return frozenset(a for a in observed.addresses
+                     if a.dev != wg_interface and not a.interface.ip.is_loopback
+                     and not a.interface.ip.is_link_local)

@@ -1,0 +1,261 @@
+"""D-Bus sources: systemd-networkd and NetworkManager, over the system bus.
+
+- networkd: `PropertiesChanged` on Link objects triggers `DescribeLink`, whose
+  JSON gives the DHCP server (ConfigProvider of the DHCPv4 address), the router
+  (Gateway of the DHCPv4 default route) and domains. 252 has no lease section
+  and no DHCPv4Client interface (v255+; there a renewal shows as
+  State bound->renewing->bound, and we re-describe on it too).
+  `NameOwnerChanged` for org.freedesktop.network1 means networkd (re)started:
+  it flushes foreign routes, so the guard re-reads everything and re-asserts.
+- NetworkManager: `DHCP4Config.Options` (every value a string); renewals
+  change `expiry`, so they are visible (unlike networkd 252).
+
+The bus connection is re-made when dbus-daemon restarts, with backoff.
+dbus-fast preferred, dbus-next (Debian 12 python3-dbus-next) accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import re
+from typing import Callable
+
+from netdwg.guard.observed import Lease, LeaseGone, LeaseSeen
+
+try:
+    from netdwg import dbus_compat as _compat  # the apply engineer's shim, when present
+
+    dbus = _compat.dbus
+except (ImportError, AttributeError):
+    try:
+        import dbus_fast as dbus
+    except ImportError:  # Debian 12: python3-dbus-next
+        import dbus_next as dbus  # type: ignore[no-redef]
+
+log = logging.getLogger("netdwg.guard")
+
+NETWORKD = "org.freedesktop.network1"
+NETWORKD_PATH = "/org/freedesktop/network1"
+NM = "org.freedesktop.NetworkManager"
+NM_PATH = "/org/freedesktop/NetworkManager"
+PROPS = "org.freedesktop.DBus.Properties"
+MATCHES = (
+    f"type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{NETWORKD}'",
+    f"type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{NM}'",
+    f"type='signal',interface='{PROPS}',member='PropertiesChanged',path_namespace='{NETWORKD_PATH}'",
+    f"type='signal',interface='{PROPS}',member='PropertiesChanged',path_namespace='{NM_PATH}'",
+)
+
+
+def unescape_path_component(text: str) -> str:
+    """sd-bus object path escaping: `_XX` is a hex byte (ifindex 12 -> `_312`)."""
+    return re.sub(r"_([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), text)
+
+
+def link_index_of_path(path: str) -> int | None:
+    prefix = NETWORKD_PATH + "/link/"
+    if not path.startswith(prefix):
+        return None
+    try:
+        return int(unescape_path_component(path[len(prefix):]))
+    except ValueError:
+        return None
+
+
+def _ip_of_bytes(value) -> object:
+    if isinstance(value, list) and len(value) in (4, 16):
+        return ipaddress.ip_address(bytes(value))
+    if isinstance(value, str):
+        try:
+            return ipaddress.ip_address(value)
+        except ValueError:
+            return None
+    return None
+
+
+def lease_of_description(text: str) -> Lease | None:
+    """The DHCPv4 facts of a networkd DescribeLink JSON (252 and later spellings)."""
+    data = json.loads(text)
+    dev = data.get("Name", "")
+    address = server = router = None
+    for addr in data.get("Addresses", []) or []:
+        if addr.get("ConfigSource") == "DHCPv4" and addr.get("Family", 2) == 2:
+            address = _ip_of_bytes(addr.get("Address"))
+            server = _ip_of_bytes(addr.get("ConfigProvider"))
+    for route in data.get("Routes", []) or []:
+        if route.get("ConfigSource") == "DHCPv4" and route.get("Gateway") and not route.get("DestinationPrefixLength"):
+            router = _ip_of_bytes(route.get("Gateway"))
+    domain = ""
+    for entry in data.get("SearchDomains", []) or []:
+        if isinstance(entry, dict) and entry.get("ConfigSource") == "DHCPv4":
+            domain = str(entry.get("Domain", "")).lower().rstrip(".")
+            break
+    if address is None and server is None:
+        return None
+    return Lease(dev=dev, address=address, server_id=server, router=router, domain=domain, source="networkd")
+
+
+def lease_of_nm_options(dev: str, options: dict) -> Lease:
+    def value(key: str) -> str:
+        v = options.get(key, "")
+        return str(getattr(v, "value", v) or "")
+
+    def ip(text: str):
+        try:
+            return ipaddress.ip_address(text.split()[0]) if text.strip() else None
+        except ValueError:
+            return None
+
+    return Lease(dev=dev, address=ip(value("ip_address")), server_id=ip(value("dhcp_server_identifier")),
+                 router=ip(value("routers")), domain=value("domain_name").lower().rstrip("."),
+                 source="networkmanager")
+
+
+class DbusSources:
+    """Keeps a system-bus connection; delivers lease events and calls `on_restart(what)`
+    when networkd or NetworkManager (re)appears or the bus itself came back."""
+
+    def __init__(self, deliver: Callable[[list, float], None], on_restart: Callable[[str], None],
+                 bus_address: str | None = None) -> None:
+        self.deliver = deliver
+        self.on_restart = on_restart
+        self.bus_address = bus_address
+        self.bus = None
+        self.connected = asyncio.Event()
+        self._nm_devs: set[str] = set()
+        self._task: asyncio.Task | None = None
+        self._pending: set[asyncio.Task] = set()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        if self.bus is not None:
+            try:
+                self.bus.disconnect()
+            except Exception:
+                pass
+
+    async def _connect(self):
+        from_aio = __import__(dbus.__name__ + ".aio", fromlist=["MessageBus"])
+        if self.bus_address:
+            return await from_aio.MessageBus(bus_address=self.bus_address).connect()
+        return await from_aio.MessageBus(bus_type=dbus.BusType.SYSTEM).connect()
+
+    async def _run(self) -> None:
+        delay = 0.05
+        first = True
+        while True:
+            try:
+                self.bus = await self._connect()
+                for rule in MATCHES:
+                    await self._call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                     "AddMatch", "s", [rule])
+                self.bus.add_message_handler(self._on_message)
+                self.connected.set()
+                delay = 0.05
+                log.info("D-Bus: connected to the system bus")
+                if not first:
+                    self.on_restart("dbus")
+                first = False
+                await self._describe_all()
+                await self._scan_nm()
+                await self.bus.wait_for_disconnect()
+                log.warning("D-Bus: system bus connection lost; reconnecting")
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # no bus yet, or it went away while we set up
+                log.debug("D-Bus: %s; retrying in %.2fs", err, delay)
+            self.connected.clear()
+            self.bus = None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    async def _call(self, dest, path, iface, member, signature="", body=None):
+        reply = await self.bus.call(dbus.Message(destination=dest, path=path, interface=iface, member=member,
+                                                 signature=signature, body=body or []))
+        if reply is None or reply.message_type == dbus.MessageType.ERROR:
+            raise RuntimeError(f"{member}: {reply.error_name if reply else 'no reply'}")
+        return reply.body
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    def _on_message(self, msg):
+        if msg.message_type != dbus.MessageType.SIGNAL:
+            return None
+        if msg.member == "NameOwnerChanged" and len(msg.body) == 3 and msg.body[2]:
+            name = msg.body[0]
+            if name == NETWORKD:
+                self.on_restart("networkd")
+                self._spawn(self._describe_all())
+            elif name == NM:
+                self.on_restart("NetworkManager")
+                self._spawn(self._scan_nm())
+        elif msg.member == "PropertiesChanged":
+            index = link_index_of_path(msg.path or "")
+            if index is not None:
+                self._spawn(self._describe(index))
+            elif (msg.path or "").startswith(NM_PATH):
+                self._spawn(self._scan_nm())
+        return None
+
+    async def _describe(self, index: int) -> None:
+        try:
+            (text,) = await self._call(NETWORKD, NETWORKD_PATH, NETWORKD + ".Manager", "DescribeLink", "i", [index])
+            lease = lease_of_description(text)
+        except Exception as err:
+            log.debug("D-Bus: DescribeLink(%d): %s", index, err)
+            return
+        name = json.loads(text).get("Name", "")
+        self._deliver([LeaseSeen(lease)] if lease else [LeaseGone(name, "networkd")] if name else [])
+
+    async def _describe_all(self) -> None:
+        try:
+            (links,) = await self._call(NETWORKD, NETWORKD_PATH, NETWORKD + ".Manager", "ListLinks")
+        except Exception as err:
+            log.debug("D-Bus: networkd not there: %s", err)
+            return
+        for index, _name, _path in links:
+            await self._describe(index)
+
+    async def _get(self, path: str, iface: str, prop: str):
+        (variant,) = await self._call(NM, path, PROPS, "Get", "ss", [iface, prop])
+        return variant.value
+
+    async def _scan_nm(self) -> None:
+        try:
+            (devices,) = await self._call(NM, NM_PATH, NM, "GetDevices")
+        except Exception:
+            return  # NetworkManager is not running: nothing to read
+        seen: set[str] = set()
+        events: list = []
+        for device in devices:
+            try:
+                dev = await self._get(device, NM + ".Device", "IpInterface") or \
+                    await self._get(device, NM + ".Device", "Interface")
+                config = await self._get(device, NM + ".Device", "Dhcp4Config")
+                if not config or config == "/":
+                    continue
+                options = await self._get(config, NM + ".DHCP4Config", "Options")
+            except Exception as err:
+                log.debug("D-Bus: NetworkManager device %s: %s", device, err)
+                continue
+            seen.add(dev)
+            events.append(LeaseSeen(lease_of_nm_options(dev, options)))
+        events += [LeaseGone(dev, "networkmanager") for dev in self._nm_devs - seen]
+        self._nm_devs = seen
+        self._deliver(events)
+
+    def _deliver(self, events: list) -> None:
+        if events:
+            import time
+
+            self.deliver(events, time.monotonic())

@@ -1,0 +1,192 @@
+"""Netlink address, route, neighbour and link events (pyroute2), as guard events.
+
+pyroute2 0.7.2 (Debian 12) has no AsyncIPRoute, and 0.9's sync IPRoute runs
+its own event loop, so neither can be read inside our asyncio loop: a bound
+sync IPRoute is read in a thread, which hands typed events to the loop with
+call_soon_threadsafe. Messages are parsed with get_attr() only, which reads
+the same in 0.7 and 0.9 (msg.get('ifname') is 0.9-only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+import threading
+import time
+from typing import Callable
+
+from netdwg.guard.observed import (Address, AddressAdded, AddressRemoved, LinkGone, Neighbour, NeighbourGone,
+                                   NeighbourSeen, Route, RouteAdded, RouteRemoved, Snapshot, RT_TABLE_MAIN)
+
+log = logging.getLogger("netdwg.guard")
+
+RTN_UNICAST = 1
+RT_TABLE_LOCAL = 255
+NUD_INCOMPLETE = 0x01
+NUD_FAILED = 0x20
+NUD_NOARP = 0x40
+IFF_LOOPBACK = 0x8
+
+
+class LinkNames:
+    """ifindex -> name, kept current from link messages."""
+
+    def __init__(self) -> None:
+        self.names: dict[int, str] = {}
+
+    def name(self, index: int) -> str | None:
+        name = self.names.get(index)
+        if name is None:
+            try:
+                name = socket.if_indextoname(index)
+            except OSError:
+                return None
+            self.names[index] = name
+        return name
+
+
+def _route(msg, links: LinkNames) -> Route | None:
+    if msg["type"] != RTN_UNICAST:
+        return None
+    table = msg.get_attr("RTA_TABLE") or msg["table"]
+    if table == RT_TABLE_LOCAL:
+        return None
+    oif = msg.get_attr("RTA_OIF")
+    dev = links.name(oif) if oif else None
+    if dev is None:
+        return None
+    family = msg["family"]
+    dst = msg.get_attr("RTA_DST") or ("0.0.0.0" if family == socket.AF_INET else "::")
+    gateway = msg.get_attr("RTA_GATEWAY")
+    prefsrc = msg.get_attr("RTA_PREFSRC")
+    return Route(dst=ipaddress.ip_network(f"{dst}/{msg['dst_len']}", strict=False), dev=dev,
+                 metric=msg.get_attr("RTA_PRIORITY") or 0, table=table, proto=msg["proto"], scope=msg["scope"],
+                 gateway=ipaddress.ip_address(gateway) if gateway else None,
+                 prefsrc=ipaddress.ip_address(prefsrc) if prefsrc else None)
+
+
+def _address(msg, links: LinkNames) -> Address | None:
+    dev = links.name(msg["index"])
+    ip = msg.get_attr("IFA_LOCAL") or msg.get_attr("IFA_ADDRESS")
+    if dev is None or ip is None:
+        return None
+    return Address(dev, ipaddress.ip_interface(f"{ip}/{msg['prefixlen']}"))
+
+
+def _neighbour(msg, links: LinkNames) -> tuple[str, object, str | None] | None:
+    dev = links.name(msg["ifindex"])
+    ip = msg.get_attr("NDA_DST")
+    if dev is None or ip is None:
+        return None
+    mac = msg.get_attr("NDA_LLADDR")
+    usable = mac and not msg["state"] & (NUD_INCOMPLETE | NUD_FAILED)
+    return dev, ipaddress.ip_address(ip), (mac.lower() if usable else None)
+
+
+def events_of(msg, links: LinkNames) -> list:
+    """The guard events one netlink message means (often none)."""
+    kind = msg["event"]
+    if kind in ("RTM_NEWLINK", "RTM_DELLINK"):
+        name = msg.get_attr("IFLA_IFNAME")
+        if kind == "RTM_DELLINK":
+            old = links.names.pop(msg["index"], name)
+            return [LinkGone(old)] if old else []
+        if name:
+            old = links.names.get(msg["index"])
+            links.names[msg["index"]] = name
+            if old and old != name:
+                return [LinkGone(old)]  # renamed: facts under the old name are gone
+        return []
+    if kind in ("RTM_NEWADDR", "RTM_DELADDR"):
+        addr = _address(msg, links)
+        if addr is None:
+            return []
+        return [AddressAdded(addr, time.monotonic()) if kind == "RTM_NEWADDR" else AddressRemoved(addr)]
+    if kind in ("RTM_NEWROUTE", "RTM_DELROUTE"):
+        route = _route(msg, links)
+        if route is None:
+            return []
+        return [RouteAdded(route) if kind == "RTM_NEWROUTE" else RouteRemoved(route)]
+    if kind in ("RTM_NEWNEIGH", "RTM_DELNEIGH"):
+        found = _neighbour(msg, links)
+        if found is None:
+            return []
+        dev, ip, mac = found
+        if kind == "RTM_NEWNEIGH" and mac:
+            return [NeighbourSeen(Neighbour(dev, ip, mac))]
+        return [NeighbourGone(dev, ip)]
+    return []
+
+
+def read_snapshot(ipr, links: LinkNames) -> Snapshot:
+    """A full dump with an existing (unbound) IPRoute."""
+    for msg in ipr.get_links():
+        links.names[msg["index"]] = msg.get_attr("IFLA_IFNAME")
+    addresses = frozenset(a for m in ipr.get_addr() if (a := _address(m, links)))
+    routes = set()
+    for family in (socket.AF_INET, socket.AF_INET6):
+        routes |= {r for m in ipr.get_routes(family=family, table=0) if (r := _route(m, links))}
+    neighbours = set()
+    for m in ipr.get_neighbours():
+        found = _neighbour(m, links)
+        if found and found[2]:
+            neighbours.add(Neighbour(found[0], found[1], found[2]))
+    return Snapshot(addresses, frozenset(routes), frozenset(neighbours), time.monotonic())
+
+
+def take_snapshot() -> Snapshot:
+    """A fresh dump from a new socket (CLI, tests); not inside a running asyncio loop on pyroute2 0.9."""
+    from pyroute2 import IPRoute
+
+    with IPRoute() as ipr:
+        return read_snapshot(ipr, LinkNames())
+
+
+class NetlinkMonitor:
+    """Reads rtnetlink multicast groups in a thread; calls `deliver(events, received_at)`
+    on the asyncio loop. On start, and after a receive-buffer overflow, it
+    delivers a full Snapshot taken *after* binding, so no change is missed."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, deliver: Callable[[list, float], None]) -> None:
+        self.loop = loop
+        self.deliver = deliver
+        self.links = LinkNames()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="netlink", daemon=True)
+        self._ipr = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _hand_over(self, events: list) -> None:
+        if events and not self._stop.is_set():
+            try:
+                self.loop.call_soon_threadsafe(self.deliver, events, time.monotonic())
+            except RuntimeError:  # loop closed at shutdown
+                self._stop.set()
+
+    def _run(self) -> None:
+        from pyroute2 import IPRoute
+
+        while not self._stop.is_set():
+            try:
+                with IPRoute() as ipr:
+                    ipr.bind()
+                    with IPRoute() as dumper:
+                        self._hand_over([read_snapshot(dumper, self.links)])
+                    while not self._stop.is_set():
+                        for msg in ipr.get():
+                            self._hand_over(events_of(msg, self.links))
+            except OSError as err:  # ENOBUFS: we lost messages; re-bind and re-dump
+                log.warning("netlink monitor: %s; re-reading everything", err)
+                time.sleep(0.05)
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("netlink monitor failed; restarting it")
+                time.sleep(0.5)
