@@ -50,6 +50,7 @@ RULES: tuple[Rule, ...] = (
     rules_routing.check_forwarding,
     rules_routing.check_return_path,
     rules_routing.check_coverage,
+    rules_routing.check_compiled_coverage,
     rules_routing.check_mtu,
     rules_routing.check_roaming_conflict,
 )

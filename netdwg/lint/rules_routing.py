@@ -105,23 +105,6 @@ def check_coverage(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
                            f"{listing(routed)} route this LAN into the tunnel but are not in allow: "
                            "their new connections will be dropped", site.span("allow"), subject(site),
                            fix="add them to allow, or take this site out of their reach")
-        masq = [lan for lan in site.lans if lan.return_path is ReturnPath.MASQUERADE]
-        if not masq:
-            continue
-        # MASQUERADE in netdwg covers the VPN pool; LAN-sourced traffic from other sites keeps its source.
-        foreign = []
-        for pair in topology.pairs_of(site.name):
-            other = pair.ends[1] if pair.ends[0] == site.name else pair.ends[0]
-            if topology.has_host(other):
-                foreign += [f"{p} ({other}, pair '{pair.name}')" for p in topology.host(other).lan_prefixes]
-        if site in mesh_sites(topology):
-            foreign += [f"{p} ({o.name})" for o in mesh_sites(topology) if o is not site for p in o.lan_prefixes]
-        if foreign:
-            yield make("NDW020", Severity.WARNING,
-                       f"MASQUERADE covers the pool {', '.join(map(str, topology.network.pool))} only, but clients from "
-                       f"{listing(foreign)} reach this LAN with their own addresses", site.span("return_path"),
-                       subject(site),
-                       fix="use return_path = static-route and add routes for those LANs on the LAN router")
 
 
 def check_mtu(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
@@ -188,3 +171,65 @@ def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagno
         if site.lans and site.lans[0].guard_action is GuardAction.WIDEN and site.lans[0].widen_to is None:
             yield make("NDW022", Severity.ERROR, "guard_action = widen needs widen_to", site.span("guard_action"),
                        subject(site), fix="set widen_to = a prefix covering the LAN, e.g. 192.168.0.0/16")
+
+
+def check_compiled_coverage(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
+    """NDW020 on compiled output: each allow entry and MASQUERADE must cover every address of its clients."""
+    for name, config in (compiled or {}).items():
+        firewall = getattr(config, "firewall", None)
+        if firewall is None or not topology.has_host(name):
+            continue
+        site = topology.host(name)
+        for lan in site.lans:
+            allows = [a for a in firewall.allow if a.destination.overlaps(lan.prefix) if a.destination.version == lan.prefix.version]
+            allowed_sources = [s for a in allows for s in a.sources]
+            if site.allow is not None and allows:
+                for client in (topology.host(n) for n in names(site.allow) if topology.has_host(n)):
+                    missing = [a for a in client.addresses if not _covered(a, allowed_sources)]
+                    if missing and client.role is not Role.HUB:
+                        yield make("NDW020", Severity.ERROR,
+                                   f"the allow list into {lan.prefix} does not cover {', '.join(map(str, missing))} of "
+                                   f"'{client.name}'", site.span("allow"), subject(site),
+                                   fix="this is a compiler bug if the files are netdwg's: report it")
+            masq = [m for m in firewall.masquerade if m.destination.version == lan.prefix.version
+                    and m.destination.overlaps(lan.prefix)]
+            if lan.return_path is ReturnPath.MASQUERADE and masq:
+                sources = [s for m in masq for s in m.sources]
+                foreign = [(p, why) for p, why in _foreign_lans(topology, site)
+                           if p.version == lan.prefix.version and not any(
+                               p.version == s.version and p.subnet_of(s) for s in sources)]
+                if foreign:
+                    yield make("NDW020", Severity.ERROR,
+                               f"MASQUERADE into {lan.prefix} covers {', '.join(map(str, sources))} but not "
+                               f"{listing(f'{p} ({why})' for p, why in foreign)}, whose hosts reach this LAN",
+                               site.span("return_path"), subject(site),
+                               fix="add those LANs to the MASQUERADE sources, or use return_path = static-route")
+                for client in topology.spokes():
+                    if client.role is Role.ROAMING and site in reached_sites(topology, client):
+                        missing = [a for a in client.addresses if a.version == lan.prefix.version
+                                   and not _covered(a, sources)]
+                        if missing:
+                            yield make("NDW020", Severity.ERROR,
+                                       f"MASQUERADE into {lan.prefix} does not cover {', '.join(map(str, missing))} "
+                                       f"of '{client.name}'", site.span("return_path"), subject(site),
+                                       fix="make the MASQUERADE source the whole pool")
+
+
+def _covered(address, prefixes) -> bool:
+    return any(p.version == address.version and address in p for p in prefixes)
+
+
+def _foreign_lans(topology: Topology, site) -> list:
+    """LANs of other gateways whose hosts reach `site`'s LAN with their own source addresses."""
+    found = []
+    for pair in topology.pairs_of(site.name):
+        other = pair.ends[1] if pair.ends[0] == site.name else pair.ends[0]
+        if topology.has_host(other):
+            found += [(p, f"{other}, pair '{pair.name}'") for p in topology.host(other).lan_prefixes]
+    mesh = mesh_sites(topology)
+    if site in mesh:
+        found += [(p, o.name) for o in mesh if o is not site for p in o.lan_prefixes]
+    if topology.hub is not None:
+        found += [(p, o.name) for o in sites(topology) if o is not site and site in reached_sites(topology, o)
+                  for p in o.lan_prefixes]
+    return found
