@@ -1,0 +1,71 @@
+"""`netdwg qr HOST`: a host's wg-quick configuration as a QR code (terminal or PNG)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from netdwg.errors import ConfigError, NetdwgError
+
+DESCRIPTION = """\
+Show HOST's wg-quick configuration as a QR code, for the WireGuard app on a
+phone ("Add tunnel" > "Scan from QR code"). The code holds the private key:
+show it only to the phone it is for. --png writes an image instead (mode
+0600). Missing keys are generated first, as 'netdwg render' does.
+"""
+
+EPILOG = """\
+examples:
+  netdwg qr ben
+  netdwg qr ben --png ben.png --scale 6
+  netdwg qr --topology office.conf ana --interface wg-s2s
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("qr", help="a host's wg-quick conf as a QR code", description=DESCRIPTION,
+                                   epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from netdwg.cli.render import add_topology_argument
+
+    add_topology_argument(parser)
+    parser.add_argument("host", metavar="HOST")
+    parser.add_argument("--interface", metavar="IF", help="which interface (default: the network's)")
+    parser.add_argument("--png", metavar="FILE", type=Path, help="write a PNG image instead of printing")
+    parser.add_argument("--scale", type=int, default=8, help="PNG pixels per module (default 8)")
+    parser.add_argument("--invert", action="store_true", help="for terminals with a light background")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from netdwg.render.qr import qr_png, qr_terminal
+    from netdwg.render.wgquick import conf_text
+    from netdwg.topology.compile import compile_host
+    from netdwg.topology.prepare import prepare
+
+    prepared = prepare(args.topology, complete=True, announce=lambda m: print(m, file=sys.stderr))
+    if not prepared.topology.has_host(args.host):
+        raise ConfigError(f"{args.topology}: no host {args.host!r}",
+                          fix="one of: " + ", ".join(h.name for h in prepared.topology.hosts))
+    host = compile_host(prepared.topology, prepared.secrets, args.host)
+    if not host.interfaces:
+        raise ConfigError(f"host {args.host!r} has no WireGuard interface", fix="give it an address in the pool")
+    names = [i.name for i in host.interfaces]
+    name = args.interface or names[0]
+    if name not in names:
+        raise ConfigError(f"host {args.host!r} has no interface {name!r}", fix="one of: " + ", ".join(names))
+    text = conf_text(host.interface(name))
+    if args.png:
+        data = qr_png(text, args.scale)
+        try:
+            fd = os.open(args.png, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise; the image holds the private key
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        except OSError as err:
+            raise NetdwgError(f"cannot write {args.png}: {err.strerror}", fix="choose another --png path") from None
+        print(f"[#] wrote {args.png} (0600; it holds {args.host}'s private key)", file=sys.stderr)
+        return 0
+    sys.stdout.write(qr_terminal(text, invert=args.invert))
+    return 0

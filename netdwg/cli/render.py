@@ -1,0 +1,113 @@
+"""`netdwg render`: every host's files from the topology, into a directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from netdwg.errors import ConfigError, NetdwgError, NotPermittedError
+from netdwg.render import FORMATS, render_host
+from netdwg.render.lanrouter import instructions
+from netdwg.rendered import RenderedFile
+from netdwg.topology.model import DEFAULT_TOPOLOGY
+
+DESCRIPTION = """\
+Compile the topology and write the files each host gets under DIR: one
+subdirectory per host (DIR/HOST/etc/...), or, with --host, that host's files
+directly under DIR (DIR/etc/...). Files get their final modes (0600 for
+wg-quick and netplan, 0640 for key-bearing .netdev files; chown to
+root:systemd-network is left to 'netdwg apply').
+
+Keys and preshared keys missing from the secrets store (beside the topology,
+<name>.secrets, mode 0600) are generated first and announced; existing ones
+are never replaced. For a site with return_path = static-route, the route its
+LAN router needs is printed at the end.
+"""
+
+EPILOG = """\
+examples:
+  netdwg render --out /tmp/harbor                    every host, its own backend
+  netdwg render --host ben --format wg-quick --out .  one host's wg-quick conf
+  netdwg render --key-files --out out/               PrivateKeyFile=/PresharedKeyFile= instead of inline keys
+  netdwg render --json --out out/ | jq '.files[]'
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("render", help="write every host's files into a directory",
+                                   description=DESCRIPTION, epilog=EPILOG,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_topology_argument(parser)
+    parser.add_argument("--host", metavar="HOST", help="only this host (files directly under DIR)")
+    parser.add_argument("--format", choices=sorted(FORMATS), help="interface files in this format "
+                        "instead of each host's backend")
+    parser.add_argument("--key-files", action="store_true",
+                        help="keys in separate files (PrivateKeyFile=, netplan key: /path)")
+    parser.add_argument("--out", metavar="DIR", required=True, type=Path, help="where to write")
+    parser.add_argument("--json", action="store_true", help="print what was written as JSON")
+    parser.set_defaults(func=run)
+
+
+def add_topology_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--topology", metavar="FILE", default=DEFAULT_TOPOLOGY,
+                        help=f"the topology file (default {DEFAULT_TOPOLOGY})")
+
+
+def write_rendered(root: Path, file: RenderedFile) -> Path:
+    """Write under `root` with the final mode from the start (never readable by others first)."""
+    target = root / file.relative_to_root()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.netdwg-tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, file.mode)
+    try:
+        os.fchmod(fd, file.mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(file.text)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, target)
+    return target
+
+
+def run(args) -> int:
+    from netdwg.topology.prepare import prepare
+
+    prepared = prepare(args.topology, complete=True, announce=lambda m: print(m, file=sys.stderr))
+    configs = prepared.compile()
+    if args.host and args.host not in configs:
+        raise ConfigError(f"{args.topology}: no host {args.host!r}",
+                          fix="one of: " + ", ".join(configs))
+    hosts = [args.host] if args.host else list(configs)
+    written: list[dict] = []
+    notes: list[str] = []
+    try:
+        for name in hosts:
+            root = args.out if args.host else args.out / name
+            for file in render_host(configs[name], args.format, key_files=args.key_files):
+                path = write_rendered(root, file)
+                written.append({"host": name, "path": str(file.path), "written": str(path),
+                                "mode": f"{file.mode:04o}", "owner": file.owner, "group": file.group,
+                                "secret": file.secret})
+            text = instructions(configs[name])
+            if text:
+                notes.append(text)
+    except PermissionError as err:
+        raise NotPermittedError(f"cannot write {err.filename}: permission denied",
+                                fix="choose another --out directory") from None
+    except OSError as err:
+        raise NetdwgError(f"cannot write {err.filename}: {err.strerror}", fix="check --out") from None
+    if args.json:
+        print(json.dumps({"files": written, "generated": list(prepared.generated),
+                          "return_routes": [r.instruction() for n in hosts for r in configs[n].return_routes]},
+                         indent=2))
+        return 0
+    for entry in written:
+        print(f"[#] {entry['written']} ({entry['mode']} {entry['owner']}:{entry['group']})")
+    for text in notes:
+        print()
+        print(text, end="")
+    return 0

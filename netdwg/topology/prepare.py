@@ -1,0 +1,50 @@
+"""Load a topology and its secrets store, ready to compile (the one I/O step before the pure compiler).
+
+    prepare(path, complete=True, announce=print) -> Prepared(topology, secrets, secrets_path, generated)
+
+With `complete`, missing host keys and PSKs are generated and the store is
+saved (0600, atomically) before anything is rendered, and every generated
+secret is announced by name (never by value), wg-quick style: "[#] ...".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+from netdwg.topology.hostconfig import HostConfig
+from netdwg.topology.load import load_topology
+from netdwg.topology.model import Topology
+from netdwg.topology.secrets import Secrets, complete_secrets, default_secrets_path, load_secrets, save_secrets
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    topology: Topology
+    secrets: Secrets
+    secrets_path: Path
+    generated: tuple[str, ...] = ()
+
+    def compile(self) -> Mapping[str, HostConfig]:
+        from netdwg.topology.compile import compile_topology
+
+        return compile_topology(self.topology, self.secrets)
+
+
+def prepare(path: str | Path, complete: bool = True,
+            announce: Callable[[str], None] | None = None) -> Prepared:
+    topology = load_topology(path)
+    secrets_path = default_secrets_path(topology)
+    secrets = load_secrets(secrets_path)
+    generated: tuple[str, ...] = ()
+    if complete:
+        secrets, generated = complete_secrets(topology, secrets)
+        if generated:
+            if announce:
+                for what in generated:
+                    announce(f"[#] generated {what}")
+            save_secrets(secrets_path, secrets)
+            if announce:
+                announce(f"[#] saved {secrets_path} (mode 0600)")
+    return Prepared(topology, secrets, secrets_path, generated)
