@@ -23,6 +23,7 @@ import grp
 import shlex
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,6 +232,8 @@ def stale_records(state_dir: Path = STATE_DIR) -> list[Path]:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
+        if data.get("extra", {}).get("detached"):
+            continue  # a lab left running on purpose (`netdwg lab up`)
         if _proc_start(int(data["owner_pid"])) != data.get("owner_start"):
             stale.append(path)
     return stale
@@ -415,6 +418,33 @@ class Sandbox:
         self.record = Record(state_dir / f"{self.id}.json", self.id, os.getpid())
         self.nodes: list[Node] = []
         self._entered = False
+        self._lock = threading.Lock()  # lets a caller build namespaces and nodes from several threads
+
+    @classmethod
+    def resume(cls, record_path: Path) -> "Sandbox":
+        """Re-open a sandbox left running by another process (``netdwg lab up``), with its nodes."""
+        rec = Record.load(record_path)
+        sb = cls(prefix="ndw", state_dir=record_path.parent, sandbox_id=rec.sandbox_id)
+        sb.record = rec
+        sb._entered = True
+        for proc in rec.procs:
+            if proc.what.endswith(":holder"):
+                ns = proc.what.removesuffix(":holder")
+                sb.nodes.append(Node(sb, Netns(ns), proc.pid, sb.rundir / ns))
+        return sb
+
+    def detach(self) -> None:
+        """Leave everything running (the record stays for `destroy_recorded` / `netdwg lab down`)."""
+        with self._lock:
+            self.record.extra["detached"] = True
+            self.record.save()
+        self._entered = False
+
+    def node_of(self, netns_name: str) -> Node:
+        for node in self.nodes:
+            if node.name == netns_name:
+                return node
+        raise KeyError(netns_name)
 
     # -- lifecycle
     def __enter__(self) -> "Sandbox":
@@ -439,8 +469,9 @@ class Sandbox:
         start = _proc_start(pid)
         if start is None:  # died at once; nothing to stop later
             return
-        self.record.procs.append(ProcRecord(pid, start, comms, what))
-        self.record.save()
+        with self._lock:
+            self.record.procs.append(ProcRecord(pid, start, comms, what))
+            self.record.save()
 
     # -- building blocks
     def netns(self, name: str) -> Netns:
@@ -448,8 +479,9 @@ class Sandbox:
         ns = Netns(f"{self.id}-{name}")
         if Path("/run/netns", ns.name).exists():
             raise SandboxError(f"namespace {ns.name} already exists")
-        self.record.netns.append(ns.name)
-        self.record.save()  # record first: a kill right after `ip netns add` is still cleaned up
+        with self._lock:
+            self.record.netns.append(ns.name)
+            self.record.save()  # record first: a kill right after `ip netns add` is still cleaned up
         _run(["ip", "netns", "add", ns.name], check=True, env=None, input=None, timeout=30)
         ns.run(["sh", "-c", "ip link set lo up && sysctl -q -e -w " + " ".join(NETNS_SYSCTLS)])
         return ns
@@ -481,8 +513,18 @@ class Sandbox:
             proc.wait(timeout=5)
             raise SandboxError(f"node holder in {netns.name} failed: {(rundir / 'holder.log').read_text()}")
         node = Node(self, netns, proc.pid, rundir)
-        self.nodes.append(node)
+        with self._lock:
+            self.nodes.append(node)
         return node
+
+    def spawn(self, netns: Netns, argv: Sequence[str], name: str | None = None) -> int:
+        """Start a daemon (foreground mode) in a plain namespace; stopped by PID at teardown."""
+        name = name or _comm_of(argv[0])
+        with open(self.rundir / f"{netns.name}-{name}.log", "ab") as out:
+            proc = subprocess.Popen(["ip", "netns", "exec", netns.name, *argv], stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self._record_proc(proc.pid, ("ip", _comm_of(argv[0])), f"{netns.name}:{name}")
+        return proc.pid
 
 
 # --- helpers for tests and the lab --------------------------------------------------------------

@@ -1,0 +1,247 @@
+"""``netdwg lab up``: build the world of a topology in namespaces and configure every host.
+
+Order: namespaces -> wires -> switches, routers, NATs, devices (one shell
+script per namespace) -> host nodes in parallel (underlay, dbus-daemon,
+networkd, wireguard-go, then the host's configuration) -> DHCP servers ->
+wait until every spoke has a handshake with the hub.
+
+Everything is recorded in the sandbox record before it is created, so a
+failed or killed ``up`` is removed by ``netdwg lab down``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Mapping
+
+from netdwg.lab.sandbox import STATE_DIR, Node, Sandbox, SandboxError, wait_until
+from netdwg.lab.standin import apply_with_commands
+from netdwg.lab.state import LAB_PREFIX, Lab, LabError, lab_records, lab_topology
+from netdwg.lab.world import HostBox, Uplink, World, plan_world
+from netdwg.topology import load_topology
+from netdwg.topology.compile import compile_topology
+from netdwg.topology.hostconfig import HostConfig
+from netdwg.topology.model import Backend, Role
+from netdwg.topology.secrets import Secrets, complete_secrets, format_secrets
+
+Say = Callable[[str], None]
+WORKERS = 4  # 2 cores: more threads only queue on the CPU; fewer leave it idle during waits
+
+# Lab-only per-namespace sysctls: no ICMP rate limit, so traceroute shows every hop.
+LAB_SYSCTLS = "net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0"
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def _uplink_script(u: Uplink) -> list[str]:
+    lines = []
+    if u.mac:
+        lines.append(f"ip link set {u.ifname} address {u.mac}")
+    lines.append(f"ip link set {u.ifname} up")
+    if u.peer is not None:
+        lines.append(f"ip addr add {u.address.ip} peer {u.peer}/32 dev {u.ifname}")
+    else:
+        lines.append(f"ip addr add {u.address} dev {u.ifname}")
+    if u.gateway is not None:
+        lines.append(f"ip route add default via {u.gateway} dev {u.ifname}")
+    return lines
+
+
+def namespace_script(world: World, short: str) -> str:
+    """The shell script that sets up a non-host namespace (switch, router, NAT, device, internet)."""
+    lines = ["set -e", f"sysctl -q -e -w {LAB_SYSCTLS}"]
+    for br in world.bridges:
+        if br.ns == short:
+            lines.append(f"ip link add {br.name} address {br.mac} type bridge")
+            lines += [f"ip link set {port} master {br.name} up" for port in br.ports]
+            lines.append(f"ip link set {br.name} up")
+    for u in world.uplinks:
+        if u.ns == short:
+            lines += _uplink_script(u)
+    if short in world.routers:
+        lines.append("sysctl -q -w net.ipv4.ip_forward=1")
+    for ns, out in world.masquerade:
+        if ns == short:
+            lines.append(f"nft 'add table ip lab; add chain ip lab post {{ type nat hook postrouting priority 100; }}; "
+                         f"add rule ip lab post oifname \"{out}\" masquerade'")
+    for r in world.routes:
+        if r.ns == short:
+            lines.append(f"ip route add {r.prefix} via {r.via}")
+    return "\n".join(lines) + "\n"
+
+
+def underlay_networkd(box: HostBox) -> dict[str, str]:
+    """The admin's own .network files for the host's underlay links (networkd hosts)."""
+    files = {}
+    for u in box.uplinks:
+        text = f"[Match]\nName={u.ifname}\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n"
+        if u.peer is not None:
+            text += f"\n[Address]\nAddress={u.address.ip}/32\nPeer={u.peer}/32\n"
+        else:
+            text += f"Address={u.address}\n"
+        if u.gateway is not None:
+            text += f"\n[Route]\nGateway={u.gateway}\n"
+        files[f"/etc/systemd/network/10-lab-{u.ifname}.network"] = text
+    return files
+
+
+def uses_networkd(backend: Backend) -> bool:
+    return backend in (Backend.NETWORKD, Backend.NETPLAN)  # netplan renders for networkd here
+
+
+def netdwg_apply_available() -> bool:
+    """Whether `netdwg apply --topology` can run: the verb and the renderers exist."""
+    return all(importlib.util.find_spec(m) is not None for m in ("netdwg.cli.apply", "netdwg.render"))
+
+
+def configure_host(lab: Lab, node: Node, hc: HostConfig, secrets: Secrets, mode: str, say: Say) -> str:
+    """Configure one host; returns how ("netdwg apply" or "stand-in").
+
+    mode: "apply" (``netdwg apply`` in the node, as an admin would, errors are
+    fatal), "standin" (the lab's commands), "auto" (apply when available; if it
+    fails, say so loudly and use the stand-in so the lab still comes up).
+    """
+    if mode in ("apply", "auto") and (mode == "apply" or netdwg_apply_available()):
+        node.write_file("/etc/netdwg/netdwg.conf", lab.sandbox.record.extra["topology_text"])
+        node.write_file("/etc/netdwg/netdwg.secrets", format_secrets(secrets), mode=0o600)
+        argv = [sys.executable, "-m", "netdwg", "apply", "--topology", "/etc/netdwg/netdwg.conf",
+                "--host", hc.name]
+        res = node.run(argv, check=False, timeout=120)
+        (node.rundir / "apply.log").write_text(res.stdout + res.stderr)
+        if res.returncode == 0:
+            return "netdwg apply"
+        if mode == "apply":
+            raise SandboxError(f"netdwg apply failed on {hc.name} ({res.returncode}):\n{res.stderr.strip()}")
+        say(f"[!] netdwg apply failed on {hc.name} (exit {res.returncode}); using the lab stand-in")
+    lan_ifs = {lan.prefix: lan.gateway_if for lan in lab.world.lans_of(hc.name)}
+    apply_with_commands(node, hc, lan_ifs)
+    return "stand-in"
+
+
+def _start_host(lab: Lab, box: HostBox, hc: HostConfig) -> Node:
+    """The host's node with its underlay, dbus + networkd (networkd hosts) and wireguard-go."""
+    sb = lab.sandbox
+    node = sb.node(lab.ns(box.ns))
+    node.run(["sysctl", "-q", "-e", "-w", *LAB_SYSCTLS.split()])
+    if uses_networkd(Backend(box.backend)):
+        for path, text in underlay_networkd(box).items():
+            node.write_file(path, text)
+        node.start_dbus()
+        node.start_networkd(debug=False)
+    else:
+        node.run(["sh", "-ec", "\n".join(line for u in box.uplinks for line in _uplink_script(u))])
+    for iface in hc.interfaces:
+        node.start_wireguard_go(iface.name)
+    return node
+
+
+def _underlay_ready(node: Node, box: HostBox) -> bool:
+    """Addresses and the default route are in place (networkd configures them asynchronously)."""
+    routes = node.run(["ip", "-4", "route", "show"], check=False, timeout=10).stdout
+    addrs = node.run(["ip", "-4", "-br", "addr", "show"], check=False, timeout=10).stdout
+    has_default = any(u.gateway is None for u in box.uplinks) or routes.startswith("default") or "\ndefault" in routes
+    return has_default and all(str(u.address.ip) in addrs for u in box.uplinks)
+
+
+def _configure(lab: Lab, box: HostBox, hc: HostConfig, secrets: Secrets, mode: str, say: Say) -> str:
+    node = lab.node(box.name)
+    # WireGuard sends its first initiation as soon as it has a peer: with no route yet it
+    # is lost and the next try comes only after REKEY_TIMEOUT (5 s). Wait for the underlay.
+    wait_until(lambda: _underlay_ready(node, box), 20, what=f"{box.name}'s underlay")
+    how = configure_host(lab, node, hc, secrets, mode, say)
+    say(f"[+] {box.name}: {box.role} ({box.backend}), configured by {how}")
+    return how
+
+
+def _handshaken(node: Node, ifname: str) -> bool:
+    res = node.run(["wg", "show", ifname, "latest-handshakes"], check=False, timeout=10)
+    stamps = [int(line.split()[1]) for line in res.stdout.splitlines() if len(line.split()) == 2]
+    return bool(stamps) and all(stamps)
+
+
+def wait_for_tunnels(lab: Lab, configs: Mapping[str, HostConfig], timeout: float, say: Say) -> None:
+    """Kick every spoke's tunnel (one ping to the hub) and wait for all handshakes."""
+    hub = lab.topology.hub
+    if hub is None:
+        return
+    hub_v4 = next((a for a in hub.addresses if a.version == 4), None)
+    ifname = lab.topology.network.interface
+
+    def kick(name: str) -> None:
+        node = lab.node(name)
+        # The first initiation may have left before the underlay was up; a ping starts a new one.
+        deadline = time.monotonic() + timeout
+        while not _handshaken(node, ifname):
+            if hub_v4 is not None:
+                node.run(["ping", "-c1", "-W1", str(hub_v4)], check=False)
+            if time.monotonic() > deadline:
+                raise SandboxError(f"{name}: no handshake with {hub.name} after {timeout:.0f}s")
+
+    spokes = [h.name for h in lab.topology.spokes() if any(i.name == ifname for i in configs[h.name].interfaces)]
+    with ThreadPoolExecutor(WORKERS) as pool:
+        list(pool.map(kick, spokes))
+    say(f"[+] tunnels: {len(spokes)} spokes have a handshake with {hub.name}")
+
+
+def bring_up(topology_path: str | Path, say: Say = _quiet, mode: str = "auto", state_dir: Path = STATE_DIR,
+             wait: float = 30.0) -> Lab:
+    """Build the lab for a topology file and leave it running; remove everything on failure."""
+    if any(lab_records(state_dir)):
+        raise LabError("a lab is already up", fix="run 'netdwg lab down' first")
+    path = Path(topology_path)
+    text = path.read_text(encoding="utf-8")
+    topology = lab_topology(load_topology(path))
+    secrets, _ = complete_secrets(topology, Secrets())  # throwaway lab keys, never the admin's store
+    configs = compile_topology(topology, secrets)
+    world = plan_world(topology, {name: hc.return_routes for name, hc in configs.items()})
+    t0 = time.monotonic()
+    sb = Sandbox(prefix=LAB_PREFIX, state_dir=state_dir)
+    sb.__enter__()
+    lab = Lab(sb, topology, world)
+    try:
+        lab.set_extra(topology_path=str(path.resolve()), topology_text=text, started=time.time(),
+                      name=topology.network.name)
+        say(f"[#] lab {sb.id}: {len(topology.hosts)} hosts, {len(world.namespaces)} namespaces")
+        with ThreadPoolExecutor(WORKERS) as pool:
+            list(pool.map(lambda ns: sb.netns(ns[0]), world.namespaces))
+        for w in world.wires:
+            sb.veth(lab.ns(w.a_ns), w.a_if, lab.ns(w.b_ns), w.b_if, up=False)
+        say(f"[+] {len(world.namespaces)} namespaces, {len(world.wires)} wires ({time.monotonic() - t0:.1f}s)")
+        plain = [short for short, kind in world.namespaces if kind != "host"]
+        with ThreadPoolExecutor(WORKERS) as pool:
+            list(pool.map(lambda s: lab.ns(s).run(["sh", "-c", namespace_script(world, s)]), plain))
+        say(f"[+] internet, NAT routers, switches, office routers, devices ({time.monotonic() - t0:.1f}s)")
+        with ThreadPoolExecutor(WORKERS) as pool:
+            list(pool.map(lambda box: _start_host(lab, box, configs[box.name]), world.hosts))
+        say(f"[+] {len(world.hosts)} host nodes with their daemons ({time.monotonic() - t0:.1f}s)")
+        # Hubs first: a spoke's first initiation must find the hub listening.
+        hows = {}
+        for group in ([b for b in world.hosts if b.role is Role.HUB], [b for b in world.hosts if b.role is not Role.HUB]):
+            with ThreadPoolExecutor(WORKERS) as pool:
+                futures = {b.name: pool.submit(_configure, lab, b, configs[b.name], secrets, mode, say) for b in group}
+                hows.update({name: fut.result() for name, fut in futures.items()})
+        for d in world.dhcp:
+            argv = ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", f"--interface={d.ifname}",
+                    "--bind-interfaces", "--except-interface=lo", "--port=0",
+                    f"--dhcp-range={d.first},{d.last},{d.netmask},12h", f"--dhcp-option=option:router,{d.router}",
+                    "--dhcp-authoritative", f"--dhcp-leasefile={sb.rundir / (d.ns + '.leases')}",
+                    "--pid-file=", "--user=root", "--log-dhcp", "--log-facility=-"]
+            if d.domain:
+                argv.append(f"--domain={d.domain}")
+            sb.spawn(lab.ns(d.ns), argv, name="dnsmasq")
+        say(f"[+] hosts configured, DHCP on {len(world.dhcp)} LANs ({time.monotonic() - t0:.1f}s)")
+        wait_for_tunnels(lab, configs, wait, say)
+        lab.set_extra(configured_by=hows, up_seconds=round(time.monotonic() - t0, 2))
+        say(f"[+] lab up in {time.monotonic() - t0:.1f}s")
+    except BaseException:
+        say("[!] lab up failed: removing what was created")
+        sb.close()
+        raise
+    sb.detach()
+    return lab

@@ -1,0 +1,290 @@
+"""The simulated world around a topology, as pure values: namespaces, wires, addresses, NAT, DHCP.
+
+`plan_world(topology)` decides, without touching the machine, what `netdwg lab
+up` builds:
+
+- ``inet``: the internet, a router namespace with one point-to-point veth per
+  attached box (hub endpoints, NAT routers, site routers); addresses only from
+  the documentation ranges 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24.
+- a host with a public endpoint is attached to ``inet`` directly with that address;
+- a roaming host without one sits behind its own NAT router (``H-nat``,
+  masquerade on its internet side) so keepalive really matters;
+- every LAN of a site gets a switch (``S-sw``, a bridge with a fixed MAC), the
+  office router (``S-rtr``: the LAN's default router, NAT to the internet,
+  dnsmasq DHCP, the static return route when ``return_path = static-route``)
+  and a test device (``S-dev``).  A site gateway without a public endpoint is
+  one-armed on its LAN and reaches the internet through the office router's NAT.
+
+Only IPv4 is simulated in the underlay; VPN IPv6 addresses are configured but
+not checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from typing import Mapping
+
+from netdwg.errors import ConfigError, Diagnostic, Severity
+from netdwg.topology.hostconfig import ReturnRoute
+from netdwg.topology.model import Host, Lan, ReturnPath, Role, Topology
+
+PUBLIC_RANGES = tuple(IPv4Network(n) for n in ("203.0.113.0/24", "192.0.2.0/24", "198.51.100.0/24"))
+PRIVATE_UPLINKS = IPv4Network("100.64.0.0/10")  # behind-NAT "home" networks of roaming hosts (RFC 6598)
+INET = "inet"
+DHCP_FIRST, DHCP_LAST = 100, 199  # host numbers of each LAN's DHCP range
+DEVICE_HOST = 10  # the test device's host number on each LAN
+
+
+@dataclass(frozen=True, slots=True)
+class Uplink:
+    """One interface of a box: its address, the peer address (point-to-point) or prefix, its gateway."""
+
+    ns: str
+    ifname: str
+    address: IPv4Interface
+    peer: IPv4Address | None = None  # point-to-point peer (the internet router), None on a LAN
+    gateway: IPv4Address | None = None  # the default route, None when not the default path
+    mac: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """A veth pair: a_ns/a_if <-> b_ns/b_if."""
+
+    a_ns: str
+    a_if: str
+    b_ns: str
+    b_if: str
+
+
+@dataclass(frozen=True, slots=True)
+class Bridge:
+    ns: str
+    name: str
+    mac: str
+    ports: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StaticRoute:
+    ns: str
+    prefix: IPv4Network
+    via: IPv4Address
+
+
+@dataclass(frozen=True, slots=True)
+class Dhcp:
+    ns: str
+    ifname: str
+    first: IPv4Address
+    last: IPv4Address
+    netmask: IPv4Address
+    router: IPv4Address
+    domain: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteLan:
+    """One simulated LAN of a site."""
+
+    site: str
+    index: int
+    prefix: IPv4Network
+    switch: str  # namespace holding the bridge
+    router: str  # namespace of the office router
+    router_address: IPv4Interface
+    router_mac: str
+    device: str  # namespace of the test device
+    device_address: IPv4Interface
+    gateway_address: IPv4Interface  # the site gateway's own LAN address
+    gateway_if: str
+    return_path: ReturnPath
+
+
+@dataclass(frozen=True, slots=True)
+class HostBox:
+    """A topology host: its namespace, backend and underlay interfaces."""
+
+    name: str
+    ns: str
+    role: Role
+    backend: str
+    uplinks: tuple[Uplink, ...]
+    nat: str | None  # the NAT router namespace in front of it, if any
+    public_address: IPv4Address  # what the internet sees (its own or its NAT's)
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    topology_name: str
+    namespaces: tuple[tuple[str, str], ...]  # (short name, kind) in creation order
+    hosts: tuple[HostBox, ...]
+    lans: tuple[SiteLan, ...]
+    wires: tuple[Wire, ...]
+    bridges: tuple[Bridge, ...]
+    uplinks: tuple[Uplink, ...]  # every underlay address outside the host nodes (inet, NATs, routers, devices)
+    masquerade: tuple[tuple[str, str], ...]  # (ns, out interface)
+    routers: tuple[str, ...]  # namespaces with forwarding on
+    routes: tuple[StaticRoute, ...]
+    dhcp: tuple[Dhcp, ...]
+
+    def host(self, name: str) -> HostBox:
+        for box in self.hosts:
+            if box.name == name:
+                return box
+        raise KeyError(name)
+
+    def lans_of(self, site: str) -> tuple[SiteLan, ...]:
+        return tuple(lan for lan in self.lans if lan.site == site)
+
+
+def _mac(kind: int, a: int, b: int) -> str:
+    return f"02:4e:{kind:02x}:{a >> 8 & 0xff:02x}:{a & 0xff:02x}:{b:02x}"
+
+
+class _Planner:
+    def __init__(self, topology: Topology, return_routes: Mapping[str, tuple[ReturnRoute, ...]]) -> None:
+        self.t = topology
+        self.return_routes = return_routes
+        self.namespaces: list[tuple[str, str]] = [(INET, "internet")]
+        self.wires: list[Wire] = []
+        self.bridges: list[Bridge] = []
+        self.uplinks: list[Uplink] = []
+        self.masq: list[tuple[str, str]] = []
+        self.routers: list[str] = [INET]
+        self.routes: list[StaticRoute] = []
+        self.dhcp: list[Dhcp] = []
+        self.lans: list[SiteLan] = []
+        self.hosts: list[HostBox] = []
+        self.inet_ports = 0
+        self.problems: list[Diagnostic] = []
+        taken = {h.endpoint.address for h in topology.hosts if h.endpoint and h.endpoint.address}
+        self.free_public = (a for net in PUBLIC_RANGES for a in net.hosts()
+                            if a not in taken and int(a) & 0xff < 250)
+        used = [*topology.network.pool, *(lan.prefix for h in topology.hosts for lan in h.lans)]
+        self.free_private = (n for n in PRIVATE_UPLINKS.subnets(new_prefix=24)
+                             if not any(n.overlaps(u) for u in used if u.version == 4))
+
+    def error(self, host: Host, message: str, fix: str) -> None:
+        self.problems.append(Diagnostic("LAB001", Severity.ERROR, message, host.span(), f"host '{host.name}'", fix))
+
+    @staticmethod
+    def inet_gateway(address: IPv4Address) -> IPv4Address:
+        """The internet router's address towards a box: .254 of the box's /24."""
+        return IPv4Address(int(address) & ~0xff | 254)
+
+    def attach_inet(self, ns: str, ifname: str, address: IPv4Address) -> Uplink:
+        self.inet_ports += 1
+        port = f"p{self.inet_ports}"
+        gw = self.inet_gateway(address)
+        self.wires.append(Wire(ns, ifname, INET, port))
+        self.uplinks.append(Uplink(INET, port, IPv4Interface(f"{gw}/32"), peer=address))
+        return Uplink(ns, ifname, IPv4Interface(f"{address}/32"), peer=gw, gateway=gw)
+
+    def public_address(self, host: Host) -> IPv4Address | None:
+        if host.endpoint is None:
+            return None
+        addr = host.endpoint.address
+        if addr is None or addr.version != 4 or not any(addr in r for r in PUBLIC_RANGES):
+            self.error(host, f"endpoint {host.endpoint} is not an IPv4 address of the documentation ranges",
+                       "the lab simulates the internet with 192.0.2.0/24, 198.51.100.0/24 and 203.0.113.0/24 only")
+            return None
+        if int(addr) & 0xff >= 250:
+            self.error(host, f"endpoint {host.endpoint}: host numbers .250-.255 are the lab's internet routers",
+                       "use an endpoint address below .250 for the lab")
+            return None
+        return addr
+
+    def plan_host(self, host: Host) -> None:
+        ns = host.name
+        self.namespaces.append((ns, "host"))
+        uplinks: list[Uplink] = []
+        nat = None
+        public = self.public_address(host)
+        if public is not None:
+            uplinks.append(self.attach_inet(ns, "eth0", public))
+        if host.role is Role.SITE:
+            behind_nat = public is None
+            for index, lan in enumerate(host.lans):
+                uplink, router_public = self.plan_lan(host, index, lan, default=behind_nat and index == 0)
+                uplinks.append(uplink)
+                if behind_nat and index == 0:
+                    public = router_public  # a one-armed gateway is seen through its office router's NAT
+            if not host.lans:
+                self.error(host, "a site without a LAN cannot be simulated", "give the site lan = PREFIX")
+        elif public is None:
+            if host.role is Role.HUB:
+                self.error(host, "the hub has no public endpoint", "set endpoint = 198.51.100.10:51820 (or similar)")
+            nat = f"{ns}-nat"
+            public = next(self.free_public)
+            self.namespaces.append((nat, "nat"))
+            self.uplinks.append(self.attach_inet(nat, "wan0", public))
+            self.masq.append((nat, "wan0"))
+            self.routers.append(nat)
+            home = next(self.free_private)
+            self.wires.append(Wire(ns, "eth0", nat, "lan0"))
+            self.uplinks.append(Uplink(nat, "lan0", IPv4Interface(f"{home[1]}/{home.prefixlen}")))
+            uplinks.append(Uplink(ns, "eth0", IPv4Interface(f"{home[2]}/{home.prefixlen}"), gateway=home[1]))
+        self.hosts.append(HostBox(host.name, ns, host.role, str(host.backend), tuple(uplinks), nat,
+                                  public or IPv4Address("0.0.0.0")))
+
+    def plan_lan(self, host: Host, index: int, lan: Lan, default: bool) -> tuple[Uplink, IPv4Address]:
+        suffix = "" if index == 0 else str(index + 1)
+        prefix = lan.prefix
+        if prefix.version != 4:
+            self.error(host, f"LAN {prefix}: the lab simulates IPv4 LANs only", "give the site an IPv4 LAN")
+            prefix = IPv4Network("192.168.255.0/24")
+        hosts = list(prefix.hosts())
+        n = len(self.lans) + 1
+        router = lan.router or lan.fingerprint.router or lan.fingerprint.dhcp_server or hosts[0]
+        gateway = lan.gateway_address.ip if lan.gateway_address else hosts[1]
+        device = next(a for a in hosts[DEVICE_HOST - 1:] + hosts if a not in (router, gateway))
+        sw, rtr, dev = f"{host.name}-sw{suffix}", f"{host.name}-rtr{suffix}", f"{host.name}-dev{suffix}"
+        self.namespaces += [(sw, "switch"), (rtr, "router"), (dev, "device")]
+        gw_if = lan.interface or ("eth1" if host.endpoint else "lan0")
+        if index and not lan.interface:
+            gw_if = f"lan{index}"
+        self.wires += [Wire(sw, "port-rtr", rtr, "lan0"), Wire(sw, "port-gw", host.name, gw_if),
+                       Wire(sw, "port-dev", dev, "eth0")]
+        self.bridges.append(Bridge(sw, "br0", _mac(1, n, 0), ("port-rtr", "port-gw", "port-dev")))
+        router_mac = lan.fingerprint.router_mac or _mac(2, n, 1)
+        rtr_addr = IPv4Interface(f"{router}/{prefix.prefixlen}")
+        self.uplinks.append(Uplink(rtr, "lan0", rtr_addr, mac=router_mac))
+        self.uplinks.append(Uplink(dev, "eth0", IPv4Interface(f"{device}/{prefix.prefixlen}"), gateway=router))
+        public = next(self.free_public)
+        self.uplinks.append(self.attach_inet(rtr, "wan0", public))
+        self.masq.append((rtr, "wan0"))
+        self.routers.append(rtr)
+        if lan.return_path is ReturnPath.STATIC_ROUTE:
+            # The office router holds what netdwg tells its admin to add (the compiler's return routes).
+            for rr in self.return_routes.get(host.name, ()):
+                if rr.lan == prefix and rr.destination.version == 4:
+                    self.routes.append(StaticRoute(rtr, rr.destination, rr.via))
+        free = [a for a in hosts if DHCP_FIRST <= int(a) - int(prefix.network_address) <= DHCP_LAST
+                and a not in (router, gateway, device)]
+        if free:
+            self.dhcp.append(Dhcp(rtr, "lan0", free[0], free[-1], prefix.netmask, router,
+                                  lan.fingerprint.domain))
+        site_lan = SiteLan(host.name, index, prefix, sw, rtr, rtr_addr, router_mac, dev,
+                           IPv4Interface(f"{device}/{prefix.prefixlen}"),
+                           IPv4Interface(f"{gateway}/{prefix.prefixlen}"), gw_if, lan.return_path)
+        self.lans.append(site_lan)
+        return Uplink(host.name, gw_if, site_lan.gateway_address, gateway=router if default else None), public
+
+
+def plan_world(topology: Topology, return_routes: Mapping[str, tuple[ReturnRoute, ...]] | None = None) -> World:
+    """The lab's world for `topology`; raises ConfigError (with every problem) when it cannot be simulated.
+
+    `return_routes` (site name -> the compiler's ReturnRoutes) are put on the
+    office routers of LANs with ``return_path = static-route``, as their admin would.
+    """
+    p = _Planner(topology, return_routes or {})
+    for host in topology.hosts:
+        p.plan_host(host)
+    if p.problems:
+        raise ConfigError("the topology cannot be simulated by the lab", tuple(p.problems))
+    return World(topology.network.name, tuple(p.namespaces), tuple(p.hosts), tuple(p.lans), tuple(p.wires),
+                 tuple(p.bridges), tuple(p.uplinks), tuple(p.masq), tuple(p.routers), tuple(p.routes),
+                 tuple(p.dhcp))
