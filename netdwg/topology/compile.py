@@ -112,6 +112,7 @@ class CompileContext:
 
 
 def _collapse(nets: Iterable[IPNetwork]) -> tuple[IPNetwork, ...]:
+    nets = tuple(nets)
     v4 = [n for n in nets if n.version == 4]
     v6 = [n for n in nets if n.version == 6]
     return tuple(ipaddress.collapse_addresses(v4)) + tuple(ipaddress.collapse_addresses(v6))
