@@ -34,10 +34,10 @@ class FileState:
     """A file as found on the host (under the root)."""
 
     path: PurePosixPath
-    text: str
-    mode: int
-    owner: str
-    group: str
+    text: str = field(repr=False)  # may hold a key: never in a repr or a log line
+    mode: int = 0o644
+    owner: str = "root"
+    group: str = "root"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +64,9 @@ class FileChange:
     path: PurePosixPath
     action: str  # "create" | "update" | "remove" | "chmod"
     diff: str  # unified diff, secrets redacted
-    new: RenderedFile | None = None
-    old: FileState | None = None
+    # RenderedFile's repr includes its text (perhaps a key): keep it out of ours.
+    new: RenderedFile | None = field(default=None, repr=False)
+    old: FileState | None = field(default=None, repr=False)
 
     def describe(self) -> str:
         if self.action == "chmod":
