@@ -10,7 +10,7 @@ declare -gA _netdwg_help_cache
 # _netdwg_help WORDS...: the --help text of "netdwg WORDS...", cached.
 _netdwg_help()
 {
-    local key="$*"
+    local key="netdwg $*"  # never empty: bash rejects an empty subscript
     if [[ -z ${_netdwg_help_cache[$key]+set} ]]; then
         _netdwg_help_cache[$key]=$(LC_ALL=C COLUMNS=200 "${_netdwg_prog:-netdwg}" "$@" --help 2>/dev/null)
     fi

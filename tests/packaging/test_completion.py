@@ -1,0 +1,75 @@
+"""Bash completion: run the real script in bash against the real netdwg CLI."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "completion" / "netdwg.bash"
+NETDWG = Path(sys.executable).parent / "netdwg"
+EXAMPLE = REPO / "examples" / "harbor.conf"
+
+pytestmark = pytest.mark.skipif(shutil.which("bash") is None or not NETDWG.exists(),
+                                reason="needs bash and the netdwg entry point in the venv")
+
+
+def complete(*words: str) -> list[str]:
+    """COMPREPLY for the command line `netdwg WORDS...` with the cursor on the last word."""
+    argv = [str(NETDWG), *words]
+    quoted = " ".join(f"'{w}'" for w in argv)
+    script = (f"source '{SCRIPT}'\n"
+              f"COMP_WORDS=({quoted}); COMP_CWORD={len(argv) - 1}\n"
+              f"COMP_LINE=\"${{COMP_WORDS[*]}}\"; COMP_POINT=${{#COMP_LINE}}\n"
+              "_netdwg\n"
+              "printf '%s\\n' \"${COMPREPLY[@]}\"\n")
+    proc = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], capture_output=True, text=True,
+                          timeout=60, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    return [line for line in proc.stdout.splitlines() if line]
+
+
+def cli_verbs() -> set[str]:
+    from netdwg.cli import build_parser
+
+    parser = build_parser()
+    actions = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+    return set(actions[0].choices) if actions else set()
+
+
+def test_script_is_valid_bash():
+    proc = subprocess.run(["bash", "-n", str(SCRIPT)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_completes_every_verb_of_the_cli():
+    verbs = cli_verbs()
+    if not verbs:
+        pytest.skip("no verbs registered yet")
+    assert set(complete("")) == verbs
+
+
+def test_completes_a_verb_prefix():
+    verbs = cli_verbs()
+    if not verbs:
+        pytest.skip("no verbs registered yet")
+    first = sorted(verbs)[0]
+    assert complete(first[:2]) == sorted(v for v in verbs if v.startswith(first[:2]))
+
+
+def test_completes_top_level_options():
+    assert {"--help", "--version"} <= set(complete("--"))
+
+
+def test_completes_host_names_from_the_topology():
+    hosts = complete("show", "--topology", str(EXAMPLE), "--host", "")
+    assert sorted(hosts) == ["ana", "ben", "bergen", "oslo", "relay"]
+    assert sorted(complete("render", "--topology", str(EXAMPLE), "--host", "b")) == ["ben", "bergen"]
+
+
+def test_completes_formats():
+    assert complete("render", "--format", "") == ["networkd", "wg-quick", "netplan"]

@@ -1,0 +1,171 @@
+"""The Debian 12 package, built and installed into a fresh debootstrap'd root.
+
+Slow (a few minutes: debootstrap plus apt downloading Debian's python3-*
+packages), so it runs only with NETDWG_DEB_TEST=1, which `make deb-test`
+sets. It proves what a user of the .deb gets: apt resolves every dependency
+from Debian's own archive, and netdwg runs there with Debian 12's library
+versions (pyroute2 0.7.2, configobj 5.0.8, dbus-fast 1.84, ...), not the
+venv's.
+
+Nothing here touches the network configuration of the machine: the root is
+a directory used with chroot, inside a private mount namespace (unshare -m)
+so the /proc it needs disappears with the command.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SYSTEM_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/root",
+              "DEBIAN_FRONTEND": "noninteractive"}
+MIRROR = os.environ.get("NETDWG_DEB_MIRROR", "http://deb.debian.org/debian")
+# debootstrap keeps downloaded .debs here, so a rerun builds a fresh root
+# without downloading the base system again.
+CACHE = Path(os.environ.get("NETDWG_DEB_CACHE", "/var/cache/netdwg-deb-test"))
+EXAMPLE = "/usr/share/doc/netdwg/examples/harbor.conf"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.root,
+    pytest.mark.skipif(os.environ.get("NETDWG_DEB_TEST") != "1",
+                       reason="builds a .deb and a Debian 12 root (minutes): set NETDWG_DEB_TEST=1 or run make deb-test"),
+]
+
+
+def _run(cmd, *, timeout=900, check=True, **kw) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=SYSTEM_ENV, **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{cmd!r} exited {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}"
+                             f"\n--- stderr\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def in_root(root: Path, *cmd: str, check=True, timeout=900) -> subprocess.CompletedProcess:
+    """Run cmd chrooted in root, with /proc mounted only in a private mount namespace."""
+    script = 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"'
+    return _run(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, str(root), *cmd],
+                check=check, timeout=timeout)
+
+
+def _mounts_under(root: Path) -> list[str]:
+    mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    return [line.split()[4] for line in mounts if line.split()[4].startswith(str(root))]
+
+
+@pytest.fixture(scope="module")
+def deb(tmp_path_factory) -> Path:
+    started = time.monotonic()
+    _run(["make", "-C", str(REPO), "deb"], timeout=900)
+    debs = sorted((REPO / "build" / "deb").glob("netdwg_*_all.deb"))
+    assert len(debs) == 1, debs
+    print(f"\n[time] make deb (build + lintian): {time.monotonic() - started:.1f} s")
+    return debs[0]
+
+
+@pytest.fixture(scope="module")
+def debian_root(deb):
+    """A fresh Debian 12 (bookworm) minbase root with the .deb installed by apt."""
+    root = Path(tempfile.mkdtemp(prefix="ndw-debroot-", dir="/var/tmp"))
+    CACHE.mkdir(parents=True, exist_ok=True)
+    try:
+        started = time.monotonic()
+        _run(["unshare", "--mount", "--propagation", "private", "--",
+              "debootstrap", "--variant=minbase", f"--cache-dir={CACHE}", "bookworm", str(root), MIRROR],
+             timeout=1500)
+        booted = time.monotonic()
+        shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
+        # Nothing may start services inside the chroot.
+        policy = root / "usr" / "sbin" / "policy-rc.d"
+        policy.write_text("#!/bin/sh\nexit 101\n")
+        policy.chmod(0o755)
+        shutil.copy(deb, root / "tmp" / deb.name)
+        in_root(root, "apt-get", "update", "-q")
+        in_root(root, "apt-get", "install", "-y", "-q", "--no-install-recommends", f"/tmp/{deb.name}")
+        print(f"\n[time] debootstrap bookworm minbase: {booted - started:.1f} s, "
+              f"apt-get install of the .deb with its dependencies: {time.monotonic() - booted:.1f} s")
+        yield root
+    finally:
+        leftover = _mounts_under(root)
+        assert not leftover, f"mounts left under {root}: {leftover}"
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_lintian_reports_no_errors(deb):
+    changes = next(deb.parent.glob("netdwg_*.changes"))
+    proc = _run(["lintian", "--info", str(changes)], check=False)
+    errors = [line for line in proc.stdout.splitlines() if line.startswith("E:")]
+    assert errors == [], proc.stdout
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_package_ships_commands_units_docs_and_a_conffile(deb):
+    listing = _run(["dpkg-deb", "--contents", str(deb)]).stdout
+    paths = {line.split()[5].lstrip(".") for line in listing.splitlines()}
+    for expected in ("/usr/bin/netdwg", "/usr/bin/netdwg-guard",
+                     "/lib/systemd/system/netdwg-guard.service",
+                     "/lib/systemd/system/netdwg-apply.service", "/lib/systemd/system/netdwg-apply.path",
+                     "/usr/share/man/man8/netdwg.8.gz", "/usr/share/man/man8/netdwg-guard.8.gz",
+                     "/usr/share/man/man5/netdwg.conf.5.gz",
+                     "/usr/share/bash-completion/completions/netdwg",
+                     EXAMPLE, "/etc/netdwg/netdwg.conf"):
+        assert expected in paths, f"{expected} missing from the package"
+    conffiles = _run(["dpkg-deb", "--info", str(deb), "conffiles"]).stdout.split()
+    assert conffiles == ["/etc/netdwg/netdwg.conf"]
+    depends = _run(["dpkg-deb", "--field", str(deb), "Depends"]).stdout
+    assert "python3-dbus-fast (>= 1.84) | python3-dbus-next" in depends
+    assert "python3-pyroute2 (>= 0.7.2)" in depends
+
+
+def test_units_are_installed_but_nothing_is_enabled(debian_root):
+    units = debian_root / "lib" / "systemd" / "system"
+    assert (units / "netdwg-guard.service").is_file()
+    enabled = [str(p) for p in (debian_root / "etc" / "systemd" / "system").rglob("netdwg*")]
+    assert enabled == [], f"the package enabled units: {enabled}"
+
+
+def test_netdwg_runs_with_debian12_libraries(debian_root):
+    version = in_root(debian_root, "netdwg", "--version").stdout.strip()
+    assert re.fullmatch(r"netdwg \d+\.\d+\.\d+", version), version
+    # The libraries it imports are Debian's, not the venv's.
+    probe = ("import pyroute2, configobj, cryptography, yaml, qrcode, watchdog.version, systemd.daemon;"
+             "print(pyroute2.__version__, configobj.__version__, cryptography.__version__)")
+    versions = in_root(debian_root, "python3", "-c", probe).stdout.split()
+    assert versions == ["0.7.2", "5.0.8", "38.0.4"], versions
+    in_root(debian_root, "netdwg-guard", "--help")
+
+
+def test_lint_and_render_of_the_example_topology(debian_root):
+    # A copy, so the secrets store netdwg creates beside it lands in /root.
+    in_root(debian_root, "cp", EXAMPLE, "/root/harbor.conf")
+    lint = in_root(debian_root, "netdwg", "lint", "--topology", "/root/harbor.conf", check=False)
+    assert lint.returncode in (0, 1), lint.stdout + lint.stderr  # 1: warnings only
+    assert "Traceback" not in lint.stderr
+    render = in_root(debian_root, "netdwg", "render", "--topology", "/root/harbor.conf", "--out", "/root/out",
+                     check=False)
+    assert render.returncode == 0, render.stdout + render.stderr
+    out = debian_root / "root" / "out"
+    hosts = {p.name for p in out.iterdir() if p.is_dir()}
+    assert hosts == {"relay", "oslo", "bergen", "ana", "ben"}
+    relay_files = [p.name for p in (out / "relay").rglob("*") if p.is_file()]
+    assert any(name.endswith(".netdev") for name in relay_files), relay_files
+    ben_files = [p.name for p in (out / "ben").rglob("*") if p.is_file()]
+    assert any(name.endswith(".conf") for name in ben_files), ben_files
+    for path in out.rglob("*"):
+        if path.is_file() and "PrivateKey" in path.read_text(errors="replace"):
+            assert path.stat().st_mode & 0o007 == 0, f"{path} holds a key and is world-readable"
+
+
+def test_conffile_edits_survive_reinstall(debian_root, deb):
+    conf = debian_root / "etc" / "netdwg" / "netdwg.conf"
+    conf.write_text(conf.read_text() + "# local edit\n")
+    in_root(debian_root, "dpkg", "-i", f"/tmp/{deb.name}")
+    assert conf.read_text().endswith("# local edit\n")
