@@ -1,0 +1,115 @@
+"""`netdwg host add|remove`: edit the topology file, keeping comments, order and layout."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from pathlib import Path
+
+from netdwg.errors import NetdwgError, Severity
+from netdwg.topology.model import DEFAULT_TOPOLOGY
+
+DESCRIPTION = """\
+Add a host to, or remove one from, the topology file. Only the lines that must
+change are touched: your comments, order and indentation stay. `remove` also
+drops the host from every allow/reach list and removes site pairs it ends;
+with --forget-keys its private key and PSKs leave the secrets store too.
+The result is linted first; it is not written when it has errors (--force
+writes anyway), and --dry-run only shows the diff.
+"""
+
+EPILOG = """\
+examples:
+  netdwg host add cy role=roaming address=10.99.0.6 backend=wg-quick reach=oslo
+  netdwg host add lyon role=site address=10.99.0.7 lan=172.20.30.0/24 \\
+      lan_address=172.20.30.2 return_path=static-route
+  netdwg host remove ben --forget-keys
+  netdwg host add cy role=roaming address=10.99.0.6 --dry-run
+
+then: netdwg render (and netdwg apply on the hosts whose files changed).
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("host", help="add or remove a host in the topology file",
+                                   description=DESCRIPTION, epilog=EPILOG,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    verbs = parser.add_subparsers(dest="host_command", metavar="add|remove")
+    add = verbs.add_parser("add", help="add a host section", description="Add [[NAME]] with KEY=VALUE settings "
+                           "(the keys of a host section; see netdwg.conf(5)).", epilog=EPILOG,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("settings", nargs="*", metavar="KEY=VALUE", help="e.g. role=roaming address=10.99.0.6")
+    remove = verbs.add_parser("remove", help="remove a host and every reference to it",
+                              description="Remove [[NAME]], its name from allow/reach lists and pairs it ends.",
+                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    remove.add_argument("name", metavar="NAME")
+    remove.add_argument("--forget-keys", action="store_true", help="also drop its key and PSKs from the secrets store")
+    for sub in (add, remove):
+        sub.add_argument("--topology", "-t", metavar="FILE", default=DEFAULT_TOPOLOGY,
+                         help=f"the topology file (default {DEFAULT_TOPOLOGY})")
+        sub.add_argument("--dry-run", "-n", action="store_true", help="show the diff, write nothing")
+        sub.add_argument("--force", action="store_true", help="write even when lint finds errors")
+        sub.set_defaults(func=run)
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+
+def _settings(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise NetdwgError(f"expected KEY=VALUE, got {pair!r}", fix="e.g. role=roaming address=10.99.0.6")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def run(args) -> int:
+    from netdwg.lint import run_lint
+    from netdwg.topology.edit import add_host, remove_host, write_topology
+    from netdwg.topology.load import parse_topology
+
+    path = Path(args.topology)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if args.host_command != "add":
+            raise NetdwgError(f"{path}: no such topology file", fix="pass --topology FILE") from None
+        raise NetdwgError(f"{path}: no such topology file",
+                          fix="create it with a [network] section first (see netdwg.conf(5))") from None
+    if args.host_command == "add":
+        edit = add_host(text, args.name, _settings(args.settings), str(path))
+    else:
+        edit = remove_host(text, args.name, str(path))
+    diagnostics = run_lint(parse_topology(edit.text, str(path)))
+    errors = [d for d in diagnostics if d.severity is Severity.ERROR]
+    for d in diagnostics:
+        if d.severity is not Severity.INFO:
+            print(d.format(), file=sys.stderr)
+    if args.dry_run:
+        sys.stdout.writelines(difflib.unified_diff(text.splitlines(keepends=True), edit.text.splitlines(keepends=True),
+                                                   f"a/{path.name}", f"b/{path.name}"))
+        return 2 if errors else 0
+    if errors and not args.force:
+        print(f"netdwg: not written: the edit leaves {len(errors)} lint error(s) (fix them, or use --force)",
+              file=sys.stderr)
+        return 2
+    write_topology(path, edit.text)
+    for change in edit.changes:
+        print(f"[#] {change}")
+    if args.host_command == "remove" and args.forget_keys:
+        _forget(path, edit.text, args.name)
+    return 0
+
+
+def _forget(path: Path, text: str, name: str) -> None:
+    from netdwg.topology.load import parse_topology
+    from netdwg.topology.secrets import default_secrets_path, forget_host, load_secrets, save_secrets
+
+    store = default_secrets_path(parse_topology(text, str(path)))
+    if not store.exists():
+        return
+    secrets = load_secrets(store)
+    save_secrets(store, forget_host(secrets, name))
+    print(f"[#] removed the key and PSKs of '{name}' from {store}")

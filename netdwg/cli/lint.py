@@ -1,0 +1,85 @@
+"""`netdwg lint`: check the topology, every problem at once, with file:line and a fix."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from netdwg.errors import ConfigError, NetdwgError, Severity, worst_exit_code
+from netdwg.topology import load_topology
+from netdwg.topology.model import DEFAULT_TOPOLOGY
+
+DESCRIPTION = """\
+Check the topology file: addresses and overlaps, who can reach whom, NAT and
+endpoints, keepalive, forwarding, return paths to the LANs, MASQUERADE and
+allow-list coverage, MTU, the roaming conflict, references to unknown hosts.
+Every finding is printed at once as FILE:LINE: SEVERITY: MESSAGE [CODE] with a
+fix. The topology is also compiled (with throw-away keys) so the generated
+firewall and sysctls are checked too; nothing is written.
+"""
+
+EPILOG = """\
+examples:
+  netdwg lint                                  check /etc/netdwg/netdwg.conf
+  netdwg lint --topology office.conf --strict  warnings fail too (exit 1)
+  netdwg lint --json | jq '.diagnostics[] | select(.severity == "error")'
+
+exit codes: 0 clean (or warnings without --strict), 1 warnings with --strict,
+2 errors. Codes NDW001-003 are syntax/type errors, NDW010-026 design rules;
+see netdwg.conf(5) for each.
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("lint", help="check the topology, every problem at once",
+                                   description=DESCRIPTION, epilog=EPILOG,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--topology", "-t", metavar="FILE", default=DEFAULT_TOPOLOGY,
+                        help=f"the topology file (default {DEFAULT_TOPOLOGY})")
+    parser.add_argument("--json", action="store_true", help="print the diagnostics as JSON")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="check the topology only, not the compiled firewall and sysctls")
+    parser.set_defaults(func=run)
+
+
+def lint_file(path: str, compile_too: bool = True):
+    """Load and lint a topology file; syntax/type errors come back as diagnostics too."""
+    from netdwg.lint import run_lint
+
+    try:
+        topology = load_topology(path)
+    except ConfigError as err:
+        return err.diagnostics or ()
+    compiled = _compile(topology) if compile_too else None
+    return run_lint(topology, compiled)
+
+
+def _compile(topology):
+    """Compile with throw-away keys: lint needs the shape of the output, not real secrets."""
+    try:
+        from netdwg.topology.compile import compile_topology
+        from netdwg.topology.secrets import Secrets, complete_secrets
+
+        secrets, _ = complete_secrets(topology, Secrets())
+        return compile_topology(topology, secrets)
+    except (NetdwgError, KeyError, ValueError, ImportError):
+        return None  # the topology rules report what makes it uncompilable
+
+
+def run(args) -> int:
+    diagnostics = lint_file(args.topology, compile_too=not args.no_compile)
+    errors = sum(d.severity is Severity.ERROR for d in diagnostics)
+    warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
+    if args.json:
+        print(json.dumps({"topology": args.topology, "errors": errors, "warnings": warnings,
+                          "diagnostics": [d.to_json() for d in diagnostics]}, indent=2))
+    else:
+        for d in diagnostics:
+            print(d.format())
+        summary = f"{args.topology}: {errors} error(s), {warnings} warning(s)"
+        if not diagnostics:
+            summary = f"{args.topology}: no problems found"
+        print(summary, file=sys.stderr)
+    return worst_exit_code(diagnostics, args.strict)
