@@ -12,61 +12,33 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-import yaml
-
+from netdwg.netplan import NetplanRoute, NetplanTunnel, format_netplan
 from netdwg.rendered import MODE_PRIVATE, RenderedFile
 from netdwg.topology.hostconfig import HostConfig, WgInterface
 
 NETPLAN_DIR = PurePosixPath("/etc/netplan")
-HEADER = "# Managed by netdwg: edit the topology and run 'netdwg render', not this file.\n"
+HEADER = "Managed by netdwg: edit the topology and run 'netdwg render', not this file."
 
 
 def yaml_path(iface: WgInterface) -> PurePosixPath:
     return NETPLAN_DIR / f"60-netdwg-{iface.name}.yaml"
 
 
-def _tunnel(iface: WgInterface, key_files: bool) -> dict:
+def tunnel(iface: WgInterface, key_files: bool = False) -> NetplanTunnel:
+    """The interface as the netplan writer's value (teammate module `netdwg.netplan`)."""
     device = iface.device
-    tunnel: dict = {"mode": "wireguard"}
-    if iface.addresses:
-        tunnel["addresses"] = [str(a) for a in iface.addresses]
-    tunnel["mtu"] = iface.mtu
-    if device.listen_port is not None:
-        tunnel["port"] = device.listen_port
-    if device.private_key is not None and not key_files:
-        tunnel["key"] = device.private_key.reveal_base64()
-    else:
-        tunnel["key"] = str(iface.private_key_file)
-    if iface.routes:
-        routes = []
-        for r in iface.routes:
-            entry: dict = {"to": str(r.destination)}
-            if r.metric is not None:
-                entry["metric"] = r.metric
-            if r.table is not None:
-                entry["table"] = r.table
-            routes.append(entry)
-        tunnel["routes"] = routes
-    peers = []
-    for peer in device.peers:
-        keys: dict = {"public": peer.public_key.base64}
-        if peer.preshared_key is not None:
-            keys["shared"] = str(iface.psk_file(peer)) if key_files else peer.preshared_key.reveal_base64()
-        entry = {"keys": keys, "allowed-ips": [str(n) for n in peer.allowed_ips]}
-        if peer.endpoint is not None:
-            entry["endpoint"] = str(peer.endpoint)
-        if peer.persistent_keepalive:
-            entry["keepalive"] = peer.persistent_keepalive
-        peers.append(entry)
-    tunnel["peers"] = peers
-    return tunnel
+    own_key_file = key_files or device.private_key is None
+    psk_files = tuple((p.public_key, iface.psk_file(p)) for p in device.peers
+                      if key_files and p.preshared_key is not None)
+    return NetplanTunnel(
+        device=device, addresses=iface.addresses,
+        routes=tuple(NetplanRoute(to=r.destination, metric=r.metric, table=r.table) for r in iface.routes),
+        mtu=iface.mtu, private_key_file=iface.private_key_file if own_key_file else None, psk_files=psk_files)
 
 
 def yaml_text(iface: WgInterface, key_files: bool = False) -> str:
-    doc = {"network": {"version": 2, "renderer": "networkd", "tunnels": {iface.name: _tunnel(iface, key_files)}}}
-    names = "".join(f"#   peer {p.name}: {p.public_key.base64}\n" for p in iface.device.peers if p.name)
-    header = HEADER + (f"# {iface.description}\n" if iface.description else "") + names
-    return header + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=1000)
+    header = HEADER + (f"\n{iface.description}" if iface.description else "")
+    return format_netplan((tunnel(iface, key_files),), header=header)
 
 
 def render(host: HostConfig, *, key_files: bool = False) -> tuple[RenderedFile, ...]:
