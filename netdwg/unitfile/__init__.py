@@ -7,7 +7,7 @@ Reading and writing, byte for byte
     load_unit(path, shown=None) -> UnitFile                 reads the file (the only I/O besides locate/load_effective)
     format_unit(unit) -> str  (== unit.format())            format_unit(parse_unit(t)) == t, always
     UnitFile(path, preamble, sections)                      frozen; .sections_named(n), .walk() -> (line, section, node)
-    Section(name, header, entries)                          .assignments(key=None), .last(key)
+    Section(name, header, body) / Section.of(name, header, entries)   .entries, .assignments(key=None), .last(key)
     Assignment(key, value, raw, nlines) | Comment | Blank | Invalid     the nodes; `raw` is the exact source text
 
 Building new files (renderers): same nodes, same formatter

@@ -116,7 +116,7 @@ class UnitBuilder:
 
     def build(self) -> UnitFile:
         return UnitFile(self.path, tuple(self._preamble),
-                        tuple(Section(name, f"[{name}]\n", tuple(entries)) for name, entries in self._sections))
+                        tuple(Section.of(name, f"[{name}]\n", tuple(entries)) for name, entries in self._sections))
 
     def format(self) -> str:
         return self.build().format()

@@ -52,7 +52,8 @@ def find_peer(unit: UnitFile, public_key: PublicKey | str) -> int | None:
     """Index in ``unit.sections`` of the [WireGuardPeer] whose PublicKey= is ``public_key``."""
     wanted = _key_text(public_key)
     for index, section in enumerate(unit.sections):
-        if section.name == PEER:
+        # The substring test skips parsing the bodies of the other 9,999 peers.
+        if section.name == PEER and wanted in section.body:
             last = section.last("PublicKey")
             if last is not None and last.value == wanted:
                 return index
@@ -92,7 +93,7 @@ def _with_container(unit: UnitFile, index: int, entries: Sequence[Entry],
     if index == 0:
         return tuple(entries), sections
     prev = sections[index - 1]
-    sections[index - 1] = Section(prev.name, prev.header, tuple(entries), prev.header_nlines)
+    sections[index - 1] = Section.of(prev.name, prev.header, tuple(entries), prev.header_nlines)
     return unit.preamble, sections
 
 
@@ -143,7 +144,7 @@ def append_section(unit: UnitFile, name: str, pairs: Iterable[tuple[str, object]
     container = list(sections[-1].entries if sections else unit.preamble)
     if sections and not container and not sections[-1].header.endswith(("\n", "\r")):
         last = sections[-1]
-        sections[-1] = Section(last.name, last.header + eol, last.entries, last.header_nlines)
+        sections[-1] = Section.of(last.name, last.header + eol, last.entries, last.header_nlines)
     elif container and not container[-1].raw.endswith(("\n", "\r")):
         last_entry = container[-1]
         fixed = last_entry.raw + eol
@@ -157,10 +158,10 @@ def append_section(unit: UnitFile, name: str, pairs: Iterable[tuple[str, object]
     preamble = unit.preamble
     if sections:
         last = sections[-1]
-        sections[-1] = Section(last.name, last.header, tuple(container), last.header_nlines)
+        sections[-1] = Section.of(last.name, last.header, tuple(container), last.header_nlines)
     else:
         preamble = tuple(container)
-    sections.append(Section(name, f"[{name}]" + eol, entries))
+    sections.append(Section.of(name, f"[{name}]" + eol, entries))
     return UnitFile(unit.path, preamble, tuple(sections))
 
 
@@ -198,7 +199,7 @@ def _insert_into(section: Section, new: Sequence[Entry], eol: str) -> Section:
     if at == 0 and not header.endswith(("\n", "\r")):
         header += eol
     entries[at:at] = [_retarget_eol(e, eol) for e in new]
-    return Section(section.name, header, tuple(entries), section.header_nlines)
+    return Section.of(section.name, header, tuple(entries), section.header_nlines)
 
 
 def _replace_section(unit: UnitFile, index: int, section: Section) -> UnitFile:
@@ -241,14 +242,14 @@ def set_peer_allowed_ips(unit: UnitFile, public_key: PublicKey | str, networks: 
     olds = [i for i, e in enumerate(section.entries) if type(e) is Assignment and e.key == "AllowedIPs"]
     if not networks:
         entries = [e for i, e in enumerate(section.entries) if i not in set(olds)]
-        return _replace_section(unit, index, Section(section.name, section.header, tuple(entries),
+        return _replace_section(unit, index, Section.of(section.name, section.header, tuple(entries),
                                                      section.header_nlines))
     if olds:
         entries = list(section.entries)
         entries[olds[0]] = _replace_value(entries[olds[0]], text)  # type: ignore[arg-type]
         drop = set(olds[1:])
         entries = [e for i, e in enumerate(entries) if i not in drop]
-        new_section = Section(section.name, section.header, tuple(entries), section.header_nlines)
+        new_section = Section.of(section.name, section.header, tuple(entries), section.header_nlines)
     else:
         new_section = _insert_into(section, [make_assignment("AllowedIPs", text)], _eol_of(unit))
     return _replace_section(unit, index, new_section)
@@ -280,7 +281,7 @@ def set_value(unit: UnitFile, section: str, key: str, value: object, index: int 
         entries = list(target.entries)
         at = max(i for i, e in enumerate(entries) if e is last)
         entries[at] = _replace_value(last, text)
-        return _replace_section(unit, index, Section(target.name, target.header, tuple(entries),
+        return _replace_section(unit, index, Section.of(target.name, target.header, tuple(entries),
                                                      target.header_nlines))
     return _replace_section(unit, index, _insert_into(target, [make_assignment(key, text)], _eol_of(unit)))
 
@@ -293,7 +294,7 @@ def remove_key(unit: UnitFile, section: str, key: str) -> UnitFile:
         if sec.name != section or sec.last(key) is None:
             continue
         entries = tuple(e for e in sec.entries if not (type(e) is Assignment and e.key == key))
-        sections[i] = Section(sec.name, sec.header, entries, sec.header_nlines)
+        sections[i] = Section.of(sec.name, sec.header, entries, sec.header_nlines)
         changed = True
     return UnitFile(unit.path, unit.preamble, tuple(sections)) if changed else unit
 

@@ -101,12 +101,41 @@ class Section:
 
     Repeated sections stay separate nodes in file order: for ``[WireGuardPeer]``
     each one is a peer, for ``[Network]`` systemd simply continues the section.
+
+    ``body`` is the exact text after the header; ``entries`` are its nodes,
+    parsed on first use (a 10,000-peer file is split into sections without
+    building 70,000 line nodes that an edit of one peer never looks at).
+    Build one from nodes with `Section.of`.
     """
 
     name: str
-    header: str  # the raw header line, e.g. "[WireGuardPeer]\\n"
-    entries: tuple[Entry, ...] = ()
+    header: str  # the raw header line, e.g. "[WireGuardPeer]\n"
+    body: str = ""
     header_nlines: int = 1
+    body_nlines: int = field(default=0, compare=False, repr=False)
+    _entries: tuple[Entry, ...] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, name: str, header: str, entries: tuple[Entry, ...] | list[Entry] = (),
+           header_nlines: int = 1) -> "Section":
+        entries = tuple(entries)
+        return cls(name, header, "".join([e.raw for e in entries]), header_nlines,
+                   sum([e.nlines for e in entries]), entries)
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        entries = self._entries
+        if entries is None:
+            entries = _parse_body(self.body)
+            object.__setattr__(self, "_entries", entries)  # a cache of a pure function of body
+        return entries
+
+    @property
+    def nlines(self) -> int:
+        return self.header_nlines + self.body_nlines
+
+    def replace_entries(self, entries: tuple[Entry, ...] | list[Entry]) -> "Section":
+        return Section.of(self.name, self.header, entries, self.header_nlines)
 
     def assignments(self, key: str | None = None) -> Iterator[Assignment]:
         for entry in self.entries:
@@ -121,7 +150,7 @@ class Section:
         return None
 
     def format(self) -> str:
-        return self.header + "".join([e.raw for e in self.entries])
+        return self.header + self.body
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +190,7 @@ class UnitFile:
         line = 1 + sum(e.nlines for e in self.preamble)
         for section in self.sections:
             lines.append(line)
-            line += section.header_nlines + sum(e.nlines for e in section.entries)
+            line += section.header_nlines + section.body_nlines
         return lines
 
     def span(self, line: int) -> Span:
@@ -180,7 +209,7 @@ def format_unit(unit: UnitFile) -> str:
     parts = [e.raw for e in unit.preamble]
     for section in unit.sections:
         parts.append(section.header)
-        parts.extend([e.raw for e in section.entries])
+        parts.append(section.body)
     return "".join(parts)
 
 
@@ -200,15 +229,14 @@ def decode_unit_bytes(data: bytes, path: str = "") -> str:
                          fix="save the file as UTF-8 text") from None
 
 
+# Characters str.splitlines() breaks at besides "\n"; without them it splits exactly like systemd.
+_OTHER_BREAKS = re.compile("[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
 def split_lines(text: str) -> list[str]:
     """Physical lines with their end-of-line markers, split as systemd's read_line() does."""
-    if "\r" not in text:
-        lines = text.split("\n")
-        last = lines.pop()
-        lines = [line + "\n" for line in lines]
-        if last:
-            lines.append(last)
-        return lines
+    if not _OTHER_BREAKS.search(text):
+        return text.splitlines(True)  # C speed; only "\n" can break here
     return _LINE.findall(text)
 
 
@@ -224,6 +252,46 @@ def _strip_eol(raw: str) -> str:
     return raw.rstrip("\r\n")
 
 
+def _check_size(text: str, lines: list[str], where: str) -> None:
+    if len(text) <= LONG_LINE_MAX:
+        return
+    for number, raw in enumerate(lines, 1):
+        if len(raw) > LONG_LINE_MAX:
+            raise ParseError(f"line too long ({len(raw)} bytes; systemd reads at most {LONG_LINE_MAX}, "
+                             "then rejects the file: 'Line too long')", Span(where, number),
+                             fix="split the value over several assignments, or remove the line")
+
+
+def _join_continuation(first: str, lines: list[str], i: int, where: str) -> tuple[str, str, int, int]:
+    """Join a continued line like conf-parser.c: backslash -> space, comment lines skipped.
+
+    Returns (raw, logical text, physical line count, index of the next line).
+    """
+    parts = [first]
+    joined = _strip_eol(first)[:-1] + " "
+    n = len(lines)
+    while i < n:
+        nxt = lines[i]
+        i += 1
+        parts.append(nxt)
+        ns = nxt.lstrip(WHITESPACE)
+        if ns and ns[0] in COMMENT_CHARS:
+            continue
+        piece = _strip_eol(nxt)
+        if len(joined) + len(piece) > LONG_LINE_MAX:
+            raise ParseError("continuation line too long (systemd: 'Continuation line too long', "
+                             "the file is rejected)", Span(where, i), fix="end the backslash continuation earlier")
+        if _continues(piece):
+            joined += piece[:-1] + " "
+            continue
+        joined += piece
+        break
+    return "".join(parts), joined, len(parts), i
+
+
+_HEADER_START = re.compile(r"^[ \t]*\[", re.M)
+
+
 def parse_unit(text: str | bytes, path: str = "") -> UnitFile:
     """Parse a unit file (.netdev, .network, .link or a drop-in) losslessly.
 
@@ -237,31 +305,82 @@ def parse_unit(text: str | bytes, path: str = "") -> UnitFile:
         nul = text.index("\0")
         raise ParseError("binary file: NUL byte", Span(where, text.count("\n", 0, nul) + 1),
                          fix="this is not a unit file; restore it from a backup or write it again as text")
+    if ("\\\n" not in text and not text.endswith("\\")
+            and not text.startswith(_BOM) and not _OTHER_BREAKS.search(text)):
+        unit = _parse_fast(text, path, where)
+        if unit is not None:
+            return unit
     lines = split_lines(text)
-    if len(text) > LONG_LINE_MAX:
-        for number, raw in enumerate(lines, 1):
-            if len(raw) > LONG_LINE_MAX:
-                raise ParseError(f"line too long ({len(raw)} bytes; systemd reads at most {LONG_LINE_MAX}, "
-                                 "then rejects the file: 'Line too long')", Span(where, number),
-                                 fix="split the value over several assignments, or remove the line")
+    _check_size(text, lines, where)
+    bom = text.startswith(_BOM)
+    if bom:
+        lines[0] = lines[0][1:]  # put back below: the BOM stays in the first node's raw
+    preamble, sections = _parse_lines(lines, where, False)
+    unit = UnitFile(path, tuple(preamble), tuple(sections))
+    return _restore_bom(unit) if bom else unit
 
+
+def _parse_fast(text: str, path: str, where: str) -> UnitFile | None:
+    """No continuation, no CR: every line starting with '[' is a header.
+
+    Sections keep their body text and parse it on first use. None when a
+    chunk is long enough to hold an over-long line (the full parser says where).
+    """
+    starts = [m.start() for m in _HEADER_START.finditer(text)]
+    first = starts[0] if starts else len(text)
+    if first > LONG_LINE_MAX:
+        return None
+    preamble, _ = _parse_lines(text[:first].splitlines(True), where, False)
+    sections = []
+    line = 1 + text.count("\n", 0, first)
+    ends = starts[1:] + [len(text)]
+    for start, end in zip(starts, ends):
+        if end - start > LONG_LINE_MAX:
+            return None
+        eol = text.find("\n", start, end)
+        header_end = end if eol < 0 else eol + 1
+        header = text[start:header_end]
+        name = _header_name(header.strip(WHITESPACE), where, line)
+        body = text[header_end:end]
+        nbody = body.count("\n")
+        if body and body[-1] != "\n":
+            nbody += 1
+        sections.append(Section(name, header, body, 1, nbody))
+        line += 1 + nbody
+    return UnitFile(path, tuple(preamble), tuple(sections))
+
+
+def _header_name(s: str, where: str, line: int) -> str:
+    if s[-1] != "]":
+        raise ParseError(f"invalid section header {s!r} (truncated file?)", Span(where, line),
+                         fix="close the section name with ']', e.g. [WireGuardPeer]")
+    name = s[1:-1]
+    if _UNSAFE_SECTION.search(name):
+        raise ParseError(f"bad characters in section header {s!r}", Span(where, line),
+                         fix="section names are plain words such as [Network]")
+    return name
+
+
+def _parse_body(body: str) -> tuple[Entry, ...]:
+    entries, _ = _parse_lines(split_lines(body), "<section>", True)
+    return tuple(entries)
+
+
+def _parse_lines(lines: list[str], where: str, in_section: bool) -> tuple[list[Entry], list[Section]]:
+    """The line loop: nodes before the first header, then the sections."""
     preamble: list[Entry] = []
     sections: list[Section] = []
     entries = preamble
-    cur_name = ""
-    cur_header = ""
+    cur_name = cur_header = ""
     cur_header_n = 1
-    have_section = False
+    have_section = in_section
+    ws = WHITESPACE
     i = 0
     n = len(lines)
-    first = True
     while i < n:
         raw = lines[i]
-        number = i + 1
         i += 1
-        body = raw[1:] if first and raw.startswith(_BOM) else raw
-        first = False
-        s = body.strip(WHITESPACE)
+        s = raw.strip(ws)
         if not s:
             entries.append(Blank(raw))
             continue
@@ -269,65 +388,45 @@ def parse_unit(text: str | bytes, path: str = "") -> UnitFile:
         if c == "#" or c == ";":
             entries.append(Comment(raw))
             continue
-        logical = _strip_eol(body)
         nlines = 1
-        if logical.endswith("\\") and _continues(logical):
-            # Join like conf-parser.c: backslash -> space, comment lines skipped.
-            parts = [raw]
-            joined = logical[:-1] + " "
-            total = len(joined)
-            while i < n:
-                nxt = lines[i]
-                i += 1
-                parts.append(nxt)
-                nlines += 1
-                ns = nxt.lstrip(WHITESPACE)
-                if ns and ns[0] in COMMENT_CHARS:
-                    continue
-                piece = _strip_eol(nxt)
-                total += len(piece)
-                if total > LONG_LINE_MAX:
-                    raise ParseError("continuation line too long (systemd: 'Continuation line too long', "
-                                     "the file is rejected)", Span(where, i),
-                                     fix="end the backslash continuation earlier")
-                if _continues(piece):
-                    joined += piece[:-1] + " "
-                    continue
-                joined += piece
-                break
-            raw = "".join(parts)
-            logical = joined
-            s = logical.strip(WHITESPACE)
+        if s[-1] == "\\" and _continues(_strip_eol(raw)):
+            raw, logical, nlines, i = _join_continuation(raw, lines, i, where)
+            s = logical.strip(ws)
             if not s:
                 entries.append(Blank(raw, nlines))
                 continue
-            number = i  # systemd reports a continued line at its last physical line
-        if s[0] == "[":
-            if s[-1] != "]":
-                raise ParseError(f"invalid section header {s!r} (truncated file?)", Span(where, number),
-                                 fix="close the section name with ']', e.g. [WireGuardPeer]")
-            name = s[1:-1]
-            if _UNSAFE_SECTION.search(name):
-                raise ParseError(f"bad characters in section header {s!r}", Span(where, number),
-                                 fix="section names are plain words such as [Network]")
-            if have_section:
-                sections.append(Section(cur_name, cur_header, tuple(entries), cur_header_n))
+            c = s[0]
+        if c == "[":
+            name = _header_name(s, where, i)
+            if have_section and entries is not preamble:
+                sections.append(Section.of(cur_name, cur_header, entries, cur_header_n))
             have_section = True
             cur_name, cur_header, cur_header_n = name, raw, nlines
             entries = []
             continue
         eq = s.find("=")
-        if eq < 0:
+        if eq > 0 and have_section:
+            entries.append(Assignment(s[:eq].rstrip(ws), s[eq + 1:].lstrip(ws), raw, nlines))
+        elif eq < 0:
             entries.append(Invalid(raw, "Missing '=', ignoring line.", nlines))
         elif eq == 0:
             entries.append(Invalid(raw, "Missing key name before '=', ignoring line.", nlines))
-        elif not have_section:
-            entries.append(Invalid(raw, "Assignment outside of section. Ignoring.", nlines))
         else:
-            entries.append(Assignment(s[:eq].rstrip(WHITESPACE), s[eq + 1:].lstrip(WHITESPACE), raw, nlines))
-    if have_section:
-        sections.append(Section(cur_name, cur_header, tuple(entries), cur_header_n))
-    return UnitFile(path, tuple(preamble), tuple(sections))
+            entries.append(Invalid(raw, "Assignment outside of section. Ignoring.", nlines))
+    if entries is not preamble:
+        sections.append(Section.of(cur_name, cur_header, entries, cur_header_n))
+    return preamble, sections
+
+
+def _restore_bom(unit: UnitFile) -> UnitFile:
+    if unit.preamble:
+        first = unit.preamble[0]
+        fields = {f: getattr(first, f) for f in first.__slots__}
+        fields["raw"] = _BOM + first.raw
+        return UnitFile(unit.path, (type(first)(**fields),) + unit.preamble[1:], unit.sections)
+    sec = unit.sections[0]
+    return UnitFile(unit.path, unit.preamble,
+                    (Section.of(sec.name, _BOM + sec.header, sec.entries, sec.header_nlines),) + unit.sections[1:])
 
 
 def ends_inside_continuation(unit: UnitFile) -> bool:
