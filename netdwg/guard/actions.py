@@ -96,8 +96,12 @@ class NetlinkRoutes:
         # prefix and device (lab-recipe.md). Check it is there first.
         if route.metric == 0 and not self.exists(route):
             return
+        spec = self._spec(route)
+        # scope NOWHERE and proto 0 mean "any" to the kernel; pyroute2 would
+        # otherwise send its defaults (universe, boot) and match nothing (ESRCH).
+        spec.update(scope=255, proto=0)
         try:
-            self._ipr.route("del", **self._spec(route))
+            self._ipr.route("del", **spec)
         except Exception as err:
             if getattr(err, "code", None) not in (errno.ESRCH, errno.ENOENT):
                 raise

@@ -98,6 +98,9 @@ class Observed:
     # When each address was first seen (monotonic seconds): starts the
     # identification timeout for a LAN that gives no lease.
     first_seen: tuple[tuple[Address, float], ...] = ()
+    # Links without carrier: on carrier loss networkd keeps the DHCP address for
+    # a while (about 2 s on 252), but the LAN is gone at once.
+    down_links: frozenset[str] = frozenset()
 
     def routes_on(self, dev: str) -> list[Route]:
         return [r for r in self.routes if r.dev == dev]
@@ -167,6 +170,12 @@ class LinkGone:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkState:
+    dev: str
+    carrier: bool
+
+
+@dataclass(frozen=True, slots=True)
 class LeaseSeen:
     lease: Lease
 
@@ -185,10 +194,11 @@ class Snapshot:
     routes: frozenset[Route]
     neighbours: frozenset[Neighbour]
     at: float = 0.0
+    down_links: frozenset[str] = frozenset()
 
 
 Event = (AddressAdded | AddressRemoved | RouteAdded | RouteRemoved | NeighbourSeen | NeighbourGone
-         | LinkGone | LeaseSeen | LeaseGone | Snapshot)
+         | LinkGone | LinkState | LeaseSeen | LeaseGone | Snapshot)
 
 
 def fold(observed: Observed, event: Event) -> Observed:
@@ -219,15 +229,20 @@ def fold(observed: Observed, event: Event) -> Observed:
                            routes=frozenset(r for r in observed.routes if r.dev != dev),
                            neighbours=frozenset(n for n in observed.neighbours if n.dev != dev),
                            leases=tuple(l for l in observed.leases if l.dev != dev),
-                           first_seen=tuple(p for p in observed.first_seen if p[0].dev != dev))
+                           first_seen=tuple(p for p in observed.first_seen if p[0].dev != dev),
+                           down_links=observed.down_links - {dev})
+        case LinkState(dev, carrier):
+            down = observed.down_links - {dev} if carrier else observed.down_links | {dev}
+            return observed if down == observed.down_links else replace(observed, down_links=down)
         case LeaseSeen(lease):
             rest = tuple(l for l in observed.leases if (l.dev, l.source) != (lease.dev, lease.source))
             return replace(observed, leases=rest + (lease,))
         case LeaseGone(dev, source):
             return replace(observed, leases=tuple(l for l in observed.leases if (l.dev, l.source) != (dev, source)))
-        case Snapshot(addresses, routes, neighbours, at):
+        case Snapshot(addresses, routes, neighbours, at, down_links):
             seen = tuple(p for p in observed.first_seen if p[0] in addresses)
             known = {p[0] for p in seen}
             seen += tuple((a, at) for a in sorted(addresses - known, key=str))
-            return replace(observed, addresses=addresses, routes=routes, neighbours=neighbours, first_seen=seen)
+            return replace(observed, addresses=addresses, routes=routes, neighbours=neighbours, first_seen=seen,
+                           down_links=down_links)
     raise TypeError(f"not a guard event: {event!r}")

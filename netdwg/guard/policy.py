@@ -176,7 +176,8 @@ def _candidates(config: GuardConfig, site: GuardSite, observed: Observed) -> lis
     out = []
     for addr in sorted(observed.addresses, key=lambda a: (a.dev, str(a.interface))):
         net = addr.interface.network
-        if addr.dev == config.interface or net.version != site.lan.version or not net.overlaps(site.lan):
+        if (addr.dev == config.interface or addr.dev in observed.down_links
+                or net.version != site.lan.version or not net.overlaps(site.lan)):
             continue
         metrics = [r.metric for r in observed.routes_on(addr.dev) if r.dst == net and r.gateway is None]
         if metrics:  # no connected route (noprefixroute): nothing conflicts

@@ -18,7 +18,7 @@ import time
 from typing import Callable
 
 from netdwg.guard.observed import (Address, AddressAdded, AddressRemoved, LinkGone, Neighbour, NeighbourGone,
-                                   NeighbourSeen, Route, RouteAdded, RouteRemoved, Snapshot, RT_TABLE_MAIN)
+                                   NeighbourSeen, LinkState, Route, RouteAdded, RouteRemoved, Snapshot, RT_TABLE_MAIN)
 
 log = logging.getLogger("netdwg.guard")
 
@@ -27,7 +27,13 @@ RT_TABLE_LOCAL = 255
 NUD_INCOMPLETE = 0x01
 NUD_FAILED = 0x20
 NUD_NOARP = 0x40
+IFF_UP = 0x1
 IFF_LOOPBACK = 0x8
+IFF_LOWER_UP = 0x10000
+
+
+def _carrier(msg) -> bool:
+    return bool(msg["flags"] & IFF_UP) and bool(msg["flags"] & IFF_LOWER_UP)
 
 
 class LinkNames:
@@ -96,8 +102,8 @@ def events_of(msg, links: LinkNames) -> list:
         if name:
             old = links.names.get(msg["index"])
             links.names[msg["index"]] = name
-            if old and old != name:
-                return [LinkGone(old)]  # renamed: facts under the old name are gone
+            out = [LinkGone(old)] if old and old != name else []  # renamed: old facts are gone
+            return out + [LinkState(name, _carrier(msg))]
         return []
     if kind in ("RTM_NEWADDR", "RTM_DELADDR"):
         addr = _address(msg, links)
@@ -122,18 +128,21 @@ def events_of(msg, links: LinkNames) -> list:
 
 def read_snapshot(ipr, links: LinkNames) -> Snapshot:
     """A full dump with an existing (unbound) IPRoute."""
+    down = set()
     for msg in ipr.get_links():
         links.names[msg["index"]] = msg.get_attr("IFLA_IFNAME")
+        if not _carrier(msg):
+            down.add(msg.get_attr("IFLA_IFNAME"))
     addresses = frozenset(a for m in ipr.get_addr() if (a := _address(m, links)))
     routes = set()
     for family in (socket.AF_INET, socket.AF_INET6):
-        routes |= {r for m in ipr.get_routes(family=family, table=0) if (r := _route(m, links))}
+        routes |= {r for m in ipr.get_routes(family=family) if (r := _route(m, links))}
     neighbours = set()
     for m in ipr.get_neighbours():
         found = _neighbour(m, links)
         if found and found[2]:
             neighbours.add(Neighbour(found[0], found[1], found[2]))
-    return Snapshot(addresses, frozenset(routes), frozenset(neighbours), time.monotonic())
+    return Snapshot(addresses, frozenset(routes), frozenset(neighbours), time.monotonic(), frozenset(down))
 
 
 def take_snapshot() -> Snapshot:
