@@ -45,7 +45,7 @@ def register(subparsers) -> None:
 def _host_files(root: Path):
     files = []
     for sub in HOST_CONFIG_DIRS:
-        if (root / sub).is_dir():
+        if (root / sub).is_dir() and any((root / sub).iterdir()):
             files.extend(f for f in read_rendered_dir_under(root, sub))
     if not files:
         raise ConfigError(f"no networkd, wg-quick or netplan files under {root}",

@@ -48,7 +48,7 @@ NETNS_SYSCTLS = (
 )
 
 # Directories every node gets as private tmpfs (on top of a private overlay of /etc).
-NODE_TMPFS = ("/etc/systemd/network", "/run/systemd", "/run/dbus", "/run/wireguard", "/etc/netdwg")
+NODE_TMPFS = ("/etc/systemd/network", "/run/systemd", "/run/dbus", "/run/wireguard", "/etc/netdwg", "/run/netdwg")
 
 _counter = itertools.count(1)
 
@@ -248,7 +248,10 @@ def _run(argv: Sequence[str], *, check: bool, env: Mapping[str, str] | None, inp
     if env is not None:
         full_env = dict(os.environ)
         full_env.update(env)
-    res = subprocess.run(list(argv), capture_output=True, text=True, env=full_env, input=input, timeout=timeout)
+    try:
+        res = subprocess.run(list(argv), capture_output=True, text=True, env=full_env, input=input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise SandboxError(f"command timed out after {timeout}s: {shlex.join(argv)}") from None
     if check and res.returncode != 0:
         raise SandboxError(
             f"command failed ({res.returncode}): {shlex.join(argv)}\n{res.stderr.strip() or res.stdout.strip()}"

@@ -71,6 +71,11 @@ def apply_with_commands(node: Node, hc: HostConfig, lan_ifnames: dict[IPNetwork,
             script.append(f"ip route add {r.destination} dev {dev.name}"
                           + (f" metric {r.metric}" if r.metric is not None else ""))
         node.run(["sh", "-ec", "\n".join(script)])
+    if hc.guard is not None:
+        from netdwg.render import guard  # the guard's own file format, rendered as apply would
+
+        for f in guard.render(hc):
+            node.write_file(str(f.path), f.text, mode=f.mode)
     if hc.firewall is not None and not hc.firewall.is_empty:
         node.run(["nft", "-f", "-"], input=render_nft(hc.firewall, lan_ifnames))
 

@@ -237,6 +237,11 @@ def bring_up(topology_path: str | Path, say: Say = _quiet, mode: str = "auto", s
             sb.spawn(lab.ns(d.ns), argv, name="dnsmasq")
         say(f"[+] hosts configured, DHCP on {len(world.dhcp)} LANs ({time.monotonic() - t0:.1f}s)")
         wait_for_tunnels(lab, configs, wait, say)
+        from netdwg.lab.roam import start_guard  # noqa: PLC0415 (roam imports this module)
+
+        for host in topology.hosts:
+            if host.guard and start_guard(lab, host.name):
+                say(f"[+] {host.name}: netdwg-guard running")
         lab.set_extra(configured_by=hows, up_seconds=round(time.monotonic() - t0, 2))
         say(f"[+] lab up in {time.monotonic() - t0:.1f}s")
     except BaseException:

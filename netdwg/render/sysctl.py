@@ -24,6 +24,6 @@ def render(host: HostConfig) -> tuple[RenderedFile, ...]:
         if setting.reason and setting.reason != last_reason:
             lines += ["", f"# {setting.reason}"]
             last_reason = setting.reason
-        lines.append(f"{setting.key} = {setting.value}")
+        lines.append(f"{'-' if setting.ignore_missing else ''}{setting.key} = {setting.value}")
     return (RenderedFile(SYSCTL_PATH, "\n".join(lines) + "\n", mode=MODE_PUBLIC,
                          description="forwarding and ICMP redirect settings"),)

@@ -272,7 +272,8 @@ def _sysctls(host: Host, interfaces: list[WgInterface]) -> tuple[Sysctl, ...]:
         out.append(Sysctl("net.ipv4.conf.all.send_redirects", "0", why))
         out.append(Sysctl("net.ipv4.conf.default.send_redirects", "0", why))
         for iface in interfaces:
-            out.append(Sysctl(f"net.ipv4.conf.{iface.name.replace('.', '/')}.send_redirects", "0", why))
+            out.append(Sysctl(f"net.ipv4.conf.{iface.name.replace('.', '/')}.send_redirects", "0", why,
+                              ignore_missing=True))
     return tuple(out)
 
 

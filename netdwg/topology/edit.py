@@ -123,7 +123,7 @@ def add_host(text: str, name: str, values: Mapping[str, str], path: str = "<topo
         body = lines[host_headers[-1].index + 1: hosts[1]]
         key_line = next((l for l in body if _KEY.match(l) and not _is_comment(l)), None)
         key_indent = _KEY.match(key_line).group(1) if key_line else head_indent
-        spaced = any(_is_blank(lines[h.index - 1]) for h in host_headers[1:]) if len(host_headers) > 1 else True
+        spaced = any(_is_blank(lines[h.index - 1]) for h in host_headers[1:]) if len(host_headers) > 1 else None
     block = [f"{head_indent}[[{name}]]{eol}"] + [f"{key_indent}{k} = {_format_value(v)}{eol}" for k, v in values.items()]
     if hosts is None:
         prefix = [] if not lines or _is_blank(lines[-1]) else [eol]
@@ -133,12 +133,11 @@ def add_host(text: str, name: str, values: Mapping[str, str], path: str = "<topo
         insert = _attached_comments_before(lines, end) if end < len(lines) else end
         while insert > hosts[0].index + 1 and _is_blank(lines[insert - 1]):
             insert -= 1
+        if spaced is None:  # one host so far: spaced if a blank line follows it
+            spaced = insert >= len(lines) or _is_blank(lines[insert])
         before = [eol] if spaced and host_headers else []
-        after = [eol] if end < len(lines) else []
+        after = [eol] if spaced and insert < len(lines) and not _is_blank(lines[insert]) else []
         new_lines = lines[:insert] + before + block + after + lines[insert:]
-        # keep exactly the blank lines the file had between [hosts] content and what follows
-        if after and insert < len(lines) and _is_blank(lines[insert]):
-            new_lines = lines[:insert] + before + block + lines[insert:]
     new_text = "".join(new_lines)
     _validate(new_text, path)
     return Edit(new_text, (f"added host '{name}' ({values['role']})",))
@@ -196,10 +195,10 @@ def _cut(lines: list[str], found: tuple[_Header, int]) -> tuple[int, int]:
     header, end = found
     start = _attached_comments_before(lines, header.index)
     stop = _attached_comments_before(lines, end) if end < len(lines) else end
-    if stop < end and stop > header.index and not _is_blank(lines[stop - 1]):
-        stop = end  # no blank line before the next header: the comments belong to the removed block's body
     stop = max(stop, header.index + 1)
     if stop == len(lines):  # the last section: take the blank lines that separated it along
+        while stop > header.index + 1 and _is_blank(lines[stop - 1]):
+            stop -= 1  # the file's trailing blank lines stay the file's
         while start > 0 and _is_blank(lines[start - 1]):
             start -= 1
     return start, stop

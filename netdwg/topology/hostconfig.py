@@ -88,6 +88,9 @@ class Sysctl:
     key: str  # e.g. "net.ipv4.ip_forward"
     value: str
     reason: str = ""
+    # Per-interface keys do not exist until the interface does: written with
+    # sysctl.d's "-" prefix so a failure to set them is not an error.
+    ignore_missing: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,194 @@
+"""`netdwg guard`: look at and drive the roaming conflict guard (netdwg-guard)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+from netdwg.errors import EXIT_OK, ConfigError, NotPermittedError
+from netdwg.guard import config as cfg
+
+DESCRIPTION = """\
+A roaming laptop routes office LANs into WireGuard. When it joins one of those
+LANs, the tunnel route wins over the LAN's own and LAN traffic hairpins through
+the hub. netdwg-guard notices, checks that the LAN really is that office (DHCP
+server, router address and MAC, DNS domain: more than the prefix, so a café
+handing out the same prefix is not trusted) and applies the site's action:
+remove, metric or widen. Everything it changes is undone on leaving.
+"""
+
+EPILOG = """\
+Examples:
+  netdwg guard status              what the guard sees, what it decided and why
+  netdwg guard status --json
+  netdwg guard learn oslo          in the oslo office: record this LAN's fingerprint
+  netdwg guard run --foreground -v debug: run the daemon in this terminal
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("guard", help="the roaming conflict guard: status, learn, run",
+                                   description=DESCRIPTION, epilog=EPILOG,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    verbs = parser.add_subparsers(dest="guard_command", metavar="VERB")
+
+    status = verbs.add_parser("status", help="what the guard sees and decided, and why",
+                              description="Show each site's verdict (away, identifying, trusted, foreign), "
+                                          "the reasons, and the changes in effect. Reads the running guard's "
+                                          "status file; when no guard runs, decides afresh from the host.",
+                              epilog="Example: netdwg guard status --json | jq '.sites[]'",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    _paths(status)
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(func=run_status)
+
+    learn = verbs.add_parser("learn", help="record the current LAN as SITE's fingerprint",
+                             description="Run this while connected to SITE's office LAN: the DHCP server, "
+                                         "router address and MAC and DNS domain of the link on SITE's "
+                                         "prefix are stored in the learned-fingerprints file; a running "
+                                         "guard re-reads it (SIGHUP).",
+                             epilog="Example: sudo netdwg guard learn oslo",
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    learn.add_argument("site", metavar="SITE", help="a site name from guard.conf")
+    _paths(learn)
+    learn.add_argument("--json", action="store_true", help="machine-readable output")
+    learn.set_defaults(func=run_learn)
+
+    run = verbs.add_parser("run", help="run the guard daemon (netdwg-guard)",
+                           description="Run netdwg-guard. Under systemd use netdwg-guard.service; "
+                                       "--foreground logs to this terminal.",
+                           epilog="Example: sudo netdwg guard run --foreground --verbose",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    from netdwg.guard.daemon import add_run_arguments
+
+    add_run_arguments(run)
+    run.set_defaults(func=run_daemon)
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+
+def _paths(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=cfg.DEFAULT_CONFIG_PATH, help="guard.conf (default %(default)s)")
+    parser.add_argument("--learned", type=Path, default=cfg.DEFAULT_LEARNED_PATH,
+                        help="learned fingerprints (default %(default)s)")
+    parser.add_argument("--status", type=Path, default=cfg.DEFAULT_STATUS_PATH,
+                        help="the running guard's status file (default %(default)s)")
+
+
+def _guard_pid(status_path: Path) -> int | None:
+    try:
+        pid = int(json.loads(status_path.read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return pid if b"guard" in cmdline else None
+
+
+def _observe(config: cfg.GuardConfig, probe_site: cfg.GuardSite | None = None):
+    from netdwg.guard.actions import probe_neighbour
+    from netdwg.guard.observed import Observed, fold
+    from netdwg.guard.policy import gather_evidence, identify
+    from netdwg.guard.sources.leases import read_all_leases
+    from netdwg.guard.sources.netlink import take_snapshot
+
+    def snapshot():
+        observed = fold(Observed(), take_snapshot())
+        for event in read_all_leases():
+            observed = fold(observed, event)
+        return observed
+
+    observed = snapshot()
+    if probe_site is not None:  # resolve the router's MAC so it can be recorded
+        view, _, _ = identify(config, probe_site, (), observed, time.monotonic())
+        if view.dev:
+            ev = gather_evidence(observed, view.dev)
+            if ev.router and not ev.router_mac:
+                probe_neighbour(view.dev, ev.router)
+                time.sleep(0.2)
+                observed = snapshot()
+    return observed
+
+
+def run_status(args) -> int:
+    config = cfg.load_guard_config(args.config)
+    pid = _guard_pid(args.status)
+    if pid:
+        status = json.loads(args.status.read_text())
+        status["running"] = True
+    else:
+        from netdwg.guard.daemon import status_json
+        from netdwg.guard.learned import load_learned
+        from netdwg.guard.policy import decide
+
+        observed = _observe(config)
+        decision = decide(config, load_learned(args.learned), observed, (), time.monotonic())
+        status = status_json(decision, (), config)
+        status["running"] = False
+    if args.json:
+        print(json.dumps(status, indent=1))
+        return EXIT_OK
+    print(f"netdwg-guard: {'running, pid ' + str(status['pid']) if status['running'] else 'not running'} "
+          f"(interface {status['interface']})")
+    for site in status["sites"]:
+        where = f" on {site['dev']} ({site['address']})" if site["dev"] else ""
+        print(f"  {site['site']}: {site['verdict']}{where}")
+        for reason in site["reasons"]:
+            print(f"      because {reason}")
+    print("in effect:" if status["in_effect"] else "in effect: nothing")
+    for change in status["in_effect"]:
+        print(f"  {change}")
+    for warning in status["warnings"]:
+        print(f"warning: {warning}")
+    if status.get("last_reaction_ms") is not None:
+        print(f"last reaction: {status['last_reaction_ms']:.1f} ms; hub endpoint re-set "
+              f"{status['endpoint_resets']} time(s)")
+    return EXIT_OK
+
+
+def run_learn(args) -> int:
+    from netdwg.guard.learned import add_learned, fingerprint_of_link, load_learned, save_learned
+    from netdwg.guard.policy import identify
+
+    config = cfg.load_guard_config(args.config)
+    site = config.site(args.site)
+    if site is None:
+        raise ConfigError(f"no site {args.site!r} in {args.config}",
+                          fix="known sites: " + (", ".join(s.name for s in config.sites) or "(none)"))
+    observed = _observe(config, site)
+    view, _, _ = identify(config, site, (), observed, time.monotonic())
+    if not view.dev:
+        raise ConfigError(f"no interface is on {site.name}'s LAN {site.lan} now",
+                          fix=f"connect to the {site.name} office network first, then run this again")
+    fp = fingerprint_of_link(observed, view.dev)
+    if fp.is_empty():
+        raise ConfigError(f"{view.dev} is on {site.lan} but shows nothing to recognise it by "
+                          "(no DHCP lease, no router)",
+                          fix="declare the fingerprint in the topology (router_mac, dhcp_server) instead")
+    try:
+        save_learned(args.learned, add_learned(load_learned(args.learned), site.name, fp))
+    except PermissionError:
+        raise NotPermittedError(f"cannot write {args.learned}", fix="run as root") from None
+    pid = _guard_pid(args.status)
+    if pid:
+        os.kill(pid, signal.SIGHUP)
+    if args.json:
+        from netdwg.guard.learned import fingerprint_to_json
+
+        print(json.dumps({"site": site.name, "dev": view.dev, "fingerprint": fingerprint_to_json(fp),
+                          "guard_notified": bool(pid)}))
+    else:
+        print(f"learned {site.name} on {view.dev}: {fp.describe()}")
+        print("the running guard re-read it" if pid else "no running guard to tell; it reads this at start")
+    return EXIT_OK
+
+
+def run_daemon(args) -> int:
+    from netdwg.guard.daemon import run_guard
+
+    return run_guard(args)

@@ -1,0 +1,204 @@
+"""`netdwg lab`: prove a topology in network namespaces before touching real hosts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from netdwg.errors import EXIT_ERROR, EXIT_OK, NotPermittedError
+
+DESCRIPTION = """\
+Bring the whole topology up in network namespaces on this machine and test it
+with real traffic. Every host becomes a namespace with its own mount namespace
+(private /etc/systemd/network, /run/systemd, /run/dbus, /run/wireguard,
+/etc/netdwg), a private dbus-daemon, systemd-networkd (networkd and netplan
+hosts) and wireguard-go, configured by `netdwg apply` run inside it. Around
+them: a simulated internet (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24
+only), a NAT router in front of every host without a public endpoint, and for
+every site LAN a switch, the office router (NAT, dnsmasq DHCP, the static
+return route when return_path = static-route) and a test device.
+
+Nothing in the root network namespace is changed. Everything created is
+recorded under /run/netdwg-lab/ and `netdwg lab down` removes it, also after a
+crash or Ctrl-C.
+"""
+
+EPILOG = """\
+examples:
+  netdwg lab up examples/harbor.conf      build the lab (about 2 s for 5 hosts)
+  netdwg lab check                        who reaches whom, with paths; exit 1 on any mismatch
+  netdwg lab roam ana oslo                move laptop ana onto oslo's LAN (DHCP), iperf3 before/after
+  netdwg lab roam ana away                and back
+  netdwg lab exec ana -- ip route         run a command in a host (or oslo-dev, oslo-rtr, inet ...)
+  netdwg lab status                       what is running
+  netdwg lab down                         remove everything
+  netdwg lab demo examples/harbor.conf    all of the above with a report (make demo)
+
+exit status: 0 ok, 1 check found a mismatch, 2 bad input or lab failure, 77 not root.
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("lab", help="simulate the topology in network namespaces",
+                                   description=DESCRIPTION, epilog=EPILOG,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    verbs = parser.add_subparsers(dest="lab_command", metavar="VERB")
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    up = verbs.add_parser("up", help="build the lab of a topology", formatter_class=fmt,
+                          description="Build the lab: namespaces, internet, NATs, LANs, DHCP; "
+                                      "configure every host (netdwg apply inside it).",
+                          epilog="example:\n  netdwg lab up examples/harbor.conf")
+    up.add_argument("topology", help="the topology file")
+    up.add_argument("--configure", choices=("auto", "apply", "standin"), default="auto",
+                    help="how hosts are configured: 'apply' runs netdwg apply in each host (failures are "
+                         "fatal), 'standin' uses the lab's own commands, 'auto' (default) tries apply "
+                         "and says so when it falls back")
+    up.add_argument("--quiet", action="store_true", help="no progress lines")
+    up.set_defaults(func=run_up)
+
+    check = verbs.add_parser("check", help="test the reachability matrix with real traffic", formatter_class=fmt,
+                             description="Ping every pair the topology implies (VPN addresses and LAN test "
+                                         "devices, both directions), trace the path of those that get "
+                                         "through, and check that what must be blocked is blocked.",
+                             epilog="examples:\n  netdwg lab check\n  netdwg lab check --json | jq '.[] | select(.ok | not)'")
+    check.add_argument("--json", action="store_true", help="print JSON")
+    check.add_argument("--no-trace", action="store_true", help="skip traceroute (faster)")
+    check.set_defaults(func=run_check)
+
+    roam = verbs.add_parser("roam", help="move a roaming host onto a site's LAN or away", formatter_class=fmt,
+                            description="Move a roaming laptop (networkd backend) onto a site's LAN, where it "
+                                        "gets an address by DHCP, or back 'away' behind its NAT; measure "
+                                        "iperf3 throughput to the LAN's test device before and after.",
+                            epilog="examples:\n  netdwg lab roam ana oslo\n  netdwg lab roam ana away")
+    roam.add_argument("host")
+    roam.add_argument("site", help="a site name, or 'away'")
+    roam.add_argument("--json", action="store_true", help="print JSON")
+    roam.add_argument("--no-iperf", action="store_true", help="skip the throughput measurement")
+    roam.set_defaults(func=run_roam)
+
+    ex = verbs.add_parser("exec", help="run a command inside a host or lab namespace", formatter_class=fmt,
+                          description="Run CMD in a host's network and mount namespaces (or in a plain lab "
+                                      "namespace such as oslo-dev, oslo-rtr, ana-nat, inet).",
+                          epilog="examples:\n  netdwg lab exec relay -- wg show\n"
+                                 "  netdwg lab exec oslo-dev -- ping -c1 10.99.0.4")
+    ex.add_argument("host")
+    ex.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
+    ex.set_defaults(func=run_exec)
+
+    st = verbs.add_parser("status", help="what the running lab holds", formatter_class=fmt,
+                          description="Hosts, their namespaces, daemons, handshakes and where roaming "
+                                      "hosts are.", epilog="example:\n  netdwg lab status --json")
+    st.add_argument("--json", action="store_true", help="print JSON")
+    st.set_defaults(func=run_status)
+
+    down = verbs.add_parser("down", help="remove the lab (also after a crash)", formatter_class=fmt,
+                            description="Stop every process the lab started (by PID) and delete its "
+                                        "namespaces, from the record under /run/netdwg-lab/.",
+                            epilog="example:\n  netdwg lab down")
+    down.set_defaults(func=run_down)
+
+    demo = verbs.add_parser("demo", help="up, check, roam with iperf3, report, down", formatter_class=fmt,
+                            description="The whole story in one command (make demo): bring the topology "
+                                        "up, check reachability, roam a laptop onto a LAN and back with "
+                                        "iperf3, print a report, and tear everything down.",
+                            epilog="example:\n  netdwg lab demo examples/harbor.conf")
+    demo.add_argument("topology")
+    demo.add_argument("--configure", choices=("auto", "apply", "standin"), default="auto")
+    demo.set_defaults(func=run_demo)
+    parser.set_defaults(func=lambda args: (parser.print_help(), EXIT_ERROR)[1])
+
+
+def _require_root() -> None:
+    if os.geteuid() != 0:
+        raise NotPermittedError("the lab creates network namespaces: it needs root", fix="run it with sudo")
+
+
+def _say(quiet: bool = False):
+    def say(line: str) -> None:
+        if not quiet:
+            print(line, file=sys.stderr, flush=True)
+    return say
+
+
+def run_up(args) -> int:
+    _require_root()
+    from netdwg.lab.up import bring_up
+
+    lab = bring_up(args.topology, say=_say(args.quiet), mode=args.configure)
+    print(f"lab {lab.sandbox.id} is up: netdwg lab check | status | roam | exec | down")
+    return EXIT_OK
+
+
+def run_check(args) -> int:
+    _require_root()
+    from netdwg.lab.check import expected_probes, format_table, results_json, run_probes
+    from netdwg.lab.state import find_lab
+
+    lab = find_lab()
+    results = run_probes(lab, expected_probes(lab.topology, lab.world), trace=not args.no_trace)
+    if args.json:
+        print(json.dumps(results_json(results), indent=1))
+    else:
+        print(format_table(results))
+    return EXIT_OK if all(r.ok for r in results) else 1
+
+
+def run_roam(args) -> int:
+    _require_root()
+    from netdwg.lab.roam import format_roam, roam, roam_json
+    from netdwg.lab.state import find_lab
+
+    report = roam(find_lab(), args.host, args.site, measure=not args.no_iperf, say=_say(args.json))
+    print(json.dumps(roam_json(report), indent=1) if args.json else format_roam(report))
+    return EXIT_OK
+
+
+def run_exec(args) -> int:
+    _require_root()
+    from netdwg.lab.state import LabError, find_lab
+
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not cmd:
+        raise LabError("no command given", fix="netdwg lab exec HOST -- CMD ARGS...")
+    lab = find_lab()
+    if lab.topology.has_host(args.host):
+        argv = ["nsenter", "-t", str(lab.node(args.host).pid), "-m", "-n", *cmd]
+    elif any(short == args.host for short, _ in lab.world.namespaces):
+        argv = ["ip", "netns", "exec", lab.ns(args.host).name, *cmd]
+    else:
+        raise LabError(f"no host or lab namespace '{args.host}'",
+                       fix="one of: " + ", ".join(short for short, _ in lab.world.namespaces))
+    return subprocess.run(argv).returncode
+
+
+def run_status(args) -> int:
+    _require_root()
+    from netdwg.lab.state import find_lab
+    from netdwg.lab.status import format_status, lab_status
+
+    status = lab_status(find_lab())
+    print(json.dumps(status, indent=1) if args.json else format_status(status))
+    return EXIT_OK
+
+
+def run_down(args) -> int:
+    _require_root()
+    from netdwg.lab.state import destroy_labs
+
+    removed = destroy_labs()
+    procs = sum(1 for r in removed if r.startswith("process"))
+    nss = sum(1 for r in removed if r.startswith("netns"))
+    print(f"removed {nss} namespaces and stopped {procs} processes" if removed else "no lab to remove")
+    return EXIT_OK
+
+
+def run_demo(args) -> int:
+    _require_root()
+    from netdwg.lab.demo import demo
+
+    return demo(args.topology, args.configure)
+

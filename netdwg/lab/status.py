@@ -1,0 +1,55 @@
+"""``netdwg lab status``: what the running lab holds, as a value and as a table."""
+
+from __future__ import annotations
+
+import time
+
+from netdwg.lab.roam import where_is
+from netdwg.lab.state import Lab
+
+
+def lab_status(lab: Lab) -> dict:
+    extra = lab.sandbox.record.extra
+    ifname = lab.topology.network.interface
+    alive = {}
+    for proc in lab.sandbox.record.procs:
+        ns, _, what = proc.what.rpartition(":")
+        alive.setdefault(ns, []).append((what, proc.pid, proc.is_alive()))
+    hosts = []
+    now = time.time()
+    for box in lab.world.hosts:
+        node = lab.node(box.name)
+        res = node.run(["wg", "show", ifname, "latest-handshakes"], check=False, timeout=10)
+        stamps = [int(line.split()[1]) for line in res.stdout.splitlines() if len(line.split()) == 2]
+        hosts.append({
+            "host": box.name, "role": str(box.role), "backend": box.backend, "netns": node.name,
+            "holder_pid": node.pid, "public_address": str(box.public_address),
+            "location": where_is(lab, box.name) if box.nat else "-",
+            "configured_by": extra.get("configured_by", {}).get(box.name, "?"),
+            "peers": len(stamps), "handshakes": sum(1 for s in stamps if s),
+            "oldest_handshake_s": int(now - min(stamps)) if stamps and all(stamps) else None,
+            "daemons": {what: {"pid": pid, "alive": ok} for what, pid, ok in alive.get(node.name, [])},
+        })
+    return {"lab": lab.sandbox.id, "topology": extra.get("topology_path"), "network": extra.get("name"),
+            "up_seconds": extra.get("up_seconds"), "age_s": int(now - lab.started),
+            "namespaces": len(lab.sandbox.record.netns), "processes": len(lab.sandbox.record.procs),
+            "hosts": hosts,
+            "lans": [{"site": lan.site, "prefix": str(lan.prefix), "router": str(lan.router_address.ip),
+                      "device": str(lan.device_address.ip), "return_path": str(lan.return_path)}
+                     for lan in lab.world.lans]}
+
+
+def format_status(st: dict) -> str:
+    lines = [f"lab {st['lab']}: {st['network']} from {st['topology']}, up {st['age_s']} s "
+             f"(built in {st['up_seconds']} s), {st['namespaces']} namespaces, {st['processes']} processes"]
+    rows = [("HOST", "ROLE", "BACKEND", "WHERE", "PUBLIC", "HANDSHAKES", "CONFIGURED BY", "DAEMONS")]
+    for h in st["hosts"]:
+        daemons = " ".join(f"{w}{'' if d['alive'] else '(dead)'}" for w, d in h["daemons"].items() if w != "holder")
+        rows.append((h["host"], h["role"], h["backend"], h["location"], h["public_address"],
+                     f"{h['handshakes']}/{h['peers']}", h["configured_by"], daemons))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines += ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows]
+    for lan in st["lans"]:
+        lines.append(f"LAN {lan['prefix']} of {lan['site']}: router {lan['router']}, test device {lan['device']}, "
+                     f"return path {lan['return_path']}")
+    return "\n".join(lines)
