@@ -163,6 +163,8 @@ class Transaction:
                 self.ports.networkd.reload()
                 for name in self.reconfigured:
                     self.ports.networkd.reconfigure(name)
+                if self.reconfigured:
+                    self.ports.networkd.wait_configured(tuple(self.reconfigured), self.ports.wait_timeout)
             except (NetdwgError, OSError) as err:
                 problems.append(f"networkd reload: {err}")
         return problems

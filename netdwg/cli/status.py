@@ -31,7 +31,8 @@ examples:
 exit status: 0 in sync, 1 drift found, 2 bad input, 77 not permitted.
 """
 
-HOST_CONFIG_DIRS = ("etc/systemd/network", "etc/wireguard", "etc/netplan", "etc/sysctl.d")
+HOST_CONFIG_DIRS = ("etc/systemd/network", "etc/wireguard", "etc/netplan")
+HOST_CONFIG_SUFFIXES = (".netdev", ".network", ".conf", ".yaml", ".yml")
 
 
 def register(subparsers) -> None:
@@ -59,6 +60,9 @@ def read_rendered_dir_under(root: Path, sub: str):
     from netdwg.rendered import RenderedFile
 
     for f in read_rendered_dir(root / sub):
+        source = root / sub / f.path.relative_to("/")
+        if source.is_symlink() or f.path.suffix not in HOST_CONFIG_SUFFIXES:
+            continue
         yield RenderedFile(PurePosixPath("/") / sub / f.path.relative_to("/"), f.text, f.mode, f.owner, f.group, f.secret)
 
 
