@@ -68,9 +68,9 @@ def iperf(lab: Lab, node: Node, lan: SiteLan, seconds: float = 2.0) -> float | N
         return None
 
 
-def _measure(lab: Lab, node: Node, where: str, lan: SiteLan) -> Measurement:
+def _measure(lab: Lab, node: Node, where: str, lan: SiteLan, throughput: bool) -> Measurement:
     target = str(lan.device_address.ip)
-    return Measurement(where, lan.device, _route_dev(node, target), iperf(lab, node, lan))
+    return Measurement(where, lan.device, _route_dev(node, target), iperf(lab, node, lan) if throughput else None)
 
 
 def where_is(lab: Lab, host: str) -> str:
@@ -147,7 +147,7 @@ def roam(lab: Lab, host: str, to: str, measure: bool = True, say=lambda s: None)
     node = lab.node(host)
     # The LAN whose throughput tells the story: the one joined, or the one left.
     subject = lab.world.lans_of(to if to != AWAY else current)[0]
-    before = _measure(lab, node, current, subject) if measure else Measurement(current, subject.device, "", None)
+    before = _measure(lab, node, current, subject, measure)
     say(f"[#] {host}: {current} -> {to}")
     t0 = time.monotonic()
     if current == AWAY:
@@ -162,7 +162,8 @@ def roam(lab: Lab, host: str, to: str, measure: bool = True, say=lambda s: None)
         _join_lan(lab, host, node, subject)
         wait_until(lambda: _has_address_in(node, ROAM_IF, subject), 15, what=f"a DHCP lease on {to}'s LAN")
     moved_in = time.monotonic() - t0
-    _kick_tunnel(lab, node)
+    if not guard_running(lab, host):
+        _kick_tunnel(lab, node)  # netdwg-guard does this itself: let it show that it does
     try:
         _wait_tunnel(lab, node)
     except SandboxError:
@@ -175,7 +176,7 @@ def roam(lab: Lab, host: str, to: str, measure: bool = True, say=lambda s: None)
         roamed[host] = to
     lab.set_extra(roamed=roamed)
     time.sleep(0.5)  # let the guard react to the new lease (it reports its reaction time in its log)
-    after = _measure(lab, node, to, subject) if measure else Measurement(to, subject.device, "", None)
+    after = _measure(lab, node, to, subject, measure)
     others = tuple((lan.device, _route_dev(node, str(lan.device_address.ip)))
                    for lan in lab.world.lans if lan.site != subject.site)
     return RoamReport(host, before, after, round(moved_in, 3), round(tunnel_back, 3), others)
@@ -183,7 +184,7 @@ def roam(lab: Lab, host: str, to: str, measure: bool = True, say=lambda s: None)
 
 def format_roam(r: RoamReport) -> str:
     def mb(m: Measurement) -> str:
-        return "no connection" if m.mbits is None else f"{m.mbits:,.0f} Mbit/s"
+        return "-" if m.mbits is None else f"{m.mbits:,.0f} Mbit/s"
     rows = [("", "WHERE", "ROUTE TO " + r.before.target, "IPERF3"),
             ("before", r.before.where, r.before.route_dev, mb(r.before)),
             ("after", r.after.where, r.after.route_dev, mb(r.after))]
@@ -200,6 +201,10 @@ def roam_json(r: RoamReport) -> dict:
         return {"where": x.where, "target": x.target, "route_dev": x.route_dev, "mbits": x.mbits}
     return {"host": r.host, "before": m(r.before), "after": m(r.after), "moved_in": r.moved_in,
             "tunnel_back_in": r.tunnel_back_in, "other_lans": dict(r.other_lans)}
+
+
+def guard_running(lab: Lab, host: str) -> bool:
+    return any(p.what == f"{lab.ns(host).name}:netdwg-guard" and p.is_alive() for p in lab.sandbox.record.procs)
 
 
 def start_guard(lab: Lab, host: str) -> int | None:

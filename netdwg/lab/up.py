@@ -231,7 +231,7 @@ def bring_up(topology_path: str | Path, say: Say = _quiet, mode: str = "auto", s
                     "--bind-interfaces", "--except-interface=lo", "--port=0",
                     f"--dhcp-range={d.first},{d.last},{d.netmask},12h", f"--dhcp-option=option:router,{d.router}",
                     "--dhcp-authoritative", f"--dhcp-leasefile={sb.rundir / (d.ns + '.leases')}",
-                    "--pid-file=", "--user=root", "--log-dhcp", "--log-facility=-"]
+                    "--pid-file=", "--user=root", "--no-ping", "--log-dhcp", "--log-facility=-"]
             if d.domain:
                 argv.append(f"--domain={d.domain}")
             sb.spawn(lab.ns(d.ns), argv, name="dnsmasq")
