@@ -47,7 +47,7 @@ clean:
 PKG_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' netdwg/__init__.py)
 SYS_PATH := /usr/sbin:/usr/bin:/sbin:/bin
 PKG_APT_PACKAGES := debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools \
-	python3-docutils lintian fakeroot debootstrap makepkg zstd
+	python3-docutils lintian fakeroot debootstrap makepkg pacman-package-manager libarchive-tools zstd
 build/.pkg-deps-stamp:
 	@missing=""; for p in $(PKG_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -74,10 +74,12 @@ arch: build/.pkg-deps-stamp
 	$(call copy_tracked,build/arch/src/netdwg-$(PKG_VERSION))
 	tar -C build/arch/src -czf build/arch/netdwg-$(PKG_VERSION).tar.gz netdwg-$(PKG_VERSION)
 	cp packaging/arch/PKGBUILD build/arch/
-	rm -rf build/arch/src
+	rm -rf build/arch/src build/arch/pkg build/arch/*.pkg.tar.*
 	id -u netdwg-build >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin netdwg-build
 	chown -R netdwg-build build/arch
-	cd build/arch && runuser -u netdwg-build -- env PATH=$(SYS_PATH) HOME=$$PWD makepkg -d -f --skipinteg --noconfirm
+	# Arch calls the interpreter "python"; Debian only has python3 (without python-is-python3).
+	mkdir -p build/arch/bin && ln -sf /usr/bin/python3 build/arch/bin/python
+	cd build/arch && runuser -u netdwg-build -- env PATH=$$PWD/bin:$(SYS_PATH) HOME=$$PWD makepkg -d -f --skipinteg --noconfirm
 	@command -v namcap >/dev/null && namcap build/arch/*.pkg.tar.* || echo "namcap: not packaged for Debian 12, skipped"
 
 # Build the .deb and install it into a fresh debootstrap'd Debian 12 root,

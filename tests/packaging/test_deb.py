@@ -135,11 +135,21 @@ def test_units_are_installed_but_nothing_is_enabled(debian_root):
 def test_netdwg_runs_with_debian12_libraries(debian_root):
     version = in_root(debian_root, "netdwg", "--version").stdout.strip()
     assert re.fullmatch(r"netdwg \d+\.\d+\.\d+", version), version
-    # The libraries it imports are Debian's, not the venv's.
-    probe = ("import pyroute2, configobj, cryptography, yaml, qrcode, watchdog.version, systemd.daemon;"
-             "print(pyroute2.__version__, configobj.__version__, cryptography.__version__)")
-    versions = in_root(debian_root, "python3", "-c", probe).stdout.split()
-    assert versions == ["0.7.2", "5.0.8", "38.0.4"], versions
+    # The libraries it runs with are Debian 12's packages (pyroute2 0.7.2 reports
+    # __version__ "unknown", so ask dpkg), and netdwg itself is the packaged one.
+    packages = ["python3-pyroute2", "python3-configobj", "python3-cryptography", "python3-watchdog",
+                "python3-yaml", "python3-qrcode", "python3-systemd", "python3-dbus-fast"]
+    shown = in_root(debian_root, "dpkg-query", "-W", "-f", "${Package} ${Version}\\n", *packages).stdout
+    versions = dict(line.split() for line in shown.splitlines())
+    assert versions["python3-pyroute2"].startswith("0.7.2-"), versions
+    assert versions["python3-configobj"].startswith("5.0.8-"), versions
+    assert versions["python3-cryptography"].startswith("38.0.4-"), versions
+    assert versions["python3-dbus-fast"].startswith("1.84."), versions
+    print("\n[debian 12] " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
+    probe = ("import netdwg, pyroute2, configobj, yaml, qrcode, watchdog, systemd.daemon, cryptography;"
+             "print(netdwg.__file__, pyroute2.__file__)")
+    files = in_root(debian_root, "python3", "-c", probe).stdout.split()
+    assert all(f.startswith("/usr/lib/python3/dist-packages/") for f in files), files
     in_root(debian_root, "netdwg-guard", "--help")
 
 
