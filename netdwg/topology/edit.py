@@ -123,7 +123,8 @@ def add_host(text: str, name: str, values: Mapping[str, str], path: str = "<topo
         body = lines[host_headers[-1].index + 1: hosts[1]]
         key_line = next((l for l in body if _KEY.match(l) and not _is_comment(l)), None)
         key_indent = _KEY.match(key_line).group(1) if key_line else head_indent
-        spaced = any(_is_blank(lines[h.index - 1]) for h in host_headers[1:]) if len(host_headers) > 1 else None
+        spaced = any(_is_blank(lines[_attached_comments_before(lines, h.index) - 1])
+                     for h in host_headers[1:]) if len(host_headers) > 1 else None
     block = [f"{head_indent}[[{name}]]{eol}"] + [f"{key_indent}{k} = {_format_value(v)}{eol}" for k, v in values.items()]
     if hosts is None:
         prefix = [] if not lines or _is_blank(lines[-1]) else [eol]
@@ -196,6 +197,9 @@ def _cut(lines: list[str], found: tuple[_Header, int]) -> tuple[int, int]:
     start = _attached_comments_before(lines, header.index)
     stop = _attached_comments_before(lines, end) if end < len(lines) else end
     stop = max(stop, header.index + 1)
+    if stop < len(lines) and (start == 0 or not _is_blank(lines[start - 1])):
+        while stop > header.index + 1 and _is_blank(lines[stop - 1]):
+            stop -= 1  # nothing separates what comes before: keep the blank lines that end this block
     if stop == len(lines):  # the last section: take the blank lines that separated it along
         while stop > header.index + 1 and _is_blank(lines[stop - 1]):
             stop -= 1  # the file's trailing blank lines stay the file's
