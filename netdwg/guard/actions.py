@@ -48,9 +48,9 @@ class NetlinkRoutes:
     """Exact route add/delete with pyroute2 (0.7.2 and 0.9). Use from one thread only."""
 
     def __init__(self) -> None:
-        from pyroute2 import IPRoute
+        from netdwg.guard.sources.netlink import unbound_iproute
 
-        self._ipr = IPRoute()
+        self._ipr = unbound_iproute()
 
     def close(self) -> None:
         self._ipr.close()

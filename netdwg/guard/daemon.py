@@ -152,7 +152,12 @@ class Guard:
     async def shutdown(self) -> None:
         if self.state:
             log.info("stopping: undoing %d change(s)", len(self.state))
-            outcomes = await self._in_worker(execute, undo_all(self.state, "stopping"), self.routes, self._wg())
+            try:
+                outcomes = await asyncio.wait_for(
+                    self._in_worker(execute, undo_all(self.state, "stopping"), self.routes, self._wg()), 10)
+            except asyncio.TimeoutError:
+                log.error("undo did not finish in 10 s; the record stays in %s for the next start", self.paths.state)
+                return
             failed = [o for o in outcomes if not o.ok]
             if failed:
                 log.warning("%d change(s) could not be undone; they stay recorded in %s", len(failed), self.paths.state)
@@ -162,7 +167,7 @@ class Guard:
             self.state = ()
         self.write_status()
         await self._in_worker(self.routes.close)
-        self.worker.shutdown(wait=True)
+        self.worker.shutdown(wait=False)
 
     async def _watchdog(self, interval: float) -> None:
         while True:

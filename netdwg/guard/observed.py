@@ -173,6 +173,7 @@ class LinkGone:
 class LinkState:
     dev: str
     carrier: bool
+    admin_up: bool = True  # admin down: the kernel flushes the link's IPv4 routes without telling
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,9 +232,12 @@ def fold(observed: Observed, event: Event) -> Observed:
                            leases=tuple(l for l in observed.leases if l.dev != dev),
                            first_seen=tuple(p for p in observed.first_seen if p[0].dev != dev),
                            down_links=observed.down_links - {dev})
-        case LinkState(dev, carrier):
+        case LinkState(dev, carrier, admin_up):
             down = observed.down_links - {dev} if carrier else observed.down_links | {dev}
-            return observed if down == observed.down_links else replace(observed, down_links=down)
+            routes = observed.routes if admin_up else frozenset(r for r in observed.routes if r.dev != dev)
+            if down == observed.down_links and routes is observed.routes:
+                return observed
+            return replace(observed, down_links=down, routes=routes)
         case LeaseSeen(lease):
             rest = tuple(l for l in observed.leases if (l.dev, l.source) != (lease.dev, lease.source))
             return replace(observed, leases=rest + (lease,))

@@ -338,7 +338,9 @@ def undo_all(state: tuple[Change, ...], why: str) -> tuple[Undo, ...]:
 
 
 def uplink_addresses(observed: Observed, wg_interface: str) -> frozenset[Address]:
-    """The addresses that can carry the tunnel: not on wg, not loopback or link-local."""
+    """The addresses that can carry the tunnel: not on wg, not on a link without carrier,
+    not loopback or link-local. Any change re-sets the hub endpoint."""
     return frozenset(a for a in observed.addresses
-                     if a.dev != wg_interface and not a.interface.ip.is_loopback
+                     if a.dev != wg_interface and a.dev not in observed.down_links
+                     and not a.interface.ip.is_loopback
                      and not a.interface.ip.is_link_local)

@@ -252,8 +252,8 @@ def ping(node_or_ns, dst, count: int = 1, timeout: float = 2.0) -> bool:
     return res.returncode == 0
 
 
-def iperf_mbps(node: Node, dst=DEVICE, seconds: float = 1.0) -> float:
-    out = node.run(["iperf3", "-J", "-c", str(dst), "-t", str(seconds)], check=False, timeout=30).stdout
+def iperf_mbps(node: Node, dst=DEVICE, seconds: int = 1) -> float:
+    out = node.run(["iperf3", "-J", "-c", str(dst), "-t", str(int(seconds)), "--connect-timeout", "3000"], check=False, timeout=30).stdout
     try:
         return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e6
     except (ValueError, KeyError):

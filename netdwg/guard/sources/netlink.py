@@ -103,7 +103,7 @@ def events_of(msg, links: LinkNames) -> list:
             old = links.names.get(msg["index"])
             links.names[msg["index"]] = name
             out = [LinkGone(old)] if old and old != name else []  # renamed: old facts are gone
-            return out + [LinkState(name, _carrier(msg))]
+            return out + [LinkState(name, _carrier(msg), bool(msg["flags"] & IFF_UP))]
         return []
     if kind in ("RTM_NEWADDR", "RTM_DELADDR"):
         addr = _address(msg, links)
@@ -145,11 +145,22 @@ def read_snapshot(ipr, links: LinkNames) -> Snapshot:
     return Snapshot(addresses, frozenset(routes), frozenset(neighbours), time.monotonic(), frozenset(down))
 
 
-def take_snapshot() -> Snapshot:
-    """A fresh dump from a new socket (CLI, tests); not inside a running asyncio loop on pyroute2 0.9."""
+def unbound_iproute():
+    """An IPRoute for requests only. pyroute2 0.9 subscribes every IPRoute to the
+    default multicast groups; unread events then fill its buffer until a reply
+    is dropped and the request hangs. groups=0 subscribes to nothing (0.7.2
+    subscribes only on bind(), and may not know the argument)."""
     from pyroute2 import IPRoute
 
-    with IPRoute() as ipr:
+    try:
+        return IPRoute(groups=0)
+    except TypeError:
+        return IPRoute()
+
+
+def take_snapshot() -> Snapshot:
+    """A fresh dump from a new socket (CLI, tests); not inside a running asyncio loop on pyroute2 0.9."""
+    with unbound_iproute() as ipr:
         return read_snapshot(ipr, LinkNames())
 
 
@@ -186,7 +197,7 @@ class NetlinkMonitor:
             try:
                 with IPRoute() as ipr:
                     ipr.bind()
-                    with IPRoute() as dumper:
+                    with unbound_iproute() as dumper:
                         self._hand_over([read_snapshot(dumper, self.links)])
                     while not self._stop.is_set():
                         for msg in ipr.get():

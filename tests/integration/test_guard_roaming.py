@@ -1,0 +1,256 @@
+"""netdwg-guard end to end: real networkd 252 (DHCP client) on the laptop, real
+dnsmasq on the office LAN and in a café, wireguard-go tunnels through a hub,
+and the guard process itself (netdwg/guard/scenario.py draws the world)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from netdwg.guard.config import Action, Fingerprint
+from netdwg.guard.scenario import (DEVICE, OFFICE_LAN, OTHER_HOST, REPO, build_roaming_lab, iperf_mbps, ping)
+from netdwg.lab.sandbox import Sandbox, wait_until
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture(scope="module")
+def lab():
+    with Sandbox(prefix="ndwt") as sb:
+        lab = build_roaming_lab(sb)
+        lab.baseline = sorted(json.dumps(r, sort_keys=True) for r in lab.wg_routes())
+        yield lab
+
+
+def wg_route_set(lab) -> list[str]:
+    return sorted(json.dumps(r, sort_keys=True) for r in lab.wg_routes())
+
+
+def allowed_ips(lab) -> set[str]:
+    out = lab.lap.run(["wg", "show", "wg0", "allowed-ips"]).stdout
+    return {ip for line in out.splitlines() for ip in line.split("\t", 1)[1].split()}
+
+
+def route_dev(lab, dst) -> str:
+    try:
+        return lab.route_dev(dst)
+    except Exception:  # "Network is unreachable" while networkd reconfigures
+        return ""
+
+
+def wait_dev(lab, dst, dev: str, timeout: float = 20.0) -> None:
+    wait_until(lambda: route_dev(lab, dst) == dev, timeout=timeout,
+               what=f"ip route get {dst} -> dev {dev}; guard log:\n{lab.guard_log()[-2500:]}")
+
+
+def wait_verdict(lab, verdict: str, site: str = "oslo", timeout: float = 20.0) -> dict:
+    def ok():
+        st = lab.guard_status() or {}
+        return any(s["site"] == site and s["verdict"] == verdict for s in st.get("sites", []))
+    wait_until(ok, timeout=timeout, what=f"guard verdict {verdict}; log:\n{lab.guard_log()[-2500:]}")
+    return lab.guard_status()
+
+
+@pytest.fixture
+def clean(lab):
+    """Every test starts away, with no guard, and must leave the tunnel routes as found."""
+    yield lab
+    lab.stop_guard()
+    lab.leave("office")
+    lab.leave("cafe")
+    wait_until(lambda: not lab.has_lan_address("lan0") and not lab.has_lan_address("cafe0"), timeout=20,
+               what="networkd to drop the leases")
+    wait_until(lambda: wg_route_set(lab) == lab.baseline, timeout=10,
+               what=f"tunnel routes back to the baseline: {wg_route_set(lab)}")
+    assert not lab.paths.get("state") or not lab.paths["state"].exists()
+
+
+def test_away_office_traffic_goes_through_the_tunnel(clean):
+    lab = clean
+    assert route_dev(lab, DEVICE) == "wg0"
+    assert ping(lab.lap, DEVICE), "the office device answers through hub and site gateway"
+
+
+@pytest.mark.parametrize("action", [Action.REMOVE, Action.METRIC, Action.WIDEN])
+def test_join_and_leave_the_office(clean, action):
+    lab = clean
+    lab.write_guard_config(action)
+    lab.start_guard()
+    tunnel_mbps = iperf_mbps(lab.lap, seconds=1)
+    lab.join("office")
+    wait_dev(lab, DEVICE, "lan0")
+    status = wait_verdict(lab, "trusted")
+    assert status["warnings"] == []
+    lan_mbps = iperf_mbps(lab.lap, seconds=1)
+    print(f"{action}: tunnel {tunnel_mbps:.0f} Mbit/s, LAN {lan_mbps:.0f} Mbit/s")
+    assert lan_mbps > 3 * tunnel_mbps and lan_mbps > 1000, (tunnel_mbps, lan_mbps)
+    assert route_dev(lab, OTHER_HOST) == "wg0", "the other site's LAN stays in the tunnel"
+    assert ping(lab.lap, OTHER_HOST)
+    routes = lab.wg_routes()
+    office = [r for r in routes if r["dst"] == str(OFFICE_LAN)]
+    if action is Action.REMOVE:
+        assert office == []
+        assert str(OFFICE_LAN) in allowed_ips(lab), "remove keeps AllowedIPs"
+    elif action is Action.METRIC:
+        assert [r.get("metric", 0) for r in office] == [1025]
+    else:
+        assert office == []
+        assert any(r["dst"] == "172.20.0.0/16" for r in routes)
+        assert "172.20.0.0/16" in allowed_ips(lab) and str(OFFICE_LAN) not in allowed_ips(lab)
+    lab.leave("office")
+    wait_dev(lab, DEVICE, "wg0")
+    wait_until(lambda: wg_route_set(lab) == lab.baseline, timeout=5, what="tunnel routes exactly as before")
+    assert str(OFFICE_LAN) in allowed_ips(lab) and "172.20.0.0/16" not in allowed_ips(lab)
+    assert ping(lab.lap, DEVICE, count=3), "office device reachable through the tunnel again"
+    wait_verdict(lab, "away")
+    assert not lab.paths["state"].exists(), "nothing left in effect, nothing recorded"
+
+
+def test_foreign_lan_with_the_office_prefix_is_not_trusted(clean):
+    lab = clean
+    lab.write_guard_config(Action.REMOVE)
+    lab.start_guard()
+    lab.join("cafe")
+    wait_until(lambda: lab.has_lan_address("cafe0"), timeout=20, what="a café lease")
+    status = wait_verdict(lab, "foreign")
+    view = next(s for s in status["sites"] if s["site"] == "oslo")
+    assert any("router MAC" in r or "DNS domain" in r for r in view["reasons"]), view
+    assert route_dev(lab, DEVICE) == "wg0", "the office host named in keep_hosts stays in the tunnel"
+    assert any(r["dst"] == str(DEVICE) for r in lab.wg_routes()), "pinned by a host route"
+    assert route_dev(lab, "172.20.10.77") == "wg0", "the office prefix is not handed to the café"
+    assert ping(lab.lap, DEVICE), "and the office host answers through the tunnel"
+    assert "not oslo" in lab.guard_log(), "a warning is logged"
+    lab.leave("cafe")
+    wait_until(lambda: not any(r["dst"] == str(DEVICE) for r in lab.wg_routes()), timeout=10,
+               what="the host route to go")
+
+
+def test_a_site_without_fingerprint_is_never_trusted_until_learned(clean):
+    lab = clean
+    lab.write_guard_config(Action.REMOVE, fingerprint=Fingerprint())
+    lab.start_guard()
+    lab.join("office")
+    wait_until(lambda: lab.has_lan_address("lan0"), timeout=20, what="an office lease")
+    status = wait_verdict(lab, "foreign")
+    assert any("netdwg guard learn oslo" in w for w in status["warnings"])
+    assert route_dev(lab, DEVICE) == "wg0"
+    # learn the office while in it; the guard picks it up (SIGHUP) and trusts it
+    res = lab.lap.run([sys.executable, "-m", "netdwg", "guard", "learn", "oslo", "--config",
+                       "/etc/netdwg/guard.conf", "--learned", str(lab.paths["learned"]),
+                       "--status", str(lab.paths["status"])],
+                      env={"PYTHONPATH": str(REPO), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    assert "learned" in res.stdout
+    learned = json.loads(lab.paths["learned"].read_text())["sites"]["oslo"][0]
+    assert learned["dhcp_servers"] == ["172.20.10.1"] and learned["dns_domains"] == ["oslo.harbor.test"]
+    wait_dev(lab, DEVICE, "lan0")
+    wait_verdict(lab, "trusted")
+    lab.paths["learned"].unlink()
+
+
+def test_sigterm_on_the_lan_puts_the_tunnel_route_back(clean):
+    lab = clean
+    lab.write_guard_config(Action.METRIC)
+    lab.start_guard()
+    lab.join("office")
+    wait_dev(lab, DEVICE, "lan0")
+    assert lab.paths["state"].exists()
+    lab.stop_guard(signal.SIGTERM)
+    assert wg_route_set(lab) == lab.baseline, "undone exactly on SIGTERM"
+    assert route_dev(lab, DEVICE) == "wg0"
+    assert not lab.paths["state"].exists()
+
+
+def test_crash_on_the_lan_is_undone_at_the_next_start_and_foreign_routes_are_untouched(clean):
+    lab = clean
+    # an admin's own route on the same prefix and device: the guard must never touch it
+    lab.lap_sh(f"ip route add {OFFICE_LAN} dev wg0 metric 3000")
+    try:
+        lab.baseline_with_admin = wg_route_set(lab)
+        lab.write_guard_config(Action.REMOVE)
+        lab.start_guard()
+        lab.join("office")
+        wait_dev(lab, DEVICE, "lan0")
+        recorded = json.loads(lab.paths["state"].read_text())
+        assert [c["kind"] for c in recorded["changes"]] == ["delete-route"]
+        lab.stop_guard(signal.SIGKILL)
+        assert lab.paths["state"].exists(), "a crash leaves the record behind"
+        lab.leave("office")
+        wait_until(lambda: not lab.has_lan_address("lan0"), timeout=20, what="lease dropped")
+        lab.start_guard()
+        wait_until(lambda: wg_route_set(lab) == lab.baseline_with_admin, timeout=10,
+                   what="the crashed guard's change undone")
+        assert "left by a previous netdwg-guard" in lab.guard_log()
+        assert any(r.get("metric") == 3000 for r in lab.wg_routes()), "the admin's route is still there"
+    finally:
+        lab.stop_guard()
+        lab.lap_sh(f"ip route del {OFFICE_LAN} dev wg0 metric 3000", check=False)
+
+
+def test_networkd_restart_is_re_asserted(clean):
+    lab = clean
+    lab.write_guard_config(Action.METRIC)
+    lab.start_guard()
+    lab.join("office")
+    wait_dev(lab, DEVICE, "lan0")
+    lab.restart_daemon("networkd")  # flushes foreign routes (ours) and re-adds its own wg routes
+    wait_dev(lab, DEVICE, "lan0", timeout=30)
+    time.sleep(1.0)  # networkd configures links in phases: the answer must hold, not flicker
+    assert route_dev(lab, DEVICE) == "lan0"
+    office = [r for r in lab.wg_routes() if r["dst"] == str(OFFICE_LAN)]
+    assert [r.get("metric", 0) for r in office] == [1025], office
+    assert "networkd (re)started" in lab.guard_log()
+
+
+def test_dbus_restart_reconnects(clean):
+    lab = clean
+    lab.write_guard_config(Action.REMOVE)
+    lab.start_guard()
+    wait_until(lambda: "connected to the system bus" in lab.guard_log(), timeout=10, what="D-Bus connection")
+    lab.restart_daemon("dbus-daemon")
+    wait_until(lambda: lab.guard_log().count("connected to the system bus") >= 2, timeout=15,
+               what=f"D-Bus reconnect; log:\n{lab.guard_log()[-2000:]}")
+    lab.join("office")
+    wait_dev(lab, DEVICE, "lan0")
+    lab.leave("office")
+    wait_dev(lab, DEVICE, "wg0")
+    lab.restart_daemon("networkd")  # it lost its bus too; give the next test a healthy one
+    wait_until(lambda: wg_route_set(lab) == lab.baseline, timeout=20, what="networkd back")
+
+
+def test_boot_already_on_the_lan_before_the_tunnel(clean):
+    lab = clean
+    lab.write_guard_config(Action.WIDEN)
+    lab.lap_sh("ip link set wg0 down")  # no tunnel yet: its routes are gone
+    try:
+        lab.join("office")
+        wait_until(lambda: lab.has_lan_address("lan0"), timeout=20, what="an office lease")
+        lab.start_guard()
+        lab.lap_sh("ip link set wg0 up")  # networkd configures wg0 and adds the office route
+        wait_until(lambda: any(r["dst"] == "172.20.0.0/16" for r in lab.wg_routes()), timeout=20,
+                   what=f"widened route; log:\n{lab.guard_log()[-2000:]}")
+        wait_dev(lab, DEVICE, "lan0")
+        assert route_dev(lab, OTHER_HOST) == "wg0"
+    finally:
+        lab.lap_sh("ip link set wg0 up")
+
+
+def test_uplink_move_re_sets_the_endpoint(clean):
+    lab = clean
+    lab.write_guard_config(Action.REMOVE)
+    lab.start_guard()
+    lab.join("office")
+    wait_dev(lab, DEVICE, "lan0")
+    assert ping(lab.lap, "10.99.0.1")
+    lab.lap_sh("ip link set inet0 down")  # the internet uplink goes: only the office NAT is left
+    try:
+        wait_until(lambda: ping(lab.lap, "10.99.0.1", timeout=1), timeout=3,
+                   what=f"the tunnel back over the LAN; log:\n{lab.guard_log()[-2000:]}")
+        assert "uplink changed" in lab.guard_log()
+    finally:
+        lab.lap_sh("ip link set inet0 up")
