@@ -74,12 +74,13 @@ _netdwg()
     done
 
     case $prev in
-        --topology|--out|--root|--secrets|--png|--state)
-            if [[ $prev == --out || $prev == --root ]]; then
-                COMPREPLY=($(compgen -d -- "$cur"))
-            else
-                COMPREPLY=($(compgen -f -- "$cur"))
-            fi
+        --out|--root|--from|--state-dir|--leases)
+            COMPREPLY=($(compgen -d -- "$cur"))
+            compopt -o filenames 2>/dev/null
+            return
+            ;;
+        --topology|-t|--png|--config|--learned|--status|--state)
+            COMPREPLY=($(compgen -f -- "$cur"))
             compopt -o filenames 2>/dev/null
             return
             ;;
@@ -106,8 +107,11 @@ _netdwg()
 
     # Positional arguments: host names where a verb takes a HOST, else files.
     case "${path[*]}" in
-        show|qr|"keys rotate"|"host remove"|"lab roam"|"lab exec")
+        show|qr|"keys rotate"|"host remove"|"lab exec"|"guard learn")
             COMPREPLY=($(compgen -W "$(_netdwg_hosts "$topology")" -- "$cur"))
+            ;;
+        "lab roam")
+            COMPREPLY=($(compgen -W "$(_netdwg_hosts "$topology") away" -- "$cur"))
             ;;
         *)
             COMPREPLY=($(compgen -f -- "$cur"))

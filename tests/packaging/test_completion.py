@@ -73,3 +73,11 @@ def test_completes_host_names_from_the_topology():
 
 def test_completes_formats():
     assert complete("render", "--format", "") == ["networkd", "wg-quick", "netplan"]
+
+
+def test_completes_nested_verbs_and_their_positional_hosts():
+    if "host" not in cli_verbs():
+        pytest.skip("netdwg host not registered")
+    assert {"add", "remove"} <= set(complete("host", ""))
+    assert sorted(complete("--topology", str(EXAMPLE), "host", "remove", "")) == [
+        "ana", "ben", "bergen", "oslo", "relay"]
