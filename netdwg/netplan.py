@@ -7,7 +7,8 @@ What netplan.io 0.106 (Debian 12) accepts, checked with ``netplan generate
 
 - the private key is ``key: <base64 | /abs/path>`` or ``keys: {private: ...}``;
   a peer's ``keys: {public: <base64>, shared: <base64 | /abs/path>}``;
-  a value starting with "/" is a key file;
+  a value that is a valid base64 key is a key (even starting with "/"),
+  any other value starting with "/" is a key file;
 - ``mark`` must be a decimal number ("invalid unsigned int value '0x51'");
 - an unknown key anywhere is an error ("unknown key 'bogus'").
 
@@ -206,7 +207,7 @@ def _tunnel(name: str, node: yaml.MappingNode, problems: _Problems) -> NetplanTu
                        "add key: <base64 private key or /path/to/key>", "NPL004")
     else:
         value = _scalar(key_node, problems, "key")
-        if value is not None and value.startswith("/"):
+        if value is not None and _is_key_file(value):
             private_key_file = PurePosixPath(value)
         elif value is not None:
             private_key = _value(lambda: PrivateKey.from_base64(value, problems.span(key_node)), problems)
@@ -259,7 +260,7 @@ def _peer(name: str, tunnel: yaml.MappingNode, node: yaml.MappingNode, problems:
         public = _value(lambda: PublicKey.from_base64(text, problems.span(pub_node)), problems,
                         f"{name}: invalid wireguard public key")
     if (shared := _get(keys_map, "shared")) is not None and (text := _scalar(shared, problems, "keys.shared")):
-        if text.startswith("/"):
+        if _is_key_file(text):
             psk_file = PurePosixPath(text)
         else:
             psk = _value(lambda: PresharedKey.from_base64(text, problems.span(shared)), problems,
@@ -305,6 +306,15 @@ def _route(node: yaml.MappingNode, problems: _Problems) -> NetplanRoute | None:
     metric = _int(_get(node, "metric"), problems, "metric", 0, 2**32 - 1)
     table = _int(_get(node, "table"), problems, "table", 0, 2**32 - 1)
     return NetplanRoute(to, via, metric, table, on_link) if to else None
+
+
+def _is_key_file(value: str) -> bool:
+    # netplan 0.106 takes a value that is a valid base64 key as the key, even when
+    # it starts with "/" (1 key in 64 does); only other "/..." values are files.
+    return value.startswith("/") and not (len(value) == 44 and _KEY_TEXT.fullmatch(value))
+
+
+_KEY_TEXT = re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=")
 
 
 def _network(text: str) -> IPNetwork:
