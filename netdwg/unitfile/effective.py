@@ -22,6 +22,7 @@ pure; only `locate_unit` and `load_effective` touch the file system.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Mapping, Sequence
@@ -179,12 +180,14 @@ def order_dropins(found: Mapping[str, Iterable[str]], dirs: Sequence[str]) -> li
 
 
 def _is_mask(path: Path) -> bool:
+    """systemd's null_or_empty(): /dev/null (usually a symlink to it) or an empty regular file."""
     try:
-        if path.is_symlink() and os.path.realpath(path) == "/dev/null":
-            return True
-        return path.stat().st_size == 0 and path.is_file()
+        st = os.stat(path)
     except OSError:
         return False
+    if stat.S_ISCHR(st.st_mode):
+        return st.st_rdev == os.makedev(1, 3)
+    return stat.S_ISREG(st.st_mode) and st.st_size == 0
 
 
 def locate_unit(name: str, root: Path | str = "/", dirs: Sequence[str] = NETWORK_DIRS) -> UnitLocation:
