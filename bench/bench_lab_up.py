@@ -1,0 +1,56 @@
+"""How long `netdwg lab up` (and `down`) take for 5, 20 and 50 hosts on this machine.
+
+Synthetic hub-and-spoke topologies: one hub, a site with a LAN for every third
+host, roaming laptops for the rest. Prints one line per size. Needs root.
+Run: .venv/bin/python bench/bench_lab_up.py [SIZES...]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from netdwg.lab.state import destroy_labs
+from netdwg.lab.up import bring_up
+
+
+def synthetic(n_hosts: int) -> str:
+    lines = ["[network]", f"name = bench{n_hosts}", "pool = 10.99.0.0/16", "[hosts]",
+             "  [[hub]]", "  role = hub", "  endpoint = 198.51.100.10:51820", "  address = 10.99.0.1"]
+    for i in range(1, n_hosts):
+        if i % 3 == 1:
+            lines += [f"  [[site{i}]]", "  role = site", f"  address = 10.99.1.{i}", f"  lan = 172.16.{i}.0/24",
+                      f"  return_path = {'static-route' if i % 2 else 'masquerade'}"]
+        else:
+            lines += [f"  [[laptop{i}]]", "  role = roaming", f"  address = 10.99.2.{i}"]
+    return "\n".join(lines) + "\n"
+
+
+def main(sizes: list[int]) -> int:
+    if os.geteuid() != 0:
+        print("bench_lab_up: needs root (network namespaces); skipped")
+        return 0
+    print(f"{'hosts':>5}  {'namespaces':>10}  {'processes':>9}  {'up (s)':>7}  {'down (s)':>8}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            topo = Path(tmp) / f"bench{n}.conf"
+            topo.write_text(synthetic(n))
+            state = Path(tmp) / f"state{n}"
+            t0 = time.monotonic()
+            try:
+                lab = bring_up(topo, mode="standin", state_dir=state, wait=60)
+                up = time.monotonic() - t0
+                nss, procs = len(lab.sandbox.record.netns), len(lab.sandbox.record.procs)
+            finally:
+                t1 = time.monotonic()
+                destroy_labs(state)
+                down = time.monotonic() - t1
+            print(f"{n:>5}  {nss:>10}  {procs:>9}  {up:>7.1f}  {down:>8.1f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main([int(a) for a in sys.argv[1:]] or [5, 20, 50]))
