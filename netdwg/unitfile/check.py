@@ -10,6 +10,9 @@ whole logical line was read).
 
 from __future__ import annotations
 
+import grp
+import os
+import pwd
 from pathlib import Path
 from typing import Callable
 
@@ -75,8 +78,8 @@ def _diag(code: str, severity: Severity, message: str, path: str, line: int, fix
 
 
 def check_unit(unit: UnitFile, kind: str | None = None, target_version: int = schema.BASE_VERSION,
-               mode: int | None = None) -> list[Diagnostic]:
-    """Every finding in one parsed file (pure: ``mode`` is the file's permission bits, if known)."""
+               mode: int | None = None, uid: int | None = None, gid: int | None = None) -> list[Diagnostic]:
+    """Every finding in one parsed file (pure: ``mode``/``uid``/``gid`` describe the file, if known)."""
     path = unit.path or "<input>"
     kind = kind or schema.unit_kind(path)
     netdev_kind = None
@@ -145,6 +148,10 @@ def check_unit(unit: UnitFile, kind: str | None = None, target_version: int = sc
                               fix="finish the continued value or remove the trailing backslash"))
     if mode is not None:
         out.extend(_mode_diagnostics(path, mode, secret_lines))
+        if uid is not None and gid is not None and not _networkd_can_read(mode, uid, gid):
+            out.append(Diagnostic("UNIT006", W, f"Failed to open configuration file '{path}': Permission denied "
+                                  "(networkd runs as systemd-network and ignores the file)", Span(path),
+                                  fix=f"chown root:systemd-network {path} && chmod 0640 {path}"))
     out.sort(key=lambda d: (d.span.line if d.span else 0))
     return out
 
@@ -154,6 +161,22 @@ def _last_line(unit: UnitFile) -> int:
     for line, _section, node in unit.walk():
         last = line + (node.header_nlines if isinstance(node, Section) else node.nlines) - 1
     return last
+
+
+def _networkd_can_read(mode: int, uid: int, gid: int) -> bool:
+    """Whether user systemd-network (networkd drops privileges to it) may read the file."""
+    try:
+        user = pwd.getpwnam("systemd-network")
+    except KeyError:
+        return True  # no networkd on this machine: nothing to say
+    if uid == 0 and user.pw_uid == 0:
+        return True
+    if mode & 0o004:
+        return True
+    if uid == user.pw_uid:
+        return bool(mode & 0o400)
+    groups = {user.pw_gid} | {g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem}
+    return gid in groups and bool(mode & 0o040)
 
 
 def _mode_diagnostics(path: str, mode: int, secret_lines: list[int]) -> list[Diagnostic]:
@@ -178,14 +201,17 @@ def check_unit_file(path: str | Path, text: str | bytes | None = None, target_ve
                     mode: int | None = None) -> list[Diagnostic]:
     """Check one .netdev/.network/.link file or drop-in; read it (and its mode) unless ``text`` is given."""
     shown = str(path)
+    uid = gid = None
     try:
         if text is None:
             text, file_mode = read_unit_bytes(path, shown)
             mode = file_mode if mode is None else mode
+            st = os.stat(path)
+            uid, gid = st.st_uid, st.st_gid
         unit = parse_unit(text, shown)
     except NetdwgError as err:
         return [Diagnostic("UNIT001", E, err.message, err.span or Span(shown), fix=err.fix)]
-    return check_unit(unit, schema.unit_kind(shown), target_version, mode)
+    return check_unit(unit, schema.unit_kind(shown), target_version, mode, uid, gid)
 
 
 __all__ = ["check_unit", "check_unit_file", "VALIDATORS", "SECRET_KEYS"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -118,7 +119,9 @@ def test_permissions_without_keys_are_fine_and_read_from_disk(tmp_path):
     path.chmod(0o644)
     assert _codes(check_unit_file(path)) == [("UNIT006", 5)]
     path.chmod(0o640)
-    assert check_unit_file(path) == []
+    if os.geteuid() == 0 and _networkd_group() is not None:
+        os.chown(path, 0, _networkd_group())
+        assert check_unit_file(path) == []
     plain = tmp_path / "b.network"
     plain.write_text("[Match]\nName=eth0\n")
     plain.chmod(0o644)
@@ -159,3 +162,26 @@ def test_schema_facts():
     assert "PrivateKeyFile" not in known_keys("netdev", "WireGuard", 241)
     assert key_since("netdev", "WireGuard", "FirewallMark") == 243
     assert "MACAddressPolicy" in known_keys("link", "Link")
+
+
+def _networkd_group() -> int | None:
+    import grp
+
+    try:
+        return grp.getgrnam("systemd-network").gr_gid
+    except KeyError:
+        return None
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or _networkd_group() is None, reason="needs root and a systemd-network group")
+def test_a_file_networkd_cannot_read_is_reported(tmp_path):
+    path = tmp_path / "c.netdev"
+    path.write_text(f"[NetDev]\nName=wg0\nKind=wireguard\n[WireGuard]\nPrivateKey={PRIV}\n")
+    path.chmod(0o600)
+    os.chown(path, 0, 0)
+    # root:root 0600: networkd 252 (user systemd-network) says "Permission denied" and drops the file
+    assert [d.message.split(" (")[0] for d in check_unit_file(path)] == [
+        f"Failed to open configuration file '{path}': Permission denied"]
+    os.chown(path, 0, _networkd_group())
+    path.chmod(0o640)
+    assert check_unit_file(path) == []
