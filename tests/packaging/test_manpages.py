@@ -56,8 +56,39 @@ def _verbs() -> list[str]:
 
 def test_netdwg_8_documents_every_verb():
     text = (REPO / "docs" / "man" / "netdwg.8.rst").read_text()
-    missing = [verb for verb in _verbs() if not re.search(rf"^\*\*{re.escape(verb)}\*\*", text, re.M)]
+    missing = [verb for verb in _verbs() if not re.search(rf"^\*\*{re.escape(verb)}[* ]", text, re.M)]
     assert missing == [], f"verbs without an entry in netdwg.8.rst COMMANDS: {missing}"
+
+
+def _long_options(parser, path=()):
+    """(command path, --option) for every long option of every verb and sub-verb."""
+    for action in parser._actions:
+        if action.__class__.__name__ == "_SubParsersAction":
+            for name, sub in action.choices.items():
+                yield from _long_options(sub, (*path, name))
+        else:
+            for option in action.option_strings:
+                if option.startswith("--") and option != "--help":
+                    yield path, option
+
+
+def test_man_pages_document_every_long_option():
+    from netdwg.cli import build_parser
+
+    text = "".join((REPO / "docs" / "man" / name).read_text() for name in ("netdwg.8.rst", "netdwg-guard.8.rst"))
+    missing = sorted({f"{' '.join(path)} {option}" for path, option in _long_options(build_parser())
+                      if f"**{option}**" not in text})
+    assert missing == [], f"options not in netdwg(8) or netdwg-guard(8): {missing}"
+
+
+def test_netdwg_conf_5_lists_every_lint_code():
+    import netdwg.lint
+
+    codes = set(re.findall(r"NDW\d{3}", netdwg.lint.__doc__ or ""))
+    text = (REPO / "docs" / "man" / "netdwg.conf.5.rst").read_text()
+    assert codes, "netdwg.lint documents no codes"
+    missing = sorted(code for code in codes if f"**{code}**" not in text)
+    assert missing == [], f"lint codes not explained in netdwg.conf.5.rst: {missing}"
 
 
 def test_netdwg_conf_5_documents_every_topology_key():
