@@ -332,22 +332,46 @@ def _parse_fast(text: str, path: str, where: str) -> UnitFile | None:
         return None
     preamble, _ = _parse_lines(text[:first].splitlines(True), where, False)
     sections = []
+    append = sections.append
+    make = _new_section
+    names: dict[str, str] = {}  # stripped header -> name, validated once ("[WireGuardPeer]" x 10,000)
     line = 1 + text.count("\n", 0, first)
-    ends = starts[1:] + [len(text)]
+    ends = starts[1:]
+    ends.append(len(text))
+    find = text.find
     for start, end in zip(starts, ends):
         if end - start > LONG_LINE_MAX:
             return None
-        eol = text.find("\n", start, end)
+        eol = find("\n", start, end)
         header_end = end if eol < 0 else eol + 1
         header = text[start:header_end]
-        name = _header_name(header.strip(WHITESPACE), where, line)
+        stripped = header.strip(WHITESPACE)
+        name = names.get(stripped)
+        if name is None:
+            name = names[stripped] = _header_name(stripped, where, line)
         body = text[header_end:end]
         nbody = body.count("\n")
         if body and body[-1] != "\n":
             nbody += 1
-        sections.append(Section(name, header, body, 1, nbody))
+        append(make(name, header, body, nbody))
         line += 1 + nbody
     return UnitFile(path, tuple(preamble), tuple(sections))
+
+
+_SET_NAME, _SET_HEADER, _SET_BODY = Section.name.__set__, Section.header.__set__, Section.body.__set__
+_SET_HN, _SET_BN, _SET_ENTRIES = Section.header_nlines.__set__, Section.body_nlines.__set__, Section._entries.__set__
+
+
+def _new_section(name: str, header: str, body: str, body_nlines: int) -> Section:
+    """Section(name, header, body, 1, body_nlines) without the frozen __init__'s six object.__setattr__ calls."""
+    section = object.__new__(Section)
+    _SET_NAME(section, name)
+    _SET_HEADER(section, header)
+    _SET_BODY(section, body)
+    _SET_HN(section, 1)
+    _SET_BN(section, body_nlines)
+    _SET_ENTRIES(section, None)
+    return section
 
 
 def _header_name(s: str, where: str, line: int) -> str:

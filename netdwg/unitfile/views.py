@@ -55,7 +55,8 @@ def parse_uint(value: Value, low: int = 0, high: int = 2**32 - 1, words_ok: dict
 
 def parse_network(text: str, value: Value) -> IPNetwork:
     try:
-        return ipaddress.ip_network(text, strict=False)
+        # dispatch on ':' ourselves: ip_network() first fails through IPv4Network for every v6 prefix
+        return (ipaddress.IPv6Network if ":" in text else ipaddress.IPv4Network)(text, strict=False)
     except ValueError:
         raise ParseError(f"{value.key}= has an invalid prefix {text!r}", value.span,
                          fix="write ADDRESS/PREFIXLEN, e.g. 10.99.0.2/32") from None
