@@ -69,4 +69,24 @@ def observe(desired: DesiredHost, ports: Ports) -> HostState:
             sysctls = tuple((k, v) for k, _ in desired.sysctls if (v := ports.sysctls.read(k)) is not None)
         if ports.firewall is not None and desired.firewall is not None:
             firewall_present = ports.firewall.present()
-    return HostState(states, managed, tuple(devices), sysctls, firewall_present, time.time(), ports.live)
+    return HostState(states, managed, tuple(devices), sysctls, firewall_present, time.time(), ports.live,
+                     installed_peer_names(states, files))
+
+
+def installed_peer_names(states, files: RootFiles):
+    """Peer names from the files installed now, so a removed peer is announced by name."""
+    from netdwg.apply.desired import desired_from_files
+    from netdwg.errors import NetdwgError
+    from netdwg.rendered import RenderedFile
+
+    def read_secret(path, span):
+        state = files.read(path)
+        if state is None:
+            raise NetdwgError(f"{path} missing")
+        return state.text
+
+    try:
+        installed = desired_from_files(tuple(RenderedFile(s.path, s.text) for s in states), read_secret)
+    except (NetdwgError, OSError, ValueError):
+        return ()
+    return tuple((p.public_key, p.name) for d in installed.devices for p in d.peers if p.name)

@@ -54,6 +54,18 @@ def _host_files(root: Path):
     return tuple(files)
 
 
+def _installed_files(root: Path, files: RootFiles):
+    """Without a source, the configuration is what is installed: network files plus netdwg's managed ones."""
+    from netdwg.rendered import RenderedFile
+
+    found = {f.path: f for f in _host_files(root)}
+    for path in files.managed():
+        state = files.read(path)
+        if state is not None:
+            found[path] = RenderedFile(path, state.text, state.mode, state.owner, state.group)
+    return tuple(found.values())
+
+
 def read_rendered_dir_under(root: Path, sub: str):
     from pathlib import PurePosixPath
 
@@ -87,7 +99,7 @@ def run(args) -> int:
     root = Path(args.root)
     live = is_live(args)
     ports = live_ports(root, args.state_dir) if live else Ports(RootFiles(root, args.state_dir), False)
-    files = load_files(args) if (args.from_dir or args.topology) else _host_files(root)
+    files = load_files(args) if (args.from_dir or args.topology) else _installed_files(root, ports.files)
     desired = desired_from_files(files, lambda path, span: (ports.files.read(path) or _missing(path)).text)
     observed = observe(desired, ports)
     plan = plan_host(desired, observed)

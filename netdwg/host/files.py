@@ -105,7 +105,8 @@ class RootFiles:
         return tuple(PurePosixPath(line) for line in text.splitlines() if line.startswith("/"))
 
     def set_managed(self, paths: tuple[PurePosixPath, ...]) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.chmod(0o700)
         data = "".join(f"{p}\n" for p in sorted(set(paths), key=str)).encode()
         atomic_write(self.state_dir / MANIFEST, data, 0o600, None)
 
@@ -113,12 +114,20 @@ class RootFiles:
     def backup(self, state: FileState) -> Path:
         if self.backup_dir is None:
             stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+            for directory in (self.state_dir, self.state_dir / "backups"):
+                directory.mkdir(parents=True, exist_ok=True)
+                directory.chmod(0o700)  # backups hold old keys: root only, whatever the umask
             self.backup_dir = self.state_dir / "backups" / stamp
-            self.backup_dir.mkdir(parents=True, mode=0o700)
+            self.backup_dir.mkdir(mode=0o700)
             _prune_backups(self.state_dir / "backups", keep=10)
         copy = self.backup_dir / PurePosixPath(state.path).relative_to("/")
-        copy.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        shutil.copy2(self.host_path(state.path), copy)
+        old_umask = os.umask(0o077)  # every directory and copy in the backup tree: root only
+        try:
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(self.host_path(state.path), copy)
+            os.chmod(copy, 0o600)
+        finally:
+            os.umask(old_umask)
         return copy
 
 

@@ -8,6 +8,7 @@ where a roaming peer was last seen.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import PurePosixPath
 
 from netdwg.plan.model import (
@@ -42,7 +43,7 @@ def plan_host(desired: DesiredHost, observed: HostState) -> Plan:
     for device in desired.devices:
         live = observed.device(device.name)
         if live is not None:
-            change, peer_changes, peer_notes = diff_device(device, live, observed.now)
+            change, peer_changes, peer_notes = diff_device(device, live, observed.now, dict(observed.peer_names))
             if change is not None:
                 device_changes.append(change)
             peers.extend(peer_changes)
@@ -102,7 +103,8 @@ def diff_files(desired: DesiredHost, observed: HostState, secrets: frozenset[str
     return tuple(changes)
 
 
-def diff_device(desired: WgDevice, live: LiveDevice, now: float) -> tuple[DeviceChange | None, tuple[PeerChange, ...], list[str]]:
+def diff_device(desired: WgDevice, live: LiveDevice, now: float,
+                names: dict | None = None) -> tuple[DeviceChange | None, tuple[PeerChange, ...], list[str]]:
     """`wg syncconf` semantics: the smallest set of changes turning live into desired."""
     have = live.device
     notes: list[str] = []
@@ -118,7 +120,8 @@ def diff_device(desired: WgDevice, live: LiveDevice, now: float) -> tuple[Device
     removes, updates, adds = [], [], []
     for old in have.peers:
         if old.public_key not in wanted:
-            removes.append(PeerChange(desired.name, "remove", old, (), old))
+            named = replace(old, name=(names or {}).get(old.public_key, old.name))
+            removes.append(PeerChange(desired.name, "remove", named, (), named))
     for peer in desired.peers:
         old = have.peer(peer.public_key)
         if old is None:

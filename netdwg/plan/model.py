@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from netdwg.keys import PrivateKey
+from netdwg.keys import PrivateKey, PublicKey
 from netdwg.rendered import RenderedFile
 from netdwg.wireguard import LiveDevice, WgDevice, WgPeer
 
@@ -51,6 +51,7 @@ class HostState:
     firewall_present: bool | None = None  # is `table inet netdwg` loaded?
     now: float = 0.0  # unix time of observation, to judge handshake recency
     live: bool = False  # a live host (root "/") rather than a directory tree
+    peer_names: tuple[tuple[PublicKey, str], ...] = ()  # from the files installed now: names removed peers had
 
     def file(self, path: PurePosixPath) -> FileState | None:
         return next((f for f in self.files if f.path == path), None)
