@@ -1,0 +1,100 @@
+"""`netdwg import`: adopt an existing network from its hand-written host files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from netdwg.errors import EXIT_WARNINGS, NetdwgError, Severity
+
+DESCRIPTION = """\
+Build a topology file, and its secrets store beside it (mode 0600), from the
+WireGuard files you already have: systemd-networkd .netdev/.network (with
+.netdev.d drop-ins), wg-quick .conf and netplan YAML, of several hosts.
+
+Give each host's files as a tree (HOST/etc/...; the directory name is the
+host name), as HOST=DIR, or as single files (HOST=FILE, or the name is taken
+from the tree or the file name). Key files named by PrivateKeyFile= or
+PresharedKeyFile= are read under the host's tree. A host whose private key
+is not among the files keeps its own key: its public key goes into the
+topology. The two ends of every peering must agree on the PSK.
+
+Afterwards the topology is compiled and compared with the files: netdwg
+prints anything re-rendering would change (exit 1), so you know before you
+apply that every host keeps its peers, keys, PSKs, AllowedIPs, endpoints,
+addresses and MTU.
+"""
+
+EPILOG = """\
+examples:
+  netdwg import relay/ oslo/ ana/ --out /etc/netdwg/netdwg.conf
+  netdwg import relay=/srv/backup/relay oslo=/srv/backup/oslo ben=./ben-phone.conf --out net.conf
+  netdwg import hosts/* --out net.conf --name harbor --json
+
+then: netdwg lint --topology net.conf, and netdwg render --topology net.conf --out DIR to review.
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("import", help="build a topology from existing host files",
+                                   description=DESCRIPTION, epilog=EPILOG,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("inputs", nargs="+", metavar="FILE|DIR|HOST=PATH", help="each host's files")
+    parser.add_argument("--out", "-o", required=True, metavar="TOPOLOGY", help="the topology file to write")
+    parser.add_argument("--name", default=None, help="the network's name (default: the output file's stem)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing topology and secrets store")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from netdwg.lint import run_lint
+    from netdwg.topology.compile import compile_topology
+    from netdwg.topology.edit import write_topology
+    from netdwg.topology.importer import compare_hosts, import_hosts
+    from netdwg.topology.importer_files import read_hosts
+    from netdwg.topology.load import parse_topology
+    from netdwg.topology.secrets import default_secrets_path, save_secrets
+
+    out = Path(args.out)
+    hosts = read_hosts(args.inputs)
+    if not hosts:
+        raise NetdwgError("no host files given")
+    imported = import_hosts(hosts, args.name or out.stem)
+    topology = parse_topology(imported.text, str(out))
+    store = default_secrets_path(topology)
+    for target in (out, store):
+        if target.exists() and not args.force:
+            raise NetdwgError(f"{target} exists", fix="choose another --out, or pass --force to overwrite it")
+    differences = compare_hosts(hosts, compile_topology(topology, imported.secrets))
+    diagnostics = [d for d in run_lint(topology) if d.severity is not Severity.INFO]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_topology(out, imported.text)
+    save_secrets(store, imported.secrets)
+    ignored = [f for h in hosts for f in h.ignored]
+    if args.json:
+        print(json.dumps({
+            "topology": str(out), "secrets": str(store),
+            "hosts": [{"name": h.name, "role": str(h.role), "backend": str(h.backend)} for h in topology.hosts],
+            "pairs": [p.name for p in topology.pairs], "notes": list(imported.notes),
+            "differences": list(differences), "ignored_files": ignored,
+            "diagnostics": [d.to_json() for d in diagnostics]}, indent=2))
+    else:
+        roles = ", ".join(f"{h.name} ({h.role})" for h in topology.hosts)
+        print(f"[#] wrote {out}: {len(topology.hosts)} hosts: {roles}"
+              + (f"; site pairs: {', '.join(p.name for p in topology.pairs)}" if topology.pairs else ""))
+        print(f"[#] wrote {store} (mode 0600): {len(imported.secrets.private_keys)} private keys, "
+              f"{len(imported.secrets.preshared_keys)} preshared keys")
+        for note in imported.notes:
+            print(f"note: {note}")
+        for path in ignored:
+            print(f"note: {path}: not a WireGuard file netdwg reads; ignored")
+        for d in diagnostics:
+            print(d.format(), file=sys.stderr)
+        for line in differences:
+            print(f"differs: {line}", file=sys.stderr)
+        if not differences:
+            print("every host keeps its peers, keys, PSKs, AllowedIPs, endpoints, addresses and MTU")
+    return EXIT_WARNINGS if differences else 0

@@ -1,0 +1,375 @@
+"""`netdwg import`: a topology and its secrets store from existing hand-written host files.
+
+    import_hosts(hosts, name) -> Imported          pure: HostFiles values -> topology text + Secrets
+    compare_hosts(hosts, compiled) -> differences  what re-rendering would change, per host
+
+The shape is inferred from the WireGuard configuration itself: the interface
+most hosts share is the network; an interface joining exactly two hosts over
+a /31 or /30 is a site pair; a host that has every other host as a peer is
+the hub; a spoke whose AllowedIPs on the hub carry more than its own
+addresses is a site with those LANs, otherwise a roaming client. Keys come
+from the files (a host whose private key is kept elsewhere gets `public_key`,
+found in its peers' files); PSKs must be the same on both ends.
+
+Re-rendering the result gives every host the same peers, keys, PSKs,
+AllowedIPs, endpoints, addresses and MTU; `compare_hosts` proves it for a
+given import and names what differs when the hand-written files hold
+something a topology cannot say (e.g. a keepalive the hub sends to a spoke).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping, Sequence
+
+from netdwg.errors import ConfigError, Diagnostic, Severity, Span
+from netdwg.keys import PublicKey, pubkey
+from netdwg.topology.importer_files import HostFiles, ReadInterface
+from netdwg.topology.model import DEFAULT_KEEPALIVE, DEFAULT_MTU, DEFAULT_PORT, Backend
+from netdwg.topology.secrets import Secrets, pair_id
+from netdwg.wireguard import IPNetwork, WgPeer
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    text: str  # the topology file
+    secrets: Secrets
+    notes: tuple[str, ...]  # guesses and what the files say that a topology cannot
+
+
+def _main_interface(hosts: Sequence[HostFiles]) -> str | None:
+    counts = Counter(i.name for h in hosts for i in h.interfaces)
+    for name, _ in counts.most_common():
+        if not _is_pair_interface(hosts, name):
+            return name
+    return None
+
+
+def _is_pair_interface(hosts: Sequence[HostFiles], name: str) -> bool:
+    ifaces = [i for h in hosts for i in h.interfaces if i.name == name]
+    return len(ifaces) == 2 and all(len(i.device.peers) == 1 for i in ifaces) and all(
+        a.network.num_addresses in (2, 4) for i in ifaces for a in i.addresses) and all(i.addresses for i in ifaces)
+
+
+def _iface(host: HostFiles, name: str | None) -> ReadInterface | None:
+    return next((i for i in host.interfaces if i.name == name), None)
+
+
+def _resolve_keys(hosts: Sequence[HostFiles], notes: list[str]) -> dict[str, PublicKey]:
+    """Every host's public key: from its private key, else from how its peers list it."""
+    keys: dict[str, PublicKey] = {}
+    for host in hosts:
+        privates = {i.device.private_key for i in host.interfaces if i.device.private_key is not None}
+        if len(privates) > 1:
+            notes.append(f"{host.name} uses different private keys on its interfaces; a topology gives a host "
+                         "one key, the first one is kept")
+        private = next((i.device.private_key for i in host.interfaces if i.device.private_key is not None), None)
+        if private is not None:
+            keys[host.name] = pubkey(private)
+    for _ in range(2):  # a second pass resolves hosts found through the first pass's results
+        for host in hosts:
+            if host.name in keys:
+                continue
+            addresses = {a.ip for i in host.interfaces for a in i.addresses}
+            candidates = set()
+            for other in hosts:
+                if other.name == host.name:
+                    continue
+                for iface in other.interfaces:
+                    for peer in iface.device.peers:
+                        if peer.public_key in keys.values():
+                            continue
+                        exact = {p.network_address for p in peer.allowed_ips if p.num_addresses == 1}
+                        if addresses & exact:
+                            candidates.add(peer.public_key)
+            if not candidates:  # the hub keeping its own key: the one unknown peer of hosts it lists
+                mine = {p.public_key for i in host.interfaces for p in i.device.peers}
+                for other in hosts:
+                    if other.name != host.name and keys.get(other.name) in mine:
+                        unknown = [p.public_key for i in other.interfaces for p in i.device.peers
+                                   if p.public_key not in keys.values()]
+                        if len(unknown) == 1:
+                            candidates.add(unknown[0])
+            if len(candidates) == 1:
+                keys[host.name] = candidates.pop()
+                notes.append(f"{host.name}: private key not in the given files; it keeps its own key "
+                             f"(public_key taken from its peers' files)")
+    for host in hosts:
+        if host.name not in keys:
+            raise ConfigError(f"cannot tell the key of host '{host.name}'", (Diagnostic(
+                "NDW040", Severity.ERROR, f"host '{host.name}': no private key in its files, and no peer file "
+                "lists a key for its addresses", Span(host.files[0] if host.files else host.name),
+                fix="pass its key file too, or the files of a host that has it as a peer"),))
+    return keys
+
+
+def _most_common(values, default):
+    values = [v for v in values if v is not None]
+    return Counter(values).most_common(1)[0][0] if values else default
+
+
+def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported:
+    notes: list[str] = []
+    keys = _resolve_keys(hosts, notes)
+    owner_of = {key: host for host, key in keys.items()}
+    main = _main_interface(hosts)
+    on_main = [h for h in hosts if _iface(h, main) is not None]
+    psks, mismatches = _psks(hosts, owner_of, keys)
+    if mismatches:
+        raise ConfigError("the two ends of a peering disagree", tuple(mismatches))
+
+    def peers_of(host: HostFiles, iface_name: str | None) -> dict[str, WgPeer]:
+        iface = _iface(host, iface_name)
+        out = {}
+        for peer in iface.device.peers if iface else ():
+            other = owner_of.get(peer.public_key)
+            if other is None:
+                notes.append(f"{host.name}: peer {peer.public_key.short()} on {iface.name} is none of the given "
+                             "hosts; it is left out")
+            else:
+                out[other] = peer
+        return out
+
+    main_peers = {h.name: peers_of(h, main) for h in on_main}
+    others = {h.name for h in on_main}
+    hub = next((h for h in on_main if len(on_main) > 2 and set(main_peers[h.name]) == others - {h.name}), None)
+    hub_name = hub.name if hub else None
+
+    # addresses and the pool
+    addresses = {h.name: tuple(a.ip for a in _iface(h, main).addresses) for h in on_main}
+    pool = []
+    for version in (4, 6):
+        nets = [a.network for h in on_main for a in _iface(h, main).addresses
+                if a.version == version and a.network.num_addresses > 1]
+        if nets:
+            pool.append(_most_common(nets, None))
+    in_pool = lambda p: any(p.version == q.version and p.subnet_of(q) for q in pool)  # noqa: E731
+
+    # what others route to each host beyond its own addresses: its LANs
+    pair_ifaces = sorted({i.name for h in hosts for i in h.interfaces if i.name != main})
+    transfers = {a.network for h in hosts for i in h.interfaces if i.name in pair_ifaces for a in i.addresses}
+    lans: dict[str, list[IPNetwork]] = {h.name: [] for h in hosts}
+    for host in hosts:
+        for iface in host.interfaces:
+            for peer in iface.device.peers:
+                other = owner_of.get(peer.public_key)
+                if other is None:
+                    continue
+                own = {ipaddress.ip_network(a) for a in addresses.get(other, ())}
+                if iface.name == main and hub_name is not None and other == hub_name:
+                    continue  # a spoke's peer entry for the hub carries the pool and reached LANs
+                for prefix in peer.allowed_ips:
+                    if prefix in own or prefix in transfers or in_pool(prefix) or prefix in lans[other]:
+                        continue
+                    lans[other].append(prefix)
+    if hub_name is not None:  # LANs behind the hub itself: in the spokes' entries for the hub, owned by nobody else
+        owned = {p for ps in lans.values() for p in ps}
+        for host in on_main:
+            hub_peer = main_peers[host.name].get(hub_name)
+            for prefix in hub_peer.allowed_ips if hub_peer else ():
+                if not in_pool(prefix) and prefix not in owned and prefix not in lans[hub_name]:
+                    lans[hub_name].append(prefix)
+    lan_owner = {p: h for h, ps in lans.items() for p in ps}
+
+    network_port = _most_common([_iface(hub, main).device.listen_port] if hub else
+                                [i.device.listen_port for h in on_main for i in h.interfaces if i.name == main],
+                                DEFAULT_PORT)
+    mtu = _most_common([_iface(h, main).mtu for h in on_main], DEFAULT_MTU)
+    spoke_keepalives = [p.persistent_keepalive for h in on_main if h.name != hub_name
+                        for o, p in main_peers[h.name].items() if o == hub_name or hub_name is None]
+    keepalive = _most_common([k for k in spoke_keepalives if k], DEFAULT_KEEPALIVE if spoke_keepalives else 0)
+
+    # endpoints: what the others dial
+    endpoints: dict[str, str] = {}
+    for host in hosts:
+        for iface in host.interfaces:
+            for peer in iface.device.peers:
+                other = owner_of.get(peer.public_key)
+                if other and peer.endpoint and other not in endpoints:
+                    if iface.name == main or not any(i.name == main for i in _host(hosts, other).interfaces):
+                        endpoints[other] = str(peer.endpoint)
+    lines = ["[network]", f"name = {name}", f"interface = {main or 'wg0'}"]
+    if pool:
+        lines.append(f"pool = {', '.join(map(str, pool))}")
+    lines += [f"port = {network_port}", f"mtu = {mtu}", f"keepalive = {keepalive}", "", "[hosts]"]
+    order = sorted(hosts, key=lambda h: (h.name != hub_name, not lans[h.name], hosts.index(h)))
+    for host in order:
+        role = "hub" if host.name == hub_name else "site" if lans[host.name] or _in_pair(host, pair_ifaces) else "roaming"
+        iface = _iface(host, main) or host.interfaces[0]
+        lines.append(f"  [[{host.name}]]")
+        lines.append(f"  role = {role}")
+        if host.name in addresses:
+            lines.append(f"  address = {', '.join(map(str, addresses[host.name]))}")
+        if host.name in endpoints:
+            lines.append(f"  endpoint = {endpoints[host.name]}")
+        if iface.backend is not Backend.NETWORKD:
+            lines.append(f"  backend = {iface.backend}")
+        if not any(i.device.private_key is not None for i in host.interfaces):
+            lines.append(f"  public_key = {keys[host.name]}")
+        main_iface = _iface(host, main)
+        if main_iface is not None:
+            port = main_iface.device.listen_port
+            implied = _implied_port(role, endpoints.get(host.name), network_port)
+            if port is not None and port != implied:
+                lines.append(f"  port = {port}")
+            elif port is None and implied is not None and role != "roaming":
+                notes.append(f"{host.name}: no ListenPort in its files, netdwg will set {implied}")
+            if main_iface.mtu is not None and main_iface.mtu != mtu:
+                lines.append(f"  mtu = {main_iface.mtu}")
+            hub_peer = main_peers[host.name].get(hub_name) if hub_name and host.name != hub_name else None
+            if hub_peer is not None and hub_peer.persistent_keepalive != keepalive:
+                lines.append(f"  keepalive = {hub_peer.persistent_keepalive}")
+            if hub_peer is not None:
+                reached = sorted({lan_owner[p] for p in hub_peer.allowed_ips if p in lan_owner} - {host.name},
+                                 key=[h.name for h in hosts].index)
+                everyone = [h.name for h in hosts if lans[h.name] and h.name != host.name]
+                if reached != everyone:
+                    lines.append(f"  reach = {', '.join(reached) if reached else ','}")
+        lines += _lan_lines(host, lans[host.name], hosts, addresses, lan_owner, hub_name, main_peers)
+        if host.guard:
+            lines.append("  guard = yes")
+        lines.append("")
+    pair_lines = _pairs(hosts, pair_ifaces, owner_of)
+    if pair_lines:
+        lines += ["[pairs]"] + pair_lines
+    private = {h.name: next(i.device.private_key for i in h.interfaces if i.device.private_key is not None)
+               for h in hosts if any(i.device.private_key is not None for i in h.interfaces)}
+    secrets = Secrets(MappingProxyType(private), MappingProxyType(psks))
+    header = [f"# Imported by 'netdwg import' from the files of {len(hosts)} hosts.",
+              "# Review it (netdwg lint), then compare: netdwg render --out DIR"]
+    header += [f"# note: {n}" for n in dict.fromkeys(notes)]
+    text = "\n".join(header + lines).rstrip("\n") + "\n"
+    return Imported(text, secrets, tuple(dict.fromkeys(notes)))
+
+
+def _host(hosts, name) -> HostFiles:
+    return next(h for h in hosts if h.name == name)
+
+
+def _in_pair(host: HostFiles, pair_ifaces) -> bool:
+    return any(i.name in pair_ifaces for i in host.interfaces)
+
+
+def _implied_port(role: str, endpoint: str | None, network_port: int) -> int | None:
+    if endpoint:
+        return int(endpoint.rsplit(":", 1)[1])
+    return network_port if role == "hub" else None
+
+
+def _lan_lines(host, prefixes, hosts, addresses, lan_owner, hub_name, main_peers) -> list[str]:
+    if not prefixes:
+        return []
+    lines = [f"  lan = {', '.join(map(str, prefixes))}"]
+    via = [next((v for _, v in host.lan_routes if v.version == p.version and v in p), None) for p in prefixes]
+    masq = [(oif, lan) for oif, _, lan in host.masquerade if lan in prefixes]
+    if all(via):  # one per LAN, in the LANs' order (the loader pairs them by position)
+        lines.append(f"  lan_address = {', '.join(map(str, dict.fromkeys(via)))}")
+    if masq and masq[0][0]:
+        lines.append(f"  lan_interface = {masq[0][0]}")
+    lines.append(f"  return_path = {'masquerade' if masq else 'static-route' if all(via) else 'none'}")
+    sources = [s for srcs, lan in host.allow if lan in prefixes for s in srcs]
+    if sources:
+        allowed = [h.name for h in hosts if h.name not in (host.name, hub_name) and addresses.get(h.name)
+                   and all(any(a.version == s.version and a in s for s in sources) for a in addresses[h.name])]
+        reachers = [h.name for h in hosts if h.name not in (host.name, hub_name)
+                    and any(p in prefixes for p in getattr(main_peers.get(h.name, {}).get(hub_name), "allowed_ips", ()))]
+        if sorted(allowed) != sorted(reachers):
+            lines.append(f"  allow = {', '.join(allowed) if allowed else ','}")
+    return lines
+
+
+def _pairs(hosts, pair_ifaces, owner_of) -> list[str]:
+    lines = []
+    for name in pair_ifaces:
+        ends = [(h, i) for h in hosts for i in h.interfaces if i.name == name]
+        if len(ends) != 2:
+            continue
+        (a, ia), (b, ib) = sorted(ends, key=lambda e: e[1].addresses[0].ip if e[1].addresses else 0)
+        transfer = ia.addresses[0].network if ia.addresses else None
+        if transfer is None:
+            continue
+        peer = ia.device.peers[0]
+        port = ia.device.listen_port or ib.device.listen_port or 51821
+        lines += [f"  [[{a.name}-{b.name}]]", f"  ends = {a.name}, {b.name}", f"  transfer = {transfer}",
+                  f"  interface = {name}", f"  port = {port}"]
+        if peer.persistent_keepalive:
+            lines.append(f"  keepalive = {peer.persistent_keepalive}")
+        lines.append("")
+    return lines
+
+
+def _psks(hosts, owner_of, keys):
+    psks: dict = {}
+    seen: dict = {}
+    problems = []
+    for host in hosts:
+        for iface in host.interfaces:
+            for peer in iface.device.peers:
+                other = owner_of.get(peer.public_key)
+                if other is None:
+                    continue
+                pid = pair_id(host.name, other)
+                if pid in seen and seen[pid][0] != peer.preshared_key:
+                    problems.append(Diagnostic(
+                        "NDW031", Severity.ERROR,
+                        f"the preshared key for {pid.replace(':', ' <-> ')} differs between the two ends "
+                        f"({iface.source} and {seen[pid][1]})", Span(iface.source), f"host '{host.name}'",
+                        fix="WireGuard needs the same PSK on both ends; fix one file, then import again"))
+                    continue
+                seen[pid] = (peer.preshared_key, iface.source)
+                if peer.preshared_key is not None:
+                    psks[pid] = peer.preshared_key
+    return psks, problems
+
+
+def compare_hosts(hosts: Sequence[HostFiles], compiled: Mapping) -> tuple[str, ...]:
+    """What differs between each host's files and what netdwg would render for it."""
+    out = []
+    for host in hosts:
+        config = compiled.get(host.name)
+        if config is None:
+            out.append(f"{host.name}: not in the compiled topology")
+            continue
+        for iface in host.interfaces:
+            try:
+                want = config.interface(iface.name)
+            except KeyError:
+                out.append(f"{host.name}: interface {iface.name} would not be rendered")
+                continue
+            out += [f"{host.name} {iface.name}: {d}" for d in _diff_interface(iface, want)]
+    return tuple(out)
+
+
+def _diff_interface(have: ReadInterface, want) -> list[str]:
+    diffs = []
+    dev, new = have.device, want.device
+    if dev.private_key is not None and dev.private_key != new.private_key:
+        diffs.append("private key differs")
+    if dev.listen_port != new.listen_port:
+        diffs.append(f"ListenPort {dev.listen_port} -> {new.listen_port}")
+    if {a for a in have.addresses} != set(want.addresses):
+        diffs.append(f"addresses {sorted(map(str, have.addresses))} -> {sorted(map(str, want.addresses))}")
+    if have.mtu is not None and have.mtu != want.mtu:
+        diffs.append(f"MTU {have.mtu} -> {want.mtu}")
+    mine = {p.public_key: p for p in dev.peers}
+    theirs = {p.public_key: p for p in new.peers}
+    for key in mine.keys() - theirs.keys():
+        diffs.append(f"peer {key.short()} would be dropped")
+    for key in theirs.keys() - mine.keys():
+        diffs.append(f"peer {key.short()} would be added")
+    for key in mine.keys() & theirs.keys():
+        a, b = mine[key], theirs[key]
+        if set(a.allowed_ips) != set(b.allowed_ips):
+            diffs.append(f"peer {b.name or key.short()}: AllowedIPs {sorted(map(str, a.allowed_ips))} -> "
+                         f"{sorted(map(str, b.allowed_ips))}")
+        if a.preshared_key != b.preshared_key:
+            diffs.append(f"peer {b.name or key.short()}: preshared key differs")
+        if a.endpoint != b.endpoint:
+            diffs.append(f"peer {b.name or key.short()}: Endpoint {a.endpoint} -> {b.endpoint}")
+        if a.persistent_keepalive != b.persistent_keepalive:
+            diffs.append(f"peer {b.name or key.short()}: PersistentKeepalive {a.persistent_keepalive} -> "
+                         f"{b.persistent_keepalive}")
+    return diffs

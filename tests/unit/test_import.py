@@ -1,0 +1,127 @@
+"""`netdwg import` of the golden outputs gives back an equivalent topology, and re-rendering it
+gives every host the same peers, keys, PSKs, AllowedIPs, endpoints, addresses and MTU."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from netdwg.cli import main
+from netdwg.errors import ConfigError
+from netdwg.render import render_host
+from netdwg.topology import load_topology, parse_topology
+from netdwg.topology.compile import compile_topology
+from netdwg.topology.importer import compare_hosts, import_hosts
+from netdwg.topology.importer_files import read_hosts
+from netdwg.topology.secrets import load_secrets
+
+REPO = Path(__file__).resolve().parents[2]
+GOLDEN = REPO / "tests" / "golden"
+SCENARIOS = sorted(p.name for p in GOLDEN.iterdir() if (p / "expected").is_dir()) if GOLDEN.is_dir() else []
+
+
+def golden_hosts(scenario: str):
+    return read_hosts(sorted((GOLDEN / scenario / "expected").iterdir()))
+
+
+def wire_view(hosts):
+    """What must survive an import: per host and interface, the WireGuard and address facts."""
+    view = {}
+    for host in hosts:
+        for iface in host.interfaces:
+            peers = {(p.public_key, frozenset(p.allowed_ips), p.preshared_key, p.endpoint, p.persistent_keepalive)
+                     for p in iface.device.peers}
+            view[(host.name, iface.name)] = (iface.device.private_key, iface.device.listen_port,
+                                             frozenset(iface.addresses), iface.mtu, frozenset(peers))
+    return view
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_import_of_golden_output_gives_an_equivalent_topology(scenario):
+    original = load_topology(GOLDEN / scenario / "topology.conf")
+    imported = import_hosts(golden_hosts(scenario), original.network.name)
+    topology = parse_topology(imported.text, "imported.conf")
+    assert [h.name for h in sorted(topology.hosts, key=lambda h: h.name)] == sorted(h.name for h in original.hosts)
+    for host in topology.hosts:
+        old = original.host(host.name)
+        assert host.role == old.role, host.name
+        assert host.addresses == old.addresses, host.name
+        assert host.backend == old.backend, host.name
+        assert host.lan_prefixes == old.lan_prefixes, host.name
+        assert host.guard == old.guard, host.name
+        assert (host.endpoint is None) == (old.endpoint is None), host.name
+        assert host.public_key == old.public_key, host.name  # set exactly for hosts keeping their own key
+    assert [(p.ends, p.transfer) for p in topology.pairs] == [(p.ends, p.transfer) for p in original.pairs]
+    assert topology.network.pool == original.network.pool
+    assert topology.network.interface == original.network.interface or not original.network.pool
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_rerendering_the_import_keeps_every_wireguard_fact(scenario, tmp_path):
+    hosts = golden_hosts(scenario)
+    imported = import_hosts(hosts, scenario)
+    topology = parse_topology(imported.text, str(tmp_path / "imported.conf"))
+    compiled = compile_topology(topology, imported.secrets)
+    assert compare_hosts(hosts, compiled) == ()
+    for name, config in compiled.items():
+        for rendered in render_host(config):
+            target = tmp_path / "out" / name / rendered.relative_to_root()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(rendered.text)
+    again = read_hosts(sorted((tmp_path / "out").iterdir()))
+    assert wire_view(again) == wire_view(hosts)
+
+
+def test_psk_that_differs_between_the_ends_is_refused(tmp_path):
+    hosts = golden_hosts("hub-spokes")
+    relay = tmp_path / "relay" / "etc" / "systemd" / "network"
+    relay.mkdir(parents=True)
+    for path in (GOLDEN / "hub-spokes" / "expected" / "relay" / "etc" / "systemd" / "network").iterdir():
+        text = path.read_text()
+        # ben's PSK on the hub side replaced by another valid key
+        text = text.replace("msZiycXWsY7vDcUKD2YA7I4U6hKu75RYmWgJRwur+PA=", "QTIn+XKCsrVWyEqO4W1b/pZMLzXkY5PqtY1UgO53TSA=")
+        (relay / path.name).write_text(text)
+    hosts = [h for h in hosts if h.name != "relay"] + list(read_hosts([tmp_path / "relay"]))
+    with pytest.raises(ConfigError) as err:
+        import_hosts(hosts)
+    [diag] = err.value.diagnostics
+    assert diag.code == "NDW031" and "ben <-> relay" in diag.message and "wg-harbor.conf" in diag.message
+
+
+def test_cli_import_writes_topology_and_private_store(tmp_path, capsys):
+    out = tmp_path / "etc" / "harbor.conf"
+    trees = [str(p) for p in sorted((GOLDEN / "hub-spokes" / "expected").iterdir())]
+    assert main(["import", *trees, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "every host keeps its peers, keys, PSKs" in printed
+    store = tmp_path / "etc" / "harbor.secrets"
+    assert stat.S_IMODE(store.stat().st_mode) == 0o600
+    secrets = load_secrets(store)
+    golden = load_secrets(GOLDEN / "hub-spokes" / "topology.secrets") if stat.S_IMODE(
+        (GOLDEN / "hub-spokes" / "topology.secrets").stat().st_mode) == 0o600 else None
+    assert set(secrets.private_keys) == {"relay", "oslo", "ana", "ben"}  # bergen keeps its own
+    assert len(secrets.preshared_keys) == 4
+    if golden is not None:
+        assert secrets.preshared_keys == golden.preshared_keys
+    for value in secrets.private_keys.values():  # never printed
+        assert value.reveal_base64() not in printed
+    assert main(["import", *trees, "--out", str(out)]) == 2  # refuses to overwrite
+    assert "exists" in capsys.readouterr().err
+
+
+def test_cli_reports_what_a_topology_cannot_say(tmp_path, capsys):
+    # a hand-written hub that sends keepalives to a spoke: netdwg would not render that
+    tree = tmp_path / "relay"
+    src = GOLDEN / "hub-spokes" / "expected" / "relay"
+    for path in src.rglob("*"):
+        if path.is_file():
+            target = tree / path.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(path.read_text().replace("AllowedIPs=10.99.0.5/32\n",
+                                                       "AllowedIPs=10.99.0.5/32\nPersistentKeepalive=10\n"))
+    others = [str(p) for p in sorted((GOLDEN / "hub-spokes" / "expected").iterdir()) if p.name != "relay"]
+    assert main(["import", str(tree), *others, "--out", str(tmp_path / "n.conf")]) == 1
+    err = capsys.readouterr().err
+    assert "differs: relay wg-harbor: peer ben: PersistentKeepalive 10 -> 0" in err
