@@ -68,6 +68,7 @@ class Guard:
         self._warned: set[str] = set()
         self._first_event_at: float | None = None
         self._wake_handle: asyncio.TimerHandle | None = None
+        self._last_written: tuple | None = None
 
     # --- event intake (called on the loop) -----------------------------------
     def deliver(self, events: list, received_at: float) -> None:
@@ -188,6 +189,10 @@ class Guard:
         reset = self._uplink_changed()
         decision = decide(self.config, self.learned, self.observed, self.state, now)
         self.decision = decision
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("[+%.1f ms] events %s -> %s", (time.monotonic() - first_at) * 1000 if first_at else -1, ",".join(type(e).__name__ for e in events),
+                      "; ".join(f"{v.site}={v.verdict}{'(' + '/'.join(v.reasons) + ')' if v.reasons else ''}"
+                                for v in decision.views))
         for warning in decision.warnings:
             if warning not in self._warned:
                 log.warning("%s", warning)
@@ -200,7 +205,7 @@ class Guard:
             save_state(self.paths.state, GuardState(union, os.getpid()))
         endpoint = await self._endpoint_text() if reset else None
         keep = frozenset(c.widen_to for c in decision.desired if isinstance(c, SwapAllowedIps))
-        outcomes = await self._in_worker(self._act, steps, endpoint, keep)
+        outcomes = await self._in_worker(self._act, steps, endpoint, keep, self.observed.routes)
         if changes:
             failed_apply = {o.step.change for o in outcomes if not o.ok and isinstance(o.step, Apply)}
             stuck = tuple(o.step.change for o in outcomes
@@ -212,11 +217,18 @@ class Guard:
                 log.debug("reacted in %.1f ms", self.last_reaction_ms)
         if changes or reset:
             notify("STATUS=" + self.summary())
-        self.write_status()
-        self._schedule_wake(decision.wake_at, now)
+        views = (decision.views, decision.warnings, self.state, self.endpoint_resets)
+        if views != self._last_written:
+            self._last_written = views
+            self.write_status()
+        wake = decision.wake_at
+        if any(isinstance(s, Probe) for s in decision.steps):  # no answer yet: probe again soon
+            wake = min(wake or now + PROBE_INTERVAL, now + PROBE_INTERVAL)
+        self._schedule_wake(wake, now)
 
-    def _act(self, steps, endpoint: str | None, keep):
-        if endpoint:
+    def _act(self, steps, endpoint: str | None, keep, present):
+        outcomes = execute(steps, self.routes, self._wg(), keep, present)
+        if endpoint:  # after the routes: they are the latency-critical part
             try:
                 self._wg().set_endpoint(self.config.hub_peer, endpoint)
                 self.endpoint_resets += 1
@@ -224,7 +236,7 @@ class Guard:
                          self.config.hub_peer.short(), endpoint)
             except Exception as err:
                 log.warning("could not re-set the hub endpoint: %s", err)
-        return execute(steps, self.routes, self._wg(), keep)
+        return outcomes
 
     def _uplink_changed(self) -> bool:
         wg = self.config.interface

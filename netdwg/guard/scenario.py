@@ -52,7 +52,8 @@ def _dnsmasq(iface: str, router: str, domain: str, leasefile: Path, lease_time: 
             "--bind-interfaces", "--except-interface=lo", "--port=0",
             f"--dhcp-range=172.20.10.100,172.20.10.199,255.255.255.0,{lease_time}",
             f"--dhcp-option=option:router,{router}", f"--domain={domain}", "--dhcp-authoritative",
-            f"--dhcp-leasefile={leasefile}", "--pid-file=", "--user=root", "--log-facility=-"]
+            f"--dhcp-leasefile={leasefile}", "--pid-file=", "--user=root", "--log-facility=-",
+            "--no-ping"]  # dnsmasq otherwise pings a new address for 3 s before offering it
 
 
 @dataclass

@@ -75,6 +75,7 @@ class LeaseWatcher:
         self.directory = directory
         self._observer = None
         self._known: dict[str, str] = {}  # file name -> dev, so a deleted file can be mapped
+        self._last: dict[str, object] = {}  # file name -> last event delivered (no repeats)
 
     def start(self) -> None:
         from watchdog.events import FileSystemEventHandler
@@ -83,7 +84,11 @@ class LeaseWatcher:
         watcher = self
 
         class Handler(FileSystemEventHandler):
-            def on_any_event(self, event):  # created, modified, moved, deleted, closed
+            def on_any_event(self, event):
+                # Only changes: our own reads raise "opened" and "closed_no_write"
+                # (watchdog >= 2.3), which would feed back into another read.
+                if event.event_type not in ("created", "modified", "moved", "deleted", "closed"):
+                    return
                 for attr in ("src_path", "dest_path"):
                     path = getattr(event, attr, "") or ""
                     if isinstance(path, bytes):
@@ -114,7 +119,8 @@ class LeaseWatcher:
             event = LeaseGone(self._known[path.name], SOURCE)
         if isinstance(event, LeaseSeen):
             self._known[path.name] = event.lease.dev
-        if event is not None:
+        if event is not None and self._last.get(path.name) != event:
+            self._last[path.name] = event
             self._hand_over([event])
 
     def _hand_over(self, events: list) -> None:

@@ -1,0 +1,221 @@
+"""netdwg-guard figures, measured in namespaces (needs root; prints, does not assert).
+
+1. Reaction: the laptop joins the office LAN by DHCP (networkd 252 + dnsmasq);
+   from the connected route appearing to the tunnel route being fixed, both
+   seen by one `ip -ts monitor route` in the laptop's namespace. p50/p99 over
+   --joins joins (target p99 <= 20 ms).
+2. Soak: --cycles join/leave cycles; after each leave the tunnel routes must be
+   exactly the baseline; after SIGTERM nothing is left; guard RSS at start and end.
+3. Uplink move: on the LAN, the internet uplink goes (and comes back); the
+   guard re-sets the hub endpoint; outage = move -> first ping reply through
+   the tunnel (target < 100 ms).
+
+    python bench/bench_guard.py                       # 100 joins, 1000 cycles, 5 moves
+    python bench/bench_guard.py --joins 20 --cycles 50 --moves 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from netdwg.guard.config import Action  # noqa: E402
+from netdwg.guard.scenario import DEVICE, OFFICE_LAN, build_roaming_lab  # noqa: E402
+from netdwg.lab.sandbox import Sandbox, wait_until  # noqa: E402
+
+TS = re.compile(r"^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)\]\s*(.*)$")
+
+
+class RouteMonitor:
+    """`ip -ts monitor route` in the laptop's namespaces, lines kept with their timestamps."""
+
+    def __init__(self, lab) -> None:
+        self.proc = subprocess.Popen(["nsenter", "-t", str(lab.lap.pid), "-m", "-n", "ip", "-ts", "monitor", "route"],
+                                     stdout=subprocess.PIPE, text=True, start_new_session=True)
+        self.lines: list[tuple[float, str]] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for raw in self.proc.stdout:
+            m = TS.match(raw.strip())
+            if m:
+                t = datetime.fromisoformat(m.group(1)).timestamp()
+                with self.lock:
+                    self.lines.append((t, m.group(2)))
+
+    def mark(self) -> int:
+        with self.lock:
+            return len(self.lines)
+
+    def since(self, mark: int) -> list[tuple[float, str]]:
+        with self.lock:
+            return list(self.lines[mark:])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None and Path(f"/proc/{self.proc.pid}/comm").read_text().strip() in ("ip", "nsenter"):
+            self.proc.terminate()
+            self.proc.wait(5)
+
+
+def _is_lan_route(text: str) -> bool:
+    return text.startswith(f"{OFFICE_LAN} dev lan0") and "proto kernel" in text
+
+
+def _is_fix(text: str) -> bool:
+    return text.startswith(f"Deleted {OFFICE_LAN} dev wg0")
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def office_routes(lab) -> list[dict]:
+    return [r for r in lab.wg_routes() if r["dst"] == str(OFFICE_LAN)]
+
+
+def join_and_wait(lab) -> None:
+    lab.join("office")
+    wait_until(lambda: not office_routes(lab), timeout=20, interval=0.01, what="the guard's fix")
+
+
+def leave_and_wait(lab, baseline) -> None:
+    lab.leave("office")
+    wait_until(lambda: sorted(map(json.dumps, lab.wg_routes())) == baseline, timeout=20, interval=0.01,
+               what="tunnel routes back to the baseline")
+    # networkd drops the lease ~2 s after carrier loss; join again only after, like a real re-join
+    wait_until(lambda: not lab.has_lan_address("lan0"), timeout=20, interval=0.05, what="lease dropped")
+
+
+def bench_reaction(lab, mon: RouteMonitor, joins: int, baseline) -> None:
+    samples = []
+    for i in range(joins):
+        mark = mon.mark()
+        join_and_wait(lab)
+        time.sleep(0.02)
+        lines = mon.since(mark)
+        t_lan = next((t for t, l in lines if _is_lan_route(l)), None)
+        t_fix = next((t for t, l in lines if _is_fix(l)), None)
+        if t_lan is not None and t_fix is not None:
+            samples.append((t_fix - t_lan) * 1000)
+        leave_and_wait(lab, baseline)
+    if not samples:
+        print("reaction: no samples")
+        return
+    print(f"reaction over {len(samples)} joins (connected route -> tunnel route deleted): "
+          f"p50 {pct(samples, 50):.1f} ms, p99 {pct(samples, 99):.1f} ms, max {max(samples):.1f} ms "
+          f"(target p99 <= 20 ms)")
+
+
+def bench_soak(lab, cycles: int, baseline) -> None:
+    pid = lab.guard_pid
+    start_rss = rss_kib(pid)
+    stale = 0
+    t0 = time.monotonic()
+    for i in range(cycles):
+        join_and_wait(lab)
+        try:
+            leave_and_wait(lab, baseline)
+        except Exception:
+            stale += 1
+        if (i + 1) % 100 == 0:
+            print(f"  soak: {i + 1} cycles, guard RSS {rss_kib(pid)} KiB, {time.monotonic() - t0:.0f} s", flush=True)
+    end_rss = rss_kib(pid)
+    print(f"soak: {cycles} join/leave cycles in {time.monotonic() - t0:.0f} s, stale route after leave: {stale}, "
+          f"guard RSS start {start_rss} KiB, end {end_rss} KiB")
+
+
+def _ping_until_reply(lab, started: float, limit: float = 20.0) -> float | None:
+    """Ping the hub's tunnel address every 5 ms; seconds from `started` to the first reply."""
+    proc = subprocess.Popen(["nsenter", "-t", str(lab.lap.pid), "-m", "-n", "ping", "-n", "-D", "-i", "0.005",
+                             "-W", "0.05", "-w", str(int(limit)), "10.99.0.1"],
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        for line in proc.stdout:
+            m = re.match(r"^\[(\d+\.\d+)\] \d+ bytes from", line)
+            if m:
+                return float(m.group(1)) - started
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        proc.wait(5)
+    return None
+
+
+def bench_uplink(lab, moves: int) -> None:
+    join_and_wait(lab)
+    out_lan, back = [], []
+    for _ in range(moves):
+        assert _ping_until_reply(lab, time.time(), 5) is not None
+        t = time.time()
+        lab.lap_sh("ip link set inet0 down")
+        d = _ping_until_reply(lab, t)
+        out_lan.append(d)
+        t = time.time()
+        lab.lap_sh("ip link set inet0 up")
+        back.append(_ping_until_reply(lab, t))
+        time.sleep(0.3)
+
+    def fmt(values):
+        return ", ".join("lost" if v is None else f"{v * 1000:.0f}" for v in values)
+
+    print(f"uplink move internet -> office LAN (NAT): outage {fmt(out_lan)} ms; "
+          f"LAN -> internet: {fmt(back)} ms (target < 100 ms)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--joins", type=int, default=100)
+    parser.add_argument("--cycles", type=int, default=1000)
+    parser.add_argument("--moves", type=int, default=5)
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("bench_guard: needs root (network namespaces); skipped")
+        return 0
+    with Sandbox(prefix="ndwb") as sb:
+        lab = build_roaming_lab(sb)
+        baseline = sorted(map(json.dumps, lab.wg_routes()))
+        lab.write_guard_config(Action.REMOVE)
+        lab.start_guard()
+        mon = RouteMonitor(lab)
+        time.sleep(0.3)
+        try:
+            if args.joins:
+                bench_reaction(lab, mon, args.joins, baseline)
+            if args.cycles:
+                bench_soak(lab, args.cycles, baseline)
+            if args.moves:
+                bench_uplink(lab, args.moves)
+            lab.stop_guard(signal.SIGTERM)
+            left = lab.paths["state"].exists()
+            lab.leave("office")
+            wait_until(lambda: sorted(map(json.dumps, lab.wg_routes())) == baseline, timeout=20)
+            print(f"after SIGTERM: state file left: {left}; tunnel routes equal the baseline: True")
+        finally:
+            mon.stop()
+            print("guard log tail:\n" + "\n".join(lab.guard_log().splitlines()[-5:]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
