@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -124,8 +125,16 @@ def _say(quiet: bool = False):
     return say
 
 
+def _terminate_as_interrupt() -> None:
+    """SIGTERM (systemd, timeout, kill) unwinds like Ctrl-C, so a half-built lab is removed."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, handler)
+
+
 def run_up(args) -> int:
     _require_root()
+    _terminate_as_interrupt()
     from netdwg.lab.up import bring_up
 
     lab = bring_up(args.topology, say=_say(args.quiet), mode=args.configure)
@@ -198,6 +207,7 @@ def run_down(args) -> int:
 
 def run_demo(args) -> int:
     _require_root()
+    _terminate_as_interrupt()
     from netdwg.lab.demo import demo
 
     return demo(args.topology, args.configure)

@@ -42,8 +42,11 @@ def demo(topology_path: str, mode: str = "auto") -> int:
         extra = lab.sandbox.record.extra
         rows.append(("lab up", f"{len(lab.topology.hosts)} hosts, {len(lab.sandbox.record.netns)} namespaces, "
                                f"{len(lab.sandbox.record.procs)} processes in {extra['up_seconds']:.1f} s"))
-        hows = sorted(set(extra.get("configured_by", {}).values()))
-        rows.append(("configured by", ", ".join(hows)))
+        hows = extra.get("configured_by", {})
+        rows.append(("configured by", ", ".join(f"{how} ({sum(1 for v in hows.values() if v == how)} hosts)"
+                                                for how in sorted(set(hows.values())))))
+        for host, why in extra.get("apply_failures", {}).items():
+            rows.append((f"  apply on {host}", f"failed: {why}"))
 
         _out("\n== 2/4 netdwg lab check")
         probes = expected_probes(lab.topology, lab.world)

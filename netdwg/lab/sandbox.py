@@ -31,7 +31,7 @@ from typing import Mapping, Sequence
 
 from netdwg.errors import ExternalError
 
-STATE_DIR = Path("/run/netdwg-lab")
+STATE_DIR = Path(os.environ.get("NETDWG_LAB_STATE_DIR", "/run/netdwg-lab"))  # tests point it elsewhere
 NETWORKD = "/lib/systemd/systemd-networkd"
 
 # Per-namespace sysctls (lab-recipe.md): new namespaces inherit rp_filter from

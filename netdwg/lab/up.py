@@ -118,7 +118,9 @@ def configure_host(lab: Lab, node: Node, hc: HostConfig, secrets: Secrets, mode:
             return "netdwg apply"
         if mode == "apply":
             raise SandboxError(f"netdwg apply failed on {hc.name} ({res.returncode}):\n{res.stderr.strip()}")
-        say(f"[!] netdwg apply failed on {hc.name} (exit {res.returncode}); using the lab stand-in")
+        last = (res.stderr.strip().splitlines() or ["no output"])[-1]
+        lab.sandbox.record.extra.setdefault("apply_failures", {})[hc.name] = last
+        say(f"[!] netdwg apply failed on {hc.name} (exit {res.returncode}: {last}); using the lab stand-in")
     lan_ifs = {lan.prefix: lan.gateway_if for lan in lab.world.lans_of(hc.name)}
     apply_with_commands(node, hc, lan_ifs)
     return "stand-in"

@@ -1,0 +1,60 @@
+"""The `netdwg lab` verbs as an admin types them (a private state dir keeps other labs out of reach)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from netdwg.lab.sandbox import snapshot_root_netns
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def netdwg(state: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NETDWG_LAB_STATE_DIR=str(state))
+    return subprocess.run([sys.executable, "-m", "netdwg", "lab", *args], capture_output=True, text=True,
+                          env=env, cwd=REPO, timeout=300)
+
+
+def test_lab_verbs_up_status_exec_check_down(tmp_path):
+    state = tmp_path / "state"
+    before = snapshot_root_netns()
+    try:
+        res = netdwg(state, "up", "examples/harbor.conf", "--configure", "standin")
+        assert res.returncode == 0, res.stderr
+        assert "[+] lab up in" in res.stderr and "is up" in res.stdout
+
+        again = netdwg(state, "up", "examples/harbor.conf")
+        assert again.returncode == 2 and "a lab is already up" in again.stderr and "lab down" in again.stderr
+
+        status = json.loads(netdwg(state, "status", "--json").stdout)
+        assert [h["host"] for h in status["hosts"]] == ["relay", "oslo", "bergen", "ana", "ben"]
+        relay = status["hosts"][0]
+        assert relay["handshakes"] == relay["peers"] == 4
+        assert relay["daemons"]["networkd"]["alive"] and relay["daemons"]["dbus-daemon"]["alive"]
+
+        show = netdwg(state, "exec", "relay", "--", "wg", "show", "wg-harbor", "listen-port")
+        assert show.returncode == 0 and show.stdout.strip() == "51820"
+        dev = netdwg(state, "exec", "oslo-dev", "--", "ip", "-4", "-br", "addr", "show", "eth0")
+        assert "172.20.10.10/24" in dev.stdout
+        bad = netdwg(state, "exec", "nowhere", "--", "true")
+        assert bad.returncode == 2 and "no host or lab namespace 'nowhere'" in bad.stderr
+
+        check = netdwg(state, "check", "--json", "--no-trace")
+        assert check.returncode == 0, check.stdout
+        assert all(r["ok"] for r in json.loads(check.stdout))
+
+        roam = netdwg(state, "roam", "ben", "oslo")
+        assert roam.returncode == 2 and "wg-quick backend" in roam.stderr
+    finally:
+        down = netdwg(state, "down")
+    assert down.returncode == 0 and "removed 14 namespaces" in down.stdout
+    assert netdwg(state, "status").returncode == 2
+    assert snapshot_root_netns() == before
