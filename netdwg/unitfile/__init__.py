@@ -46,13 +46,14 @@ Checks (what `netdwg check` prints)
 
 Diagnostic codes: UNIT001 parse error, UNIT002 unknown section, UNIT003 unknown key,
 UNIT004 key newer than the target systemd, UNIT005 line systemd ignores, UNIT006 file mode,
-UNIT007 bad value (key, port, address), UNIT008 file ends inside a continuation.
+UNIT007 bad value (key, port, address), UNIT008 file ends inside a continuation,
+UNIT009 a device networkd will ignore (no Name=/Kind=/private key; check_effective).
 """
 
 from __future__ import annotations
 
 from netdwg.unitfile.builder import UnitBuilder, make_assignment, render_value
-from netdwg.unitfile.check import check_unit, check_unit_file
+from netdwg.unitfile.check import check_effective, check_unit, check_unit_file
 from netdwg.unitfile.edit import (add_peer, append_section, find_peer, remove_key, remove_peer, remove_section,
                                   set_peer_allowed_ips, set_value)
 from netdwg.unitfile.effective import (NETWORK_DIRS, EffectiveSection, EffectiveUnit, UnitLocation, Value,
@@ -70,7 +71,7 @@ __all__ = [
     "WireGuardPeerView", "WireGuardView", "address_views", "dhcpv4_view", "match_view", "netdev_view",
     "network_view", "peer_views", "route_views", "routing_policy_rule_views", "to_wg_device", "wireguard_view",
     "add_peer", "append_section", "find_peer", "remove_key", "remove_peer", "remove_section",
-    "set_peer_allowed_ips", "set_value", "check_unit", "check_unit_file",
+    "set_peer_allowed_ips", "set_value", "check_effective", "check_unit", "check_unit_file",
     "Assignment", "Blank", "Comment", "EffectiveSection", "EffectiveUnit", "Invalid", "NETWORK_DIRS",
     "Section", "UnitBuilder", "UnitFile", "UnitLocation", "Value", "effective_unit", "format_unit",
     "load_effective", "load_unit", "locate_unit", "make_assignment", "parse_unit", "render_value",

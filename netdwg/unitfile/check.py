@@ -3,6 +3,11 @@
 `check_unit_file` is what ``netdwg check`` calls. It never raises for a bad
 file: a file systemd would reject becomes an UNIT001 error diagnostic.
 
+Codes: UNIT001 parse error, UNIT002 unknown section, UNIT003 unknown key, UNIT004 key
+newer than the target systemd, UNIT005 a line systemd ignores, UNIT006 file mode or
+owner, UNIT007 bad value, UNIT008 file ends inside a continuation, UNIT009 a device
+networkd will ignore (missing Name=, Kind=, private key).
+
 Line numbers follow networkd: a continued assignment is reported at its last
 physical line (conf-parser.c hands parse_line() the line counter after the
 whole logical line was read).
@@ -13,13 +18,14 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import stat
 from pathlib import Path
 from typing import Callable
 
 from netdwg.errors import Diagnostic, NetdwgError, Severity, Span
 from netdwg.unitfile import schema
-from netdwg.unitfile.effective import Value
-from netdwg.unitfile.io import read_unit_bytes
+from netdwg.unitfile.effective import EffectiveUnit, Value, effective_unit
+from netdwg.unitfile.io import load_unit, read_unit_bytes
 from netdwg.unitfile.syntax import Assignment, Invalid, Section, UnitFile, ends_inside_continuation, parse_unit
 from netdwg.unitfile import views
 
@@ -197,11 +203,62 @@ def _mode_diagnostics(path: str, mode: int, secret_lines: list[int]) -> list[Dia
     return out
 
 
+def check_effective(eff: EffectiveUnit) -> list[Diagnostic]:
+    """What networkd 252 says about a whole .netdev (main file and drop-ins together)."""
+    out: list[Diagnostic] = []
+    netdev = eff.section("NetDev")
+    if netdev is None:
+        return out
+    name = netdev.get("Name")
+    kind = netdev.get("Kind")
+    if name is None:
+        out.append(Diagnostic("UNIT009", E, f"{eff.path}: NetDev without Name= configured. Ignoring", netdev.span,
+                              fix="add Name=IFNAME to [NetDev]"))
+    if kind is None:
+        out.append(Diagnostic("UNIT009", E, f"{eff.path}: NetDev without Kind= configured. Ignoring",
+                              netdev.span, fix="add Kind=wireguard (or the device's kind) to [NetDev]"))
+    if kind is not None and kind.text == "wireguard":
+        wg = eff.section("WireGuard")
+        if wg is None or (wg.get("PrivateKey") is None and wg.get("PrivateKeyFile") is None):
+            out.append(Diagnostic("UNIT009", E, f"{name.text if name else '?'}: {eff.path}: Missing PrivateKey= or "
+                                  "PrivateKeyFile=, Ignoring network device.", wg.span if wg else netdev.span,
+                                  fix="add PrivateKeyFile=/etc/systemd/network/NAME.key (mode 0640 "
+                                      "root:systemd-network) to [WireGuard]"))
+    return out
+
+
+def _key_file_diagnostics(unit: UnitFile) -> list[Diagnostic]:
+    """Key files named by PrivateKeyFile=/PresharedKeyFile=: networkd warns when others may read them."""
+    out = []
+    path = unit.path or "<input>"
+    for line, section, node in unit.walk():
+        if type(node) is not Assignment or section is None or not node.value.startswith("/"):
+            continue
+        if (section.name, node.key) not in {("WireGuard", "PrivateKeyFile"), ("WireGuardPeer", "PresharedKeyFile")}:
+            continue
+        try:
+            st = os.stat(node.value)
+        except OSError:
+            continue  # a missing key file is reported by apply/networkd; maybe it is not written yet
+        if stat.S_ISREG(st.st_mode) and st.st_mode & 0o005:
+            out.append(Diagnostic("UNIT006", W, f"{node.value} has {st.st_mode & 0o7777:04o} mode that is too "
+                                  "permissive, please adjust the ownership and access mode.",
+                                  Span(path, line + node.nlines - 1),
+                                  fix=f"chown root:systemd-network {node.value} && chmod 0640 {node.value}"))
+    return out
+
+
 def check_unit_file(path: str | Path, text: str | bytes | None = None, target_version: int = schema.BASE_VERSION,
                     mode: int | None = None) -> list[Diagnostic]:
-    """Check one .netdev/.network/.link file or drop-in; read it (and its mode) unless ``text`` is given."""
+    """Check one .netdev/.network/.link file or drop-in; read it (and its mode) unless ``text`` is given.
+
+    Read from disk, a main .netdev is also checked together with the drop-ins
+    in its own directory's ``NAME.d/``, and key files it names are checked
+    for their mode.
+    """
     shown = str(path)
     uid = gid = None
+    from_disk = text is None
     try:
         if text is None:
             text, file_mode = read_unit_bytes(path, shown)
@@ -211,7 +268,25 @@ def check_unit_file(path: str | Path, text: str | bytes | None = None, target_ve
         unit = parse_unit(text, shown)
     except NetdwgError as err:
         return [Diagnostic("UNIT001", E, err.message, err.span or Span(shown), fix=err.fix)]
-    return check_unit(unit, schema.unit_kind(shown), target_version, mode, uid, gid)
+    kind = schema.unit_kind(shown)
+    out = check_unit(unit, kind, target_version, mode, uid, gid)
+    if from_disk:
+        out.extend(_key_file_diagnostics(unit))
+    if kind == "netdev" and shown.endswith(".netdev"):
+        dropins = []
+        if from_disk:
+            directory = Path(f"{path}.d")
+            try:
+                names = sorted(n for n in os.listdir(directory) if n.endswith(".conf"))
+            except OSError:
+                names = []
+            for name in names:
+                try:
+                    dropins.append(load_unit(directory / name))
+                except NetdwgError:
+                    pass  # reported when the drop-in itself is checked
+        out.extend(check_effective(effective_unit(unit, dropins)))
+    return out
 
 
-__all__ = ["check_unit", "check_unit_file", "VALIDATORS", "SECRET_KEYS"]
+__all__ = ["check_effective", "check_unit", "check_unit_file", "VALIDATORS", "SECRET_KEYS"]

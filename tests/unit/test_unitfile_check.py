@@ -21,6 +21,11 @@ def _codes(diags):
     return [(d.code, d.span.line) for d in diags]
 
 
+def _lines_only(diags):
+    """Leave out UNIT009 (a .netdev without a private key): these tests are about single lines."""
+    return [d for d in diags if d.code != "UNIT009"]
+
+
 @pytest.mark.parametrize("path", sorted(p for p in CORPUS.rglob("*") if p.is_file()), ids=lambda p: p.name)
 def test_corpus_has_no_syntax_or_key_findings(path):
     # mode=0o640 as netdwg writes key-bearing files: then nothing at all is wrong
@@ -29,7 +34,7 @@ def test_corpus_has_no_syntax_or_key_findings(path):
 
 def test_unknown_key_in_networkd_words_with_suggestion():
     text = f"[NetDev]\nName=wg0\nKind=wireguard\n[WireGuardPeer]\nPublicKey={KEY}\nPublicKeyFile=/x\nAllowedIP=10.0.0.1/32\n"
-    diags = check_unit_file("/etc/systemd/network/30-wgt.netdev", text)
+    diags = _lines_only(check_unit_file("/etc/systemd/network/30-wgt.netdev", text))
     assert _codes(diags) == [("UNIT003", 6), ("UNIT003", 7)]
     assert diags[0].message == "Unknown key 'PublicKeyFile' in section [WireGuardPeer], ignoring."
     assert diags[0].severity is Severity.WARNING
@@ -39,7 +44,7 @@ def test_unknown_key_in_networkd_words_with_suggestion():
 
 def test_unknown_section_and_section_of_another_kind():
     text = "[NetDev]\nName=wg0\nKind=wireguard\n[WireGuardPeers]\nPublicKey=x\n[VLAN]\nId=5\n"
-    diags = check_unit_file("a.netdev", text)
+    diags = _lines_only(check_unit_file("a.netdev", text))
     assert [(d.code, d.span.line, d.message) for d in diags] == [
         ("UNIT002", 4, "Unknown section 'WireGuardPeers'. Ignoring."),
         ("UNIT002", 6, "Unknown section 'VLAN'. Ignoring."),
@@ -90,7 +95,8 @@ def test_bad_values_are_errors_at_their_line():
 
 
 def test_peer_without_public_key_is_reported_like_networkd():
-    (diag,) = check_unit_file("a.netdev", "[NetDev]\nName=w\nKind=wireguard\n[WireGuardPeer]\nAllowedIPs=10.0.0.1/32\n")
+    (diag,) = _lines_only(check_unit_file("a.netdev", "[NetDev]\nName=w\nKind=wireguard\n[WireGuardPeer]\n"
+                                                      "AllowedIPs=10.0.0.1/32\n"))
     assert diag.span.line == 4 and diag.message.startswith("WireGuardPeer section without PublicKey= configured.")
 
 
@@ -148,8 +154,8 @@ def test_missing_file_is_a_diagnostic_not_a_traceback(tmp_path):
 
 
 def test_truncated_continuation_is_a_warning():
-    diags = check_unit_file("a.netdev", f"[NetDev]\nName=w\nKind=wireguard\n[WireGuardPeer]\nPublicKey={KEY}\n"
-                                        "AllowedIPs=10.0.0.1/32 \\")
+    diags = _lines_only(check_unit_file("a.netdev", f"[NetDev]\nName=w\nKind=wireguard\n[WireGuardPeer]\n"
+                                                    f"PublicKey={KEY}\nAllowedIPs=10.0.0.1/32 \\"))
     assert [d.code for d in diags] == ["UNIT008"] and diags[0].span.line == 6
 
 
@@ -185,3 +191,34 @@ def test_a_file_networkd_cannot_read_is_reported(tmp_path):
     os.chown(path, 0, _networkd_group())
     path.chmod(0o640)
     assert check_unit_file(path) == []
+
+
+def test_device_networkd_would_ignore(tmp_path):
+    path = tmp_path / "50-wg0.netdev"
+    path.write_text("[NetDev]\nName=wg0\nKind=wireguard\n\n[WireGuard]\nListenPort=51820\n")
+    path.chmod(0o640)
+    if os.geteuid() == 0 and _networkd_group() is not None:
+        os.chown(path, 0, _networkd_group())
+    (diag,) = [d for d in check_unit_file(path, mode=0o640) if "Permission denied" not in d.message]
+    assert diag.code == "UNIT009" and diag.span.line == 5
+    assert diag.message == f"wg0: {path}: Missing PrivateKey= or PrivateKeyFile=, Ignoring network device."
+    # a drop-in in the file's own NAME.d/ supplies the key: then all is well
+    key = tmp_path / "wg0.key"
+    key.write_text(PRIV)
+    key.chmod(0o644)
+    dropins = tmp_path / "50-wg0.netdev.d"
+    dropins.mkdir()
+    (dropins / "10-key.conf").write_text(f"[WireGuard]\nPrivateKeyFile={key}\n")
+    assert [d.code for d in check_unit_file(path, mode=0o640) if "Permission denied" not in d.message] == []
+    # ... and the key file it names is checked for its mode when that file itself is checked
+    diags = [d for d in check_unit_file(dropins / "10-key.conf", mode=0o640) if "Permission denied" not in d.message]
+    assert [(d.code, d.span.line) for d in diags] == [("UNIT006", 2)]
+    assert diags[0].message == f"{key} has 0644 mode that is too permissive, please adjust the ownership and access mode."
+    key.chmod(0o640)
+    assert [d for d in check_unit_file(dropins / "10-key.conf", mode=0o640) if "Permission denied" not in d.message] == []
+
+
+def test_netdev_without_name_or_kind():
+    codes = [d.message for d in check_unit_file("x.netdev", "[NetDev]\nDescription=nothing\n")]
+    assert codes == ["x.netdev: NetDev without Name= configured. Ignoring",
+                     "x.netdev: NetDev without Kind= configured. Ignoring"]
