@@ -50,8 +50,8 @@ def lint_file(path: str, compile_too: bool = True):
 
     try:
         topology = load_topology(path)
-    except ConfigError as err:
-        return err.diagnostics or ()
+    except ConfigError as err:  # the loader's diagnostics, in file order like the linter's
+        return tuple(sorted(err.diagnostics, key=lambda d: (d.span.line if d.span else 0, d.code)))
     compiled = _compile(topology) if compile_too else None
     return run_lint(topology, compiled)
 
