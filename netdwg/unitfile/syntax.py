@@ -252,12 +252,17 @@ def _strip_eol(raw: str) -> str:
     return raw.rstrip("\r\n")
 
 
+def _over_limit(chars: int) -> bool:
+    """Could this many characters exceed LONG_LINE_MAX bytes? (UTF-8: at most 4 bytes each)."""
+    return chars * 4 > LONG_LINE_MAX
+
+
 def _check_size(text: str, lines: list[str], where: str) -> None:
-    if len(text) <= LONG_LINE_MAX:
+    if not _over_limit(len(text)):
         return
     for number, raw in enumerate(lines, 1):
-        if len(raw) > LONG_LINE_MAX:
-            raise ParseError(f"line too long ({len(raw)} bytes; systemd reads at most {LONG_LINE_MAX}, "
+        if _over_limit(len(raw)) and len(raw.encode()) > LONG_LINE_MAX:
+            raise ParseError(f"line too long ({len(raw.encode())} bytes; systemd reads at most {LONG_LINE_MAX}, "
                              "then rejects the file: 'Line too long')", Span(where, number),
                              fix="split the value over several assignments, or remove the line")
 
@@ -328,7 +333,7 @@ def _parse_fast(text: str, path: str, where: str) -> UnitFile | None:
     """
     starts = [m.start() for m in _HEADER_START.finditer(text)]
     first = starts[0] if starts else len(text)
-    if first > LONG_LINE_MAX:
+    if _over_limit(first):
         return None
     preamble, _ = _parse_lines(text[:first].splitlines(True), where, False)
     sections = []
@@ -340,7 +345,7 @@ def _parse_fast(text: str, path: str, where: str) -> UnitFile | None:
     ends.append(len(text))
     find = text.find
     for start, end in zip(starts, ends):
-        if end - start > LONG_LINE_MAX:
+        if _over_limit(end - start):
             return None
         eol = find("\n", start, end)
         header_end = end if eol < 0 else eol + 1

@@ -193,3 +193,10 @@ def test_builder_refuses_values_systemd_would_read_differently(value):
 def test_builder_needs_a_section_first():
     with pytest.raises(ValueError):
         UnitFile.new().append("Name", "wg0")
+
+
+def test_the_line_limit_counts_bytes_like_systemd():
+    text = "[Network]\nDescription=" + "é" * 600_000 + "\n"  # 600,000 characters, 1.2 MB of UTF-8
+    with pytest.raises(ParseError) as err:
+        parse_unit(text)
+    assert err.value.span.line == 2
