@@ -187,7 +187,7 @@ def _unknown_keys(node: yaml.MappingNode, known: tuple[str, ...], problems: _Pro
     for key, _ in node.value:
         name = str(getattr(key, "value", ""))
         if name not in known:
-            guess = difflib.get_close_matches(name, known, n=1)
+            guess = difflib.get_close_matches(name, known, n=1) if len(name) < 64 else []
             fix = f"did you mean '{guess[0]}'?" if guess else f"known keys: {', '.join(known)}"
             (problems.error if fatal else problems.warning)(key, f"unknown key '{_shorten(name)}'", fix, "NPL003")
 

@@ -37,6 +37,7 @@ WG_PEER_KEYS = ("PublicKey", "PresharedKey", "AllowedIPs", "Endpoint", "Persiste
 INTERFACE_NAME = re.compile(r"[a-zA-Z0-9_=+.-]{1,15}")
 
 _C_SPACE = " \t\n\v\f\r"  # isspace() / [[:space:]] in the C locale
+_DELETE_SPACE = str.maketrans("", "", _C_SPACE)
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _CANONICAL = {k.lower(): k for k in WGQUICK_KEYS + WG_INTERFACE_KEYS + WG_PEER_KEYS}
 
@@ -119,7 +120,7 @@ def parse_wgquick_file(text: str, path: str = "<input>") -> WgQuickFile:
 
 
 def _classify(text: str, eol: str, section: str) -> ConfLine:
-    cleaned = "".join(c for c in text.split("#", 1)[0] if c not in _C_SPACE)  # wg's view of the line
+    cleaned = text.split("#", 1)[0].translate(_DELETE_SPACE)  # wg's view of the line
     if not cleaned:
         kind = LineKind.COMMENT if "#" in text else LineKind.BLANK
         return ConfLine(text, eol, kind, section)
@@ -132,7 +133,7 @@ def _classify(text: str, eol: str, section: str) -> ConfLine:
     if not sep:
         return ConfLine(text, eol, LineKind.INVALID, section, value=stripped.strip(_C_SPACE))
     key = key.strip(_C_SPACE)
-    canonical = _CANONICAL.get(_lower("".join(c for c in key if c not in _C_SPACE)), key)
+    canonical = _CANONICAL.get(_lower(key.translate(_DELETE_SPACE)), key)
     return ConfLine(text, eol, LineKind.KEY, section, canonical, value.strip(_C_SPACE))
 
 
@@ -247,7 +248,7 @@ def _interpret(file: WgQuickFile, name: str | None) -> tuple[WgQuickConfig, list
             continue
         known = (WG_INTERFACE_KEYS + WGQUICK_KEYS) if line.section == "interface" else WG_PEER_KEYS
         if line.key not in known:
-            guess = difflib.get_close_matches(line.key, known, n=1, cutoff=0.6)
+            guess = difflib.get_close_matches(line.key, known, n=1, cutoff=0.6) if len(line.key) < 64 else []
             other = (WG_PEER_KEYS if line.section == "interface" else WG_INTERFACE_KEYS + WGQUICK_KEYS)
             hint = (f"did you mean {guess[0]}?" if guess else
                     f"{line.key} belongs in [{'Peer' if line.section == 'interface' else 'Interface'}]"
@@ -292,7 +293,7 @@ def _interpret(file: WgQuickFile, name: str | None) -> tuple[WgQuickConfig, list
 def _interface_key(line: ConfLine, number: int, path: str, device: dict, quick: dict) -> None:
     span = Span(path, number)
     value, key = line.value, line.key
-    wg_value = "".join(c for c in value if c not in _C_SPACE)
+    wg_value = value.translate(_DELETE_SPACE)
     if key == "PrivateKey":
         device["private_key"] = PrivateKey.from_base64(wg_value, span)
     elif key == "ListenPort":
@@ -327,7 +328,7 @@ def _interface_key(line: ConfLine, number: int, path: str, device: dict, quick: 
 
 def _peer_key(line: ConfLine, number: int, path: str, peer: dict) -> None:
     span = Span(path, number)
-    value = "".join(c for c in line.value if c not in _C_SPACE)
+    value = line.value.translate(_DELETE_SPACE)
     if line.key == "PublicKey":
         peer["public_key"] = PublicKey.from_base64(value, span)
     elif line.key == "PresharedKey":
@@ -341,7 +342,7 @@ def _peer_key(line: ConfLine, number: int, path: str, peer: dict) -> None:
 
 
 def _has_host_bits(value: str) -> bool:
-    words = "".join(c for c in value if c not in _C_SPACE).split(",")
+    words = value.translate(_DELETE_SPACE).split(",")
     return any(ipaddress.ip_interface(w).ip != ipaddress.ip_interface(w).network.network_address for w in words)
 
 

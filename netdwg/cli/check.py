@@ -1,0 +1,198 @@
+"""`netdwg check FILE...`: check the files admins already have, as the programs
+that read them would (systemd-networkd, systemd-sysctl, wg-quick/wg, netplan).
+
+Which checker runs is decided by the path: ``.netdev``/``.network``/``.link``
+and ``*.d/*.conf`` drop-ins are unit files; files in a ``sysctl.d`` directory
+or named ``sysctl.conf`` are sysctl; ``.yaml``/``.yml`` are netplan; another
+``.conf`` is wg-quick when it has an ``[Interface]`` or ``[Peer]`` section and
+sysctl when it has no section at all. ``--type`` overrides the guess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from netdwg.errors import Diagnostic, NetdwgError, Severity, Span, worst_exit_code
+
+KINDS = ("unit", "sysctl", "wg-quick", "netplan")
+UNIT_SUFFIXES = (".netdev", ".network", ".link")
+
+DESCRIPTION = """\
+Check systemd-networkd unit files (.netdev, .network, .link and their .d/*.conf
+drop-ins), sysctl.d files, wg-quick .conf files and netplan YAML. Every finding
+is printed as FILE:LINE: SEVERITY: MESSAGE [CODE], with a fix: unknown keys
+(with "did you mean"), keys newer than the target systemd, bad keys, addresses
+and ports, lines the program would ignore or reject, and key-bearing files that
+others can read. Nothing is changed. A directory checks the files in it.
+"""
+
+EPILOG = """\
+examples:
+  netdwg check /etc/systemd/network/*.netdev /etc/systemd/network/*.network
+  netdwg check /etc/systemd/network              every unit file and drop-in there
+  netdwg check /etc/wireguard/wg0.conf /etc/sysctl.d/99-netdwg.conf
+  netdwg check --systemd-version 249 hub.netdev  warn about keys newer than v249
+  netdwg check --type sysctl forwarding.conf     when the name does not tell
+  netdwg check --json /etc/netplan/*.yaml | jq '.diagnostics[]'
+
+exit codes: 0 clean (warnings allowed), 1 warnings with --strict, 2 errors,
+77 a file could not be read (permission denied).
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("check", help="check unit files, sysctl.d, wg-quick and netplan files",
+                                   description=DESCRIPTION, epilog=EPILOG,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", nargs="+", metavar="FILE", help="files or directories to check")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
+    parser.add_argument("--json", action="store_true", help="print the diagnostics as JSON")
+    parser.add_argument("--systemd-version", type=int, default=252, metavar="N",
+                        help="the systemd version the unit files are for (default 252, Debian 12)")
+    parser.add_argument("--type", choices=KINDS, dest="kind", help="check every FILE as this kind")
+    parser.set_defaults(func=run)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    path: str
+    kind: str
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def run(args: argparse.Namespace) -> int:
+    results = [check_path(path, args.kind, args.systemd_version) for path in expand_paths(args.files)]
+    diagnostics = [d for r in results for d in r.diagnostics]
+    code = worst_exit_code(diagnostics, args.strict)
+    if any(d.code == "CHK002" for d in diagnostics) and code == 2:
+        code = 77  # a file we may not read: the caller needs root, not a fix
+    if args.json:
+        json.dump({"files": [{"path": r.path, "kind": r.kind} for r in results],
+                   "diagnostics": [d.to_json() for d in diagnostics], "exit": code}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return code
+    for d in diagnostics:
+        print(d.format())
+    counts = {s: sum(d.severity is s for d in diagnostics) for s in Severity}
+    print(f"{len(results)} file(s) checked: {counts[Severity.ERROR]} error(s), "
+          f"{counts[Severity.WARNING]} warning(s)", file=sys.stderr)
+    return code
+
+
+def expand_paths(paths: list[str]) -> list[str]:
+    """Directories become the files in them (and in their *.d drop-in directories), sorted."""
+    out: list[str] = []
+    for path in paths:
+        p = Path(path)
+        if not p.is_dir():
+            out.append(path)
+            continue
+        for child in sorted(p.iterdir()):
+            if child.is_dir() and child.name.endswith(tuple(s + ".d" for s in UNIT_SUFFIXES)):
+                out += [str(f) for f in sorted(child.glob("*.conf"))]
+            elif child.is_file() and (child.suffix in (*UNIT_SUFFIXES, ".conf", ".yaml", ".yml")):
+                out.append(str(child))
+    return out
+
+
+def check_path(path: str, kind: str | None = None, systemd_version: int = 252) -> Checked:
+    """Check one file; every failure, even an unreadable file, comes back as a diagnostic."""
+    try:
+        data, mode = _read(path)
+        kind = kind or classify(path, data)
+        if kind is None:
+            return Checked(path, "unknown", (Diagnostic(
+                "CHK003", Severity.ERROR, "cannot tell what kind of file this is", Span(path),
+                fix=f"name it .netdev/.network/.link/.yaml, put it in sysctl.d, or pass --type {{{','.join(KINDS)}}}"),))
+        if kind == "unit":
+            from netdwg.unitfile import check_unit_file
+
+            return Checked(path, kind, tuple(check_unit_file(path, data, target_version=systemd_version, mode=mode)))
+        text = _decode(data, path)
+        if kind == "sysctl":
+            from netdwg.sysctl import check_sysctl
+
+            found = check_sysctl(text, path, in_sysctl_dir=Path(path).parent.name == "sysctl.d")
+        elif kind == "wg-quick":
+            from netdwg.wgquick import check_wgquick
+
+            found = check_wgquick(text, path, mode=mode & _dir_mode(path))
+        else:
+            from netdwg.netplan import check_netplan
+
+            found = check_netplan(text, path, mode=mode)
+        return Checked(path, kind, tuple(found))
+    except NetdwgError as err:
+        code = "CHK002" if err.exit_code == 77 else "CHK001"
+        return Checked(path, kind or "unknown", (Diagnostic(code, Severity.ERROR, err.message, err.span or Span(path),
+                                                            fix=err.fix),))
+
+
+def classify(path: str, data: bytes) -> str | None:
+    p = Path(path)
+    if p.suffix in UNIT_SUFFIXES or (p.suffix == ".conf" and p.parent.name.endswith(
+            tuple(s + ".d" for s in UNIT_SUFFIXES))):
+        return "unit"
+    if p.parent.name == "sysctl.d" or p.name == "sysctl.conf":
+        return "sysctl"
+    if p.suffix in (".yaml", ".yml"):
+        return "netplan"
+    if p.suffix == ".conf":
+        head = data[:1024 * 1024].decode("utf-8", "replace")
+        sections = re.findall(r"^[ \t]*\[([^\]\n]*)\]", head, re.MULTILINE)
+        if any(s.strip().lower() in ("interface", "peer") for s in sections):
+            return "wg-quick"
+        if not sections:
+            return "sysctl"
+    return None
+
+
+def _read(path: str) -> tuple[bytes, int]:
+    from netdwg.errors import NotPermittedError, ParseError
+
+    try:
+        with open(path, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ParseError("not a regular file", Span(path))
+            return f.read(), info.st_mode & 0o7777
+    except PermissionError:
+        raise NotPermittedError("cannot read: permission denied", Span(path),
+                                fix="run as root, or as a member of the file's group") from None
+    except IsADirectoryError:
+        raise ParseError("is a directory", Span(path)) from None
+    except FileNotFoundError:
+        raise ParseError("no such file", Span(path), fix="check the path") from None
+    except OSError as err:
+        raise ParseError(f"cannot read: {err.strerror}", Span(path)) from None
+
+
+def _decode(data: bytes, path: str) -> str:
+    from netdwg.errors import ParseError
+
+    nul = data.find(b"\0")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise ParseError(f"binary data (a NUL byte) at line {line}; this is not a text file", Span(path, line),
+                         fix="check that the right file was named")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ParseError(f"invalid UTF-8 at line {line}; this is not a text file", Span(path, line),
+                         fix="save the file as UTF-8 text") from None
+
+
+def _dir_mode(path: str) -> int:
+    # wg-quick warns only when both the file and its directory let others in.
+    try:
+        return os.stat(Path(path).resolve().parent).st_mode & 0o7777
+    except OSError:
+        return 0o7777
