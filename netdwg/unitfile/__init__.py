@@ -44,6 +44,15 @@ Checks (what `netdwg check` prints)
     check_unit(unit, kind=None, target_version=252, mode=None) -> list[Diagnostic]   pure
     schema: KNOWN_KEYS / key_since(kind, section, key) / sections_for(kind, netdev_kind=None)
 
+Bad input (decided to follow what systemd 252 does with the same bytes):
+    ParseError (file:line) where systemd rejects the whole file: NUL bytes or invalid UTF-8
+    ("binary"), a line over 1 MiB of UTF-8, a section header cut before its ']' (what we call
+    "truncated": e.g. a file ending in "[WireGuardPe"), bad characters in a section name.
+    Accepted and reported by the checker: a file ending inside a backslash continuation
+    (UNIT008; systemd parses the pending text), a line without '=' (UNIT005, "Missing '='").
+    A file cut at a line boundary is just a shorter file: the checker's UNIT009 and the
+    views report what is then missing (no PrivateKey=, a peer without PublicKey=).
+
 Diagnostic codes: UNIT001 parse error, UNIT002 unknown section, UNIT003 unknown key,
 UNIT004 key newer than the target systemd, UNIT005 line systemd ignores, UNIT006 file mode,
 UNIT007 bad value (key, port, address), UNIT008 file ends inside a continuation,
