@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Mapping, Sequence
 
-from netdwg.errors import Span
+from netdwg.errors import ParseError, Span
+from netdwg.unitfile.io import load_unit
 from netdwg.unitfile.syntax import Assignment, Section, UnitFile
 
 # CONF_PATHS("systemd/network") in 252. Debian 12 is merged-/usr, so /lib is /usr/lib.
@@ -228,13 +229,9 @@ def locate_unit(name: str, root: Path | str = "/", dirs: Sequence[str] = NETWORK
 
 def load_effective(name: str, root: Path | str = "/", dirs: Sequence[str] = NETWORK_DIRS) -> EffectiveUnit:
     """Read ``name`` and its drop-ins from the host (under ``root``) and merge them."""
-    from netdwg.unitfile.io import load_unit
-
     location = locate_unit(name, root, dirs)
     root = Path(root)
     if location.main is None:
-        from netdwg.errors import ParseError
-
         state = "masked" if location.masked else "not found"
         raise ParseError(f"unit file {name} is {state} in {', '.join(dirs)}",
                          fix="check the name, or look for a /dev/null symlink masking it")
