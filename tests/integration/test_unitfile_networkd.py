@@ -152,13 +152,15 @@ Foo=a \\
 PublicKey={pub}
 """
 
-BAD_NETWORK = """[Match]
+BAD_NETWORK = """Name=outside
+[Match]
 Name=ndwbad
 
 [Network]
 Address=10.0.0.1/24
 Adress=10.0.0.2/24
 just words
+=novalue
 IPv4Forwarding=yes
 
 [Route]
@@ -191,7 +193,8 @@ def test_unknown_keys_sections_and_modes_match_networkds_own(networkd_node):
     assert (f"{NETDIR}/60-ndwbad.netdev", 13,
             "Unknown key 'PublicKeyFile' in section [WireGuardPeer], ignoring.") in theirs
     assert (f"{NETDIR}/60-ndwbad.netdev", 19, "Unknown key 'Foo' in section [WireGuardPeer], ignoring.") in theirs
-    assert (f"{NETDIR}/60-ndwbad.network", 7, "Missing '=', ignoring line.") in theirs
+    assert (f"{NETDIR}/60-ndwbad.network", 8, "Missing '=', ignoring line.") in theirs
+    assert (f"{NETDIR}/60-ndwbad.network", 1, "Assignment outside of section. Ignoring.") in theirs
     assert any("0644 mode that is too permissive" in f[2] for f in theirs)
 
 
