@@ -205,7 +205,9 @@ class Guard:
             save_state(self.paths.state, GuardState(union, os.getpid()))
         endpoint = await self._endpoint_text() if reset else None
         keep = frozenset(c.widen_to for c in decision.desired if isinstance(c, SwapAllowedIps))
-        outcomes = await self._in_worker(self._act, steps, endpoint, keep, self.observed.routes)
+        outcomes = ()
+        if steps or endpoint:  # most rounds change nothing: skip the thread hop
+            outcomes = await self._in_worker(self._act, steps, endpoint, keep, self.observed.routes)
         if changes:
             failed_apply = {o.step.change for o in outcomes if not o.ok and isinstance(o.step, Apply)}
             stuck = tuple(o.step.change for o in outcomes

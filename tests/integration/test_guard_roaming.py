@@ -254,3 +254,36 @@ def test_uplink_move_re_sets_the_endpoint(clean):
         assert "uplink changed" in lab.guard_log()
     finally:
         lab.lap_sh("ip link set inet0 up")
+
+
+def test_service_protocol_ready_watchdog_stopping(clean, tmp_path):
+    """What systemd sees over $NOTIFY_SOCKET: READY=1 once the first snapshot is in, WATCHDOG=1
+    at half of WatchdogSec, STOPPING=1 on SIGTERM."""
+    import socket as socketlib
+
+    lab = clean
+    lab.write_guard_config(Action.REMOVE)
+    path = lab.lap.rundir / "notify.sock"
+    with socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_DGRAM) as sock:
+        sock.bind(str(path))
+        sock.settimeout(10)
+        pid = lab.lap.spawn(lab.guard_argv(), name="netdwg-guard",
+                            env={"PYTHONPATH": str(REPO), "NOTIFY_SOCKET": str(path),
+                                 "WATCHDOG_USEC": "400000"})
+        lab.guard_pid = pid
+        seen: list[str] = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (any("READY=1" in m for m in seen)
+                                                   and sum("WATCHDOG=1" in m for m in seen) >= 2):
+            seen.append(sock.recv(4096).decode())
+        assert any("READY=1" in m and "STATUS=" in m for m in seen), seen
+        assert sum("WATCHDOG=1" in m for m in seen) >= 2, seen
+        lab.stop_guard(signal.SIGTERM)
+        rest = []
+        sock.settimeout(0.5)
+        try:
+            while True:
+                rest.append(sock.recv(4096).decode())
+        except OSError:
+            pass
+        assert any("STOPPING=1" in m for m in rest), rest

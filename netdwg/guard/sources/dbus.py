@@ -126,6 +126,7 @@ class DbusSources:
         self.bus = None
         self.connected = asyncio.Event()
         self._nm_devs: set[str] = set()
+        self._last: dict[tuple, object] = {}
         self._task: asyncio.Task | None = None
         self._pending: set[asyncio.Task] = set()
 
@@ -161,6 +162,7 @@ class DbusSources:
                 delay = 0.05
                 log.info("D-Bus: connected to the system bus")
                 if not first:
+                    self._last.clear()
                     self.on_restart("dbus")
                 first = False
                 await self._describe_all()
@@ -255,6 +257,14 @@ class DbusSources:
         self._deliver(events)
 
     def _deliver(self, events: list) -> None:
+        # networkd sends several PropertiesChanged per join; pass on only what changed
+        fresh = []
+        for event in events:
+            key = (event.lease.dev, event.lease.source) if isinstance(event, LeaseSeen) else (event.dev, event.source)
+            if self._last.get(key) != event:
+                self._last[key] = event
+                fresh.append(event)
+        events = fresh
         if events:
             import time
 
