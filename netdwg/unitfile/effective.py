@@ -119,13 +119,31 @@ class EffectiveUnit:
         return sec.get(key) if sec else None
 
 
+_new = object.__new__
+_V_KEY, _V_TEXT, _V_SPAN = Value.key.__set__, Value.text.__set__, Value.span.__set__
+_S_PATH, _S_LINE, _S_COL = Span.path.__set__, Span.line.__set__, Span.col.__set__
+
+
+def _value(key: str, text: str, path: str, line: int) -> Value:
+    """Value(key, text, Span(path, line)) without two frozen __init__ calls (10,000-peer files)."""
+    span = _new(Span)
+    _S_PATH(span, path)
+    _S_LINE(span, line)
+    _S_COL(span, 0)
+    value = _new(Value)
+    _V_KEY(value, key)
+    _V_TEXT(value, text)
+    _V_SPAN(value, span)
+    return value
+
+
 def _section_values(unit: UnitFile, section: Section, header_line: int) -> tuple[list[Value], Span]:
     path = unit.path
     out = []
     line = header_line + section.header_nlines
     for entry in section.entries:
         if type(entry) is Assignment:
-            out.append(Value(entry.key, entry.value, Span(path, line)))
+            out.append(_value(entry.key, entry.value, path, line))
         line += entry.nlines
     return out, Span(path, header_line)
 

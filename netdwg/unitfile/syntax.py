@@ -379,6 +379,37 @@ def _new_section(name: str, header: str, body: str, body_nlines: int) -> Section
     return section
 
 
+_new = object.__new__
+_A_KEY, _A_VALUE, _A_RAW, _A_N = (Assignment.key.__set__, Assignment.value.__set__, Assignment.raw.__set__,
+                                  Assignment.nlines.__set__)
+_B_RAW, _B_N = Blank.raw.__set__, Blank.nlines.__set__
+_C_RAW, _C_N = Comment.raw.__set__, Comment.nlines.__set__
+
+
+def _assignment(key: str, value: str, raw: str, nlines: int) -> Assignment:
+    """Assignment(...) for the parser's hot loop (same object, a third faster than the frozen __init__)."""
+    node = _new(Assignment)
+    _A_KEY(node, key)
+    _A_VALUE(node, value)
+    _A_RAW(node, raw)
+    _A_N(node, nlines)
+    return node
+
+
+def _blank(raw: str) -> Blank:
+    node = _new(Blank)
+    _B_RAW(node, raw)
+    _B_N(node, 1)
+    return node
+
+
+def _comment(raw: str) -> Comment:
+    node = _new(Comment)
+    _C_RAW(node, raw)
+    _C_N(node, 1)
+    return node
+
+
 def _header_name(s: str, where: str, line: int) -> str:
     if s[-1] != "]":
         raise ParseError(f"invalid section header {s!r} (truncated file?)", Span(where, line),
@@ -411,11 +442,11 @@ def _parse_lines(lines: list[str], where: str, in_section: bool) -> tuple[list[E
         i += 1
         s = raw.strip(ws)
         if not s:
-            entries.append(Blank(raw))
+            entries.append(_blank(raw))
             continue
         c = s[0]
         if c == "#" or c == ";":
-            entries.append(Comment(raw))
+            entries.append(_comment(raw))
             continue
         nlines = 1
         if s[-1] == "\\" and _continues(_strip_eol(raw)):
@@ -435,7 +466,7 @@ def _parse_lines(lines: list[str], where: str, in_section: bool) -> tuple[list[E
             continue
         eq = s.find("=")
         if eq > 0 and have_section:
-            entries.append(Assignment(s[:eq].rstrip(ws), s[eq + 1:].lstrip(ws), raw, nlines))
+            entries.append(_assignment(s[:eq].rstrip(ws), s[eq + 1:].lstrip(ws), raw, nlines))
         elif eq < 0:
             entries.append(Invalid(raw, "Missing '=', ignoring line.", nlines))
         elif eq == 0:
