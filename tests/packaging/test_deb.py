@@ -179,3 +179,17 @@ def test_conffile_edits_survive_reinstall(debian_root, deb):
     conf.write_text(conf.read_text() + "# local edit\n")
     in_root(debian_root, "dpkg", "-i", f"/tmp/{deb.name}")
     assert conf.read_text().endswith("# local edit\n")
+
+
+def test_purge_removes_state_but_keeps_the_secrets_store(debian_root, deb):
+    # Runs last: it removes the package from the root.
+    state = debian_root / "var" / "lib" / "netdwg"
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "managed.json").write_text("{}")
+    secrets = debian_root / "etc" / "netdwg" / "netdwg.secrets"
+    secrets.write_text("# keys\n")
+    in_root(debian_root, "dpkg", "--purge", "netdwg")
+    assert not state.exists()
+    assert not (debian_root / "etc" / "netdwg" / "netdwg.conf").exists()
+    assert secrets.read_text() == "# keys\n"
+    assert not (debian_root / "usr" / "bin" / "netdwg").exists()
