@@ -48,7 +48,9 @@ NETNS_SYSCTLS = (
 )
 
 # Directories every node gets as private tmpfs (on top of a private overlay of /etc).
-NODE_TMPFS = ("/etc/systemd/network", "/run/systemd", "/run/dbus", "/run/wireguard", "/etc/netdwg", "/run/netdwg")
+# /var/lib/netdwg (apply's backups, the guard's learned sites) is created empty on the host if missing.
+NODE_TMPFS = ("/etc/systemd/network", "/run/systemd", "/run/dbus", "/run/wireguard", "/etc/netdwg", "/run/netdwg",
+              "/var/lib/netdwg")
 
 _counter = itertools.count(1)
 

@@ -100,30 +100,82 @@ def netdwg_apply_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("netdwg.cli.apply", "netdwg.render"))
 
 
-def configure_host(lab: Lab, node: Node, hc: HostConfig, secrets: Secrets, mode: str, say: Say) -> str:
-    """Configure one host; returns how ("netdwg apply" or "stand-in").
+RENDERED_DIR = "/etc/netdwg/rendered"
 
-    mode: "apply" (``netdwg apply`` in the node, as an admin would, errors are
-    fatal), "standin" (the lab's commands), "auto" (apply when available; if it
-    fails, say so loudly and use the stand-in so the lab still comes up).
+
+def _run_apply(node: Node, argv: list[str]) -> tuple[bool, str]:
+    res = node.run([sys.executable, "-m", "netdwg", "apply", *argv], check=False, timeout=120)
+    with open(node.rundir / "apply.log", "a") as log:
+        log.write(f"$ netdwg apply {' '.join(argv)}\n{res.stdout}{res.stderr}(exit {res.returncode})\n")
+    last = (res.stderr.strip().splitlines() or ["no output"])[-1]
+    return res.returncode == 0, f"exit {res.returncode}: {last}"
+
+
+def configure_host(lab: Lab, node: Node, hc: HostConfig, secrets: Secrets, mode: str, say: Say) -> str:
+    """Configure one host; returns how it was done.
+
+    mode: "apply" runs ``netdwg apply`` in the node as an admin would: first
+    ``--topology /etc/netdwg/netdwg.conf --host NAME`` (topology and secrets
+    copied in), else the host's rendered files copied in and ``--from DIR``;
+    failures are fatal.  "standin" uses the lab's own commands.  "auto" tries
+    apply and, if it fails, says so loudly and uses the stand-in so the lab
+    still comes up.
     """
     if mode in ("apply", "auto") and (mode == "apply" or netdwg_apply_available()):
         node.write_file("/etc/netdwg/netdwg.conf", lab.sandbox.record.extra["topology_text"])
         node.write_file("/etc/netdwg/netdwg.secrets", format_secrets(secrets), mode=0o600)
-        argv = [sys.executable, "-m", "netdwg", "apply", "--topology", "/etc/netdwg/netdwg.conf",
-                "--host", hc.name]
-        res = node.run(argv, check=False, timeout=120)
-        (node.rundir / "apply.log").write_text(res.stdout + res.stderr)
-        if res.returncode == 0:
-            return "netdwg apply"
+        ok, why = _run_apply(node, ["--topology", "/etc/netdwg/netdwg.conf", "--host", hc.name])
+        how = "netdwg apply --topology"
+        if not ok:
+            from netdwg.render import render_host  # noqa: PLC0415 (only needed on this path)
+
+            for f in render_host(hc):
+                node.write_file(f"{RENDERED_DIR}{f.path}", f.text, mode=f.mode, owner=f.owner, group=f.group)
+            ok, why_from = _run_apply(node, ["--from", RENDERED_DIR])
+            how = "netdwg apply --from"
+            why = f"--topology: {why}; --from: {why_from}"
+        if ok and hc.backend is Backend.WG_QUICK:
+            for iface in hc.interfaces:  # what the admin does next: wg-quick up (systemctl start wg-quick@IF)
+                ok, why = wg_quick_up(lab, node, iface.name)
+                how += " + wg-quick up"
+        if ok:
+            return how
+        lab.sandbox.record.extra.setdefault("apply_failures", {})[hc.name] = why
         if mode == "apply":
-            raise SandboxError(f"netdwg apply failed on {hc.name} ({res.returncode}):\n{res.stderr.strip()}")
-        last = (res.stderr.strip().splitlines() or ["no output"])[-1]
-        lab.sandbox.record.extra.setdefault("apply_failures", {})[hc.name] = last
-        say(f"[!] netdwg apply failed on {hc.name} (exit {res.returncode}: {last}); using the lab stand-in")
+            raise SandboxError(f"netdwg apply failed on {hc.name}: {why} (log: {node.rundir / 'apply.log'})")
+        say(f"[!] netdwg apply failed on {hc.name} ({why}); using the lab stand-in")
+    for iface in hc.interfaces:
+        if not node.path(f"/run/wireguard/{iface.name}.sock").exists():
+            node.start_wireguard_go(iface.name)
     lan_ifs = {lan.prefix: lan.gateway_if for lan in lab.world.lans_of(hc.name)}
     apply_with_commands(node, hc, lan_ifs)
     return "stand-in"
+
+
+# wg-quick falls back to wireguard-go without the kernel module but lets it daemonize with an
+# unknown PID (lab-recipe.md): this wrapper runs it in the foreground, detached, and records the PID.
+WG_USERSPACE_WRAPPER = """#!/bin/sh
+WG_PROCESS_FOREGROUND=1 setsid wireguard-go -f "$1" >/dev/null 2>&1 </dev/null &
+echo $! > "/run/wireguard/$1.lab-pid"
+i=0
+while [ ! -S "/run/wireguard/$1.sock" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done
+"""
+
+
+def wg_quick_up(lab: Lab, node: Node, ifname: str) -> tuple[bool, str]:
+    """`wg-quick up IF` in the node, with wireguard-go started by a PID-recording wrapper."""
+    wrapper = "/etc/netdwg/lab-wireguard-go"
+    node.write_file(wrapper, WG_USERSPACE_WRAPPER, mode=0o755)
+    res = node.run(["wg-quick", "up", ifname], check=False, env={"WG_QUICK_USERSPACE_IMPLEMENTATION": wrapper},
+                   timeout=60)
+    pidfile = node.path(f"/run/wireguard/{ifname}.lab-pid")
+    if pidfile.exists():
+        lab.sandbox._record_proc(int(pidfile.read_text()), ("sh", "setsid", "wireguard-go"),
+                                 f"{node.name}:wireguard-go-{ifname}")
+    with open(node.rundir / "apply.log", "a") as log:
+        log.write(f"$ wg-quick up {ifname}\n{res.stdout}{res.stderr}(exit {res.returncode})\n")
+    last = (res.stderr.strip().splitlines() or ["no output"])[-1]
+    return res.returncode == 0, f"wg-quick up: exit {res.returncode}: {last}"
 
 
 def _start_host(lab: Lab, box: HostBox, hc: HostConfig) -> Node:
@@ -138,8 +190,9 @@ def _start_host(lab: Lab, box: HostBox, hc: HostConfig) -> Node:
         node.start_networkd(debug=False)
     else:
         node.run(["sh", "-ec", "\n".join(line for u in box.uplinks for line in _uplink_script(u))])
-    for iface in hc.interfaces:
-        node.start_wireguard_go(iface.name)
+    if Backend(box.backend) is not Backend.WG_QUICK:  # wg-quick starts its own (wg_quick_up)
+        for iface in hc.interfaces:
+            node.start_wireguard_go(iface.name)
     return node
 
 

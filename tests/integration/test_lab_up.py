@@ -44,9 +44,11 @@ def _by_pair(results):
 
 
 def test_harbor_up_check_roam_down_leaves_root_namespace_alone(state_dir):
+    """Every host configured by `netdwg apply` run inside it (and wg-quick up for wg-quick hosts)."""
     before = snapshot_root_netns()
-    bring_up(HARBOR, mode="standin", state_dir=state_dir)
+    bring_up(HARBOR, mode="apply", state_dir=state_dir)
     lab = find_lab(state_dir)
+    assert all(how.startswith("netdwg apply") for how in lab.sandbox.record.extra["configured_by"].values())
     record = Record.load(lab.sandbox.record.path)
     assert len(record.netns) == 14 and all(n.startswith("ndwl") for n in record.netns)
     with pytest.raises(LabError, match="already up"):
