@@ -124,7 +124,7 @@ def bench_reaction(lab, mon: RouteMonitor, joins: int, baseline) -> None:
         return
     print(f"reaction over {len(samples)} joins (connected route -> tunnel route deleted): "
           f"p50 {pct(samples, 50):.1f} ms, p99 {pct(samples, 99):.1f} ms, max {max(samples):.1f} ms "
-          f"(target p99 <= 20 ms)")
+          f"(target p99 <= 20 ms; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
 
 
 def bench_soak(lab, cycles: int, baseline) -> None:

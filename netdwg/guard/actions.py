@@ -33,6 +33,15 @@ SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
 
 class RoutePort(Protocol):
     def add_route(self, route: Route) -> None: ...
+    def forget_neighbour(self, dev: str, ip) -> None:
+        """Drop an unresolved (INCOMPLETE/FAILED) neighbour entry so the next packet sends a
+        fresh ARP/NS at once instead of waiting for the kernel's 1 s retransmit timer."""
+        try:
+            self._ipr.neigh("del", dst=str(ip), ifindex=self.ifindex(dev),
+                            family=socket.AF_INET if ip.version == 4 else socket.AF_INET6)
+        except Exception:  # not there, or already resolved meanwhile: fine
+            pass
+
     def delete_route(self, route: Route, seen_present: bool = False) -> None: ...
 
 
@@ -89,6 +98,15 @@ class NetlinkRoutes:
         except Exception as err:  # pyroute2 NetlinkError; EEXIST = already there, fine
             if getattr(err, "code", None) != errno.EEXIST:
                 raise
+
+    def forget_neighbour(self, dev: str, ip) -> None:
+        """Drop an unresolved (INCOMPLETE/FAILED) neighbour entry so the next packet sends a
+        fresh ARP/NS at once instead of waiting for the kernel's 1 s retransmit timer."""
+        try:
+            self._ipr.neigh("del", dst=str(ip), ifindex=self.ifindex(dev),
+                            family=socket.AF_INET if ip.version == 4 else socket.AF_INET6)
+        except Exception:  # not there, or already resolved meanwhile: fine
+            pass
 
     def delete_route(self, route: Route, seen_present: bool = False) -> None:
         # The kernel treats metric 0 in a delete as "any metric": deleting an
@@ -252,6 +270,8 @@ def execute(steps: Iterable[Step], routes: RoutePort, wg: WgPort | None,
     for step in steps:
         try:
             if isinstance(step, Probe):
+                if step.retry and hasattr(routes, "forget_neighbour"):
+                    routes.forget_neighbour(step.dev, step.ip)
                 probe_neighbour(step.dev, step.ip)
             elif isinstance(step, (Apply, Undo)):
                 undo = isinstance(step, Undo)

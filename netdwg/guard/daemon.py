@@ -14,14 +14,14 @@ import signal
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from netdwg.errors import EXIT_INTERNAL, EXIT_OK, NetdwgError
 from netdwg.guard import config as cfg
 from netdwg.guard.actions import NetlinkRoutes, execute, resolve_endpoint, wg_port_for
 from netdwg.guard.learned import load_learned
-from netdwg.guard.observed import Observed, Snapshot, fold
+from netdwg.guard.observed import AddressAdded, LinkState, Observed, Snapshot, fold
 from netdwg.guard.policy import (AddRoute, Apply, Change, Decision, Probe, SwapAllowedIps, Undo, decide,
                                  undo_all, uplink_addresses)
 from netdwg.guard.service import notify, setup_logging, watchdog_interval
@@ -31,7 +31,7 @@ from netdwg.guard.state import GuardState, load_state, save_state
 
 log = logging.getLogger("netdwg.guard")
 
-PROBE_INTERVAL = 0.2  # seconds between two ARP probes of the same router
+PROBE_INTERVAL = 0.05  # seconds between two ARP probes of the same router (one datagram each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,10 @@ class Guard:
         if self._first_event_at is None:
             self._first_event_at = received_at
         self.pending.extend(events)
+        for event in events:  # a new address or carrier on a link: probe its router at once
+            if isinstance(event, (AddressAdded, LinkState)) and self._probed:
+                dev = event.address.dev if isinstance(event, AddressAdded) else event.dev
+                self._probed = {k: v for k, v in self._probed.items() if k[0] != dev}
         self.wakeup.set()
 
     def on_restart(self, what: str) -> None:
@@ -197,7 +201,11 @@ class Guard:
             if warning not in self._warned:
                 log.warning("%s", warning)
         self._warned = set(decision.warnings)
-        steps = [s for s in decision.steps if not isinstance(s, Probe) or self._may_probe(s, now)]
+        steps = [(replace(s, retry=(s.dev, s.ip) in self._probed) if isinstance(s, Probe) else s)
+                 for s in decision.steps if not isinstance(s, Probe) or self._may_probe_soon(s, now)]
+        for s in steps:
+            if isinstance(s, Probe):
+                self._probed[(s.dev, s.ip)] = now
         changes = [s for s in steps if isinstance(s, (Apply, Undo))]
         if changes:
             # write ahead: everything that may be in effect once the steps ran
@@ -260,12 +268,8 @@ class Guard:
             log.warning("cannot resolve hub endpoint %s: %s", ep, err)
             return None
 
-    def _may_probe(self, probe: Probe, now: float) -> bool:
-        key = (probe.dev, probe.ip)
-        if now - self._probed.get(key, -1e9) < PROBE_INTERVAL:
-            return False
-        self._probed[key] = now
-        return True
+    def _may_probe_soon(self, probe: Probe, now: float) -> bool:
+        return now - self._probed.get((probe.dev, probe.ip), -1e9) >= PROBE_INTERVAL
 
     def _schedule_wake(self, wake_at: float | None, now: float) -> None:
         if self._wake_handle:

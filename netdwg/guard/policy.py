@@ -88,6 +88,7 @@ class Probe:
 
     dev: str
     ip: IPAddress
+    retry: bool = field(default=False, compare=False)  # set by the daemon: no answer to the last one
 
 
 Step = Apply | Undo | Probe
