@@ -194,8 +194,8 @@ def _mode_diagnostics(path: str, mode: int, secret_lines: list[int]) -> list[Dia
         out.append(Diagnostic("UNIT006", W, f"Configuration file {path} is marked world-writable. Please remove "
                               "world writability permission bits. Proceeding anyway.", Span(path),
                               fix=f"chmod o-w {path}"))
-    if mode & 0o005:
-        # networkd 252 warns once per inline key, at the key's line.
+    if mode & 0o007:
+        # networkd 252 warns once per inline key (any "other" bit, checked here: 0641, 0642, 0644 all warn).
         for line in secret_lines:
             out.append(Diagnostic("UNIT006", W, f"{path} has {mode & 0o7777:04o} mode that is too permissive, "
                                   "please adjust the ownership and access mode.", Span(path, line),
@@ -240,7 +240,7 @@ def _key_file_diagnostics(unit: UnitFile) -> list[Diagnostic]:
             st = os.stat(node.value)
         except OSError:
             continue  # a missing key file is reported by apply/networkd; maybe it is not written yet
-        if stat.S_ISREG(st.st_mode) and st.st_mode & 0o005:
+        if stat.S_ISREG(st.st_mode) and st.st_mode & 0o007:
             out.append(Diagnostic("UNIT006", W, f"{node.value} has {st.st_mode & 0o7777:04o} mode that is too "
                                   "permissive, please adjust the ownership and access mode.",
                                   Span(path, line + node.nlines - 1),

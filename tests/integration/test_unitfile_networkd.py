@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import grp
 import ipaddress
 import json
 import re
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from netdwg.keys import genkey, genpsk
-from netdwg.unitfile import (UnitFile, add_peer, address_views, check_unit_file, load_effective, locate_unit,
+from netdwg.unitfile import (UnitFile, add_peer, address_views, check_unit, load_effective, locate_unit,
                              network_view, parse_unit, remove_peer, route_views, set_peer_allowed_ips, set_value)
 from netdwg.wireguard import Endpoint, WgPeer
 
@@ -29,6 +30,8 @@ CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "networkd"
 NETDIR = "/etc/systemd/network"
 _LINE_MSG = re.compile(r"^(/\S+):(\d+): (.*)$")
 _PERM_MSG = re.compile(r"^(/\S+) has (\d{4}) mode that is too permissive, please adjust the ownership and access mode\.$")
+_FILE_MSG = re.compile(r"^Configuration file (/\S+) is marked (executable|world-writable)\. .*$")
+_OPEN_MSG = re.compile(r"^Failed to open configuration file '(/\S+)': Permission denied$")
 
 
 def _reload_and_log(node) -> str:
@@ -49,17 +52,19 @@ def _findings(log: str, paths: set[str]) -> set[tuple[str, int, str]]:
         if m and m.group(1) in paths:
             out.add((m.group(1), int(m.group(2)), m.group(3)))
             continue
-        m = _PERM_MSG.match(line)
-        if m and m.group(1) in paths:
-            out.add((m.group(1), 0, line))
+        for pattern in (_PERM_MSG, _FILE_MSG, _OPEN_MSG):
+            m = pattern.match(line)
+            if m and m.group(1) in paths:
+                out.add((m.group(1), 0, line))
     return out
 
 
-def _ours(path: str, text: str, mode: int) -> set[tuple[str, int, str]]:
+def _ours(path: str, text: str, mode: int, uid: int = 0, gid: int | None = None) -> set[tuple[str, int, str]]:
     out = set()
-    for diag in check_unit_file(path, text, mode=mode):
+    gid = grp.getgrnam("systemd-network").gr_gid if gid is None else gid
+    for diag in check_unit(parse_unit(text, path), mode=mode, uid=uid, gid=gid):
         if diag.code == "UNIT006":
-            out.add((path, 0, diag.message))  # networkd prints this one without a line
+            out.add((path, 0, diag.message.split(" (")[0]))  # networkd prints these without a line
         else:
             # netdwg appends version hints in parentheses; networkd's words come first
             out.add((path, diag.span.line, diag.message.split(" (")[0] if diag.code == "UNIT004" else diag.message))
@@ -196,6 +201,29 @@ def test_unknown_keys_sections_and_modes_match_networkds_own(networkd_node):
     assert (f"{NETDIR}/60-ndwbad.network", 8, "Missing '=', ignoring line.") in theirs
     assert (f"{NETDIR}/60-ndwbad.network", 1, "Assignment outside of section. Ignoring.") in theirs
     assert any("0644 mode that is too permissive" in f[2] for f in theirs)
+
+
+def test_file_modes_and_owners_match_networkds_warnings(networkd_node):
+    priv = genkey().reveal_base64()
+    text = "[NetDev]\nName={name}\nKind=wireguard\n[WireGuard]\nPrivateKey={priv}\n"
+    cases = {  # file -> (mode, group)
+        f"{NETDIR}/80-ndwm1.netdev": (0o641, "systemd-network"),
+        f"{NETDIR}/80-ndwm2.netdev": (0o642, "systemd-network"),
+        f"{NETDIR}/80-ndwm3.netdev": (0o646, "systemd-network"),
+        f"{NETDIR}/80-ndwm4.netdev": (0o640, "systemd-network"),  # what netdwg writes: silent
+        f"{NETDIR}/80-ndwm5.netdev": (0o600, "root"),             # Permission denied for systemd-network
+    }
+    for path, (mode, group) in cases.items():
+        name = Path(path).stem.split("-")[1]
+        networkd_node.write_file(path, text.format(name=name, priv=priv), mode=mode, owner="root", group=group)
+    log = _reload_and_log(networkd_node)
+    theirs = _findings(log, set(cases))
+    ours = set()
+    for path, (mode, group) in cases.items():
+        name = Path(path).stem.split("-")[1]
+        ours |= _ours(path, text.format(name=name, priv=priv), mode, 0, grp.getgrnam(group).gr_gid)
+    assert {f[0] for f in theirs} == set(cases) - {f"{NETDIR}/80-ndwm4.netdev"}
+    assert ours == theirs, log[-3000:]
 
 
 def _link_state(node, ifname: str) -> tuple[set, set, int]:

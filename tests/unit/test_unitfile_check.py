@@ -105,7 +105,7 @@ def test_continued_line_is_reported_at_its_last_line_like_networkd():
     assert _codes(diags) == [("UNIT003", 3)]
 
 
-@pytest.mark.parametrize("mode,count", [(0o644, 2), (0o604, 2), (0o640, 0), (0o600, 0), (0o601, 2)])
+@pytest.mark.parametrize("mode,count", [(0o644, 2), (0o604, 2), (0o640, 0), (0o600, 0), (0o601, 2), (0o642, 2)])
 def test_permissions_of_key_bearing_files(mode, count):
     text = (f"[NetDev]\nName=wg0\nKind=wireguard\n[WireGuard]\nPrivateKey={PRIV}\n"
             f"[WireGuardPeer]\nPublicKey={KEY}\nPresharedKey={PRIV}\n")
