@@ -47,13 +47,28 @@ def _value(path: Path, section: str, key: str) -> str | None:
     return values[-1] if values else None
 
 
+def _executables() -> set[str]:
+    """Absolute programs named by Exec*= lines (after systemd's -@:+! prefixes)."""
+    found = set()
+    for unit in UNITS:
+        for values in _sections(unit).values():
+            for key, value in values:
+                if key.startswith("Exec") and value:
+                    found.add(value.split()[0].lstrip("-@:+!"))
+    return found
+
+
 @pytest.fixture(scope="module")
 def scratch_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("unitroot")
     shutil.copytree("/lib/systemd/system", root / "lib" / "systemd" / "system", symlinks=True)
-    (root / "usr" / "bin").mkdir(parents=True)
-    for exe in ("netdwg", "netdwg-guard"):
-        stub = root / "usr" / "bin" / exe
+    # Stand-ins for every program the units run: ours (the package installs
+    # them) and system ones, which must exist on this Debian 12 host.
+    for exe in sorted(_executables()):
+        if not exe.startswith("/usr/bin/netdwg"):
+            assert Path(exe).exists(), f"a unit runs {exe}, which Debian 12 does not have"
+        stub = root / exe.lstrip("/")
+        stub.parent.mkdir(parents=True, exist_ok=True)
         stub.write_text("#!/bin/sh\nexit 0\n")
         stub.chmod(0o755)
     for unit in UNITS:
@@ -116,3 +131,39 @@ def test_apply_path_triggers_apply_on_the_default_topology():
     service = REPO / "units" / "netdwg-apply.service"
     assert _value(service, "Service", "Type") == "oneshot"
     assert _value(service, "Service", "ExecStart").startswith("/usr/bin/netdwg apply ")
+
+
+# What each service must be able to do as the kernel sees it: the capabilities
+# left after exec under the unit's CapabilityBoundingSet=, SecureBits= and
+# AmbientCapabilities= (for example SecureBits=noroot without ambient
+# capabilities would leave a root service with none at all).
+NEEDED_CAPABILITIES = {"netdwg-guard.service": {"net_admin"},
+                       "netdwg-apply.service": {"net_admin", "chown", "fowner"}}
+_CAP_BITS = {"chown": 0, "dac_override": 1, "dac_read_search": 2, "fowner": 3, "net_admin": 12}
+
+
+def _words(unit: Path, key: str) -> list[str]:
+    return [w for k, v in _sections(unit).get("Service", []) if k == key for w in v.split()]
+
+
+@pytest.mark.root
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
+@pytest.mark.parametrize("name", sorted(NEEDED_CAPABILITIES))
+def test_service_keeps_the_capabilities_it_needs_after_exec(name):
+    unit = REPO / "units" / name
+    argv = ["setpriv"]
+    bounding = [c.lower().removeprefix("cap_") for c in _words(unit, "CapabilityBoundingSet")]
+    if bounding:
+        argv.append("--bounding-set=-all," + ",".join(f"+{c}" for c in bounding))
+    bits = [b.replace("-", "_") for b in _words(unit, "SecureBits")]
+    if bits:
+        argv.append("--securebits=" + ",".join(f"+{b}" for b in bits))
+    ambient = [c.lower().removeprefix("cap_") for c in _words(unit, "AmbientCapabilities")]
+    if ambient:
+        caps = ",".join(f"+{c}" for c in ambient)
+        argv += [f"--inh-caps={caps}", f"--ambient-caps={caps}"]
+    proc = subprocess.run([*argv, "--", "cat", "/proc/self/status"], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    effective = int(re.search(r"^CapEff:\s*([0-9a-f]+)", proc.stdout, re.M).group(1), 16)
+    missing = {c for c in NEEDED_CAPABILITIES[name] if not effective >> _CAP_BITS[c] & 1}
+    assert missing == set(), f"{name} would run without {sorted(missing)}"
