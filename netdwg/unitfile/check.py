@@ -42,18 +42,19 @@ def _one(parse: Callable[[Value], object]) -> Callable[[Value], None]:
     return check
 
 
-def _each(parse: Callable[[str, Value], object]) -> Callable[[Value], None]:
+def _each(parse: Callable[[str, Value], object], split=views.words) -> Callable[[Value], None]:
     def check(value: Value) -> None:
-        for word in views.words(value.text):
-            parse(word, value)
+        for word in split(value.text):
+            try:
+                parse(word, value)
+            except NetdwgError as err:
+                err.word = word  # type: ignore[attr-defined]  # for networkd's message, which names it
+                raise
     return check
 
 
 def _each_space(parse: Callable[[str, Value], object]) -> Callable[[Value], None]:
-    def check(value: Value) -> None:
-        for word in value.text.split():
-            parse(word, value)
-    return check
+    return _each(parse, str.split)
 
 
 def _port(value: Value) -> None:
@@ -78,6 +79,30 @@ VALIDATORS: dict[tuple[str, str], Callable[[Value], None]] = {
     ("NetDev", "MTUBytes"): _one(lambda v: views.parse_uint(v, 1)),
 }
 
+# networkd 252's own words for a value it ignores (it appends ": <errno text>" to some; never a secret).
+_KEY_WORDS = "Failed to decode wireguard key provided by {key}=, ignoring assignment"
+NETWORKD_WORDS: dict[tuple[str, str], str] = {
+    ("WireGuard", "PrivateKey"): _KEY_WORDS,
+    ("WireGuardPeer", "PublicKey"): _KEY_WORDS,
+    ("WireGuardPeer", "PresharedKey"): _KEY_WORDS,
+    ("WireGuardPeer", "AllowedIPs"): "Network address is invalid, ignoring assignment: {word}",
+    ("WireGuardPeer", "PersistentKeepalive"):
+        'Failed to parse "{value}" as keepalive interval (range 0\u201365535), ignoring assignment',
+    ("WireGuard", "ListenPort"): "Invalid port specification, ignoring assignment: {value}",
+    ("Route", "Destination"): "Invalid {key}='{value}', ignoring assignment",
+    ("RoutingPolicyRule", "To"): "RPDB rule prefix is invalid, ignoring assignment: {word}",
+    ("RoutingPolicyRule", "From"): "RPDB rule prefix is invalid, ignoring assignment: {word}",
+}
+
+
+def _value_message(section: str, key: str, value: str, err: NetdwgError) -> str:
+    words = NETWORKD_WORDS.get((section, key))
+    if (section, key) == ("WireGuardPeer", "Endpoint") and ":" not in value:
+        words = "Unable to find port of endpoint, ignoring assignment: {value}"
+    if words is None:
+        return err.message
+    return words.format(key=key, value=value, word=getattr(err, "word", value))
+
 
 def _diag(code: str, severity: Severity, message: str, path: str, line: int, fix: str = "") -> Diagnostic:
     return Diagnostic(code, severity, message, Span(path, line), fix=fix)
@@ -99,6 +124,11 @@ def check_unit(unit: UnitFile, kind: str | None = None, target_version: int = sc
     secret_lines: list[int] = []
     known_cache: dict[str, frozenset[str]] = {}
     peer_has_key: dict[int, bool] = {}
+    line_of_section: dict[int, int] = {}
+    device_name = ""
+    for section in unit.sections_named("NetDev"):
+        last_name = section.last("Name")
+        device_name = last_name.value if last_name is not None else device_name
     for line, section, node in unit.walk():
         if isinstance(node, Section):
             if node.name not in allowed and not node.name.startswith("X-"):
@@ -107,7 +137,9 @@ def check_unit(unit: UnitFile, kind: str | None = None, target_version: int = sc
                                  f"did you mean [{guess}]?" if guess else
                                  f"a {kind or 'unit'} file has " + ", ".join(f"[{s}]" for s in sorted(allowed))))
             if node.name == "WireGuardPeer":
-                peer_has_key[line] = node.last("PublicKey") is not None
+                last_key = node.last("PublicKey")
+                peer_has_key[line] = last_key is not None and bool(last_key.value)
+                line_of_section[id(node)] = line
             continue
         last_line = line + node.nlines - 1
         if type(node) is Invalid:
@@ -142,11 +174,15 @@ def check_unit(unit: UnitFile, kind: str | None = None, target_version: int = sc
             try:
                 validate(Value(key, node.value, Span(path, last_line)))
             except NetdwgError as err:
-                out.append(_diag("UNIT007", E, err.message, path, last_line, err.fix))
+                if key == "PublicKey":
+                    peer_has_key[line_of_section[id(section)]] = False  # networkd drops the peer too
+                out.append(_diag("UNIT007", E, _value_message(sname, key, node.value, err), path, last_line,
+                                 err.message if not err.fix else f"{err.message}; {err.fix}"))
     for line, has_key in peer_has_key.items():
         if not has_key:
-            out.append(_diag("UNIT007", W, "WireGuardPeer section without PublicKey= configured. "
-                             "Ignoring [WireGuardPeer] section.", path, line,
+            who = f"{device_name}: " if device_name else ""
+            out.append(_diag("UNIT007", W, f"{who}{path}: WireGuardPeer section without PublicKey= configured. "
+                             f"Ignoring [WireGuardPeer] section from line {line}.", path, line,
                              "add PublicKey= (the peer's public key, from 'wg pubkey')"))
     if ends_inside_continuation(unit):
         out.append(Diagnostic("UNIT008", W, "file ends inside a backslash continuation (truncated?); "
@@ -212,10 +248,10 @@ def check_effective(eff: EffectiveUnit) -> list[Diagnostic]:
     name = netdev.get("Name")
     kind = netdev.get("Kind")
     if name is None:
-        out.append(Diagnostic("UNIT009", E, f"{eff.path}: NetDev without Name= configured. Ignoring", netdev.span,
-                              fix="add Name=IFNAME to [NetDev]"))
+        out.append(Diagnostic("UNIT009", E, f'NetDev without Name= configured in "{eff.path}", ignoring.',
+                              netdev.span, fix="add Name=IFNAME to [NetDev]"))
     if kind is None:
-        out.append(Diagnostic("UNIT009", E, f"{eff.path}: NetDev without Kind= configured. Ignoring",
+        out.append(Diagnostic("UNIT009", E, f'NetDev has no Kind= configured in "{eff.path}", ignoring.',
                               netdev.span, fix="add Kind=wireguard (or the device's kind) to [NetDev]"))
     if kind is not None and kind.text == "wireguard":
         wg = eff.section("WireGuard")
@@ -289,4 +325,4 @@ def check_unit_file(path: str | Path, text: str | bytes | None = None, target_ve
     return out
 
 
-__all__ = ["check_effective", "check_unit", "check_unit_file", "VALIDATORS", "SECRET_KEYS"]
+__all__ = ["check_effective", "check_unit", "check_unit_file", "NETWORKD_WORDS", "VALIDATORS", "SECRET_KEYS"]

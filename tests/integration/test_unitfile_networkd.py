@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from netdwg.keys import genkey, genpsk
-from netdwg.unitfile import (UnitFile, add_peer, address_views, check_unit, load_effective, locate_unit,
+from netdwg.unitfile import (UnitFile, add_peer, address_views, check_effective, check_unit, effective_unit,
+                             load_effective, locate_unit,
                              network_view, parse_unit, remove_peer, route_views, set_peer_allowed_ips, set_value)
 from netdwg.wireguard import Endpoint, WgPeer
 
@@ -32,6 +33,14 @@ _LINE_MSG = re.compile(r"^(/\S+):(\d+): (.*)$")
 _PERM_MSG = re.compile(r"^(/\S+) has (\d{4}) mode that is too permissive, please adjust the ownership and access mode\.$")
 _FILE_MSG = re.compile(r"^Configuration file (/\S+) is marked (executable|world-writable)\. .*$")
 _OPEN_MSG = re.compile(r"^Failed to open configuration file '(/\S+)': Permission denied$")
+_DEVICE_MSG = re.compile(r"^\S+: (/\S+): (?:WireGuardPeer section without PublicKey=|Missing PrivateKey=) .*$")
+_NETDEV_MSG = re.compile(r'^NetDev (?:without Name=|has no Kind=) configured in "(/\S+)", ignoring\.$')
+_IGNORING = ", ignoring assignment"
+
+
+def _short(message: str) -> str:
+    """networkd appends ': <errno text>' to some value messages; compare up to 'ignoring assignment'."""
+    return message[:message.index(_IGNORING) + len(_IGNORING)] if _IGNORING in message else message
 
 
 def _reload_and_log(node) -> str:
@@ -50,9 +59,9 @@ def _findings(log: str, paths: set[str]) -> set[tuple[str, int, str]]:
         line = raw.strip()
         m = _LINE_MSG.match(line)
         if m and m.group(1) in paths:
-            out.add((m.group(1), int(m.group(2)), m.group(3)))
+            out.add((m.group(1), int(m.group(2)), _short(m.group(3))))
             continue
-        for pattern in (_PERM_MSG, _FILE_MSG, _OPEN_MSG):
+        for pattern in (_PERM_MSG, _FILE_MSG, _OPEN_MSG, _DEVICE_MSG, _NETDEV_MSG):
             m = pattern.match(line)
             if m and m.group(1) in paths:
                 out.add((m.group(1), 0, line))
@@ -62,9 +71,15 @@ def _findings(log: str, paths: set[str]) -> set[tuple[str, int, str]]:
 def _ours(path: str, text: str, mode: int, uid: int = 0, gid: int | None = None) -> set[tuple[str, int, str]]:
     out = set()
     gid = grp.getgrnam("systemd-network").gr_gid if gid is None else gid
-    for diag in check_unit(parse_unit(text, path), mode=mode, uid=uid, gid=gid):
-        if diag.code == "UNIT006":
+    unit = parse_unit(text, path)
+    diags = check_unit(unit, mode=mode, uid=uid, gid=gid)
+    if path.endswith(".netdev"):
+        diags += check_effective(effective_unit(unit))
+    for diag in diags:
+        if diag.code in ("UNIT006", "UNIT009") or "WireGuardPeer section without" in diag.message:
             out.add((path, 0, diag.message.split(" (")[0]))  # networkd prints these without a line
+        elif diag.code == "UNIT007":
+            out.add((path, diag.span.line, _short(diag.message)))
         else:
             # netdwg appends version hints in parentheses; networkd's words come first
             out.add((path, diag.span.line, diag.message.split(" (")[0] if diag.code == "UNIT004" else diag.message))
@@ -224,6 +239,33 @@ def test_file_modes_and_owners_match_networkds_warnings(networkd_node):
         ours |= _ours(path, text.format(name=name, priv=priv), mode, 0, grp.getgrnam(group).gr_gid)
     assert {f[0] for f in theirs} == set(cases) - {f"{NETDIR}/80-ndwm4.netdev"}
     assert ours == theirs, log[-3000:]
+
+
+def test_bad_values_and_ignored_devices_match_networkds_findings(networkd_node):
+    key = genkey()
+    files = {
+        f"{NETDIR}/85-ndwv0.netdev":
+            f"[NetDev]\nName=ndwv0\nKind=wireguard\n[WireGuard]\nPrivateKey={key.reveal_base64()}\n\n"
+            "[WireGuardPeer]\nAllowedIPs=10.0.0.1/32\n"              # no PublicKey: peer dropped
+            "[WireGuardPeer]\nPublicKey=abc\n"                       # bad key: assignment, then peer dropped
+            f"[WireGuardPeer]\nPublicKey={key.public_key()}\nAllowedIPs=10.0.0.300/32\nEndpoint=foo\n"
+            "PersistentKeepalive=99999\n",
+        f"{NETDIR}/85-ndwv1.netdev": "[NetDev]\nName=ndwv1\nKind=wireguard\n[WireGuard]\nListenPort=0\n",
+        f"{NETDIR}/85-ndwv2.netdev": "[NetDev]\nKind=wireguard\n[WireGuard]\nPrivateKey=short\n",
+        f"{NETDIR}/85-ndwv3.network": "[Match]\nName=ndwv3\n[Route]\nDestination=300.0.0.0/8\n"
+                                      "[RoutingPolicyRule]\nTo=10.0.0.0/33\n",
+    }
+    for path, text in files.items():
+        _write(networkd_node, path, text)
+    log = _reload_and_log(networkd_node)
+    theirs = _findings(log, set(files))
+    ours = set().union(*(_ours(p, t, 0o640) for p, t in files.items()))
+    assert len(theirs) >= 9, log[-3000:]
+    # One deliberate difference: networkd drops a .netdev without Name= after its first pass and never
+    # parses its [WireGuard]; netdwg reports every problem at once, so it also names the bad key.
+    extra = {(f"{NETDIR}/85-ndwv2.netdev", 4, "Failed to decode wireguard key provided by PrivateKey=, "
+              "ignoring assignment")}
+    assert ours == theirs | extra, log[-3000:]
 
 
 def _link_state(node, ifname: str) -> tuple[set, set, int]:

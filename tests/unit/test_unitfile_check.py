@@ -91,13 +91,21 @@ def test_bad_values_are_errors_at_their_line():
     assert [(d.code, d.severity, d.span.line) for d in diags] == [
         ("UNIT007", Severity.ERROR, 5), ("UNIT007", Severity.ERROR, 6),
         ("UNIT007", Severity.ERROR, 9), ("UNIT007", Severity.ERROR, 10)]
-    assert "notakey" not in diags[0].message  # a (bad) private key is still not echoed
+    assert "notakey" not in diags[0].format()  # a (bad) private key is still not echoed
+    assert [d.message for d in diags] == [
+        "Failed to decode wireguard key provided by PrivateKey=, ignoring assignment",
+        "Invalid port specification, ignoring assignment: 0",
+        "Network address is invalid, ignoring assignment: 10.0.0.0/33",
+        "Unable to find port of endpoint, ignoring assignment: 192.0.2.1",
+    ]
 
 
 def test_peer_without_public_key_is_reported_like_networkd():
     (diag,) = _lines_only(check_unit_file("a.netdev", "[NetDev]\nName=w\nKind=wireguard\n[WireGuardPeer]\n"
                                                       "AllowedIPs=10.0.0.1/32\n"))
-    assert diag.span.line == 4 and diag.message.startswith("WireGuardPeer section without PublicKey= configured.")
+    assert diag.span.line == 4
+    assert diag.message == ("w: a.netdev: WireGuardPeer section without PublicKey= configured. "
+                            "Ignoring [WireGuardPeer] section from line 4.")
 
 
 def test_continued_line_is_reported_at_its_last_line_like_networkd():
@@ -220,5 +228,5 @@ def test_device_networkd_would_ignore(tmp_path):
 
 def test_netdev_without_name_or_kind():
     codes = [d.message for d in check_unit_file("x.netdev", "[NetDev]\nDescription=nothing\n")]
-    assert codes == ["x.netdev: NetDev without Name= configured. Ignoring",
-                     "x.netdev: NetDev without Kind= configured. Ignoring"]
+    assert codes == ['NetDev without Name= configured in "x.netdev", ignoring.',
+                     'NetDev has no Kind= configured in "x.netdev", ignoring.']
