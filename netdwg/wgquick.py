@@ -263,8 +263,7 @@ def _interpret(file: WgQuickFile, name: str | None) -> tuple[WgQuickConfig, list
             if line.section == "interface":
                 _interface_key(line, number, file.path, device, quick)
             else:
-                _peer_key(line, number, file.path, peers[-1])
-                if line.key == "AllowedIPs" and _has_host_bits(line.value):
+                if _peer_key(line, number, file.path, peers[-1]):
                     found.append(Diagnostic("WGQ007", Severity.WARNING,
                                             f"AllowedIPs {_shorten(line.value)!r} has a nonzero host part; wg masks it",
                                             Span(file.path, number), fix="write the network address, e.g. 10.0.0.0/24"))
@@ -303,12 +302,12 @@ def _interface_key(line: ConfLine, number: int, path: str, device: dict, quick: 
     elif key == "FwMark":
         device["fwmark"] = _fwmark(wg_value, span)
     elif key == "Address":
-        quick["addresses"] += [_parse_ip(v, ipaddress.ip_interface, "address", span) for v in _words(value)]
+        quick["addresses"] += [_parse_ip(v, _ip_interface, "address", span) for v in _words(value)]
     elif key == "DNS":
         for word in _words(value):
             # wg-quick: [[ $v =~ (^[0-9.]+$)|(^.*:.*$) ]] is a server, anything else a search domain
             if re.fullmatch(r"[0-9.]+|.*:.*", word):
-                quick["dns"].append(_parse_ip(word, ipaddress.ip_address, "DNS server", span))
+                quick["dns"].append(_parse_ip(word, _ip_address, "DNS server", span))
             else:
                 quick["dns_search"].append(word)
     elif key == "MTU":
@@ -326,7 +325,8 @@ def _interface_key(line: ConfLine, number: int, path: str, device: dict, quick: 
         quick[re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()].append(value)
 
 
-def _peer_key(line: ConfLine, number: int, path: str, peer: dict) -> None:
+def _peer_key(line: ConfLine, number: int, path: str, peer: dict) -> bool:
+    """Store one [Peer] value; True when AllowedIPs has host bits set (wg masks them, and warns)."""
     span = Span(path, number)
     value = line.value.translate(_DELETE_SPACE)
     if line.key == "PublicKey":
@@ -338,17 +338,11 @@ def _peer_key(line: ConfLine, number: int, path: str, peer: dict) -> None:
     elif line.key == "PersistentKeepalive":
         peer["persistent_keepalive"] = 0 if _lower(value) == "off" else _port(value, "PersistentKeepalive", span)
     elif line.key == "AllowedIPs":
-        peer["allowed_ips"] += [_parse_ip(v, _network, "AllowedIPs entry", span) for v in value.split(",")]
-
-
-def _has_host_bits(value: str) -> bool:
-    words = value.translate(_DELETE_SPACE).split(",")
-    return any(ipaddress.ip_interface(w).ip != ipaddress.ip_interface(w).network.network_address for w in words)
-
-
-def _network(text: str) -> IPNetwork:
-    # wg masks host bits (10.0.0.1/24 is 10.0.0.0/24) and reads a bare address as /32 or /128.
-    return ipaddress.ip_network(text, strict=False)
+        # wg reads a bare address as /32 or /128, and masks host bits (10.0.0.1/24 is 10.0.0.0/24)
+        interfaces = [_parse_ip(v, _ip_interface, "AllowedIPs entry", span) for v in value.split(",")]
+        peer["allowed_ips"] += [i.network for i in interfaces]
+        return any(i.ip != i.network.network_address for i in interfaces)
+    return False
 
 
 def _parse_ip(text: str, parse, what: str, span: Span):
@@ -380,6 +374,15 @@ def _fwmark(text: str, span: Span) -> int:
 def _words(value: str) -> list[str]:
     # wg-quick: ${value//,/ } then word splitting on spaces and tabs
     return value.replace(",", " ").split()
+
+
+# ipaddress.ip_*() try IPv4 first and pay for an exception on every IPv6 text.
+def _ip_interface(text: str) -> IPInterface:
+    return (ipaddress.IPv6Interface if ":" in text else ipaddress.IPv4Interface)(text)
+
+
+def _ip_address(text: str) -> IPAddress:
+    return (ipaddress.IPv6Address if ":" in text else ipaddress.IPv4Address)(text)
 
 
 def _shorten(text: str, limit: int = 60) -> str:
