@@ -42,6 +42,7 @@ DEFAULT_STATE_PATH = Path("/run/netdwg/guard.state")
 DEFAULT_LEARNED_PATH = Path("/var/lib/netdwg/guard-learned.json")
 DEFAULT_STATUS_PATH = Path("/run/netdwg/guard.status")
 
+DEFAULT_IDENTIFY_TIMEOUT = 3.0  # seconds
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
@@ -99,7 +100,7 @@ class GuardConfig:
     sites: tuple[GuardSite, ...] = ()
     # How long a LAN may stay unidentified (no lease yet, router MAC unknown)
     # before it is judged foreign. Until then the tunnel route stays: safe.
-    identify_timeout: float = 3.0
+    identify_timeout: float = DEFAULT_IDENTIFY_TIMEOUT
 
     def site(self, name: str) -> GuardSite | None:
         return next((s for s in self.sites if s.name == name), None)
@@ -116,7 +117,7 @@ def render_guard_config(config: GuardConfig) -> str:
              f"hub_peer = {config.hub_peer.base64}"]
     if config.hub_endpoint:
         lines.append(f"hub_endpoint = {config.hub_endpoint}")
-    if config.identify_timeout != GuardConfig.identify_timeout:
+    if config.identify_timeout != DEFAULT_IDENTIFY_TIMEOUT:
         lines.append(f"identify_timeout = {config.identify_timeout:g}")
     for site in config.sites:
         fp = site.fingerprint
@@ -270,7 +271,7 @@ def parse_guard_config(text: str, path: str = "guard.conf") -> GuardConfig:
     ep = _one(head, "hub_endpoint", required=False)
     if ep:
         endpoint = Endpoint.parse(ep[0], ep[1])
-    timeout = GuardConfig.identify_timeout
+    timeout = DEFAULT_IDENTIFY_TIMEOUT
     it = _one(head, "identify_timeout", required=False)
     if it:
         timeout = _parse_with("identify_timeout", it[0], it[1], float, "write seconds, e.g. 3")

@@ -95,3 +95,9 @@ def test_bad_key_is_reported_without_revealing_more_than_a_public_key():
     with pytest.raises(ParseError) as err:
         parse_guard_config(GOOD.replace(f"hub_peer = {HUB.base64}", "hub_peer = nope"))
     assert err.value.span.line == 4
+
+
+def test_defaults_when_optional_keys_are_left_out():
+    config = parse_guard_config(f"[guard]\ninterface = wg0\nhub_peer = {HUB.base64}\n")
+    assert config.identify_timeout == 3.0 and config.hub_endpoint is None and config.sites == ()
+    assert "identify_timeout" not in render_guard_config(config)
