@@ -31,7 +31,9 @@ def _decode_base64(text: str, what: str, span: Span | None) -> bytes:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raw = b""
-    if len(raw) != KEY_LEN or len(text) != 44:
+    # wg's key_from_base64() also rejects unused low bits in the last character
+    # ("...W1=" for "...W0="): only the canonical spelling is a key.
+    if len(raw) != KEY_LEN or len(text) != 44 or base64.b64encode(raw).decode("ascii") != text:
         shown = text if what == "public key" else REDACTED
         raise ParseError(
             f"invalid {what} {shown!r}: a WireGuard key is 32 bytes written as 44 base64 characters",

@@ -104,3 +104,16 @@ def test_bad_private_key_error_does_not_echo_the_text():
 def test_psk_from_base64_round_trip():
     psk = genpsk()
     assert PresharedKey.from_base64(psk.reveal_base64()) == psk
+
+
+@needs_wg
+def test_non_canonical_base64_is_rejected_like_wg():
+    key = genkey().reveal_base64()
+    canonical, other = "AEIMQUYcgkosw048", "BFJNRVZdhlptx159"
+    bad = key[:42] + other[canonical.index(key[42])] + "="
+    real = subprocess.run(["wg", "pubkey"], input=bad + "\n", capture_output=True, text=True)
+    assert real.returncode != 0
+    with pytest.raises(ParseError):
+        PrivateKey.from_base64(bad)
+    with pytest.raises(ParseError):
+        PublicKey.from_base64(bad)
