@@ -31,6 +31,9 @@ Minimal edits (pure, return a new UnitFile; untouched lines stay byte-identical)
     set_peer_allowed_ips(unit, public_key, networks) -> UnitFile
     set_value(unit, section, key, value) -> UnitFile              replaces the winning line, or adds one
     remove_key(unit, section, key) -> UnitFile
+    set_peer_value(unit, public_key, key, value) / remove_peer_key(unit, public_key, key)
+    sync_peers(unit, peers: Sequence[WgPeer], psk_files=None) -> UnitFile    make the peers exactly these,
+                                                                  changing only differing lines
     find_peer(unit, public_key) -> int | None                     index into unit.sections
 
 Typed read views (ipaddress types, netdwg.keys values, netdwg.wireguard.Endpoint)
@@ -63,8 +66,8 @@ from __future__ import annotations
 
 from netdwg.unitfile.builder import UnitBuilder, make_assignment, render_value
 from netdwg.unitfile.check import check_effective, check_unit, check_unit_file
-from netdwg.unitfile.edit import (add_peer, append_section, find_peer, remove_key, remove_peer, remove_section,
-                                  set_peer_allowed_ips, set_value)
+from netdwg.unitfile.edit import (add_peer, append_section, find_peer, remove_key, remove_peer, remove_peer_key,
+                                  remove_section, set_peer_allowed_ips, set_peer_value, set_value, sync_peers)
 from netdwg.unitfile.effective import (NETWORK_DIRS, EffectiveSection, EffectiveUnit, UnitLocation, Value,
                                        effective_unit, load_effective, locate_unit)
 from netdwg.unitfile.io import load_unit
@@ -79,8 +82,8 @@ __all__ = [
     "AddressView", "DHCPv4View", "MatchView", "NetDevView", "NetworkView", "RouteView", "RoutingPolicyRuleView",
     "WireGuardPeerView", "WireGuardView", "address_views", "dhcpv4_view", "match_view", "netdev_view",
     "network_view", "peer_views", "route_views", "routing_policy_rule_views", "to_wg_device", "wireguard_view",
-    "add_peer", "append_section", "find_peer", "remove_key", "remove_peer", "remove_section",
-    "set_peer_allowed_ips", "set_value", "check_effective", "check_unit", "check_unit_file",
+    "add_peer", "append_section", "find_peer", "remove_key", "remove_peer", "remove_peer_key", "remove_section",
+    "set_peer_allowed_ips", "set_peer_value", "set_value", "sync_peers", "check_effective", "check_unit", "check_unit_file",
     "Assignment", "Blank", "Comment", "EffectiveSection", "EffectiveUnit", "Invalid", "NETWORK_DIRS",
     "Section", "UnitBuilder", "UnitFile", "UnitLocation", "Value", "effective_unit", "format_unit",
     "load_effective", "load_unit", "locate_unit", "make_assignment", "parse_unit", "render_value",

@@ -299,6 +299,72 @@ def remove_key(unit: UnitFile, section: str, key: str) -> UnitFile:
     return UnitFile(unit.path, unit.preamble, tuple(sections)) if changed else unit
 
 
-__all__ = ["add_peer", "append_section", "find_peer", "remove_key", "remove_peer", "remove_section",
-           "set_peer_allowed_ips", "set_value"]
 
+
+
+def set_peer_value(unit: UnitFile, public_key: PublicKey | str, key: str, value: object) -> UnitFile:
+    """Set ``key=value`` inside the peer's own [WireGuardPeer] (e.g. Endpoint, PersistentKeepalive)."""
+    return set_value(unit, PEER, key, value, index=_require_peer(unit, public_key))
+
+
+def remove_peer_key(unit: UnitFile, public_key: PublicKey | str, key: str) -> UnitFile:
+    """Remove ``key=`` lines from the peer's own section only; unchanged if it has none."""
+    index = _require_peer(unit, public_key)
+    section = unit.sections[index]
+    if section.last(key) is None:
+        return unit
+    kept = [e for e in section.entries if not (type(e) is Assignment and e.key == key)]
+    return _replace_section(unit, index, section.replace_entries(kept))
+
+
+def _sync_one(unit: UnitFile, want: WgPeer, psk_file: str | None) -> UnitFile:
+    """Make one existing peer section say what ``want`` says, line by line."""
+    key = want.public_key
+    section = unit.sections[_require_peer(unit, key)]
+    unit = set_peer_allowed_ips(unit, key, want.allowed_ips)
+    scalars: list[tuple[str, object | None]] = [
+        ("Endpoint", want.endpoint),
+        ("PersistentKeepalive", want.persistent_keepalive or None),
+    ]
+    if psk_file:
+        scalars += [("PresharedKeyFile", psk_file), ("PresharedKey", None)]
+    elif section.last("PresharedKeyFile") is not None:
+        pass  # the PSK lives in a file: the caller writes that file, the reference stays
+    else:
+        scalars.append(("PresharedKey", want.preshared_key))
+    for name, value in scalars:
+        unit = remove_peer_key(unit, key, name) if value is None else set_peer_value(unit, key, name, value)
+    return unit
+
+
+def sync_peers(unit: UnitFile, peers: Sequence[WgPeer], psk_files: dict[PublicKey, str] | None = None) -> UnitFile:
+    """Edit the file's [WireGuardPeer] sections to be exactly ``peers``, touching only what differs.
+
+    Peers absent from ``peers`` are removed (with their comments), new ones are
+    appended (with their name as comment), and existing ones get only their
+    differing lines changed. A peer whose PSK lives in a file keeps its
+    PresharedKeyFile= unless ``psk_files`` names another one. Sections of other
+    kinds are never touched.
+    """
+    psk_files = psk_files or {}
+    wanted = {p.public_key.base64: p for p in peers}
+    present = []
+    for section in unit.sections:
+        if section.name == PEER:
+            last = section.last("PublicKey")
+            if last is not None and last.value:
+                present.append(last.value)
+    for key in present:
+        if key not in wanted:
+            unit = remove_peer(unit, key)
+    for peer in peers:
+        psk_file = psk_files.get(peer.public_key)
+        if peer.public_key.base64 in present:
+            unit = _sync_one(unit, peer, psk_file)
+        else:
+            unit = add_peer(unit, peer, psk_file=psk_file)
+    return unit
+
+
+__all__ = ["add_peer", "append_section", "find_peer", "remove_key", "remove_peer", "remove_peer_key",
+           "remove_section", "set_peer_allowed_ips", "set_peer_value", "set_value", "sync_peers"]

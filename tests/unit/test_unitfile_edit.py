@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 import ipaddress
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from netdwg.errors import ConfigError
 from netdwg.keys import PresharedKey, PublicKey, genkey
 from netdwg.unitfile import (add_peer, effective_unit, find_peer, load_unit, parse_unit, remove_key, remove_peer,
-                             set_peer_allowed_ips, set_value, to_wg_device)
+                             set_peer_allowed_ips, set_value, sync_peers, to_wg_device)
 from netdwg.wireguard import Endpoint, WgPeer
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "networkd"
@@ -134,3 +135,39 @@ def test_untouched_sections_are_the_same_objects(relay):
     index = find_peer(relay, ANA)
     same = [a is b for a, b in zip(relay.sections, after.sections)]
     assert same == [i != index for i in range(len(relay.sections))]
+
+
+def test_sync_with_the_same_peers_changes_nothing(relay):
+    device = to_wg_device(effective_unit(relay))
+    assert sync_peers(relay, device.peers).format() == relay.format()
+
+
+def test_sync_changes_only_what_differs(relay):
+    device = to_wg_device(effective_unit(relay))
+    peers = list(device.peers)
+    bergen = next(p for p in peers if str(p.public_key) == BERGEN)
+    moved = WgPeer(bergen.public_key, bergen.allowed_ips, bergen.preshared_key, Endpoint("203.0.113.5", 51820),
+                   0)  # keepalive off
+    new = WgPeer(genkey().public_key(), (ipaddress.ip_network("10.99.0.20/32"),), name="laptop dora")
+    peers = [moved if p is bergen else p for p in peers if str(p.public_key) != BEN] + [new]
+    after = sync_peers(relay, peers)
+    before_lines, after_lines = Counter(relay.format().splitlines(True)), Counter(after.format().splitlines(True))
+    removed, added = before_lines - after_lines, after_lines - before_lines
+    assert removed == Counter(["PersistentKeepalive = 25\n", "\t# phone ben (tab-indented comment)\n",
+                               f"PublicKey={BEN}\n", "PresharedKey=Hb7udbC0a42ftqklkFCPKYEiLUFsmjzT7JDPfAxuqSM=\n",
+                               "AllowedIPs=10.99.0.5/32\n", "Endpoint=[2001:db8::5]:41641\n"])
+    assert added == Counter(["Endpoint=203.0.113.5:51820\n", "# laptop dora\n", f"PublicKey={new.public_key}\n",
+                             "AllowedIPs=10.99.0.20/32\n"])
+    synced = to_wg_device(effective_unit(after))
+    assert [p.public_key for p in synced.peers] == [p.public_key for p in peers]
+    assert all(synced.peer(p.public_key).same_config(p) for p in peers)
+
+
+def test_sync_keeps_psk_file_references():
+    key = genkey().public_key()
+    text = f"[WireGuardPeer]\nPublicKey={key}\nPresharedKeyFile=/etc/systemd/network/a.psk\nAllowedIPs=10.0.0.1/32\n"
+    unit = parse_unit(text)
+    peer = WgPeer(key, (ipaddress.ip_network("10.0.0.1/32"),), PresharedKey.generate())
+    assert sync_peers(unit, [peer]).format() == text
+    moved = sync_peers(unit, [peer], psk_files={key: "/etc/systemd/network/b.psk"}).format()
+    assert moved == text.replace("a.psk", "b.psk")
