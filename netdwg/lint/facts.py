@@ -37,7 +37,10 @@ class PeerPrefixes:
 
 
 def host_prefix(address) -> IPNetwork:
-    return ipaddress.ip_network(address)  # /32 or /128
+    """/32 or /128; built from the address value (ip_network(str) would parse text again, 10x slower)."""
+    if address.version == 4:
+        return ipaddress.IPv4Network((address, 32))
+    return ipaddress.IPv6Network((address, 128))
 
 
 def names(values: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -45,15 +48,60 @@ def names(values: tuple[str, ...] | None) -> tuple[str, ...]:
     return tuple(v for v in (values or ()) if v.strip())
 
 
+class Facts:
+    """Lookups computed once per topology, so every rule stays O(n) (a hub with 100,000 peers).
+
+    `Topology.host()`, `.hub` and `.spokes()` scan all hosts on every call; rules
+    that asked them once per host were O(n²).
+    """
+
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+        self.by_name = {h.name: h for h in topology.hosts}
+        hubs = [h for h in topology.hosts if h.role is Role.HUB]
+        self.hub = hubs[0] if hubs else None
+        self.spokes = tuple(h for h in topology.hosts if h.role is not Role.HUB)
+        self.sites = tuple(h for h in topology.hosts if h.role is Role.SITE and h.lans)
+        self.mesh = tuple(h for h in topology.hosts if h.role is Role.SITE and h.addresses) if self.hub is None else ()
+        self._reached: dict[str, tuple[Host, ...]] = {}
+        self._peers: tuple | None = None
+        self._reachers: dict[str, list[Host]] | None = None
+
+    def reached_sites(self, host: Host) -> tuple[Host, ...]:
+        found = self._reached.get(host.name)
+        if found is None:
+            wanted = None if host.reach is None else set(names(host.reach))
+            found = self._reached[host.name] = tuple(
+                s for s in self.sites if s.name != host.name and (wanted is None or s.name in wanted))
+        return found
+
+    def reachers(self, site: Host) -> list[Host]:
+        """The spokes that route `site`'s LANs into their tunnel."""
+        if self._reachers is None:
+            table: dict[str, list[Host]] = {s.name: [] for s in self.sites}
+            for spoke in self.spokes:
+                for reached in self.reached_sites(spoke):
+                    table[reached.name].append(spoke)
+            self._reachers = table
+        return self._reachers.get(site.name, [])
+
+
+_CACHE: list = [None, None]  # (topology, Facts): run_lint calls every rule on one topology
+
+
+def facts(topology: Topology) -> Facts:
+    if _CACHE[0] is not topology:
+        _CACHE[:] = [topology, Facts(topology)]
+    return _CACHE[1]
+
+
 def sites(topology: Topology) -> tuple[Host, ...]:
-    return tuple(h for h in topology.hosts if h.role is Role.SITE and h.lans)
+    return facts(topology).sites
 
 
 def reached_sites(topology: Topology, host: Host) -> tuple[Host, ...]:
     """Sites whose LANs `host` routes into the tunnel (its `reach`, default all)."""
-    wanted = None if host.reach is None else set(names(host.reach))
-    return tuple(s for s in sites(topology)
-                 if s.name != host.name and (wanted is None or s.name in wanted))
+    return facts(topology).reached_sites(host)
 
 
 def allowed_into(site: Host, host: Host) -> bool:
@@ -65,21 +113,25 @@ def mesh_sites(topology: Topology) -> tuple[Host, ...]:
 
     Sites that only take part in site pairs (no pool address) are not in the mesh.
     """
-    if topology.hub is not None:
-        return ()
-    return tuple(h for h in topology.by_role(Role.SITE) if h.addresses)
+    return facts(topology).mesh
 
 
 def derive_peers(topology: Topology) -> tuple[PeerPrefixes, ...]:
-    """Every (host, interface, peer) with the prefixes the compiler puts in AllowedIPs."""
+    """Every (host, interface, peer) with the prefixes the compiler puts in AllowedIPs (computed once)."""
+    known = facts(topology)
+    if known._peers is None:
+        known._peers = _derive_peers(topology)
+    return known._peers
+
+
+def _derive_peers(topology: Topology) -> tuple[PeerPrefixes, ...]:
     net = topology.network
     pool = tuple((p, Source("network", "pool")) for p in net.pool)
     peers: list[PeerPrefixes] = []
-    hub = topology.hub
+    known = facts(topology)
+    hub = known.hub
     if hub is not None:
-        for spoke in topology.spokes():
-            if spoke.role is Role.HUB:
-                continue
+        for spoke in known.spokes:
             own = tuple((host_prefix(a), Source(spoke.name, "address")) for a in spoke.addresses)
             lans = tuple((p, Source(spoke.name, "lan")) for p in spoke.lan_prefixes) if spoke.role is Role.SITE else ()
             peers.append(PeerPrefixes(hub.name, net.interface, spoke.name, own + lans))
@@ -99,10 +151,11 @@ def derive_peers(topology: Topology) -> tuple[PeerPrefixes, ...]:
 def _pair_peers(topology: Topology, pair: SitePair) -> list[PeerPrefixes]:
     out = []
     for me, other in (pair.ends, pair.ends[::-1]):
-        if not (topology.has_host(me) and topology.has_host(other)):
+        by_name = facts(topology).by_name
+        if me not in by_name or other not in by_name:
             continue
         transfer = ((pair.transfer, Source(f"pair {pair.name}", "transfer")),)
-        lans = tuple((p, Source(other, "lan")) for p in topology.host(other).lan_prefixes)
+        lans = tuple((p, Source(other, "lan")) for p in by_name[other].lan_prefixes)
         out.append(PeerPrefixes(me, pair.interface, other, transfer + lans))
     return out
 
@@ -122,9 +175,8 @@ def span_of(topology: Topology, owner: str, key: str) -> Span | None:
     if owner.startswith("pair "):
         name = owner[5:]
         return next((p.span for p in topology.pairs if p.name == name), None)
-    if topology.has_host(owner):
-        return topology.host(owner).span(key)
-    return None
+    host = facts(topology).by_name.get(owner)
+    return host.span(key) if host is not None else None
 
 
 def suggest(name: str, known) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from netdwg.errors import Diagnostic, Severity
-from netdwg.lint.facts import Source, derive_peers, make, span_of, subject
+from netdwg.lint.facts import facts, Source, derive_peers, make, span_of, subject
 from netdwg.lint.overlap import Tagged, find_overlaps
 from netdwg.topology.model import Role, Topology
 
@@ -25,6 +25,8 @@ def check_peer_overlaps(topology: Topology, compiled=None) -> Iterator[Diagnosti
         bucket = groups.setdefault((peer.host, peer.interface), [])
         bucket += [Tagged(prefix, peer.peer, source) for prefix, source in peer.prefixes]
     for (host, interface), items in groups.items():
+        if len({t.owner for t in items}) < 2:
+            continue  # one peer cannot overlap itself (a spoke's single hub peer)
         for hit in find_overlaps(items):
             outer, inner = hit.outer, hit.inner
             if outer.tag.key == inner.tag.key == "address" and outer.prefix == inner.prefix:
@@ -92,7 +94,7 @@ def check_addresses(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
         return
     seen: dict = {}
     for host in topology.hosts:
-        if not host.addresses and (host.role is not Role.SITE or topology.hub is not None or not topology.pairs_of(host.name)):
+        if not host.addresses and (host.role is not Role.SITE or facts(topology).hub is not None or not topology.pairs_of(host.name)):
             yield make("NDW013", Severity.ERROR, "has no VPN address", host.span("address"), subject(host),
                        fix=f"add address = <a free address in {', '.join(map(str, pool)) or 'the pool'}>")
         for address in host.addresses:

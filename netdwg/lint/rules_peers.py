@@ -6,6 +6,7 @@ from typing import Iterator
 
 from netdwg.errors import Diagnostic, Severity
 from netdwg.lint.facts import (
+    facts,
     allowed_into, derive_peers, effective_keepalive, listing, make, names, reached_sites, sites, subject, suggest,
 )
 from netdwg.topology.model import Backend, Role, Topology
@@ -20,11 +21,11 @@ def check_references(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
                 if name not in known:
                     yield make("NDW023", Severity.ERROR, f"{key} names unknown host '{name}'", host.span(key),
                                subject(host), fix=suggest(name, known))
-                elif key == "reach" and topology.host(name).role is not Role.SITE:
+                elif key == "reach" and facts(topology).by_name[name].role is not Role.SITE:
                     yield make("NDW023", Severity.WARNING,
-                               f"reach names '{name}', a {topology.host(name).role} host with no LAN to reach",
+                               f"reach names '{name}', a {facts(topology).by_name[name].role} host with no LAN to reach",
                                host.span(key), subject(host), fix="list only sites in reach")
-                elif key == "reach" and not topology.host(name).lans:
+                elif key == "reach" and not facts(topology).by_name[name].lans:
                     yield make("NDW023", Severity.WARNING, f"reach names site '{name}', which has no lan",
                                host.span(key), subject(host), fix=f"add lan = ... to '{name}' or drop it from reach")
         if host.allow is not None and host.role is not Role.SITE:
@@ -42,7 +43,7 @@ def check_references(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
 
 def check_single_hub(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
     """NDW024: at most one hub (a second relay needs its own network)."""
-    hubs = topology.by_role(Role.HUB)
+    hubs = tuple(h for h in topology.hosts if h.role is Role.HUB)
     for extra in hubs[1:]:
         yield make("NDW024", Severity.ERROR, f"a second hub; '{hubs[0].name}' is already the hub",
                    extra.span("role"), subject(extra),
@@ -72,15 +73,15 @@ def check_reaches_somebody(topology: Topology, compiled=None) -> Iterator[Diagno
 
 def check_nat(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
     """NDW016: both ends of a link behind NAT (no endpoint), so neither can start a handshake."""
-    hub = topology.hub
+    hub = facts(topology).hub
     if hub is not None and hub.endpoint is None:
-        stuck = [s.name for s in topology.spokes() if s.endpoint is None and s.role is not Role.HUB]
+        stuck = [s.name for s in facts(topology).spokes if s.endpoint is None and s.role is not Role.HUB]
         if stuck:
             yield make("NDW016", Severity.ERROR,
                        f"the hub has no endpoint, and neither have {listing(stuck)}: nobody can start a handshake",
                        hub.span("endpoint"), subject(hub),
                        fix=f"set endpoint = PUBLIC_IP:{hub.listen_port or topology.network.port} on the hub")
-    mesh = [h for h in topology.by_role(Role.SITE) if h.addresses] if hub is None else []
+    mesh = list(facts(topology).mesh)
     for i, a in enumerate(mesh):
         for b in mesh[i + 1:]:
             if a.endpoint is None and b.endpoint is None:
@@ -92,9 +93,9 @@ def check_nat(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
 
 def check_keepalive(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
     """NDW017: a spoke behind NAT (no endpoint) without PersistentKeepalive loses its NAT mapping."""
-    if topology.hub is None:
+    if facts(topology).hub is None:
         return
-    for host in topology.spokes():
+    for host in facts(topology).spokes:
         if host.role is Role.HUB or host.endpoint is not None:
             continue
         if effective_keepalive(topology, host) == 0:
@@ -109,9 +110,9 @@ def check_pairs(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
     """NDW026: site pair ends need public endpoints (both sides initiate) and must be gateways."""
     for pair in topology.pairs:
         for end in pair.ends:
-            if not topology.has_host(end):
+            if not (end in facts(topology).by_name):
                 continue
-            host = topology.host(end)
+            host = facts(topology).by_name[end]
             if host.endpoint is None:
                 yield make("NDW026", Severity.ERROR,
                            f"end '{end}' has no endpoint; a site pair joins two gateways with fixed public endpoints",

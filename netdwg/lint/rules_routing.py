@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Iterator
 
 from netdwg.errors import Diagnostic, Severity
 from netdwg.lint.facts import (
+    facts,
     allowed_into, effective_mtu, listing, make, mesh_sites, names, reached_sites, sites, subject,
 )
 from netdwg.topology.model import Backend, GuardAction, ReturnPath, Role, Topology
@@ -26,7 +28,7 @@ def check_forwarding(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
                        f"has lan = {', '.join(map(str, host.lan_prefixes))}, but roaming hosts do not forward packets",
                        host.span("lan"), subject(host), fix="make it role = site (it then gets forwarding on), or drop lan")
     for name, config in (compiled or {}).items():
-        if not topology.has_host(name) or not topology.host(name).is_router:
+        if not (name in facts(topology).by_name) or not facts(topology).by_name[name].is_router:
             continue
         sysctls = _sysctl_map(config)
         if sysctls is None:
@@ -34,7 +36,7 @@ def check_forwarding(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
         v4 = sysctls.get("net.ipv4.ip_forward") or sysctls.get("net.ipv4.conf.all.forwarding")
         if str(v4) != "1":
             yield make("NDW018", Severity.ERROR, "routes between the tunnel and its LANs, but its files leave IPv4 forwarding off",
-                       topology.host(name).span("role"), subject(name),
+                       facts(topology).by_name[name].span("role"), subject(name),
                        fix="this is a compiler bug if the files are netdwg's: report it; otherwise enable net.ipv4.ip_forward")
 
 
@@ -58,12 +60,14 @@ def check_return_path(topology: Topology, compiled=None) -> Iterator[Diagnostic]
     """NDW019: a LAN whose hosts cannot answer VPN clients: no static return route and no MASQUERADE."""
     for site in sites(topology):
         for lan in site.lans:
-            if lan.return_path is ReturnPath.NONE:
+            is_default_router = (lan.router is not None and lan.gateway_address is not None
+                                 and lan.router == lan.gateway_address.ip)
+            if lan.return_path is ReturnPath.NONE and not is_default_router:
                 yield make("NDW019", Severity.WARNING,
                            f"LAN {lan.prefix} has return_path = none: its hosts send replies for VPN addresses to their "
                            "default router, which does not know the tunnel", site.span("return_path"), subject(site),
                            fix="return_path = static-route (netdwg prints the route for the LAN router) or masquerade; "
-                               "keep none only if this gateway is the LAN's default router")
+                               "if this gateway is the LAN's default router, say so: lan_router = <its lan_address>")
             elif lan.return_path is ReturnPath.STATIC_ROUTE and lan.gateway_address is None:
                 yield make("NDW019", Severity.ERROR,
                            f"LAN {lan.prefix} uses return_path = static-route, but lan_address is missing, so there is "
@@ -82,12 +86,12 @@ def check_return_path(topology: Topology, compiled=None) -> Iterator[Diagnostic]
 
 def check_coverage(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
     """NDW020: an allow list or MASQUERADE source that does not cover the clients it is for."""
-    hub = topology.hub
+    hub = facts(topology).hub
     for site in sites(topology):
         for name in names(site.allow):
-            if not topology.has_host(name):
+            if not (name in facts(topology).by_name):
                 continue  # NDW023
-            client = topology.host(name)
+            client = facts(topology).by_name[name]
             if client.role is Role.HUB:
                 yield make("NDW020", Severity.ERROR,
                            f"allow names the hub '{name}', but the hub may never open connections into a LAN",
@@ -98,7 +102,7 @@ def check_coverage(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
                            site.span("allow"), subject(site),
                            fix=f"add '{site.name}' to reach of '{name}', or drop '{name}' from allow")
         if hub is not None and site.allow is not None:
-            routed = [c.name for c in topology.spokes() if c.role is Role.ROAMING and site in reached_sites(topology, c)
+            routed = [c.name for c in facts(topology).reachers(site) if c.role is Role.ROAMING
                       and not allowed_into(site, c)]
             if routed:
                 yield make("NDW020", Severity.INFO,
@@ -109,7 +113,7 @@ def check_coverage(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
 
 def check_mtu(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
     """NDW021: a tunnel MTU above what a 1500-byte path carries, or below IPv6's minimum."""
-    hub = topology.hub
+    hub = facts(topology).hub
     has_v6 = any(p.version == 6 for p in topology.network.pool) or any(
         p.version == 6 for h in topology.hosts for p in h.lan_prefixes)
     for host in topology.hosts:
@@ -120,14 +124,13 @@ def check_mtu(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
         if hub is not None and host is not hub:
             ends.append(hub)
         elif host is hub:
-            ends += [s for s in topology.spokes() if s.role is not Role.HUB]
-        ends += [topology.host(e) for p in topology.pairs_of(host.name) for e in p.ends
-                 if e != host.name and topology.has_host(e)]
+            ends += [s for s in facts(topology).spokes if s.role is not Role.HUB]
+        ends += [facts(topology).by_name[e] for p in topology.pairs_of(host.name) for e in p.ends
+                 if e != host.name and (e in facts(topology).by_name)]
         for peer in ends:
             # the outer packets use the family of the endpoint that is dialled; a name or NAT may be either
             target = hub if (host is not hub and peer is hub) else (host if peer.endpoint is None else peer)
-            address = target.endpoint.address if target.endpoint else None
-            families.add(address.version if address else 6)
+            families.add(_endpoint_family(target.endpoint))
         if not families:
             continue
         limit = PATH_MTU - max(OVERHEAD[f] for f in families)
@@ -144,7 +147,7 @@ def check_mtu(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
 
 def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
     """NDW022: a roaming host routes a site's LAN into the tunnel, so on that LAN its own traffic hairpins via the hub."""
-    for host in topology.by_role(Role.ROAMING):
+    for host in tuple(h for h in topology.hosts if h.role is Role.ROAMING):
         for site in reached_sites(topology, host):
             for lan in site.lans:
                 if lan.widen_to is not None:
@@ -158,8 +161,7 @@ def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagno
                 if host.guard:
                     continue
                 linux = host.backend is not Backend.WG_QUICK
-                wider = lan.prefix.supernet(new_prefix=max(8, lan.prefix.prefixlen - 8)) if lan.prefix.version == 4 \
-                    else lan.prefix.supernet(new_prefix=max(16, lan.prefix.prefixlen - 16))
+                wider = _wider(lan.prefix)
                 yield make(
                     "NDW022", Severity.WARNING if linux else Severity.INFO,
                     f"routes {site.name}'s LAN {lan.prefix} into the tunnel; on that LAN, DHCP gives it the same prefix "
@@ -177,14 +179,14 @@ def check_compiled_coverage(topology: Topology, compiled=None) -> Iterator[Diagn
     """NDW020 on compiled output: each allow entry and MASQUERADE must cover every address of its clients."""
     for name, config in (compiled or {}).items():
         firewall = getattr(config, "firewall", None)
-        if firewall is None or not topology.has_host(name):
+        if firewall is None or not (name in facts(topology).by_name):
             continue
-        site = topology.host(name)
+        site = facts(topology).by_name[name]
         for lan in site.lans:
             allows = [a for a in firewall.allow if a.destination.overlaps(lan.prefix) if a.destination.version == lan.prefix.version]
             allowed_sources = [s for a in allows for s in a.sources]
             if site.allow is not None and allows:
-                for client in (topology.host(n) for n in names(site.allow) if topology.has_host(n)):
+                for client in (facts(topology).by_name[n] for n in names(site.allow) if (n in facts(topology).by_name)):
                     missing = [a for a in client.addresses if not _covered(a, allowed_sources)]
                     if missing and client.role is not Role.HUB:
                         yield make("NDW020", Severity.ERROR,
@@ -204,8 +206,8 @@ def check_compiled_coverage(topology: Topology, compiled=None) -> Iterator[Diagn
                                f"{listing(f'{p} ({why})' for p, why in foreign)}, whose hosts reach this LAN",
                                site.span("return_path"), subject(site),
                                fix="add those LANs to the MASQUERADE sources, or use return_path = static-route")
-                for client in topology.spokes():
-                    if client.role is Role.ROAMING and site in reached_sites(topology, client):
+                for client in facts(topology).reachers(site):
+                    if client.role is Role.ROAMING:
                         missing = [a for a in client.addresses if a.version == lan.prefix.version
                                    and not _covered(a, sources)]
                         if missing:
@@ -224,12 +226,26 @@ def _foreign_lans(topology: Topology, site) -> list:
     found = []
     for pair in topology.pairs_of(site.name):
         other = pair.ends[1] if pair.ends[0] == site.name else pair.ends[0]
-        if topology.has_host(other):
-            found += [(p, f"{other}, pair '{pair.name}'") for p in topology.host(other).lan_prefixes]
+        if (other in facts(topology).by_name):
+            found += [(p, f"{other}, pair '{pair.name}'") for p in facts(topology).by_name[other].lan_prefixes]
     mesh = mesh_sites(topology)
     if site in mesh:
         found += [(p, o.name) for o in mesh if o is not site for p in o.lan_prefixes]
-    if topology.hub is not None:
-        found += [(p, o.name) for o in sites(topology) if o is not site and site in reached_sites(topology, o)
-                  for p in o.lan_prefixes]
+    if facts(topology).hub is not None:
+        found += [(p, o.name) for o in facts(topology).reachers(site) if o.role is Role.SITE for p in o.lan_prefixes]
     return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _wider(prefix):
+    """A covering prefix to suggest for widening: 8 bits shorter (IPv4), 16 (IPv6)."""
+    if prefix.version == 4:
+        return prefix.supernet(new_prefix=max(8, prefix.prefixlen - 8))
+    return prefix.supernet(new_prefix=max(16, prefix.prefixlen - 16))
+
+
+@functools.lru_cache(maxsize=65536)
+def _endpoint_family(endpoint) -> int:
+    """The family of the outer packets towards an endpoint; a DNS name may resolve to IPv6."""
+    address = endpoint.address if endpoint else None
+    return address.version if address else 6
