@@ -150,7 +150,7 @@ def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagno
     for host in tuple(h for h in topology.hosts if h.role is Role.ROAMING):
         for site in reached_sites(topology, host):
             for lan in site.lans:
-                if lan.widen_to is not None:
+                if lan.widen_to is not None and lan.guard_action is GuardAction.WIDEN:
                     covers = (lan.widen_to.version == lan.prefix.version and lan.widen_to.supernet_of(lan.prefix)
                               and lan.widen_to.prefixlen < lan.prefix.prefixlen)
                     if not covers:
@@ -168,7 +168,8 @@ def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagno
                     "with a higher metric and the tunnel route wins, so LAN traffic goes via the hub",
                     host.span("reach") if host.reach is not None else host.span(), subject(host),
                     fix=(f"set guard = yes on '{host.name}', or " if linux else "")
-                        + f"set widen_to = {wider} on '{site.name}' (a covering prefix lets the LAN's own route win)")
+                        + f"set guard_action = widen and widen_to = {wider} on '{site.name}' "
+                          "(a covering prefix lets the LAN's own route win)")
     for site in sites(topology):
         if site.lans and site.lans[0].guard_action is GuardAction.WIDEN and site.lans[0].widen_to is None:
             yield make("NDW022", Severity.ERROR, "guard_action = widen needs widen_to", site.span("guard_action"),

@@ -228,6 +228,11 @@ def test_lan_without_return_path():
     hits = only(diags, "NDW019")
     assert len(hits) == 1 and hits[0].severity is Severity.WARNING
     assert hits[0].span.line == line_of(text, "return_path = none")
+    # silent when the gateway is the LAN's default router (it routes replies into the tunnel itself)
+    diags, _ = lint(oslo="return_path = none\nlan_router = 172.20.10.2")
+    assert not only(diags, "NDW019")
+    diags, _ = lint(oslo="return_path = none\nlan_router = 172.20.10.1")
+    assert len(only(diags, "NDW019")) == 1
     diags, text = lint(oslo="return_path = static-route", more="""\
       [[bergen]]
       role = site
@@ -340,11 +345,13 @@ def test_roaming_conflict_without_guard():
     text = text.replace("  guard = yes\n", "")
     hits = only(run_lint(parse_topology(text, "t.conf")), "NDW022")
     assert len(hits) == 1 and hits[0].severity is Severity.WARNING and hits[0].subject == "host 'ana'"
-    assert "guard = yes" in hits[0].fix and "widen_to = 172.20.0.0/16" in hits[0].fix
+    assert "guard = yes" in hits[0].fix and "guard_action = widen and widen_to = 172.20.0.0/16" in hits[0].fix
     # a widened prefix on the site silences it; a widen_to that does not cover the LAN is an error
-    text2 = text.replace("lan_interface = eth1", "lan_interface = eth1\n  widen_to = 172.20.0.0/16")
+    text2 = text.replace("lan_interface = eth1", "lan_interface = eth1\n  guard_action = widen\n  widen_to = 172.20.0.0/16")
     assert not only(run_lint(parse_topology(text2, "t.conf")), "NDW022")
-    text3 = text.replace("lan_interface = eth1", "lan_interface = eth1\n  widen_to = 172.21.0.0/16")
+    text_unused = text.replace("lan_interface = eth1", "lan_interface = eth1\n  widen_to = 172.20.0.0/16")
+    assert len(only(run_lint(parse_topology(text_unused, "t.conf")), "NDW022")) == 1  # widen_to alone does nothing
+    text3 = text.replace("lan_interface = eth1", "lan_interface = eth1\n  guard_action = widen\n  widen_to = 172.21.0.0/16")
     bad = only(run_lint(parse_topology(text3, "t.conf")), "NDW022")
     assert len(bad) == 1 and bad[0].severity is Severity.ERROR and bad[0].subject == "host 'oslo'"
 
