@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
-from netdwg.keys import PublicKey
+from netdwg.keys import PublicKey, pubkey
 from netdwg.topology.hostconfig import (
     KEY_DIR, Firewall, ForwardAllow, HostConfig, Masquerade, ReturnRoute, Route, Sysctl, WgInterface,
 )
@@ -44,7 +44,9 @@ __all__ = ["compile_topology", "compile_host", "CompileContext", "host_prefixes"
 
 def host_prefixes(addresses: Iterable[IPAddress]) -> tuple[IPNetwork, ...]:
     """A host's addresses as single-address networks (/32, /128): its AllowedIPs on the hub."""
-    return tuple(ipaddress.ip_network(a) for a in addresses)
+    # The (int, prefixlen) form skips parsing text: a hub with 10,000 clients builds 10,000 of these.
+    return tuple(ipaddress.IPv4Network((int(a), 32)) if a.version == 4 else ipaddress.IPv6Network((int(a), 128))
+                 for a in addresses)
 
 
 @dataclass(slots=True)
@@ -58,12 +60,19 @@ class CompileContext:
     topology: Topology
     secrets: Secrets
     _keys: dict[str, PublicKey] = field(default_factory=dict)
-    _reachers: dict[str, tuple[Host, ...]] | None = None
-    _collapsed: dict[tuple[str, ...], tuple[IPNetwork, ...]] = field(default_factory=dict)
     _by_name: dict[str, Host] = field(default_factory=dict)
+    _nets: dict[str, tuple[IPNetwork, ...]] = field(default_factory=dict)
+    _lan_owners: tuple[Host, ...] = ()
+    _table: dict[str, list[Host]] | None = None  # owner -> spokes naming it in reach, and sites reaching all
+    _universal: tuple[IPNetwork, ...] = ()  # collapsed addresses of roaming hosts that reach every LAN
+    _sources: dict[str, tuple[IPNetwork, ...]] = field(default_factory=dict)
+    _reached: dict[tuple, tuple] = field(default_factory=dict)
+    hub: Host | None = None
 
     def __post_init__(self) -> None:
         self._by_name = {h.name: h for h in self.topology.hosts}
+        self._lan_owners = tuple(h for h in self.topology.hosts if h.lans and h.role is not Role.ROAMING)
+        self.hub = self.topology.hub  # (a property that scans every host)
 
     def host(self, name: str) -> Host:
         return self._by_name[name]
@@ -71,12 +80,25 @@ class CompileContext:
     def public_key(self, name: str) -> PublicKey:
         key = self._keys.get(name)
         if key is None:
-            key = self._keys[name] = public_key(self.topology, self.secrets, name)
+            declared = self._by_name[name].public_key  # (Topology.host() scans: O(n) per call)
+            private = self.secrets.private_key(name)
+            if declared is None and private is not None:
+                key = pubkey(private)
+            else:
+                key = public_key(self.topology, self.secrets, name)  # declared, or the SecretsError
+            self._keys[name] = key
         return key
 
     @property
     def lan_owners(self) -> tuple[Host, ...]:
-        return tuple(h for h in self.topology.hosts if h.lans and h.role is not Role.ROAMING)
+        return self._lan_owners
+
+    def host_nets(self, host: Host) -> tuple[IPNetwork, ...]:
+        """The host's VPN addresses as /32 and /128 networks (cached: a hub names 10,000 of them)."""
+        nets = self._nets.get(host.name)
+        if nets is None:
+            nets = self._nets[host.name] = host_prefixes(host.addresses)
+        return nets
 
     def reaches(self, spoke: Host, owner: Host) -> bool:
         """Does `spoke` route `owner`'s LANs through the hub? (reach unset: every LAN)."""
@@ -84,31 +106,62 @@ class CompileContext:
             return False
         return spoke.reach is None or owner.name in spoke.reach
 
-    def reachers(self, owner: Host) -> tuple[Host, ...]:
-        """The spokes that route `owner`'s LANs (through the hub)."""
-        if self._reachers is None:
-            owners = self.lan_owners
-            table: dict[str, list[Host]] = {o.name: [] for o in owners}
-            for spoke in self.topology.spokes():
-                for o in (owners if spoke.reach is None else (self._by_name[n] for n in spoke.reach if n in table)):
-                    if o.name != spoke.name:
-                        table[o.name].append(spoke)
-            self._reachers = {k: tuple(v) for k, v in table.items()}
-        return self._reachers.get(owner.name, ())
-
-    def sources(self, hosts: Iterable[Host], with_lans: bool = True) -> tuple[IPNetwork, ...]:
-        """The source prefixes of `hosts` (VPN addresses, and their LANs), collapsed."""
-        hosts = tuple(hosts)
-        key = (str(with_lans),) + tuple(h.name for h in hosts)
-        found = self._collapsed.get(key)
+    def reached(self, host: Host) -> tuple[tuple[IPNetwork, str], ...]:
+        """(prefix, owner) of every LAN `host` routes through the hub; shared by hosts with the same reach."""
+        key = (host.reach, host.role) if host.role is Role.ROAMING else (host.name,)
+        found = self._reached.get(key)
         if found is None:
-            nets: list[IPNetwork] = []
-            for h in hosts:
-                nets.extend(host_prefixes(h.addresses))
-                if with_lans and h.role is not Role.ROAMING:
-                    nets.extend(h.lan_prefixes)
-            found = self._collapsed[key] = _collapse(nets)
+            found = self._reached[key] = tuple(
+                (_lan_route_prefix(lan, host), owner.name)
+                for owner in self._lan_owners if self.reaches(host, owner) for lan in owner.lans)
         return found
+
+    def _source_nets(self, host: Host) -> tuple[IPNetwork, ...]:
+        if host.role is Role.ROAMING:
+            return self.host_nets(host)
+        return self.host_nets(host) + host.lan_prefixes
+
+    def allowed_sources(self, owner: Host) -> tuple[IPNetwork, ...]:
+        """Who may open connections into `owner`'s LANs, as collapsed prefixes.
+
+        Its `allow` list (of hosts that reach it), else every spoke that reaches
+        it: their VPN addresses and, for sites, their LANs. Never the hub.
+        """
+        found = self._sources.get(owner.name)
+        if found is not None:
+            return found
+        nets: list[IPNetwork] = []
+        if owner.allow is not None:
+            for name in owner.allow:
+                other = self._by_name.get(name)
+                if other is not None and self.reaches(other, owner):
+                    nets.extend(self._source_nets(other))
+        else:
+            if self._table is None:
+                self._build_table()
+            nets.extend(self._universal)
+            for other in self._table.get(owner.name, ()):
+                nets.extend(self._source_nets(other))
+        found = self._sources[owner.name] = _collapse(nets)
+        return found
+
+    def _build_table(self) -> None:
+        # Roaming hosts that reach everything are the bulk (10,000 laptops): their
+        # addresses are collapsed once and shared by every LAN, keeping this O(n log n).
+        table: dict[str, list[Host]] = {o.name: [] for o in self._lan_owners}
+        universal: list[IPNetwork] = []
+        for spoke in self.topology.hosts:
+            if spoke.role is Role.HUB:
+                continue
+            if spoke.reach is None and spoke.role is Role.ROAMING:
+                universal.extend(self.host_nets(spoke))
+                continue
+            names = table if spoke.reach is None else spoke.reach
+            for name in names:
+                if name in table and name != spoke.name:
+                    table[name].append(spoke)
+        self._table = table
+        self._universal = _collapse(universal)
 
 
 def _collapse(nets: Iterable[IPNetwork]) -> tuple[IPNetwork, ...]:
@@ -148,13 +201,17 @@ def _pool_address(topology: Topology, address: IPAddress) -> IPInterface:
     """The address with its pool's prefix length (a /32 when no pool holds it; the linter says so)."""
     for pool in topology.network.pool:
         if pool.version == address.version and address in pool:
-            return ipaddress.ip_interface(f"{address}/{pool.prefixlen}")
+            cls = ipaddress.IPv4Interface if address.version == 4 else ipaddress.IPv6Interface
+            return cls((int(address), pool.prefixlen))
     return ipaddress.ip_interface(address)
 
 
 def _peer(ctx: CompileContext, me: Host, other: Host, allowed: Iterable[IPNetwork],
           endpoint: Endpoint | None, keepalive: int) -> WgPeer:
-    return WgPeer(public_key=ctx.public_key(other.name), allowed_ips=tuple(dict.fromkeys(allowed)),
+    allowed = tuple(allowed)
+    if len(allowed) > 1:
+        allowed = tuple(dict.fromkeys(allowed))
+    return WgPeer(public_key=ctx.public_key(other.name), allowed_ips=allowed,
                   preshared_key=ctx.secrets.psk(me.name, other.name), endpoint=endpoint,
                   persistent_keepalive=keepalive, name=other.name)
 
@@ -188,7 +245,7 @@ def _lan_route_prefix(lan: Lan, viewer: Host) -> IPNetwork:
 def _network_interface(ctx: CompileContext, host: Host) -> WgInterface | None:
     topology = ctx.topology
     net = topology.network
-    hub = topology.hub
+    hub = ctx.hub
     if not host.addresses:
         return None
     peers: list[WgPeer] = []
@@ -199,31 +256,52 @@ def _network_interface(ctx: CompileContext, host: Host) -> WgInterface | None:
                 continue
             lans = other.lan_prefixes
             keepalive = _keepalive(ctx, host) if host.endpoint is None else 0
-            peers.append(_peer(ctx, host, other, host_prefixes(other.addresses) + lans, other.endpoint, keepalive))
+            peers.append(_peer(ctx, host, other, ctx.host_nets(other) + lans, other.endpoint, keepalive))
             routes += [Route(p, net.interface, reason=f"LAN of {other.name}") for p in lans]
     elif host.role is Role.HUB:
         for spoke in topology.spokes():
             lans = spoke.lan_prefixes if spoke.role is not Role.ROAMING else ()
-            peers.append(_peer(ctx, host, spoke, host_prefixes(spoke.addresses) + lans, spoke.endpoint, 0))
+            peers.append(_peer(ctx, host, spoke, ctx.host_nets(spoke) + lans, spoke.endpoint, 0))
             routes += [Route(p, net.interface, reason=f"LAN of {spoke.name}") for p in lans]
     else:
-        reached: list[tuple[IPNetwork, str]] = []
-        for owner in ctx.lan_owners:
-            if ctx.reaches(host, owner):
-                reached += [(_lan_route_prefix(lan, host), owner.name) for lan in owner.lans]
+        addresses = tuple(_pool_address(topology, a) for a in host.addresses)
+        allowed, spoke_routes = _spoke_plan(ctx, host, addresses)
+        peers.append(_peer(ctx, host, hub, allowed, hub.endpoint, _keepalive(ctx, host)))
+        return _wg_interface(ctx, host, peers, addresses, spoke_routes)
+    addresses = tuple(_pool_address(topology, a) for a in host.addresses)
+    return _wg_interface(ctx, host, peers, addresses, _uncovered(routes, addresses))
+
+
+def _uncovered(routes: Iterable[Route], addresses: tuple[IPInterface, ...]) -> tuple[Route, ...]:
+    """Routes the connected routes of our own addresses do not already cover."""
+    return tuple(dict.fromkeys(r for r in routes if not any(_covered(r.destination, a.network) for a in addresses)))
+
+
+def _spoke_plan(ctx: CompileContext, host: Host, addresses: tuple[IPInterface, ...]):
+    """A spoke's AllowedIPs for the hub and its routes; shared by spokes that reach the same LANs."""
+    key = ("plan", host.reach, host.role, tuple(a.network for a in addresses)) if host.role is Role.ROAMING else None
+    found = ctx._reached.get(key) if key else None
+    if found is None:
+        net = ctx.topology.network
+        reached = ctx.reached(host)
         # Only the pool families the host has an address in: a v4-only phone has no
         # source address for fd99::/64, and a route to it would only black-hole.
         versions = {a.version for a in host.addresses}
-        allowed = tuple(p for p in net.pool if p.version in versions) + tuple(p for p, _ in reached)
-        peers.append(_peer(ctx, host, hub, allowed, hub.endpoint, _keepalive(ctx, host)))
-        routes += [Route(p, net.interface, reason=f"LAN of {owner}") for p, owner in dict(reached).items()]
-    # Routes the connected routes of our own addresses already cover are left out.
-    addresses = tuple(_pool_address(topology, a) for a in host.addresses)
-    routes = [r for r in routes if not any(_covered(r.destination, a.network) for a in addresses)]
+        allowed = tuple(dict.fromkeys(tuple(p for p in net.pool if p.version in versions) + tuple(p for p, _ in reached)))
+        routes = _uncovered((Route(p, net.interface, reason=f"LAN of {owner}") for p, owner in dict(reached).items()),
+                            addresses)
+        found = (allowed, routes)
+        if key:
+            ctx._reached[key] = found
+    return found
+
+
+def _wg_interface(ctx: CompileContext, host: Host, peers: list[WgPeer], addresses, routes) -> WgInterface:
+    net = ctx.topology.network
     return WgInterface(
         device=WgDevice(name=net.interface, private_key=ctx.secrets.private_key(host.name),
                         listen_port=_listen_port(ctx, host), peers=tuple(peers)),
-        addresses=addresses, routes=tuple(dict.fromkeys(routes)), mtu=host.mtu or net.mtu,
+        addresses=addresses, routes=routes, mtu=host.mtu or net.mtu,
         private_key_file=KEY_DIR / f"{net.interface}.key", own_lans=host.lan_prefixes,
         description=f"{net.name}: {host.role} {host.name}",
     )
@@ -287,14 +365,14 @@ def _firewall(ctx: CompileContext, host: Host, interfaces: list[WgInterface]) ->
     allow: list[ForwardAllow] = []
     guarded: list[IPNetwork] = []
     masq: list[Masquerade] = []
-    hub = ctx.topology.hub
+    hub = ctx.hub
     main = ctx.topology.network.interface
     if host.role is Role.HUB:
         # The hub routes spokes to other hosts' LANs: only those that reach them.
         for owner in ctx.lan_owners:
             if owner.name == host.name:
                 continue
-            sources = ctx.sources(_allowed_reachers(ctx, owner))
+            sources = ctx.allowed_sources(owner)
             for lan in owner.lans:
                 guarded.append(lan.prefix)
                 if sources:
@@ -302,9 +380,9 @@ def _firewall(ctx: CompileContext, host: Host, interfaces: list[WgInterface]) ->
     # The host's own LANs: listed VPN sources (and paired sites) may open connections, the hub may not.
     for lan in host.lans:
         guarded.append(lan.prefix)
-        through_hub = tuple(h for h in _allowed_reachers(ctx, host) if hub is None or h.name != hub.name)
+        through_hub = ctx.allowed_sources(host)
         if any(i.name == main for i in interfaces) and through_hub:
-            allow.append(ForwardAllow(ctx.sources(through_hub), lan.prefix, main, lan.interface,
+            allow.append(ForwardAllow(through_hub, lan.prefix, main, lan.interface,
                                       f"who may open connections into {lan.prefix}"))
         for pair in ctx.topology.pairs_of(host.name):
             other = ctx.host(pair.ends[1] if pair.ends[0] == host.name else pair.ends[0])
@@ -318,15 +396,6 @@ def _firewall(ctx: CompileContext, host: Host, interfaces: list[WgInterface]) ->
                                    f"the router of {lan.prefix} has no route back to the VPN"))
     return Firewall(tunnel_interfaces=tunnels, allow=tuple(allow), guarded=tuple(dict.fromkeys(guarded)),
                     masquerade=tuple(masq), mss_clamp=True)
-
-
-def _allowed_reachers(ctx: CompileContext, owner: Host) -> tuple[Host, ...]:
-    """Who may open connections into `owner`'s LANs: its `allow` list, else every spoke that reaches it."""
-    reachers = ctx.reachers(owner)
-    if owner.allow is not None:
-        allowed = set(owner.allow)
-        reachers = tuple(h for h in reachers if h.name in allowed)
-    return tuple(h for h in reachers if h.role is not Role.HUB)
 
 
 # --- return routes and guard -----------------------------------------------------------------
@@ -350,7 +419,7 @@ def _guard(ctx: CompileContext, host: Host, iface: WgInterface | None):
 
     The guard package is imported here, not at the top: only guarded laptops need it.
     """
-    hub = ctx.topology.hub
+    hub = ctx.hub
     if host.role is not Role.ROAMING or not host.guard or iface is None or hub is None:
         return None
     from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite  # noqa: PLC0415
