@@ -146,34 +146,47 @@ def check_mtu(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
 
 
 def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
-    """NDW022: a roaming host routes a site's LAN into the tunnel, so on that LAN its own traffic hairpins via the hub."""
-    for host in tuple(h for h in topology.hosts if h.role is Role.ROAMING):
-        for site in reached_sites(topology, host):
-            for lan in site.lans:
-                if lan.widen_to is not None and lan.guard_action is GuardAction.WIDEN:
-                    covers = (lan.widen_to.version == lan.prefix.version and lan.widen_to.supernet_of(lan.prefix)
-                              and lan.widen_to.prefixlen < lan.prefix.prefixlen)
-                    if not covers:
-                        yield make("NDW022", Severity.ERROR, f"widen_to {lan.widen_to} does not contain the LAN {lan.prefix}",
-                                   site.span("widen_to"), subject(site),
-                                   fix=f"use a prefix shorter than /{lan.prefix.prefixlen} that contains {lan.prefix}")
+    """NDW022: a roaming host routes a site's LAN into the tunnel, so on that LAN its own traffic hairpins via the hub.
+
+    Linux laptops get a warning each (set guard = yes); wg-quick clients, which
+    cannot run the guard, get one note per LAN listing them.
+    """
+    for site in sites(topology):
+        for lan in site.lans:
+            if lan.guard_action is GuardAction.WIDEN:
+                if lan.widen_to is None:
+                    yield make("NDW022", Severity.ERROR, "guard_action = widen needs widen_to",
+                               site.span("guard_action"), subject(site),
+                               fix=f"set widen_to = {_wider(lan.prefix)} (a prefix covering {lan.prefix})")
                     continue
-                if host.guard:
+                covers = (lan.widen_to.version == lan.prefix.version and lan.widen_to.supernet_of(lan.prefix)
+                          and lan.widen_to.prefixlen < lan.prefix.prefixlen)
+                if not covers:
+                    yield make("NDW022", Severity.ERROR, f"widen_to {lan.widen_to} does not contain the LAN {lan.prefix}",
+                               site.span("widen_to"), subject(site),
+                               fix=f"use a prefix shorter than /{lan.prefix.prefixlen} that contains {lan.prefix}")
+                continue
+            wider = _wider(lan.prefix)
+            widen_fix = f"set guard_action = widen and widen_to = {wider} on '{site.name}' " \
+                        "(a covering prefix lets the LAN's own route win)"
+            phones = []
+            for host in facts(topology).reachers(site):
+                if host.role is not Role.ROAMING or host.guard:
                     continue
-                linux = host.backend is not Backend.WG_QUICK
-                wider = _wider(lan.prefix)
+                if host.backend is Backend.WG_QUICK:
+                    phones.append(host.name)
+                    continue
                 yield make(
-                    "NDW022", Severity.WARNING if linux else Severity.INFO,
+                    "NDW022", Severity.WARNING,
                     f"routes {site.name}'s LAN {lan.prefix} into the tunnel; on that LAN, DHCP gives it the same prefix "
                     "with a higher metric and the tunnel route wins, so LAN traffic goes via the hub",
                     host.span("reach") if host.reach is not None else host.span(), subject(host),
-                    fix=(f"set guard = yes on '{host.name}', or " if linux else "")
-                        + f"set guard_action = widen and widen_to = {wider} on '{site.name}' "
-                          "(a covering prefix lets the LAN's own route win)")
-    for site in sites(topology):
-        if site.lans and site.lans[0].guard_action is GuardAction.WIDEN and site.lans[0].widen_to is None:
-            yield make("NDW022", Severity.ERROR, "guard_action = widen needs widen_to", site.span("guard_action"),
-                       subject(site), fix="set widen_to = a prefix covering the LAN, e.g. 192.168.0.0/16")
+                    fix=f"set guard = yes on '{host.name}', or {widen_fix}")
+            if phones:
+                yield make(
+                    "NDW022", Severity.INFO,
+                    f"wg-quick clients {listing(phones)} route LAN {lan.prefix} into the tunnel; on that LAN their "
+                    "traffic to it goes via the hub", site.span("lan"), subject(site), fix=widen_fix)
 
 
 def check_compiled_coverage(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
