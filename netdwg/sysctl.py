@@ -390,5 +390,24 @@ def check_sysctl(text: str, path: str = "<input>", in_sysctl_dir: bool = False) 
     return found
 
 
+def check_sysctl_overrides(files: list[SysctlFile] | tuple[SysctlFile, ...]) -> list[Diagnostic]:
+    """An INFO at every assignment that a later file (systemd's order: by file
+    name) sets to another value, e.g. a router's ip_forward=1 undone by 99-local.conf."""
+    ordered = sorted(files, key=lambda f: f.path.rsplit("/", 1)[-1])
+    winner = merge_sysctl(ordered)
+    found = []
+    for file in ordered:
+        for number, line in file.settings():
+            final = winner.get(line.normalized_key)
+            if final is None or final.span.path == file.path or final.value == line.value:
+                continue
+            shown = "excluded from globs" if final.value is None else f"set to {_shorten(final.value)!r}"
+            found.append(Diagnostic("SYS008", Severity.INFO,
+                                    f"{dotted_key(line.key)} = {_shorten(line.value or '')!r} here has no effect: "
+                                    f"{final.span} wins ({shown})", Span(file.path, number),
+                                    fix=f"change it in {final.span.path}, or remove one of the two"))
+    return found
+
+
 def _shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "…"

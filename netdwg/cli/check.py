@@ -69,7 +69,7 @@ class Checked:
 
 def run(args: argparse.Namespace) -> int:
     results = [check_path(path, args.kind, args.systemd_version) for path in expand_paths(args.files)]
-    diagnostics = [d for r in results for d in r.diagnostics]
+    diagnostics = [d for r in results for d in r.diagnostics] + _sysctl_overrides(results)
     code = worst_exit_code(diagnostics, args.strict)
     if any(d.code == "CHK002" for d in diagnostics) and code == 2:
         code = 77  # a file we may not read: the caller needs root, not a fix
@@ -84,6 +84,20 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(results)} file(s) checked: {counts[Severity.ERROR]} error(s), "
           f"{counts[Severity.WARNING]} warning(s)", file=sys.stderr)
     return code
+
+
+def _sysctl_overrides(results: list[Checked]) -> list[Diagnostic]:
+    """Across the sysctl files checked together: which assignments a later file undoes."""
+    from netdwg.sysctl import check_sysctl_overrides, parse_sysctl, read_sysctl_text
+
+    files = []
+    for r in results:
+        if r.kind == "sysctl" and not any(d.severity is Severity.ERROR for d in r.diagnostics):
+            try:
+                files.append(parse_sysctl(read_sysctl_text(Path(r.path)), r.path))
+            except NetdwgError:
+                continue
+    return check_sysctl_overrides(files) if len(files) > 1 else []
 
 
 def expand_paths(paths: list[str]) -> list[str]:

@@ -164,3 +164,12 @@ def test_bad_input_names_file_and_line_without_traceback(netdwg, case, tmp_path)
     assert out.returncode == (0 if case == "unknown-section-unit" else 2)
     assert f"{path}:{line}:" in out.stdout, out.stdout[:2000]
     assert len(out.stdout) < 5000  # a 10 MB line is never echoed back
+
+
+def test_sysctl_files_checked_together_report_overrides(netdwg, tmp_path):
+    for name in ("10-netdwg-forward.conf", "99-local-override.conf"):
+        write(tmp_path / "sysctl.d" / name, (CORPUS / "sysctl" / name).read_text(), 0o644)
+    out = netdwg("check", str(tmp_path / "sysctl.d"))
+    assert out.returncode == 0
+    assert f"{tmp_path}/sysctl.d/10-netdwg-forward.conf:2: info: net.ipv4.ip_forward = '1' here has no effect" \
+        in out.stdout

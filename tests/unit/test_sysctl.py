@@ -197,3 +197,13 @@ def test_a_10_mb_line_is_a_clear_error():
         parse_sysctl(text, "big.conf")
     assert err.value.span.line == 2 and "big.conf:2" in str(err.value)
     assert [d.span.line for d in check_sysctl(text, "big.conf")] == [2]
+
+
+def test_overrides_across_files_are_reported_at_the_losing_line():
+    from netdwg.sysctl import check_sysctl_overrides
+
+    files = [parse_sysctl((CORPUS / name).read_text(), f"/etc/sysctl.d/{name}")
+             for name in ("99-local-override.conf", "10-netdwg-forward.conf")]  # given out of order on purpose
+    (diag,) = check_sysctl_overrides(files)
+    assert diag.span.path.endswith("10-netdwg-forward.conf") and diag.span.line == 2
+    assert diag.severity is Severity.INFO and "99-local-override.conf:2 wins" in diag.message
