@@ -432,3 +432,17 @@ GOLDEN = sorted((REPO / "tests" / "golden").glob("*/topology.conf")) + [REPO / "
 @pytest.mark.parametrize("path", GOLDEN, ids=lambda p: p.parent.name if p.name == "topology.conf" else p.name)
 def test_silent_on_golden_topologies(path):
     assert loud(run_lint(load_topology(path))) == []
+
+
+GOLDEN_DIRS = sorted(p.parent for p in (REPO / "tests" / "golden").glob("*/topology.secrets"))
+
+
+@pytest.mark.parametrize("scenario", GOLDEN_DIRS, ids=lambda p: p.name)
+def test_silent_on_golden_topologies_with_their_compiled_output(scenario):
+    """The compiler's real firewall and sysctls pass the compiled-output checks too."""
+    from netdwg.topology.compile import compile_topology
+    from netdwg.topology.secrets import parse_secrets
+
+    topology = load_topology(scenario / "topology.conf")
+    secrets = parse_secrets((scenario / "topology.secrets").read_text())
+    assert loud(run_lint(topology, compile_topology(topology, secrets))) == []
