@@ -14,6 +14,10 @@ Address=) would be routed twice and the roaming guard could not move a single
 LAN route. On v250+ the .netdev says `RouteTable=off` explicitly (the default)
 so nobody "fixes" it by adding RouteTable=main; before v250 the key does not
 exist and networkd would log "Unknown key", so it is left out.
+
+The text is exactly what `netdwg.unitfile`'s builder writes for the same
+entries (tests/unit/test_render_text.py); it is formatted directly because a
+10,000-client hub is too many lines for the builder's per-line validation.
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from netdwg.rendered import MODE_NETWORKD_SECRET, MODE_PUBLIC, RenderedFile
+from netdwg.render.text import Shared, comment_lines, text_of, unit_line
 from netdwg.topology.hostconfig import HostConfig, WgInterface
-from netdwg.unitfile import UnitFile
 
 NETWORK_DIR = PurePosixPath("/etc/systemd/network")
 HEADER = "Managed by netdwg: edit the topology and run 'netdwg render', not this file."
 ROUTE_TABLE_SINCE = 250  # [WireGuard] RouteTable=/RouteMetric= appeared in systemd v250
+
+_ROUTE_BLOCKS = Shared()
 
 
 def unit_paths(iface: WgInterface) -> tuple[PurePosixPath, PurePosixPath]:
@@ -46,69 +52,81 @@ def _key_file(path: PurePosixPath, secret, what: str) -> RenderedFile:
                         group="systemd-network", secret=True, description=what)
 
 
+def _section(out: list[str], name: str, comment: str = "") -> None:
+    out.append("\n")  # one blank line between sections, as the builder writes
+    if comment:
+        out += comment_lines(comment)
+    out.append(f"[{name}]\n")
+
+
 def _netdev(host: HostConfig, iface: WgInterface, key_files: bool) -> list[RenderedFile]:
     netdev_path, _ = unit_paths(iface)
     device = iface.device
-    out: list[RenderedFile] = []
-    unit = UnitFile.new(str(netdev_path)).comment(HEADER)
-    if iface.description:
-        unit.comment(iface.description)
+    extra: list[RenderedFile] = []
+    out = comment_lines(HEADER) + (comment_lines(iface.description) if iface.description else [])
     # The MTU lives in the .network ([Link] MTUBytes=): it then also applies to a
     # device networkd did not create (wireguard-go).
-    unit.add_section("NetDev").append("Name", device.name).append("Kind", "wireguard")
-    unit.add_section("WireGuard")
+    _section(out, "NetDev")
+    out += [unit_line("Name", device.name), unit_line("Kind", "wireguard")]
+    _section(out, "WireGuard")
     inline = False
     if device.private_key is not None and not key_files:
-        unit.append("PrivateKey", device.private_key)
+        out.append(unit_line("PrivateKey", device.private_key.reveal_base64()))
         inline = True
     else:
-        unit.append("PrivateKeyFile", iface.private_key_file)
+        out.append(unit_line("PrivateKeyFile", str(iface.private_key_file)))
         if device.private_key is not None:
-            out.append(_key_file(iface.private_key_file, device.private_key, f"private key of {device.name}"))
+            extra.append(_key_file(iface.private_key_file, device.private_key, f"private key of {device.name}"))
     if device.listen_port is not None:
-        unit.append("ListenPort", device.listen_port)
+        out.append(unit_line("ListenPort", str(device.listen_port)))
     if host.systemd_version >= ROUTE_TABLE_SINCE:
-        unit.append("RouteTable", "off")
+        out.append(unit_line("RouteTable", "off"))
     for peer in device.peers:
-        unit.add_section("WireGuardPeer", comment=peer.name)
-        unit.append("PublicKey", peer.public_key)
+        _section(out, "WireGuardPeer", peer.name)
+        out.append(unit_line("PublicKey", peer.public_key.base64))
         if peer.preshared_key is not None:
             if key_files:
                 psk_path = iface.psk_file(peer)
-                unit.append("PresharedKeyFile", psk_path)
-                out.append(_key_file(psk_path, peer.preshared_key, f"PSK {device.name} <-> {peer.name}"))
+                out.append(unit_line("PresharedKeyFile", str(psk_path)))
+                extra.append(_key_file(psk_path, peer.preshared_key, f"PSK {device.name} <-> {peer.name}"))
             else:
-                unit.append("PresharedKey", peer.preshared_key)
+                out.append(unit_line("PresharedKey", peer.preshared_key.reveal_base64()))
                 inline = True
-        for net in peer.allowed_ips:
-            unit.append("AllowedIPs", net)
+        out += [f"AllowedIPs={text_of(net)}\n" for net in peer.allowed_ips]
         if peer.endpoint is not None:
-            unit.append("Endpoint", peer.endpoint)
+            out.append(unit_line("Endpoint", text_of(peer.endpoint)))
         if peer.persistent_keepalive:
-            unit.append("PersistentKeepalive", peer.persistent_keepalive)
-    text = unit.format()
+            out.append(unit_line("PersistentKeepalive", str(peer.persistent_keepalive)))
+    text = "".join(out)
     if inline:
         netdev = RenderedFile(netdev_path, text, mode=MODE_NETWORKD_SECRET, owner="root", group="systemd-network",
                               secret=True, description=f"WireGuard device {device.name} (holds keys)")
     else:
         netdev = RenderedFile(netdev_path, text, mode=MODE_PUBLIC, description=f"WireGuard device {device.name}")
-    return [netdev, *out]
+    return [netdev, *extra]
+
+
+def _route_block(routes) -> str:
+    out: list[str] = []
+    for route in routes:
+        _section(out, "Route", route.reason)
+        out.append(f"Destination={text_of(route.destination)}\n")
+        if route.metric is not None:
+            out.append(unit_line("Metric", str(route.metric)))
+        if route.table is not None:
+            out.append(unit_line("Table", str(route.table)))
+    return "".join(out)
 
 
 def _network(iface: WgInterface) -> RenderedFile:
     _, network_path = unit_paths(iface)
-    unit = UnitFile.new(str(network_path)).comment(HEADER)
-    unit.add_section("Match").append("Name", iface.name)
-    unit.add_section("Link").append("MTUBytes", iface.mtu)
-    unit.add_section("Network")
-    for address in iface.addresses:
-        unit.append("Address", address)
-    for route in iface.routes:
-        unit.add_section("Route", comment=route.reason)
-        unit.append("Destination", route.destination)
-        if route.metric is not None:
-            unit.append("Metric", route.metric)
-        if route.table is not None:
-            unit.append("Table", route.table)
-    return RenderedFile(network_path, unit.format(), mode=MODE_PUBLIC,
+    out = comment_lines(HEADER)
+    _section(out, "Match")
+    out.append(unit_line("Name", iface.name))
+    _section(out, "Link")
+    out.append(unit_line("MTUBytes", str(iface.mtu)))
+    _section(out, "Network")
+    out += [f"Address={text_of(a)}\n" for a in iface.addresses]
+    out.append(_ROUTE_BLOCKS.get(iface.routes, _route_block))
+    return RenderedFile(network_path, "".join(out), mode=MODE_PUBLIC,
                         description=f"addresses and routes of {iface.name}")
