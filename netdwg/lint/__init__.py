@@ -78,11 +78,11 @@ def errors(diagnostics: Iterable[Diagnostic]) -> Iterator[Diagnostic]:
     return (d for d in diagnostics if d.severity is Severity.ERROR)
 
 
-def check_files(paths) -> tuple[Diagnostic, ...]:
+def check_files(paths, permissions: bool = True) -> tuple[Diagnostic, ...]:
     """Cross-file checks of existing host files (see `netdwg.lint.files`)."""
     from netdwg.lint.files import check_files as _check_files
 
-    return _check_files(paths)
+    return _check_files(paths, permissions)
 
 
 __all__ = ["run_lint", "check_files", "RULES", "errors"]

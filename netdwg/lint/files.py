@@ -39,7 +39,8 @@ class _End:
         return Span(self.path)
 
 
-def check_files(paths) -> tuple[Diagnostic, ...]:
+def check_files(paths, permissions: bool = True) -> tuple[Diagnostic, ...]:
+    """Cross-file findings; `permissions=False` leaves NDW032 to a per-file checker that already warns."""
     found: list[Diagnostic] = []
     ends: list[_End] = []
     for path in map(Path, paths):
@@ -49,7 +50,7 @@ def check_files(paths) -> tuple[Diagnostic, ...]:
             host = read_host(str(path), [path])
         except (NetdwgError, OSError):
             continue  # the per-file checks report why it does not parse
-        for exposed in host.exposed:
+        for exposed in host.exposed if permissions else ():
             mode = stat.S_IMODE(os.stat(exposed).st_mode)
             found.append(Diagnostic("NDW032", Severity.WARNING,
                                     f"holds a private key or preshared key, but has mode {mode:04o}: every user may read it",
@@ -57,7 +58,7 @@ def check_files(paths) -> tuple[Diagnostic, ...]:
         for iface in host.interfaces:
             key = pubkey(iface.device.private_key) if iface.device.private_key is not None else None
             ends.append(_End(str(path), iface, key))
-            if iface.key_file and Path(iface.key_file).exists() and os.stat(iface.key_file).st_mode & stat.S_IROTH:
+            if permissions and iface.key_file and Path(iface.key_file).exists() and os.stat(iface.key_file).st_mode & stat.S_IROTH:
                 found.append(Diagnostic("NDW032", Severity.WARNING,
                                         f"private key file {iface.key_file} is readable by every user",
                                         Span(str(path)), fix=f"chmod 0640 {iface.key_file} (group systemd-network)"))

@@ -79,6 +79,7 @@ def test_world_readable_key_files(tmp_path):
     diags = check_files([a, b])
     assert [(d.code, d.span.path) for d in diags] == [("NDW032", str(a))]
     assert "0644" in diags[0].message
+    assert check_files([a, b], permissions=False) == ()  # for a caller whose per-file checks already warn
 
 
 def test_unreadable_inputs_are_skipped_not_raised(tmp_path):
