@@ -2,7 +2,8 @@
 
 Synthetic hub-and-spoke topologies: one hub, a site with a LAN for every third
 host, roaming laptops for the rest. Prints one line per size. Needs root.
-Run: .venv/bin/python bench/bench_lab_up.py [SIZES...]
+Run: .venv/bin/python bench/bench_lab_up.py [--configure standin|apply] [SIZES...]
+(standin, the default, measures the lab itself; apply adds netdwg apply in every host.)
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ def synthetic(n_hosts: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(sizes: list[int]) -> int:
+def main(sizes: list[int], mode: str) -> int:
     if os.geteuid() != 0:
         print("bench_lab_up: needs root (network namespaces); skipped")
         return 0
+    print(f"hosts configured by: {mode}")
     print(f"{'hosts':>5}  {'namespaces':>10}  {'processes':>9}  {'up (s)':>7}  {'down (s)':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
@@ -41,7 +43,7 @@ def main(sizes: list[int]) -> int:
             state = Path(tmp) / f"state{n}"
             t0 = time.monotonic()
             try:
-                lab = bring_up(topo, mode="standin", state_dir=state, wait=60)
+                lab = bring_up(topo, mode=mode, state_dir=state, wait=60)
                 up = time.monotonic() - t0
                 nss, procs = len(lab.sandbox.record.netns), len(lab.sandbox.record.procs)
             finally:
@@ -53,4 +55,10 @@ def main(sizes: list[int]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main([int(a) for a in sys.argv[1:]] or [5, 20, 50]))
+    args = sys.argv[1:]
+    mode = "standin"
+    if "--configure" in args:  # --configure apply: `netdwg apply` in every host, as `netdwg lab up` does
+        i = args.index("--configure")
+        mode = args[i + 1]
+        del args[i:i + 2]
+    sys.exit(main([int(a) for a in args] or [5, 20, 50], mode))

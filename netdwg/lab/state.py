@@ -43,6 +43,7 @@ class Lab:
     sandbox: Sandbox
     topology: Topology
     world: World
+    topology_apply_works: bool = True  # False once `apply --topology` failed: skip it for the other hosts
 
     def ns(self, short: str) -> Netns:
         return Netns(f"{self.sandbox.id}-{short}")

@@ -124,8 +124,10 @@ def configure_host(lab: Lab, node: Node, hc: HostConfig, secrets: Secrets, mode:
     if mode in ("apply", "auto") and (mode == "apply" or netdwg_apply_available()):
         node.write_file("/etc/netdwg/netdwg.conf", lab.sandbox.record.extra["topology_text"])
         node.write_file("/etc/netdwg/netdwg.secrets", format_secrets(secrets), mode=0o600)
-        ok, why = _run_apply(node, ["--topology", "/etc/netdwg/netdwg.conf", "--host", hc.name])
-        how = "netdwg apply --topology"
+        ok, why, how = False, "--topology failed on another host", "netdwg apply --topology"
+        if lab.topology_apply_works:
+            ok, why = _run_apply(node, ["--topology", "/etc/netdwg/netdwg.conf", "--host", hc.name])
+            lab.topology_apply_works = ok
         if not ok:
             from netdwg.render import render_host  # noqa: PLC0415 (only needed on this path)
 
@@ -214,6 +216,18 @@ def _configure(lab: Lab, box: HostBox, hc: HostConfig, secrets: Secrets, mode: s
     return how
 
 
+def _has_peers(node: Node, hc: HostConfig) -> bool:
+    """Every interface of `hc` has its listen port and all its peers (a hub ready for initiations)."""
+    for iface in hc.interfaces:
+        res = node.run(["wg", "show", iface.name, "dump"], check=False, timeout=10)
+        lines = res.stdout.splitlines()
+        if res.returncode != 0 or len(lines) - 1 < len(iface.device.peers):
+            return False
+        if iface.device.listen_port and lines[0].split("\t")[2] != str(iface.device.listen_port):
+            return False
+    return True
+
+
 def _handshaken(node: Node, ifname: str) -> bool:
     res = node.run(["wg", "show", ifname, "latest-handshakes"], check=False, timeout=10)
     stamps = [int(line.split()[1]) for line in res.stdout.splitlines() if len(line.split()) == 2]
@@ -275,12 +289,20 @@ def bring_up(topology_path: str | Path, say: Say = _quiet, mode: str = "auto", s
         with ThreadPoolExecutor(WORKERS) as pool:
             list(pool.map(lambda box: _start_host(lab, box, configs[box.name]), world.hosts))
         say(f"[+] {len(world.hosts)} host nodes with their daemons ({time.monotonic() - t0:.1f}s)")
-        # Hubs first: a spoke's first initiation must find the hub listening.
-        hows = {}
-        for group in ([b for b in world.hosts if b.role is Role.HUB], [b for b in world.hosts if b.role is not Role.HUB]):
-            with ThreadPoolExecutor(WORKERS) as pool:
-                futures = {b.name: pool.submit(_configure, lab, b, configs[b.name], secrets, mode, say) for b in group}
-                hows.update({name: fut.result() for name, fut in futures.items()})
+        # Hubs first: a spoke's first initiation must find the hub listening, or the next
+        # try comes only after REKEY_TIMEOUT (5 s). Spokes start as soon as the hub's device
+        # has its peers, not when its apply returns (that also waits for networkd).
+        hubs = [b for b in world.hosts if b.role is Role.HUB]
+        spokes = [b for b in world.hosts if b.role is not Role.HUB]
+        # Configuring is mostly waiting (networkd, handshakes): more threads than cores pay off.
+        with ThreadPoolExecutor(2 * WORKERS) as pool:
+            futures = {b.name: pool.submit(_configure, lab, b, configs[b.name], secrets, mode, say) for b in hubs}
+            for b in hubs:
+                wait_until(lambda: futures[b.name].done() or _has_peers(lab.node(b.name), configs[b.name]), 120,
+                           what=f"{b.name}'s WireGuard peers")
+            futures.update({b.name: pool.submit(_configure, lab, b, configs[b.name], secrets, mode, say)
+                            for b in spokes})
+            hows = {name: fut.result() for name, fut in futures.items()}
         for d in world.dhcp:
             argv = ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", f"--interface={d.ifname}",
                     "--bind-interfaces", "--except-interface=lo", "--port=0",
