@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 
 from netdwg.keys import PublicKey
 from netdwg.unitfile import (add_peer, effective_unit, parse_unit, remove_peer, set_peer_allowed_ips, set_value,
-                             to_wg_device)
+                             sync_peers, to_wg_device)
 from netdwg.wireguard import WgPeer
 
-SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 _key = st.binary(min_size=32, max_size=32).map(PublicKey)
 _net = st.tuples(st.integers(0, 255), st.integers(0, 255), st.sampled_from([24, 32])).map(
@@ -109,3 +109,28 @@ def test_set_value_changes_one_line(file, port):
     a, b = unit.format().splitlines(True), after.format().splitlines(True)
     assert len(a) == len(b)
     assert sum(x != y for x, y in zip(a, b)) == (0 if port == 51820 else 1)
+
+
+@SETTINGS
+@given(_file, st.data())
+def test_sync_peers_reaches_the_target_and_is_idempotent(file, data):
+    peers, eol = file
+    unit = parse_unit(_text(peers, eol), "p.netdev")
+    current = _device(unit).peers
+    assert sync_peers(unit, current).format() == unit.format()  # nothing differs: nothing changes
+    keep = data.draw(st.lists(st.sampled_from(current), unique_by=lambda p: p.public_key, max_size=len(current)))
+    extra = data.draw(st.lists(st.tuples(_key, st.lists(_net, min_size=1, max_size=2, unique=True),
+                                         st.integers(0, 60)), max_size=3, unique_by=lambda t: t[0]))
+    target = [WgPeer(p.public_key, tuple(data.draw(st.lists(_net, min_size=1, max_size=2, unique=True))),
+                     persistent_keepalive=data.draw(st.integers(0, 60))) for p in keep]
+    target += [WgPeer(k, tuple(n), persistent_keepalive=ka) for k, n, ka in extra
+               if k not in {p.public_key for p in target}]
+    after = sync_peers(unit, target)
+    got = {p.public_key: p for p in _device(after).peers}  # WireGuard peers are a set: new ones go last
+    assert set(got) == {p.public_key for p in target}
+    assert all(got[t.public_key].same_config(t) for t in target)
+    assert sync_peers(after, target).format() == after.format()
+    # what the other sections say is untouched (only comments attached to a removed peer may go)
+    settings_of = lambda u: [(s.name, [(a.key, a.value) for a in s.assignments()])  # noqa: E731
+                             for s in u.sections if s.name != "WireGuardPeer"]
+    assert settings_of(after) == settings_of(unit)
