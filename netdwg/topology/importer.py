@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Mapping, Sequence
 
@@ -52,6 +52,20 @@ def _is_pair_interface(hosts: Sequence[HostFiles], name: str) -> bool:
     ifaces = [i for h in hosts for i in h.interfaces if i.name == name]
     return len(ifaces) == 2 and all(len(i.device.peers) == 1 for i in ifaces) and all(
         a.network.num_addresses in (2, 4) for i in ifaces for a in i.addresses) and all(i.addresses for i in ifaces)
+
+
+def _rename_to_main(hosts: Sequence[HostFiles], main: str | None, notes: list[str]) -> list[HostFiles]:
+    """A wg-quick file names its interface after the file (phone.conf -> "phone"): a host whose only
+    non-pair interface has another name is on the network's interface all the same."""
+    out = []
+    for host in hosts:
+        loose = [i for i in host.interfaces if i.name != main and not _is_pair_interface(hosts, i.name)]
+        if main and _iface(host, main) is None and len(loose) == 1:
+            renamed = replace(loose[0], device=replace(loose[0].device, name=main))
+            notes.append(f"{host.name}: interface {loose[0].name} ({loose[0].source}) taken as the network's {main}")
+            host = replace(host, interfaces=tuple(renamed if i is loose[0] else i for i in host.interfaces))
+        out.append(host)
+    return out
 
 
 def _iface(host: HostFiles, name: str | None) -> ReadInterface | None:
@@ -107,8 +121,13 @@ def _resolve_keys(hosts: Sequence[HostFiles], notes: list[str]) -> dict[str, Pub
 
 
 def _most_common(values, default):
+    """The most frequent value; on a tie the default if it is among the tied, else the first seen."""
     values = [v for v in values if v is not None]
-    return Counter(values).most_common(1)[0][0] if values else default
+    if not values:
+        return default
+    ranked = Counter(values).most_common()
+    tied = [v for v, n in ranked if n == ranked[0][1]]
+    return default if default in tied else tied[0]
 
 
 def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported:
@@ -116,6 +135,7 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
     keys = _resolve_keys(hosts, notes)
     owner_of = {key: host for host, key in keys.items()}
     main = _main_interface(hosts)
+    hosts = _rename_to_main(hosts, main, notes)
     on_main = [h for h in hosts if _iface(h, main) is not None]
     psks, mismatches = _psks(hosts, owner_of, keys)
     if mismatches:
@@ -337,6 +357,10 @@ def compare_hosts(hosts: Sequence[HostFiles], compiled: Mapping) -> tuple[str, .
             try:
                 want = config.interface(iface.name)
             except KeyError:
+                if len(config.interfaces) >= 1 and len(host.interfaces) == 1:
+                    want = config.interfaces[0]  # a wg-quick file named after the host, not the interface
+                    out += [f"{host.name} {iface.name}: {d}" for d in _diff_interface(iface, want)]
+                    continue
                 out.append(f"{host.name}: interface {iface.name} would not be rendered")
                 continue
             out += [f"{host.name} {iface.name}: {d}" for d in _diff_interface(iface, want)]

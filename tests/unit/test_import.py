@@ -3,6 +3,7 @@ gives every host the same peers, keys, PSKs, AllowedIPs, endpoints, addresses an
 
 from __future__ import annotations
 
+import ipaddress
 import stat
 from pathlib import Path
 
@@ -125,3 +126,87 @@ def test_cli_reports_what_a_topology_cannot_say(tmp_path, capsys):
     assert main(["import", str(tree), *others, "--out", str(tmp_path / "n.conf")]) == 1
     err = capsys.readouterr().err
     assert "differs: relay wg-harbor: peer ben: PersistentKeepalive 10 -> 0" in err
+
+
+def test_hand_written_network_with_key_files_and_a_corpus_mismatch(tmp_path):
+    """A network written by hand (wg-quick hub and laptop, networkd office reading key files) imports
+    with no difference; the shared corpus's hub and laptop, whose PSKs disagree, are refused with file names."""
+    from netdwg.keys import genkey, genpsk, pubkey
+
+    hub, laptop, office = genkey(), genkey(), genkey()
+    psk_l, psk_o = genpsk(), genpsk()
+    (tmp_path / "gw" / "etc" / "wireguard").mkdir(parents=True)
+    (tmp_path / "gw" / "etc" / "wireguard" / "wg0.conf").write_text(f"""\
+# the VPS, configured by hand in 2021
+[Interface]
+Address = 10.8.0.1/24
+ListenPort = 51820
+PrivateKey = {hub.reveal_base64()}
+
+[Peer]  # laptop
+PublicKey = {pubkey(laptop)}
+PresharedKey = {psk_l.reveal_base64()}
+AllowedIPs = 10.8.0.2/32
+
+[Peer]
+# office
+PublicKey = {pubkey(office)}
+PresharedKey = {psk_o.reveal_base64()}
+AllowedIPs = 10.8.0.3/32, 192.168.7.0/24
+""")
+    (tmp_path / "laptop.conf").write_text(f"""\
+[Interface]
+PrivateKey = {laptop.reveal_base64()}
+Address = 10.8.0.2/24
+MTU = 1280
+
+[Peer]
+PublicKey = {pubkey(hub)}
+PresharedKey = {psk_l.reveal_base64()}
+Endpoint = 203.0.113.8:51820
+AllowedIPs = 10.8.0.0/24, 192.168.7.0/24
+PersistentKeepalive = 25
+""")
+    net = tmp_path / "office" / "etc" / "systemd" / "network"
+    net.mkdir(parents=True)
+    keys = tmp_path / "office" / "etc" / "wireguard"
+    keys.mkdir(parents=True)
+    (keys / "wg0.key").write_text(office.reveal_base64() + "\n")
+    (keys / "hub.psk").write_text(psk_o.reveal_base64() + "\n")
+    (net / "90-wg0.netdev").write_text(f"""\
+[NetDev]
+Name=wg0
+Kind=wireguard
+MTUBytes=1420
+
+[WireGuard]
+PrivateKeyFile=/etc/wireguard/wg0.key
+
+[WireGuardPeer]
+PublicKey={pubkey(hub)}
+PresharedKeyFile=/etc/wireguard/hub.psk
+AllowedIPs=10.8.0.0/24
+Endpoint=203.0.113.8:51820
+PersistentKeepalive=25
+""")
+    (net / "90-wg0.network").write_text("[Match]\nName=wg0\n\n[Network]\nAddress=10.8.0.3/24\n")
+    hosts = read_hosts([f"gw={tmp_path / 'gw'}", str(tmp_path / "laptop.conf"), str(tmp_path / "office")])
+    assert [h.name for h in hosts] == ["gw", "laptop", "office"]
+    imported = import_hosts(hosts, "hand")
+    topology = parse_topology(imported.text, "hand.conf")
+    assert topology.hub.name == "gw" and str(topology.hub.endpoint) == "203.0.113.8:51820"
+    assert topology.host("office").lan_prefixes == (ipaddress.ip_network("192.168.7.0/24"),)
+    assert topology.host("laptop").backend.value == "wg-quick" and topology.host("laptop").mtu == 1280
+    assert imported.secrets.private_key("office") == office  # read from the key file under the tree
+    assert imported.secrets.psk("gw", "office") == psk_o
+    assert compare_hosts(hosts, compile_topology(topology, imported.secrets)) == ()
+
+    corpus = Path("/work/shared/corpus")
+    if not corpus.is_dir():
+        pytest.skip("the shared parser corpus is not on this machine")
+    with pytest.raises(ConfigError) as err:
+        import_hosts(read_hosts([f"relay={corpus / 'networkd' / '30-relay-wg.netdev'}",
+                                 f"relay={corpus / 'networkd' / '30-relay-wg.network'}",
+                                 str(corpus / "wg-quick" / "ana.conf")]))
+    [diag] = err.value.diagnostics
+    assert diag.code == "NDW031" and "ana <-> relay" in diag.message and "ana.conf" in diag.message
