@@ -21,7 +21,7 @@ import difflib
 import enum
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from netdwg.errors import ConfigError, Diagnostic, NetdwgError, ParseError, Severity, Span
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
@@ -416,20 +416,93 @@ def format_wgquick(config: WgQuickConfig) -> str:
     if quick.save_config:
         out.append("SaveConfig = true")
     for peer in device.peers:
-        out += ["", "[Peer]"]
-        if peer.name:
-            out.append(f"# {peer.name}")
-        out.append(f"PublicKey = {peer.public_key.base64}")
-        if peer.preshared_key is not None:
-            out.append(f"PresharedKey = {peer.preshared_key.reveal_base64()}")
-        if peer.endpoint is not None:
-            out.append(f"Endpoint = {peer.endpoint}")
-        if peer.allowed_ips:
-            out.append(f"AllowedIPs = {', '.join(map(str, peer.allowed_ips))}")
-        if peer.persistent_keepalive:
-            out.append(f"PersistentKeepalive = {peer.persistent_keepalive}")
+        out += ["", *_peer_lines(peer)]
     _refuse_unwritable(config)
     return "\n".join(out) + "\n"
+
+
+def _peer_lines(peer: WgPeer) -> list[str]:
+    out = ["[Peer]"] + ([f"# {peer.name}"] if peer.name else []) + [f"PublicKey = {peer.public_key.base64}"]
+    if peer.preshared_key is not None:
+        out.append(f"PresharedKey = {peer.preshared_key.reveal_base64()}")
+    if peer.endpoint is not None:
+        out.append(f"Endpoint = {peer.endpoint}")
+    if peer.allowed_ips:
+        out.append(f"AllowedIPs = {', '.join(map(str, peer.allowed_ips))}")
+    if peer.persistent_keepalive:
+        out.append(f"PersistentKeepalive = {peer.persistent_keepalive}")
+    return out
+
+
+# ---- minimal edits: every line they do not touch stays byte-identical ---------
+
+
+def _peer_range(file: WgQuickFile, key: PublicKey) -> tuple[int, int] | None:
+    """[start, end) of the [Peer] section with `key`, with the comments right above it
+    (no blank line between) and without the comments that lead into the next section."""
+    lines = file.lines
+    heads = [i for i, line in enumerate(lines) if line.kind is LineKind.SECTION] + [len(lines)]
+    for head, nxt in zip(heads, heads[1:]):
+        if lines[head].section != "peer":
+            continue
+        keys = [line.value.translate(_DELETE_SPACE) for line in lines[head:nxt] if line.key == "PublicKey"]
+        if not keys or keys[-1] != key.base64:
+            continue
+        start, end = head, nxt
+        while start > 0 and lines[start - 1].kind is LineKind.COMMENT:
+            start -= 1
+        while end > head + 1 and nxt < len(lines) and lines[end - 1].kind is LineKind.COMMENT:
+            end -= 1
+        return start, end
+    return None
+
+
+def remove_peer(file: WgQuickFile, key: PublicKey) -> WgQuickFile:
+    """Drop the peer with `key` and the comments that describe it; a no-op if absent."""
+    found = _peer_range(file, key)
+    if found is None:
+        return file
+    lines = file.lines[:found[0]] + file.lines[found[1]:]
+    return WgQuickFile(file.path, lines)
+
+
+def add_peer(file: WgQuickFile, peer: WgPeer) -> WgQuickFile:
+    """Append a [Peer] section (after a blank line), replacing any peer with the same key."""
+    file = remove_peer(file, peer.public_key)
+    text = file.format()
+    if text and not text.endswith("\n"):
+        text += "\n"
+    block = ("\n" if text.strip() and not text.endswith("\n\n") else "") + "\n".join(_peer_lines(peer)) + "\n"
+    return parse_wgquick_file(text + block, file.path)
+
+
+def set_peer_allowed_ips(file: WgQuickFile, key: PublicKey, networks) -> WgQuickFile:
+    """Rewrite the first AllowedIPs line of a peer (keeping its indentation and
+    comment), drop its other AllowedIPs lines, or add one after PublicKey."""
+    found = _peer_range(file, key)
+    if found is None:
+        raise ConfigError(f"{file.path}: no [Peer] with PublicKey {key}", fix="add the peer first")
+    value = ", ".join(map(str, networks))
+    lines = list(file.lines)
+    spots = [i for i in range(*found) if lines[i].key == "AllowedIPs" and lines[i].kind is LineKind.KEY]
+    if not value:  # wg rejects "AllowedIPs =": no prefixes means no AllowedIPs line
+        return WgQuickFile(file.path, tuple(line for i, line in enumerate(lines) if i not in spots))
+    if spots:
+        old = lines[spots[0]]
+        eq = old.text.index("=")
+        comment = old.text[old.text.index("#"):] if "#" in old.text[eq:] else ""
+        rest = old.text[eq + 1:]
+        lead = rest[:len(rest) - len(rest.lstrip(" \t"))]
+        text = old.text[:eq + 1] + lead + value + (" " + comment if comment else "")
+        lines[spots[0]] = _classify(text, old.eol, old.section)
+        for i in reversed(spots[1:]):
+            del lines[i]
+    else:
+        at = next(i for i in range(*found) if lines[i].key == "PublicKey")
+        lines.insert(at + 1, _classify(f"AllowedIPs = {value}", "\n", "peer"))
+        if not lines[at].eol:
+            lines[at] = replace(lines[at], eol="\n")
+    return WgQuickFile(file.path, tuple(lines))
 
 
 def _refuse_unwritable(config: WgQuickConfig) -> None:
