@@ -217,7 +217,7 @@ def decode_unit_bytes(data: bytes, path: str = "") -> str:
     """Bytes of a unit file as text, refusing binary content with file:line."""
     nul = data.find(b"\0")
     if nul >= 0:
-        raise ParseError("binary file: NUL byte (systemd reads the rest of the line as a new line and rejects the file)",
+        raise ParseError("binary file: NUL byte (systemd would end the line there and read the rest as lines)",
                          Span(path or "<input>", data.count(b"\n", 0, nul) + 1),
                          fix="this is not a unit file; restore it from a backup or write it again as text")
     try:
