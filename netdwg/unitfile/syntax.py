@@ -17,10 +17,12 @@ Line numbers are not stored: they follow from the position in the tree
 (`UnitFile.walk`), so an edit never has to renumber anything.
 
 What the parser refuses (`ParseError` naming file and line), because systemd
-refuses the whole file too: NUL bytes or invalid UTF-8 ("binary"), a line
-longer than systemd's LONG_LINE_MAX (1 MiB), a section header without its
-closing ``]`` ("truncated": a file cut inside ``[WireGuardPe``), a section
-name with control characters, quotes or backslashes. Lines systemd only warns
+refuses the whole file too: invalid UTF-8, a line longer than systemd's
+LONG_LINE_MAX (1 MiB), a section header without its closing ``]``
+("truncated": a file cut inside ``[WireGuardPe``), a section name with
+control characters, quotes or backslashes. NUL bytes are refused as well
+("binary"): systemd would quietly treat them as line ends, and a unit file
+with NULs is a damaged file, not one to edit. Lines systemd only warns
 about (``Missing '='``, an assignment before any section) are kept as
 `Invalid` nodes and reported by `netdwg.unitfile.check`. A file ending inside
 a continuation is accepted (systemd parses the pending text) and is reported
