@@ -25,6 +25,7 @@ from netdwg.plan.model import (
     NetplanGenerate,
     PeerChange,
     Plan,
+    RecordManaged,
     Reload,
     SysctlChange,
 )
@@ -51,8 +52,6 @@ class Transaction:
             for step in plan.steps():
                 self.announce(step.describe())
                 self._do(step)
-            if plan.files:
-                self._write_manifest()
         except (NetdwgError, OSError) as err:
             what = step.describe() if step is not None else "preparing"
             self.announce(f"failed: {what}: {err}")
@@ -66,20 +65,22 @@ class Transaction:
         swept = files.sweep_temp_files(tuple(f.path for f in self.desired.files))
         for path in swept:
             self.announce(f"removed stale temp file {path} (an earlier apply was interrupted)")
+        if plan.networkd is not None and self.ports.networkd is not None:
+            self.ports.networkd.check_running()  # fail before the first change, not after the last
         if plan.firewall is not None and self.ports.firewall is not None:
             self.old_firewall = self.ports.firewall.current()
 
-    def _write_manifest(self) -> None:
+    def _record_managed(self, step: RecordManaged) -> None:
         files = self.ports.files
         old = files.managed()
-        new = tuple(f.path for f in self.desired.files)
-        if set(old) != set(new):
-            files.set_managed(new)
-            self.undo.append(("restore the list of managed files", lambda: files.set_managed(old)))
+        files.set_managed(step.paths)
+        self.undo.append(("restore the list of managed files", lambda: files.set_managed(old)))
 
     def _do(self, step: object) -> None:
         if isinstance(step, FileChange):
             self._file(step)
+        elif isinstance(step, RecordManaged):
+            self._record_managed(step)
         elif isinstance(step, NetplanGenerate):
             self.ports.netplan_generate()
             self.undo.append(("netplan generate", self.ports.netplan_generate))

@@ -48,7 +48,9 @@ class NetworkdBus:
         if reply is not None and reply.message_type == MessageType.ERROR:
             error = reply.error_name or ""
             text = reply.body[0] if reply.body else error
-            if error in ("org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"):
+            # Spawn.*: the bus tried to activate networkd and it exited (e.g. masked, or no systemd).
+            if error in ("org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner") \
+                    or error.startswith("org.freedesktop.DBus.Error.Spawn."):
                 raise ExternalError("systemd-networkd is not running (nothing owns org.freedesktop.network1)",
                                     fix="start it: systemctl start systemd-networkd") from None
             raise ExternalError(f"networkd {member} failed: {text} [{error}]")
@@ -56,6 +58,10 @@ class NetworkdBus:
 
     def _run(self, path, interface, member, signature="", body=None):
         return asyncio.run(self._call(path, interface, member, signature, body))
+
+    def check_running(self) -> None:
+        """Before touching anything: is networkd there to be asked at the end?"""
+        self._run(MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping")
 
     def reload(self) -> None:
         self._run(MANAGER_PATH, MANAGER_IFACE, "Reload")

@@ -11,11 +11,12 @@ from netdwg.plan.model import (
     NetplanGenerate,
     PeerChange,
     Plan,
+    RecordManaged,
     Reload,
     SysctlChange,
 )
 
 __all__ = [
     "DesiredHost", "DeviceChange", "FileChange", "FileState", "FirewallChange", "HostState",
-    "NetplanGenerate", "PeerChange", "Plan", "Reload", "SysctlChange", "diff_device", "plan_host",
+    "NetplanGenerate", "PeerChange", "Plan", "RecordManaged", "Reload", "SysctlChange", "diff_device", "plan_host",
 ]

@@ -20,6 +20,7 @@ from netdwg.plan.model import (
     NetplanGenerate,
     PeerChange,
     Plan,
+    RecordManaged,
     Reload,
     SysctlChange,
 )
@@ -73,8 +74,11 @@ def plan_host(desired: DesiredHost, observed: HostState) -> Plan:
     if observed.live:
         networkd = plan_networkd(files, netplan is not None, desired.devices, observed.devices)
 
+    wanted = tuple(f.path for f in desired.files)
+    managed = RecordManaged(wanted) if set(wanted) != set(observed.managed) else None
     return Plan(files=files, netplan=netplan, sysctls=sysctls, firewall=firewall,
-                devices=tuple(device_changes), peers=tuple(peers), networkd=networkd, notes=tuple(notes))
+                devices=tuple(device_changes), peers=tuple(peers), networkd=networkd, managed=managed,
+                notes=tuple(notes))
 
 
 def _under(path: PurePosixPath, directory: PurePosixPath) -> bool:

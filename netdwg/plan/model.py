@@ -188,6 +188,16 @@ class Reload:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordManaged:
+    """Update netdwg's list of the files it manages (so a file dropped later is removed)."""
+
+    paths: tuple[PurePosixPath, ...]
+
+    def describe(self) -> str:
+        return f"record {len(self.paths)} managed file(s)"
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     files: tuple[FileChange, ...] = ()
     netplan: NetplanGenerate | None = None
@@ -196,16 +206,19 @@ class Plan:
     devices: tuple[DeviceChange, ...] = ()
     peers: tuple[PeerChange, ...] = ()
     networkd: Reload | None = None
+    managed: RecordManaged | None = None
     notes: tuple[str, ...] = field(default=())  # things the admin should know, not steps
 
     @property
     def is_empty(self) -> bool:
         return not (self.files or self.netplan or self.sysctls or self.firewall
-                    or self.devices or self.peers or self.networkd)
+                    or self.devices or self.peers or self.networkd or self.managed)
 
     def steps(self) -> tuple[object, ...]:
         """Every step in the order apply runs them."""
         out: list[object] = list(self.files)
+        if self.managed:
+            out.append(self.managed)
         if self.netplan:
             out.append(self.netplan)
         out.extend(self.sysctls)
