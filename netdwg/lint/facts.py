@@ -61,7 +61,8 @@ class Facts:
         hubs = [h for h in topology.hosts if h.role is Role.HUB]
         self.hub = hubs[0] if hubs else None
         self.spokes = tuple(h for h in topology.hosts if h.role is not Role.HUB)
-        self.sites = tuple(h for h in topology.hosts if h.role is Role.SITE and h.lans)
+        # hosts with LANs others may reach: sites, and a hub with a LAN of its own (the compiler's LAN owners)
+        self.sites = tuple(h for h in topology.hosts if h.role is not Role.ROAMING and h.lans)
         self.mesh = tuple(h for h in topology.hosts if h.role is Role.SITE and h.addresses) if self.hub is None else ()
         self._reached: dict[str, tuple[Host, ...]] = {}
         self._peers: tuple | None = None

@@ -21,16 +21,16 @@ def check_references(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
                 if name not in known:
                     yield make("NDW023", Severity.ERROR, f"{key} names unknown host '{name}'", host.span(key),
                                subject(host), fix=suggest(name, known))
-                elif key == "reach" and facts(topology).by_name[name].role is not Role.SITE:
+                elif key == "reach" and facts(topology).by_name[name].role is Role.ROAMING:
                     yield make("NDW023", Severity.WARNING,
-                               f"reach names '{name}', a {facts(topology).by_name[name].role} host with no LAN to reach",
+                               f"reach names '{name}', a roaming host with no LAN to reach",
                                host.span(key), subject(host), fix="list only sites in reach")
                 elif key == "reach" and not facts(topology).by_name[name].lans:
-                    yield make("NDW023", Severity.WARNING, f"reach names site '{name}', which has no lan",
+                    yield make("NDW023", Severity.WARNING, f"reach names '{name}', which has no lan",
                                host.span(key), subject(host), fix=f"add lan = ... to '{name}' or drop it from reach")
-        if host.allow is not None and host.role is not Role.SITE:
-            yield make("NDW023", Severity.WARNING, f"allow only applies to sites, and this is a {host.role}",
-                       host.span("allow"), subject(host), fix="remove allow from this host")
+        if host.allow is not None and not host.lans:
+            yield make("NDW023", Severity.WARNING, "allow only applies to hosts with a lan, and this one has none",
+                       host.span("allow"), subject(host), fix="remove allow from this host, or add its lan")
     for pair in topology.pairs:
         for end in pair.ends:
             if end not in known:

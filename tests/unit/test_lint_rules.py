@@ -446,3 +446,19 @@ def test_silent_on_golden_topologies_with_their_compiled_output(scenario):
     topology = load_topology(scenario / "topology.conf")
     secrets = parse_secrets((scenario / "topology.secrets").read_text())
     assert loud(run_lint(topology, compile_topology(topology, secrets))) == []
+
+
+def test_a_hub_with_its_own_lan_is_a_lan_owner():
+    # reach may name the hub when it has a LAN; a roaming laptop routing it collides like with a site's LAN
+    diags, text = lint(hub="lan = 192.168.50.0/24\nlan_address = 192.168.50.1\nlan_interface = eth1\n"
+                           "return_path = masquerade", ana="reach = hub", more="""\
+      [[tech]]
+      role = roaming
+      address = 10.9.0.9
+      backend = wg-quick
+      reach = hub
+    """)
+    assert not only(diags, "NDW023")
+    notes = only(diags, "NDW022")
+    assert len(notes) == 1 and notes[0].severity is Severity.INFO and "tech" in notes[0].message
+    assert notes[0].span.line == line_of(text, "lan = 192.168.50.0/24")
