@@ -33,6 +33,11 @@ HEADER = "Managed by netdwg: edit the topology and run 'netdwg render', not this
 ROUTE_TABLE_SINCE = 250  # [WireGuard] RouteTable=/RouteMetric= appeared in systemd v250
 
 _ROUTE_BLOCKS = Shared()
+_ALLOWED_BLOCKS = Shared()
+
+
+def _allowed_block(nets) -> str:
+    return "".join([f"AllowedIPs={text_of(net)}\n" for net in nets])
 
 
 def unit_paths(iface: WgInterface) -> tuple[PurePosixPath, PurePosixPath]:
@@ -92,7 +97,7 @@ def _netdev(host: HostConfig, iface: WgInterface, key_files: bool) -> list[Rende
             else:
                 out.append(unit_line("PresharedKey", peer.preshared_key.reveal_base64()))
                 inline = True
-        out += [f"AllowedIPs={text_of(net)}\n" for net in peer.allowed_ips]
+        out.append(_ALLOWED_BLOCKS.get(peer.allowed_ips, _allowed_block))
         if peer.endpoint is not None:
             out.append(unit_line("Endpoint", text_of(peer.endpoint)))
         if peer.persistent_keepalive:

@@ -199,8 +199,9 @@ def compile_host(topology: Topology, secrets: Secrets, name: str, ctx: CompileCo
 
 def _pool_address(topology: Topology, address: IPAddress) -> IPInterface:
     """The address with its pool's prefix length (a /32 when no pool holds it; the linter says so)."""
+    value = int(address)
     for pool in topology.network.pool:
-        if pool.version == address.version and address in pool:
+        if pool.version == address.version and int(pool.network_address) <= value <= int(pool.broadcast_address):
             cls = ipaddress.IPv4Interface if address.version == 4 else ipaddress.IPv6Interface
             return cls((int(address), pool.prefixlen))
     return ipaddress.ip_interface(address)
@@ -208,9 +209,9 @@ def _pool_address(topology: Topology, address: IPAddress) -> IPInterface:
 
 def _peer(ctx: CompileContext, me: Host, other: Host, allowed: Iterable[IPNetwork],
           endpoint: Endpoint | None, keepalive: int) -> WgPeer:
+    # Callers pass AllowedIPs without duplicates (a spoke's shared plan is de-duplicated
+    # once, not for each of 10,000 laptops); duplicates from a bad topology are the linter's.
     allowed = tuple(allowed)
-    if len(allowed) > 1:
-        allowed = tuple(dict.fromkeys(allowed))
     return WgPeer(public_key=ctx.public_key(other.name), allowed_ips=allowed,
                   preshared_key=ctx.secrets.psk(me.name, other.name), endpoint=endpoint,
                   persistent_keepalive=keepalive, name=other.name)
