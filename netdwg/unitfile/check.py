@@ -6,7 +6,7 @@ file: a file systemd would reject becomes an UNIT001 error diagnostic.
 Codes: UNIT001 parse error, UNIT002 unknown section, UNIT003 unknown key, UNIT004 key
 newer than the target systemd, UNIT005 a line systemd ignores, UNIT006 file mode or
 owner, UNIT007 bad value, UNIT008 file ends inside a continuation, UNIT009 a device
-networkd will ignore (missing Name=, Kind=, private key).
+networkd will ignore (missing Name=, Kind=, private key), UNIT010 the same peer twice.
 
 Line numbers follow networkd: a continued assignment is reported at its last
 physical line (conf-parser.c hands parse_line() the line counter after the
@@ -125,6 +125,7 @@ def check_unit(unit: UnitFile, kind: str | None = None, target_version: int = sc
     known_cache: dict[str, frozenset[str]] = {}
     peer_has_key: dict[int, bool] = {}
     line_of_section: dict[int, int] = {}
+    peer_keys: dict[str, int] = {}
     device_name = ""
     for section in unit.sections_named("NetDev"):
         last_name = section.last("Name")
@@ -169,6 +170,12 @@ def check_unit(unit: UnitFile, kind: str | None = None, target_version: int = sc
             continue
         if (sname, key) in SECRET_KEYS and node.value:
             secret_lines.append(last_line)
+        if (sname, key) == ("WireGuardPeer", "PublicKey") and node.value:
+            first = peer_keys.setdefault(node.value, last_line)
+            if first != last_line:
+                out.append(_diag("UNIT010", W, f"PublicKey={node.value} is already a peer at line {first}: "
+                                 "the kernel keeps one peer, with both sections' settings mixed", path, last_line,
+                                 "merge the two [WireGuardPeer] sections into one"))
         validate = VALIDATORS.get((sname, key))
         if validate is not None and node.value:
             try:

@@ -230,3 +230,10 @@ def test_netdev_without_name_or_kind():
     codes = [d.message for d in check_unit_file("x.netdev", "[NetDev]\nDescription=nothing\n")]
     assert codes == ['NetDev without Name= configured in "x.netdev", ignoring.',
                      'NetDev has no Kind= configured in "x.netdev", ignoring.']
+
+
+def test_the_same_peer_twice():
+    text = (f"[NetDev]\nName=w\nKind=wireguard\n[WireGuard]\nPrivateKeyFile=/k\n"
+            f"[WireGuardPeer]\nPublicKey={KEY}\nAllowedIPs=10.0.0.1/32\n[WireGuardPeer]\nPublicKey={KEY}\n")
+    (diag,) = check_unit_file("d.netdev", text)
+    assert diag.code == "UNIT010" and diag.span.line == 10 and "line 7" in diag.message
