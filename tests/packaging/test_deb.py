@@ -99,11 +99,11 @@ def debian_root(deb):
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_lintian_reports_no_errors(deb):
+def test_lintian_reports_no_errors_and_no_warnings(deb):
     changes = next(deb.parent.glob("netdwg_*.changes"))
-    proc = _run(["lintian", "--info", str(changes)], check=False)
-    errors = [line for line in proc.stdout.splitlines() if line.startswith("E:")]
-    assert errors == [], proc.stdout
+    proc = _run(["lintian", "--info", "--pedantic", "--fail-on", "error,warning", str(changes)], check=False)
+    tags = [line for line in proc.stdout.splitlines() if line[:2] in ("E:", "W:")]
+    assert tags == [], proc.stdout
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
