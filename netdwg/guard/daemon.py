@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -19,9 +20,9 @@ from pathlib import Path
 
 from netdwg.errors import EXIT_INTERNAL, EXIT_OK, NetdwgError
 from netdwg.guard import config as cfg
-from netdwg.guard.actions import NetlinkRoutes, execute, resolve_endpoint, wg_port_for
+from netdwg.guard.actions import NetlinkRoutes, execute, probe_neighbour, resolve_endpoint, wg_port_for
 from netdwg.guard.learned import load_learned
-from netdwg.guard.observed import AddressAdded, LinkState, Observed, Snapshot, fold
+from netdwg.guard.observed import AddressAdded, LinkState, Observed, RouteAdded, Snapshot, fold
 from netdwg.guard.policy import (AddRoute, Apply, Change, Decision, Probe, SwapAllowedIps, Undo, decide,
                                  undo_all, uplink_addresses)
 from netdwg.guard.service import notify, setup_logging, watchdog_interval
@@ -81,6 +82,25 @@ class Guard:
                 self._probed = {k: v for k, v in self._probed.items() if k[0] != dev}
         self.wakeup.set()
 
+    def early_probe(self, events: list) -> None:
+        """In the netlink thread, before the loop sees the events: a new address on a site's
+        LAN, or a new default gateway there, gets its router ARP-probed at once, so the MAC
+        is usually known by the time the policy asks for it (saves a loop round trip)."""
+        for event in events:
+            if isinstance(event, AddressAdded):
+                dev, addr = event.address.dev, event.address.interface
+                if dev == self.config.interface:
+                    continue
+                for site in self.config.sites:
+                    if addr.version == site.lan.version and addr.network.overlaps(site.lan):
+                        for router in site.fingerprint.routers:
+                            probe_neighbour(dev, router)
+            elif isinstance(event, RouteAdded):
+                r = event.route
+                if (r.gateway is not None and r.dst.prefixlen == 0 and r.dev != self.config.interface
+                        and any(r.gateway in s.lan for s in self.config.sites)):
+                    probe_neighbour(r.dev, r.gateway)
+
     def on_restart(self, what: str) -> None:
         log.info("%s (re)started: re-reading and re-asserting", what)
         self.restarts_seen.append(what)
@@ -115,7 +135,7 @@ class Guard:
         loop = asyncio.get_running_loop()
         self.routes = await self._in_worker(NetlinkRoutes)
         await self.recover()
-        monitor = NetlinkMonitor(loop, self.deliver)
+        monitor = NetlinkMonitor(loop, self.deliver, self.early_probe)
         monitor.start()
         leases = LeaseWatcher(loop, self.deliver, self.paths.leases)
         leases.start()
@@ -141,6 +161,10 @@ class Guard:
                 await self.reconcile()
                 if self.have_snapshot and not ready:
                     ready = True
+                    # what exists now (modules, config, first snapshot) lives until exit: keep the
+                    # cyclic GC from walking it on every collection (shorter pauses mid-reaction)
+                    gc.collect()
+                    gc.freeze()
                     notify("READY=1\nSTATUS=" + self.summary())
                     log.info("netdwg-guard ready: %s", self.summary())
         finally:
@@ -345,7 +369,26 @@ async def _serve(guard: Guard) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, guard.stop_requested.set)
     loop.add_signal_handler(signal.SIGHUP, guard.reload_learned)
+    loop.add_signal_handler(signal.SIGUSR2, _log_memory)
     return await guard.run()
+
+
+_memory_baseline = None
+
+
+def _log_memory() -> None:
+    """SIGUSR2: log where memory grew since the last SIGUSR2 (run with PYTHONTRACEMALLOC=1)."""
+    import tracemalloc
+
+    global _memory_baseline
+    if not tracemalloc.is_tracing():
+        log.info("memory: start with PYTHONTRACEMALLOC=1 to trace allocations")
+        return
+    snap = tracemalloc.take_snapshot()
+    if _memory_baseline is not None:
+        for stat in snap.compare_to(_memory_baseline, "lineno")[:8]:
+            log.info("memory: %s", stat)
+    _memory_baseline = snap
 
 
 def run_guard(args: argparse.Namespace) -> int:

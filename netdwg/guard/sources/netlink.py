@@ -169,9 +169,11 @@ class NetlinkMonitor:
     on the asyncio loop. On start, and after a receive-buffer overflow, it
     delivers a full Snapshot taken *after* binding, so no change is missed."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, deliver: Callable[[list, float], None]) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, deliver: Callable[[list, float], None],
+                 early: Callable[[list], None] | None = None) -> None:
         self.loop = loop
         self.deliver = deliver
+        self.early = early  # called in this thread first: latency-critical side effects (ARP probes)
         self.links = LinkNames()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="netlink", daemon=True)
@@ -184,6 +186,11 @@ class NetlinkMonitor:
         self._stop.set()
 
     def _hand_over(self, events: list) -> None:
+        if events and self.early is not None:
+            try:
+                self.early(events)
+            except Exception:  # never let a shortcut break the monitor
+                log.debug("early hook failed", exc_info=True)
         if events and not self._stop.is_set():
             try:
                 self.loop.call_soon_threadsafe(self.deliver, events, time.monotonic())
