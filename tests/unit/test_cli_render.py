@@ -1,0 +1,132 @@
+"""`netdwg render`, `netdwg show`, `netdwg qr` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+
+import pytest
+
+from netdwg.cli import main
+from netdwg.render.qr import qr_matrix, qr_png, qr_terminal
+from netdwg.topology.secrets import load_secrets
+from tests.golden_support import GOLDEN
+
+
+@pytest.fixture
+def topo(tmp_path):
+    path = tmp_path / "harbor.conf"
+    shutil.copy(GOLDEN / "hub-spokes" / "topology.conf", path)
+    return path
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_first_render_creates_the_secrets_store_and_announces_it(topo, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["render", "--topology", str(topo), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "[#] generated private key of relay" in captured.err
+    assert "[#] generated preshared key oslo <-> relay" in captured.err
+    assert "private key of bergen" not in captured.err  # bergen keeps its own key
+    secrets_path = tmp_path / "harbor.secrets"
+    assert mode(secrets_path) == 0o600
+    secrets = load_secrets(secrets_path)
+    assert set(secrets.private_keys) == {"relay", "oslo", "ana", "ben"}
+    # One subdirectory per host, final modes, and the LAN router's route printed.
+    assert mode(out / "relay/etc/systemd/network/50-wg-harbor.netdev") == 0o640
+    assert mode(out / "ben/etc/wireguard/wg-harbor.conf") == 0o600
+    assert mode(out / "bergen/etc/netplan/60-netdwg-wg-harbor.yaml") == 0o600
+    assert "ip route add 10.99.0.0/16 via 172.20.20.2" in captured.out
+    first = (out / "oslo/etc/systemd/network/50-wg-harbor.netdev").read_text()
+    # A second render generates nothing and writes the same keys.
+    assert main(["render", "--topology", str(topo), "--out", str(out)]) == 0
+    assert "generated" not in capsys.readouterr().err
+    assert (out / "oslo/etc/systemd/network/50-wg-harbor.netdev").read_text() == first
+    assert secrets.private_keys["oslo"].reveal_base64() in first
+
+
+def test_render_one_host_in_another_format(topo, tmp_path, capsys):
+    out = tmp_path / "ana"
+    assert main(["render", "--topology", str(topo), "--host", "ana", "--format", "wg-quick", "--out", str(out)]) == 0
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert files == ["etc/netdwg/guard.conf", "etc/wireguard/wg-harbor.conf"]
+    capsys.readouterr()
+    assert main(["render", "--topology", str(topo), "--json", "--key-files", "--host", "relay", "--out",
+                 str(tmp_path / "r")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    keyfile = next(f for f in report["files"] if f["path"] == "/etc/netdwg/keys/wg-harbor.key")
+    assert (keyfile["mode"], keyfile["group"], keyfile["secret"]) == ("0640", "systemd-network", True)
+
+
+def test_show_redacts_every_secret(topo, tmp_path, capsys):
+    main(["render", "--topology", str(topo), "--out", str(tmp_path / "o")])
+    secrets = load_secrets(tmp_path / "harbor.secrets")
+    capsys.readouterr()
+    for args in (["show", "--topology", str(topo), "relay"], ["show", "--topology", str(topo), "relay", "--json"]):
+        assert main(args) == 0
+        text = capsys.readouterr().out
+        for key in list(secrets.private_keys.values()) + list(secrets.preshared_keys.values()):
+            assert key.reveal_base64() not in text
+        assert str(secrets.private_keys["oslo"].public_key()) in text  # public keys are shown
+    info = json.loads(text)
+    assert [p["name"] for p in info["interfaces"][0]["peers"]] == ["oslo", "bergen", "ana", "ben"]
+    assert info["interfaces"][0]["peers"][0]["preshared_key"] == "set"
+
+
+def test_show_unknown_host_is_a_clean_error(topo, tmp_path, capsys):
+    main(["render", "--topology", str(topo), "--out", str(tmp_path / "o")])
+    capsys.readouterr()
+    assert main(["show", "--topology", str(topo), "nobody"]) == 2
+    err = capsys.readouterr().err
+    assert "no host 'nobody'" in err and "fix: one of: relay, oslo" in err and "Traceback" not in err
+
+
+def test_missing_topology_is_a_clean_error(tmp_path, capsys):
+    assert main(["render", "--topology", str(tmp_path / "none.conf"), "--out", str(tmp_path)]) == 2
+    assert "no such topology file" in capsys.readouterr().err
+
+
+def test_qr_png_holds_the_conf_and_is_private(topo, tmp_path, capsys):
+    from PIL import Image
+
+    png = tmp_path / "ben.png"
+    assert main(["qr", "--topology", str(topo), "ben", "--png", str(png), "--scale", "3"]) == 0
+    assert mode(png) == 0o600
+    from netdwg.render.wgquick import conf_text
+    from netdwg.topology.compile import compile_host
+    from netdwg.topology.prepare import prepare
+
+    prepared = prepare(topo, complete=False)
+    text = conf_text(compile_host(prepared.topology, prepared.secrets, "ben").interfaces[0])
+    matrix = qr_matrix(text)
+    image = Image.open(png).convert("L")
+    assert image.size == (len(matrix) * 3, len(matrix) * 3)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            assert (image.getpixel((x * 3 + 1, y * 3 + 1)) < 128) == dark
+
+
+def test_qr_matrix_is_the_qrcode_librarys_and_terminal_output_covers_it():
+    import qrcode
+
+    text = "[Interface]\nPrivateKey = x\n"
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_L, border=4)
+    code.add_data(text.encode())
+    code.make(fit=True)
+    assert qr_matrix(text) == tuple(tuple(r) for r in code.get_matrix())
+    lines = qr_terminal(text).splitlines()
+    assert len(lines) == (len(qr_matrix(text)) + 1) // 2 and all(len(line) == len(qr_matrix(text)) for line in lines)
+    assert qr_png(text, 1).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_qr_refuses_a_conf_too_large_for_a_code():
+    from netdwg.errors import NetdwgError
+
+    with pytest.raises(NetdwgError) as err:
+        qr_matrix("x" * 5000)
+    assert "too large" in err.value.message
