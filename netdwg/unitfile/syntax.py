@@ -114,15 +114,25 @@ class Section:
     header: str  # the raw header line, e.g. "[WireGuardPeer]\n"
     body: str = ""
     header_nlines: int = 1
-    body_nlines: int = field(default=0, compare=False, repr=False)
-    _entries: tuple[Entry, ...] | None = field(default=None, compare=False, repr=False)
+    # Derived from body, so not init fields: dataclasses.replace(section, body=...) recomputes them.
+    body_nlines: int = field(init=False, default=0, compare=False, repr=False)
+    _entries: tuple[Entry, ...] | None = field(init=False, default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        body = self.body
+        if "\r" in body:
+            count = len(split_lines(body))
+        else:
+            count = body.count("\n") + (1 if body and body[-1] != "\n" else 0)
+        object.__setattr__(self, "body_nlines", count)
 
     @classmethod
     def of(cls, name: str, header: str, entries: tuple[Entry, ...] | list[Entry] = (),
            header_nlines: int = 1) -> "Section":
         entries = tuple(entries)
-        return cls(name, header, "".join([e.raw for e in entries]), header_nlines,
-                   sum([e.nlines for e in entries]), entries)
+        section = cls(name, header, "".join([e.raw for e in entries]), header_nlines)
+        object.__setattr__(section, "_entries", entries)  # already parsed: keep them
+        return section
 
     @property
     def entries(self) -> tuple[Entry, ...]:
