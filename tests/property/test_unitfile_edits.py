@@ -48,7 +48,12 @@ _file = st.tuples(st.lists(_peer, min_size=1, max_size=6, unique_by=lambda p: p[
 
 
 def _device(unit):
-    return to_wg_device(effective_unit(parse_unit(unit.format())))
+    """The device the edited file describes, read back from its text (and the model equals its reading)."""
+    again = parse_unit(unit.format(), unit.path)
+    assert again == unit
+    assert [s.entries for s in again.sections] == [s.entries for s in unit.sections]
+    assert again.preamble == unit.preamble
+    return to_wg_device(effective_unit(again))
 
 
 @SETTINGS
