@@ -12,6 +12,7 @@ after its last line.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from typing import Iterable, Sequence
 
@@ -35,13 +36,15 @@ def _eol_of(unit: UnitFile) -> str:
     return "\n"
 
 
+def _with_raw(entry: Entry, raw: str) -> Entry:
+    """The same node with other bytes that read the same (a different line ending)."""
+    return dataclasses.replace(entry, raw=raw)
+
+
 def _retarget_eol(entry: Entry, eol: str) -> Entry:
     if eol == "\n" or not entry.raw.endswith("\n"):
         return entry
-    raw = entry.raw[:-1] + eol
-    if type(entry) is Assignment:
-        return Assignment(entry.key, entry.value, raw, entry.nlines)
-    return type(entry)(raw)  # Blank / Comment
+    return _with_raw(entry, entry.raw[:-1] + eol)
 
 
 def _key_text(key: PublicKey | str) -> str:
@@ -146,10 +149,7 @@ def append_section(unit: UnitFile, name: str, pairs: Iterable[tuple[str, object]
         last = sections[-1]
         sections[-1] = Section.of(last.name, last.header + eol, last.entries, last.header_nlines)
     elif container and not container[-1].raw.endswith(("\n", "\r")):
-        last_entry = container[-1]
-        fixed = last_entry.raw + eol
-        container[-1] = (Assignment(last_entry.key, last_entry.value, fixed, last_entry.nlines)
-                         if type(last_entry) is Assignment else type(last_entry)(fixed))  # type: ignore[call-arg]
+        container[-1] = _with_raw(container[-1], container[-1].raw + eol)
     if (sections or container) and (not container or type(container[-1]) is not Blank):
         container.append(Blank(eol))
     if comment:
@@ -193,8 +193,7 @@ def _insert_into(section: Section, new: Sequence[Entry], eol: str) -> Section:
     entries = list(section.entries)
     at = _split_tail(entries)
     if at and not entries[at - 1].raw.endswith(("\n", "\r")):
-        last = entries[at - 1]
-        entries[at - 1] = Assignment(last.key, last.value, last.raw + eol, last.nlines)  # type: ignore[union-attr]
+        entries[at - 1] = _with_raw(entries[at - 1], entries[at - 1].raw + eol)
     header = section.header
     if at == 0 and not header.endswith(("\n", "\r")):
         header += eol

@@ -171,3 +171,11 @@ def test_sync_keeps_psk_file_references():
     assert sync_peers(unit, [peer]).format() == text
     moved = sync_peers(unit, [peer], psk_files={key: "/etc/systemd/network/b.psk"}).format()
     assert moved == text.replace("a.psk", "b.psk")
+
+
+@pytest.mark.parametrize("text", ["[Network]\nDNS=192.0.2.1\njust words", "[Network]\nDNS=192.0.2.1\n# last",
+                                  "# only a comment", ""])
+def test_append_after_any_kind_of_last_line(text):
+    after = set_value(parse_unit(text), "Link", "MTUBytes", 1280).format()
+    assert after.startswith(text) and after.endswith("[Link]\nMTUBytes=1280\n")
+    assert parse_unit(after).sections[-1].last("MTUBytes").value == "1280"
