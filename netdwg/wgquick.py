@@ -286,6 +286,21 @@ def _interpret(file: WgQuickFile, name: str | None) -> tuple[WgQuickConfig, list
                            value.persistent_keepalive or old.persistent_keepalive, old.name)
         wg_peers[value.public_key] = value
     settings = WgQuickSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in quick.items()})
+    owner: dict[IPNetwork, PublicKey] = {}
+    for start, peer in zip(peer_start, peers):
+        for net in peer.get("allowed_ips", ()):
+            if net in owner and "public_key" in peer and owner[net] != peer["public_key"]:
+                # The kernel keeps one peer per prefix: the later peer silently takes it.
+                found.append(Diagnostic("WGQ009", Severity.WARNING, f"AllowedIPs {net} is also given to peer "
+                                        f"{owner[net]}; wg routes it to this later peer only",
+                                        Span(file.path, start), fix="give each prefix to one peer"))
+            if "public_key" in peer:
+                owner[net] = peer["public_key"]
+    if settings.save_config:
+        line = next(n for n, li in enumerate(file.lines, 1) if li.key == "SaveConfig" and li.section == "interface")
+        found.append(Diagnostic("WGQ008", Severity.WARNING, "SaveConfig = true: `wg-quick down` rewrites this file "
+                                "from the live device, dropping comments and any change made meanwhile",
+                                Span(file.path, line), fix="set SaveConfig = false and edit the file instead"))
     return WgQuickConfig(WgDevice(peers=tuple(wg_peers.values()), **device), settings), found
 
 

@@ -237,3 +237,17 @@ def test_a_10_mb_line_gives_a_short_diagnostic_with_its_line():
     (diag,) = check_wgquick(text, "wg0.conf")
     assert diag.span.line == 3 and len(diag.format()) < 400
     assert parse_wgquick_file(text).lines[2].kind is LineKind.KEY
+
+
+def test_same_prefix_on_two_peers_warns_at_the_later_peer():
+    other = genkey().public_key()
+    text = (f"[Interface]\n[Peer]\nPublicKey = {PUB}\nAllowedIPs = 10.0.0.0/24\n"
+            f"[Peer]\nPublicKey = {other}\nAllowedIPs = 10.0.0.0/24, 10.0.1.0/24\n")
+    (diag,) = check_wgquick(text, "wg0.conf")
+    assert (diag.code, diag.span.line, diag.severity) == ("WGQ009", 5, Severity.WARNING)
+    assert PUB in diag.message
+
+
+def test_save_config_true_warns():
+    (diag,) = check_wgquick("[Interface]\nSaveConfig = true\n", "wg0.conf")
+    assert diag.code == "WGQ008" and diag.span.line == 2
