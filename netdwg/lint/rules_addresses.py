@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from netdwg.errors import Diagnostic, Severity
-from netdwg.lint.facts import facts, Source, derive_peers, make, span_of, subject
+from netdwg.lint.facts import Source, derive_peers, facts, make, span_of, subject
 from netdwg.lint.overlap import Tagged, find_overlaps
 from netdwg.topology.model import Role, Topology
 

@@ -6,8 +6,7 @@ from typing import Iterator
 
 from netdwg.errors import Diagnostic, Severity
 from netdwg.lint.facts import (
-    facts,
-    allowed_into, derive_peers, effective_keepalive, listing, make, names, reached_sites, sites, subject, suggest,
+    allowed_into, derive_peers, effective_keepalive, facts, listing, make, names, reached_sites, subject, suggest,
 )
 from netdwg.topology.model import Backend, Role, Topology
 

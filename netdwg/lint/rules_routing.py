@@ -7,8 +7,7 @@ from typing import Iterator
 
 from netdwg.errors import Diagnostic, Severity
 from netdwg.lint.facts import (
-    facts,
-    allowed_into, effective_mtu, listing, make, mesh_sites, names, reached_sites, sites, subject,
+    allowed_into, effective_mtu, facts, listing, make, mesh_sites, names, reached_sites, sites, subject,
 )
 from netdwg.topology.model import Backend, GuardAction, ReturnPath, Role, Topology
 
