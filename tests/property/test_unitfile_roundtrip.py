@@ -155,3 +155,23 @@ def test_built_models_read_back_equal(header, sections):
     for (name, _c, pairs), section in zip(sections, again.sections):
         assert [(a.key, a.value) for a in section.assignments()] == pairs
     assert eff.path == "m.netdev"
+
+
+_bytes = st.binary(max_size=300) | texts.map(lambda t: t.encode("utf-8")) | \
+    st.lists(st.sampled_from([b"[WireGuardPeer]\n", b"PublicKey=", b"AllowedIPs=10.0.0.1/32", b"\\\n", b"\x00",
+                              b"\xff", b"\r\n", b"=", b"[", b"Endpoint=[::1]:", b"PrivateKey=", b"\n"]),
+             max_size=30).map(b"".join)
+
+
+@SETTINGS
+@given(_bytes, st.sampled_from(["x.netdev", "x.network", "x.link", "x.netdev.d/a.conf", "x.conf"]))
+def test_checking_any_bytes_gives_diagnostics_never_a_traceback(data, name):
+    from netdwg.errors import Diagnostic
+    from netdwg.unitfile import check_unit_file
+
+    diags = check_unit_file(name, data, mode=0o644)
+    assert all(isinstance(d, Diagnostic) and d.span and d.span.path == name for d in diags)
+    try:
+        parse_unit(data, name)
+    except ParseError as err:
+        assert any(d.code == "UNIT001" and d.span.line == err.span.line for d in diags)
