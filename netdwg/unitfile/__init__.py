@@ -23,7 +23,8 @@ Effective view (what networkd 252 sees)
     load_effective(name, root="/", dirs=NETWORK_DIRS) -> EffectiveUnit
     EffectiveUnit.section(name) / .instances(name) / .get(section, key)
     EffectiveSection.get(key) -> Value | None   .values(key) -> tuple[Value, ...] (after list resets)
-    Value(key, text, span: netdwg.errors.Span)
+    Value(key, text, span: netdwg.errors.Span)            span: the assignment's first line (checks
+                                                          report a continued line at its last, as networkd)
 
 Minimal edits (pure, return a new UnitFile; untouched lines stay byte-identical)
     add_peer(unit, peer: WgPeer, comment="", psk_file=None) -> UnitFile
@@ -44,13 +45,16 @@ Typed read views (ipaddress types, netdwg.keys values, netdwg.wireguard.Endpoint
 
 Checks (what `netdwg check` prints)
     check_unit_file(path, text=None, target_version=252, mode=None) -> list[Diagnostic]
-    check_unit(unit, kind=None, target_version=252, mode=None) -> list[Diagnostic]   pure
-    schema: KNOWN_KEYS / key_since(kind, section, key) / sections_for(kind, netdev_kind=None)
+    check_unit(unit, kind=None, target_version=252, mode=None, uid=None, gid=None) -> list[Diagnostic]   pure
+    check_effective(eff) -> list[Diagnostic]                     whole-device findings (UNIT009)
+    netdwg.unitfile.schema: known_keys(kind, section, target_version=252), key_since(kind, section, key),
+        sections_for(kind, netdev_kind=None), unit_kind(path)
 
 Bad input (decided to follow what systemd 252 does with the same bytes):
-    ParseError (file:line) where systemd rejects the whole file: NUL bytes or invalid UTF-8
-    ("binary"), a line over 1 MiB of UTF-8, a section header cut before its ']' (what we call
-    "truncated": e.g. a file ending in "[WireGuardPe"), bad characters in a section name.
+    ParseError (file:line) where systemd rejects the whole file: invalid UTF-8, a line over
+    1 MiB of UTF-8, a section header cut before its ']' (what we call "truncated": e.g. a
+    file ending in "[WireGuardPe"), bad characters in a section name; and NUL bytes
+    ("binary": systemd would take them as line ends, netdwg refuses to guess).
     Accepted and reported by the checker: a file ending inside a backslash continuation
     (UNIT008; systemd parses the pending text), a line without '=' (UNIT005, "Missing '='").
     A file cut at a line boundary is just a shorter file: the checker's UNIT009 and the
