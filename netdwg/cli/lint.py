@@ -24,6 +24,7 @@ examples:
   netdwg lint                                  check /etc/netdwg/netdwg.conf
   netdwg lint --topology office.conf --strict  warnings fail too (exit 1)
   netdwg lint --json | jq '.diagnostics[] | select(.severity == "error")'
+  netdwg lint --explain NDW022                 what a rule checks, and why
 
 exit codes: 0 clean (or warnings without --strict), 1 warnings with --strict,
 2 errors. Codes NDW001-003 are syntax/type errors, NDW010-026 design rules;
@@ -41,7 +42,23 @@ def register(subparsers) -> None:
     parser.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
     parser.add_argument("--no-compile", action="store_true",
                         help="check the topology only, not the compiled firewall and sysctls")
+    parser.add_argument("--explain", metavar="CODE", help="describe a rule (e.g. NDW022) and exit")
     parser.set_defaults(func=run)
+
+
+def explain(code: str) -> str:
+    """The docstring of the rule that reports `code` (a rule's docstring names its codes)."""
+    import inspect
+
+    from netdwg.lint import RULES
+    from netdwg.lint import files as cross_file
+
+    code = code.upper()
+    texts = [inspect.getdoc(rule) or "" for rule in RULES] + [inspect.getdoc(cross_file) or ""]
+    found = [t for t in texts if code in t]
+    if not found:
+        raise NetdwgError(f"no lint rule {code}", fix="see 'netdwg lint --help' or netdwg.conf(5) for the codes")
+    return "\n\n".join(found)
 
 
 def lint_file(path: str, compile_too: bool = True):
@@ -69,6 +86,9 @@ def _compile(topology):
 
 
 def run(args) -> int:
+    if args.explain:
+        print(explain(args.explain))
+        return 0
     diagnostics = lint_file(args.topology, compile_too=not args.no_compile)
     errors = sum(d.severity is Severity.ERROR for d in diagnostics)
     warnings = sum(d.severity is Severity.WARNING for d in diagnostics)

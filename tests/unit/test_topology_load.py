@@ -138,3 +138,14 @@ def test_cli_lint_clean_and_strict(tmp_path, capsys):
     assert main(["lint", "--topology", str(path)]) == 0
     assert "NDW022" in capsys.readouterr().out  # ana now collides with the office LANs: a warning
     assert main(["lint", "--strict", "--topology", str(path)]) == 1
+
+
+def test_cli_lint_explains_every_documented_code(capsys):
+    import re
+
+    from netdwg.lint import __doc__ as lint_doc
+
+    for code in sorted(set(re.findall(r"NDW0[1-3]\d", lint_doc))):
+        assert main(["lint", "--explain", code]) == 0, code
+        assert code in capsys.readouterr().out
+    assert main(["lint", "--explain", "NDW099"]) == 2
