@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+from netdwg.errors import ConfigError
 from netdwg.netplan import NetplanRoute, NetplanTunnel, format_netplan
 from netdwg.rendered import MODE_PRIVATE, RenderedFile
 from netdwg.topology.hostconfig import HostConfig, WgInterface
@@ -46,6 +47,9 @@ def render(host: HostConfig, *, key_files: bool = False) -> tuple[RenderedFile, 
 
     out: list[RenderedFile] = []
     for iface in host.interfaces:
+        if not iface.device.peers:  # netplan generate: "at least one peer is required"
+            raise ConfigError(f"host '{host.name}': netplan cannot write tunnel {iface.name} without peers",
+                              fix="add a host it connects to, or use backend = networkd")
         out.append(RenderedFile(yaml_path(iface), yaml_text(iface, key_files), mode=MODE_PRIVATE,
                                 secret=iface.device.private_key is not None or bool(host.preshared_keys),
                                 description=f"netplan tunnel {iface.name}"))

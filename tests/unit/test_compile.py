@@ -207,3 +207,12 @@ def test_compiling_is_pure_and_deterministic():
     topology, secrets = load_scenario("hub-spokes")
     assert compile_topology(topology, secrets) == compile_topology(topology, secrets)
     assert all(h.role in Role for h in compile_topology(topology, secrets).values())
+
+
+def test_netplan_refuses_a_tunnel_without_peers_with_a_fix():
+    from netdwg.errors import ConfigError
+
+    lonely = _compile(BASE.replace("  address = 10.9.0.1\n", "  address = 10.9.0.1\n  backend = netplan\n"), "hub")
+    with pytest.raises(ConfigError) as err:
+        render_host(lonely)
+    assert "without peers" in err.value.message and err.value.fix
