@@ -287,3 +287,17 @@ def test_service_protocol_ready_watchdog_stopping(clean, tmp_path):
         except OSError:
             pass
         assert any("STOPPING=1" in m for m in rest), rest
+
+
+def test_networkd_over_d_bus_alone_identifies_the_office(clean):
+    """Without lease files (another path), the DHCP server and router come from networkd's
+    DescribeLink over D-Bus (252: ConfigProvider of the DHCPv4 address, DHCPv4 gateway)."""
+    from netdwg.guard.scenario import OFFICE_MAC, OFFICE_ROUTER
+
+    lab = clean
+    lab.write_guard_config(Action.REMOVE, fingerprint=Fingerprint(
+        dhcp_servers=(OFFICE_ROUTER,), routers=(OFFICE_ROUTER,), router_macs=(OFFICE_MAC,)))
+    lab.start_guard("--leases", "/nonexistent/leases")
+    lab.join("office")
+    wait_dev(lab, DEVICE, "lan0")
+    assert wait_verdict(lab, "trusted")["warnings"] == []
