@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import socket
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -71,8 +72,9 @@ def host_name_for(path: Path) -> str:
     parts = path.resolve().parts if path.exists() else path.parts
     if "etc" in parts[1:]:
         index = len(parts) - 1 - list(reversed(parts)).index("etc")
-        if index > 0:
+        if index > 1:
             return parts[index - 1]
+        return socket.gethostname().split(".")[0]  # this machine's own /etc
     return _NUMBERED.sub("", path.name.split(".")[0]) or path.name
 
 

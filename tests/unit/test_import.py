@@ -210,3 +210,16 @@ PersistentKeepalive=25
                                  str(corpus / "wg-quick" / "ana.conf")]))
     [diag] = err.value.diagnostics
     assert diag.code == "NDW031" and "ana <-> relay" in diag.message and "ana.conf" in diag.message
+
+
+def test_host_names_from_paths():
+    import socket
+
+    from netdwg.topology.importer_files import host_name_for, parse_spec
+
+    assert host_name_for(Path("/srv/backup/oslo/etc/systemd/network/50-wg0.netdev")) == "oslo"
+    assert host_name_for(Path("/etc/systemd/network/50-wg0.netdev")) == socket.gethostname().split(".")[0]
+    assert host_name_for(Path("phones/ben.conf")) == "ben"
+    assert host_name_for(Path("30-relay-wg.netdev")) == "relay-wg"
+    assert parse_spec("ben=phones/b.conf") == ("ben", Path("phones/b.conf"))
+    assert parse_spec("dir/with=sign") == (None, Path("dir/with=sign"))
