@@ -462,3 +462,37 @@ def test_a_hub_with_its_own_lan_is_a_lan_owner():
     notes = only(diags, "NDW022")
     assert len(notes) == 1 and notes[0].severity is Severity.INFO and "tech" in notes[0].message
     assert notes[0].span.line == line_of(text, "lan = 192.168.50.0/24")
+
+
+def test_mesh_sites_both_behind_nat():
+    topology = parse_topology(textwrap.dedent("""\
+        [network]
+        name = t
+        pool = 10.9.0.0/16
+        [hosts]
+          [[a]]
+          role = site
+          address = 10.9.0.1
+          lan = 172.20.1.0/24
+          lan_address = 172.20.1.1
+          [[b]]
+          role = site
+          address = 10.9.0.2
+          lan = 172.20.2.0/24
+          lan_address = 172.20.2.1
+        """), "t.conf")
+    hits = only(run_lint(topology), "NDW016")
+    assert len(hits) == 1 and "neither this site nor 'b' has an endpoint" in hits[0].message
+
+
+def test_site_pair_with_a_roaming_end_or_the_networks_interface():
+    diags, _ = lint(ana="endpoint = 192.0.2.4:51821", oslo="endpoint = 192.0.2.2:51821", more="""\
+    [pairs]
+      [[p]]
+      ends = oslo, ana
+      transfer = 10.255.0.0/31
+      interface = wg0
+    """)
+    messages = [h.message for h in only(diags, "NDW026")]
+    assert any("'ana' is a roaming host" in m for m in messages)
+    assert any("interface wg0 is the network's interface too" in m for m in messages)
