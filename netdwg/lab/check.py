@@ -73,11 +73,17 @@ def points(topology: Topology, world: World) -> tuple[Point, ...]:
     return tuple(out)
 
 
-def _return_path(site: Host) -> ReturnPath:
-    return site.lans[0].return_path if site.lans else ReturnPath.NONE
+def _has_return_path(world: World, site: str) -> tuple[bool, str]:
+    """Can the site's LAN devices send to the VPN? (static route on the office router, or no office router)"""
+    lans = world.lans_of(site)
+    if not lans:
+        return False, f"{site} has no LAN"
+    if lans[0].gateway_is_router or lans[0].return_path is ReturnPath.STATIC_ROUTE:
+        return True, ""
+    return False, f"{site}'s LAN router has no route to the VPN (return_path = {lans[0].return_path})"
 
 
-def judge(topology: Topology, src: Point, dst: Point) -> tuple[bool, str]:
+def judge(topology: Topology, world: World, src: Point, dst: Point) -> tuple[bool, str]:
     """Whether the topology means src to reach dst, and why (one short phrase)."""
     if src.site is None and dst.site is None:
         return True, "VPN addresses reach each other through the hub"
@@ -91,19 +97,20 @@ def judge(topology: Topology, src: Point, dst: Point) -> tuple[bool, str]:
             return False, f"{host.name} is not in {site.name}'s allow list"
         return True, f"{host.name} reaches {site.name}, allowed"
     site = topology.host(src.site)
-    if _return_path(site) is not ReturnPath.STATIC_ROUTE:
-        return False, f"{site.name}'s LAN router has no route to the VPN (return_path = {_return_path(site)})"
+    ok, why = _has_return_path(world, site.name)
+    if not ok:
+        return False, why
     if dst.site is None:  # LAN device -> host
         host = topology.host(dst.name)
         if host.role is Role.ROAMING and not reaches(host, site):
             return False, f"{host.name} does not route {site.name}'s LAN (reach)"
-        return True, f"{site.name}'s LAN routes the VPN via its gateway"
+        return True, f"{site.name}'s LAN reaches the VPN through its gateway"
     other = topology.host(dst.site)  # LAN device -> LAN device
     if not reaches(site, other):
         return False, f"{site.name} does not reach {other.name} (reach)"
     if not may_open(other, site):
         return False, f"{site.name} is not in {other.name}'s allow list"
-    return True, "site to site through the hub, allowed"
+    return True, "site to site, allowed"
 
 
 def expected_probes(topology: Topology, world: World) -> tuple[Probe, ...]:
@@ -116,7 +123,7 @@ def expected_probes(topology: Topology, world: World) -> tuple[Probe, ...]:
                 continue  # a gateway and its own LAN talk directly
             if src.site is not None and dst.site == src.site:
                 continue
-            allowed, why = judge(topology, src, dst)
+            allowed, why = judge(topology, world, src, dst)
             probes.append(Probe(src, dst, allowed, why))
     return tuple(probes)
 

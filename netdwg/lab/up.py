@@ -228,34 +228,50 @@ def _has_peers(node: Node, hc: HostConfig) -> bool:
     return True
 
 
-def _handshaken(node: Node, ifname: str) -> bool:
+def _handshake_with(node: Node, ifname: str, key: str) -> bool:
     res = node.run(["wg", "show", ifname, "latest-handshakes"], check=False, timeout=10)
-    stamps = [int(line.split()[1]) for line in res.stdout.splitlines() if len(line.split()) == 2]
-    return bool(stamps) and all(stamps)
+    stamps = dict(line.split() for line in res.stdout.splitlines() if len(line.split()) == 2)
+    return stamps.get(key, "0") != "0"
+
+
+def tunnel_targets(configs: Mapping[str, HostConfig]) -> list[tuple[str, str, str, str, str]]:
+    """(host, interface, peer name, peer public key, peer's address on that interface) for every
+    peer a host initiates to (it has an endpoint): the hub for spokes, the other end of a site pair."""
+    out = []
+    for name, hc in configs.items():
+        for iface in hc.interfaces:
+            for peer in iface.device.peers:
+                other = configs.get(peer.name)
+                if peer.endpoint is None or other is None:
+                    continue
+                far = next((i for i in other.interfaces if any(p.public_key == iface.device.private_key.public_key()
+                                                               for p in i.device.peers)), None)
+                addr = next((a.ip for a in (far.addresses if far else ()) if a.version == 4), None)
+                if addr is not None:
+                    out.append((name, iface.name, peer.name, peer.public_key.base64, str(addr)))
+    return out
 
 
 def wait_for_tunnels(lab: Lab, configs: Mapping[str, HostConfig], timeout: float, say: Say) -> None:
-    """Kick every spoke's tunnel (one ping to the hub) and wait for all handshakes."""
-    hub = lab.topology.hub
-    if hub is None:
-        return
-    hub_v4 = next((a for a in hub.addresses if a.version == 4), None)
-    ifname = lab.topology.network.interface
+    """Kick every tunnel a host initiates (pings to the peer) until it has a handshake.
 
-    def kick(name: str) -> None:
-        node = lab.node(name)
-        # The first initiation may have left before the underlay was up; a ping starts a new one.
+    An initiation sent before the peer was configured is lost and retried only after
+    REKEY_TIMEOUT (5 s); `lab check` should not race that.
+    """
+    targets = tunnel_targets(configs)
+
+    def kick(target) -> None:
+        host, ifname, peer, key, addr = target
+        node = lab.node(host)
         deadline = time.monotonic() + timeout
-        while not _handshaken(node, ifname):
-            if hub_v4 is not None:
-                node.run(["ping", "-c1", "-W1", str(hub_v4)], check=False)
+        while not _handshake_with(node, ifname, key):
+            node.run(["ping", "-c1", "-W1", addr], check=False)
             if time.monotonic() > deadline:
-                raise SandboxError(f"{name}: no handshake with {hub.name} after {timeout:.0f}s")
+                raise SandboxError(f"{host}: no handshake with {peer} on {ifname} after {timeout:.0f}s")
 
-    spokes = [h.name for h in lab.topology.spokes() if any(i.name == ifname for i in configs[h.name].interfaces)]
-    with ThreadPoolExecutor(WORKERS) as pool:
-        list(pool.map(kick, spokes))
-    say(f"[+] tunnels: {len(spokes)} spokes have a handshake with {hub.name}")
+    with ThreadPoolExecutor(2 * WORKERS) as pool:
+        list(pool.map(kick, targets))
+    say(f"[+] tunnels: {len(targets)} initiating peers have a handshake")
 
 
 def bring_up(topology_path: str | Path, say: Say = _quiet, mode: str = "auto", state_dir: Path = STATE_DIR,

@@ -102,6 +102,11 @@ class SiteLan:
     gateway_if: str
     return_path: ReturnPath
 
+    @property
+    def gateway_is_router(self) -> bool:
+        """The gateway itself is the LAN's default router: replies find the tunnel without a return route."""
+        return self.router_address.ip == self.gateway_address.ip
+
 
 @dataclass(frozen=True, slots=True)
 class HostBox:
@@ -205,15 +210,22 @@ class _Planner:
         public = self.public_address(host)
         if public is not None:
             uplinks.append(self.attach_inet(ns, "eth0", public))
-        if host.role is Role.SITE:
+        if host.role is Role.SITE and not host.lans:
+            self.error(host, "a site without a LAN cannot be simulated", "give the site lan = PREFIX")
+        if host.role is not Role.ROAMING and host.lans:
             behind_nat = public is None
             for index, lan in enumerate(host.lans):
+                if lan.prefix.version != 4:
+                    # The underlay is IPv4: an IPv6 LAN stays in the topology (and the tunnel
+                    # configuration) but gets no switch or device here.
+                    continue
                 uplink, router_public = self.plan_lan(host, index, lan, default=behind_nat and index == 0)
                 uplinks.append(uplink)
                 if behind_nat and index == 0:
                     public = router_public  # a one-armed gateway is seen through its office router's NAT
-            if not host.lans:
-                self.error(host, "a site without a LAN cannot be simulated", "give the site lan = PREFIX")
+                    if public is None:
+                        self.error(host, "a gateway that is its LAN's router needs a public endpoint",
+                                   "set endpoint = ... or lan_router = another address of the LAN")
         elif public is None:
             if host.role is Role.HUB:
                 self.error(host, "the hub has no public endpoint", "set endpoint = 198.51.100.10:51820 (or similar)")
@@ -230,41 +242,47 @@ class _Planner:
         self.hosts.append(HostBox(host.name, ns, host.role, str(host.backend), tuple(uplinks), nat,
                                   public or IPv4Address("0.0.0.0")))
 
-    def plan_lan(self, host: Host, index: int, lan: Lan, default: bool) -> tuple[Uplink, IPv4Address]:
+    def plan_lan(self, host: Host, index: int, lan: Lan, default: bool) -> tuple[Uplink, IPv4Address | None]:
+        """A LAN of `host`: switch, test device, and an office router unless the gateway is the router."""
         suffix = "" if index == 0 else str(index + 1)
         prefix = lan.prefix
-        if prefix.version != 4:
-            self.error(host, f"LAN {prefix}: the lab simulates IPv4 LANs only", "give the site an IPv4 LAN")
-            prefix = IPv4Network("192.168.255.0/24")
         hosts = list(prefix.hosts())
         n = len(self.lans) + 1
-        router = lan.router or lan.fingerprint.router or lan.fingerprint.dhcp_server or hosts[0]
         gateway = lan.gateway_address.ip if lan.gateway_address else hosts[1]
+        # The office router: as declared, else the first address that is not the gateway's.
+        router = (lan.router or lan.fingerprint.router or lan.fingerprint.dhcp_server
+                  or next(a for a in hosts if a != gateway))
+        own_router = router != gateway  # lan_router = lan_address: the gateway is the LAN's default router
         device = next(a for a in hosts[DEVICE_HOST - 1:] + hosts if a not in (router, gateway))
-        sw, rtr, dev = f"{host.name}-sw{suffix}", f"{host.name}-rtr{suffix}", f"{host.name}-dev{suffix}"
-        self.namespaces += [(sw, "switch"), (rtr, "router"), (dev, "device")]
+        sw, dev = f"{host.name}-sw{suffix}", f"{host.name}-dev{suffix}"
+        rtr = f"{host.name}-rtr{suffix}" if own_router else host.name
         gw_if = lan.interface or ("eth1" if host.endpoint else "lan0")
         if index and not lan.interface:
             gw_if = f"lan{index}"
-        self.wires += [Wire(sw, "port-rtr", rtr, "lan0"), Wire(sw, "port-gw", host.name, gw_if),
-                       Wire(sw, "port-dev", dev, "eth0")]
-        self.bridges.append(Bridge(sw, "br0", _mac(1, n, 0), ("port-rtr", "port-gw", "port-dev")))
+        self.namespaces += [(sw, "switch"), *([(rtr, "router")] if own_router else []), (dev, "device")]
+        self.wires += [Wire(sw, "port-gw", host.name, gw_if), Wire(sw, "port-dev", dev, "eth0")]
+        ports = ["port-gw", "port-dev"]
         router_mac = lan.fingerprint.router_mac or _mac(2, n, 1)
         rtr_addr = IPv4Interface(f"{router}/{prefix.prefixlen}")
-        self.uplinks.append(Uplink(rtr, "lan0", rtr_addr, mac=router_mac))
         self.uplinks.append(Uplink(dev, "eth0", IPv4Interface(f"{device}/{prefix.prefixlen}"), gateway=router))
-        public = next(self.free_public)
-        self.uplinks.append(self.attach_inet(rtr, "wan0", public))
-        self.masq.append((rtr, "wan0"))
-        self.routers.append(rtr)
-        if lan.return_path is ReturnPath.STATIC_ROUTE:
+        public = None
+        if own_router:
+            self.wires.append(Wire(sw, "port-rtr", rtr, "lan0"))
+            ports.insert(0, "port-rtr")
+            self.uplinks.append(Uplink(rtr, "lan0", rtr_addr, mac=router_mac))
+            public = next(self.free_public)
+            self.uplinks.append(self.attach_inet(rtr, "wan0", public))
+            self.masq.append((rtr, "wan0"))
+            self.routers.append(rtr)
+        self.bridges.append(Bridge(sw, "br0", _mac(1, n, 0), tuple(ports)))
+        if own_router and lan.return_path is ReturnPath.STATIC_ROUTE:
             # The office router holds what netdwg tells its admin to add (the compiler's return routes).
             for rr in self.return_routes.get(host.name, ()):
                 if rr.lan == prefix and rr.destination.version == 4:
                     self.routes.append(StaticRoute(rtr, rr.destination, rr.via))
         free = [a for a in hosts if DHCP_FIRST <= int(a) - int(prefix.network_address) <= DHCP_LAST
                 and a not in (router, gateway, device)]
-        if free:
+        if free and own_router:  # DHCP is the office router's job (a gateway-router serves none here)
             self.dhcp.append(Dhcp(rtr, "lan0", free[0], free[-1], prefix.netmask, router,
                                   lan.fingerprint.domain))
         site_lan = SiteLan(host.name, index, prefix, sw, rtr, rtr_addr, router_mac, dev,

@@ -167,3 +167,36 @@ def test_traceroute_hops_become_names():
             " 1  10.99.0.1  0.9 ms\n 2  10.99.0.2  1.2 ms\n 3  *\n 4  172.20.10.10  1.5 ms\n")
     book = {"10.99.0.1": "relay", "10.99.0.2": "oslo", "172.20.10.10": "oslo-dev"}
     assert parse_traceroute(text, book) == ("relay", "oslo", "*", "oslo-dev")
+
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+def test_gateway_that_is_its_lans_router_gets_no_office_router():
+    topology = load_topology(GOLDEN / "site-to-site" / "topology.conf")
+    world = _world(topology)
+    alpha, = world.lans_of("alpha")
+    assert alpha.gateway_is_router and alpha.router == "alpha"
+    assert not any(short == "alpha-rtr" for short, _ in world.namespaces)
+    probes = expected_probes(topology, world)
+    assert {(p.src.name, p.dst.name, p.allowed) for p in probes} == {
+        ("alpha-dev", "beta-dev", True), ("beta-dev", "alpha-dev", True)}
+
+
+def test_a_hub_with_a_lan_gets_the_lan():
+    topology = load_topology(GOLDEN / "hub-masquerade" / "topology.conf")
+    world = _world(topology)
+    gate, = world.lans_of("gate")
+    assert [u.ifname for u in world.host("gate").uplinks] == ["eth0", "eth1"]
+    assert not gate.gateway_is_router and gate.return_path is ReturnPath.MASQUERADE
+    probes = expected_probes(topology, world)
+    assert _probe(probes, "tech1", "gate-dev").allowed
+    assert not _probe(probes, "gate-dev", "tech1").allowed  # masquerade: the LAN cannot open to the VPN
+
+
+def test_ipv6_only_endpoint_is_refused_with_a_clear_reason():
+    topology = load_topology(GOLDEN / "dual-stack" / "topology.conf")
+    with pytest.raises(ConfigError) as err:
+        plan_world(topology)
+    text = str(err.value)
+    assert "[2001:db8::60]:51820" in text and "documentation ranges" in text
