@@ -36,6 +36,12 @@ def lab_topology(topology: Topology) -> Topology:
     return dataclasses.replace(topology, hosts=hosts)
 
 
+def lab_topology_text(text: str) -> str:
+    """The topology file as the lab's hosts get it: without ``public_key =`` lines (see lab_topology)."""
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if line.split("=", 1)[0].strip() != "public_key")
+
+
 @dataclass
 class Lab:
     """A handle on a running (or being built) lab."""

@@ -20,7 +20,7 @@ from typing import Callable, Mapping
 
 from netdwg.lab.sandbox import STATE_DIR, Node, Sandbox, SandboxError, wait_until
 from netdwg.lab.standin import apply_with_commands
-from netdwg.lab.state import LAB_PREFIX, Lab, LabError, lab_records, lab_topology
+from netdwg.lab.state import LAB_PREFIX, Lab, LabError, lab_records, lab_topology, lab_topology_text
 from netdwg.lab.world import HostBox, Uplink, World, plan_world
 from netdwg.topology import load_topology
 from netdwg.topology.compile import compile_topology
@@ -280,7 +280,7 @@ def bring_up(topology_path: str | Path, say: Say = _quiet, mode: str = "auto", s
     if any(lab_records(state_dir)):
         raise LabError("a lab is already up", fix="run 'netdwg lab down' first")
     path = Path(topology_path)
-    text = path.read_text(encoding="utf-8")
+    text = lab_topology_text(path.read_text(encoding="utf-8"))
     topology = lab_topology(load_topology(path))
     secrets, _ = complete_secrets(topology, Secrets())  # throwaway lab keys, never the admin's store
     configs = compile_topology(topology, secrets)

@@ -200,3 +200,14 @@ def test_ipv6_only_endpoint_is_refused_with_a_clear_reason():
         plan_world(topology)
     text = str(err.value)
     assert "[2001:db8::60]:51820" in text and "documentation ranges" in text
+
+
+def test_hosts_that_keep_their_own_key_get_a_lab_key():
+    from netdwg.lab.state import lab_topology, lab_topology_text
+
+    text = (GOLDEN / "hub-spokes" / "topology.conf").read_text()
+    stripped = lab_topology_text(text)
+    assert "public_key" not in stripped.replace("# bergen keeps its own private key; only the public key is here", "")
+    assert parse_topology(stripped).host("bergen").public_key is None
+    assert lab_topology(parse_topology(text)).host("bergen").public_key is None
+    assert len(stripped.splitlines()) == len(text.splitlines()) - 1
