@@ -37,9 +37,14 @@ WG_PEER_KEYS = ("PublicKey", "PresharedKey", "AllowedIPs", "Endpoint", "Persiste
 INTERFACE_NAME = re.compile(r"[a-zA-Z0-9_=+.-]{1,15}")
 
 _C_SPACE = " \t\n\v\f\r"  # isspace() / [[:space:]] in the C locale
-_DELETE_SPACE = str.maketrans("", "", _C_SPACE)
+_SPACE = re.compile(r"[ \t\n\v\f\r]+")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _CANONICAL = {k.lower(): k for k in WGQUICK_KEYS + WG_INTERFACE_KEYS + WG_PEER_KEYS}
+
+
+def _drop_space(text: str) -> str:
+    # wg deletes every isspace() character (C locale), not Python's wider str.split() set.
+    return _SPACE.sub("", text)
 
 
 def _lower(text: str) -> str:
@@ -120,7 +125,7 @@ def parse_wgquick_file(text: str, path: str = "<input>") -> WgQuickFile:
 
 
 def _classify(text: str, eol: str, section: str) -> ConfLine:
-    cleaned = text.split("#", 1)[0].translate(_DELETE_SPACE)  # wg's view of the line
+    cleaned = _drop_space(text.split("#", 1)[0])  # wg's view of the line
     if not cleaned:
         kind = LineKind.COMMENT if "#" in text else LineKind.BLANK
         return ConfLine(text, eol, kind, section)
@@ -133,7 +138,7 @@ def _classify(text: str, eol: str, section: str) -> ConfLine:
     if not sep:
         return ConfLine(text, eol, LineKind.INVALID, section, value=stripped.strip(_C_SPACE))
     key = key.strip(_C_SPACE)
-    canonical = _CANONICAL.get(_lower(key.translate(_DELETE_SPACE)), key)
+    canonical = _CANONICAL.get(_lower(_drop_space(key)), key)
     return ConfLine(text, eol, LineKind.KEY, section, canonical, value.strip(_C_SPACE))
 
 
@@ -307,7 +312,7 @@ def _interpret(file: WgQuickFile, name: str | None) -> tuple[WgQuickConfig, list
 def _interface_key(line: ConfLine, number: int, path: str, device: dict, quick: dict) -> None:
     span = Span(path, number)
     value, key = line.value, line.key
-    wg_value = value.translate(_DELETE_SPACE)
+    wg_value = _drop_space(value)
     if key == "PrivateKey":
         device["private_key"] = PrivateKey.from_base64(wg_value, span)
     elif key == "ListenPort":
@@ -343,7 +348,7 @@ def _interface_key(line: ConfLine, number: int, path: str, device: dict, quick: 
 def _peer_key(line: ConfLine, number: int, path: str, peer: dict) -> bool:
     """Store one [Peer] value; True when AllowedIPs has host bits set (wg masks them, and warns)."""
     span = Span(path, number)
-    value = line.value.translate(_DELETE_SPACE)
+    value = _drop_space(line.value)
     if line.key == "PublicKey":
         peer["public_key"] = PublicKey.from_base64(value, span)
     elif line.key == "PresharedKey":
@@ -460,7 +465,7 @@ def _peer_range(file: WgQuickFile, key: PublicKey) -> tuple[int, int] | None:
     for head, nxt in zip(heads, heads[1:]):
         if lines[head].section != "peer":
             continue
-        keys = [line.value.translate(_DELETE_SPACE) for line in lines[head:nxt] if line.key == "PublicKey"]
+        keys = [_drop_space(line.value) for line in lines[head:nxt] if line.key == "PublicKey"]
         if not keys or keys[-1] != key.base64:
             continue
         start, end = head, nxt
