@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from netdwg.errors import ParseError
@@ -54,16 +54,16 @@ def test_fast_path_equals_full_loop(text):
 
 def systemd_oracle(text: str) -> list[tuple[str, str, str, int]]:
     """(section, key, value, line) as conf-parser.c v252 would call next_assignment()."""
-    out = []
-    section = None
+    out: list[tuple[str, str, str, int]] = []
+    state: dict[str, str | None] = {"section": None}
     continuation = None
     line = 0
-    lines = split_lines(text)
-    for buf in lines:
+    for buf in split_lines(text):
         buf = buf.rstrip("\r\n")
         line += 1
-        if buf.lstrip(" \t\n\r")[:1] in ("#", ";") and buf.lstrip(" \t\n\r"):
-            continue
+        first = buf.lstrip(" \t\n\r")
+        if first and first[0] in "#;":
+            continue  # comments are skipped before continuation handling
         p = continuation + buf if continuation is not None else buf
         escaped = False
         for ch in p:
@@ -75,33 +75,26 @@ def systemd_oracle(text: str) -> list[tuple[str, str, str, int]]:
             continuation = p[:-1] + " "
             continue
         continuation = None
-        _oracle_line(p, line, out, lambda s: None)
-        section = _oracle_section(p, section)
-        if out and out[-1][0] is None:
-            out[-1] = (section, *out[-1][1:])
+        _oracle_logical(p, line, state, out)
     if continuation is not None:
-        line += 1
-        _oracle_line(continuation, line, out, None)
-        if out and out[-1][0] is None:
-            out[-1] = (section, *out[-1][1:])
-    return [o for o in out if o[0] is not None and o[0] != "<none>"]
+        _oracle_logical(continuation, line + 1, state, out)
+    return out
 
 
-def _oracle_section(p: str, section):
+def _oracle_logical(p: str, line: int, state: dict, out: list) -> None:
     s = p.strip(" \t\n\r")
-    if s.startswith("[") and s.endswith("]"):
-        return s[1:-1]
-    return section
-
-
-def _oracle_line(p, line, out, _unused):
-    s = p.strip(" \t\n\r")
-    if not s or s.startswith("["):
+    if not s:
         return
+    if s.startswith("["):
+        if s.endswith("]"):
+            state["section"] = s[1:-1]
+        return
+    if state["section"] is None:
+        return  # "Assignment outside of section. Ignoring."
     e = s.find("=")
     if e <= 0:
-        return
-    out.append((None, s[:e].strip(" \t\n\r"), s[e + 1:].strip(" \t\n\r"), line))
+        return  # "Missing '='" / "Missing key name before '='"
+    out.append((state["section"], s[:e].strip(" \t\n\r"), s[e + 1:].strip(" \t\n\r"), line))
 
 
 def parser_view(unit) -> list[tuple[str, str, str, int]]:
@@ -114,6 +107,8 @@ def parser_view(unit) -> list[tuple[str, str, str, int]]:
 
 @SETTINGS
 @given(texts)
+@example("]=\n[]\n")  # an assignment before any section stays outside, even when "[]" follows
+@example("[A]\nK=a \\\n# c\n b\n")
 def test_keys_and_values_match_systemds_loop(text):
     try:
         unit = parse_unit(text)
