@@ -172,10 +172,11 @@ def _read(path: str) -> tuple[bytes, int]:
     from netdwg.errors import NotPermittedError, ParseError
 
     try:
+        # stat first: opening a FIFO or a device would block or read forever
+        if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
+            raise ParseError("not a regular file", Span(path), fix="name the configuration file itself")
         with open(path, "rb") as f:
             info = os.fstat(f.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise ParseError("not a regular file", Span(path))
             return f.read(), info.st_mode & 0o7777
     except PermissionError:
         raise NotPermittedError("cannot read: permission denied", Span(path),

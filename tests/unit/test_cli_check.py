@@ -173,3 +173,11 @@ def test_sysctl_files_checked_together_report_overrides(netdwg, tmp_path):
     assert out.returncode == 0
     assert f"{tmp_path}/sysctl.d/10-netdwg-forward.conf:2: info: net.ipv4.ip_forward = '1' here has no effect" \
         in out.stdout
+
+
+def test_fifo_and_device_are_refused_without_blocking(netdwg, tmp_path):
+    fifo = tmp_path / "wg0.conf"
+    os.mkfifo(fifo)
+    out = netdwg("check", str(fifo), "/dev/zero")
+    assert out.returncode == 2
+    assert f"{fifo}: error: not a regular file" in out.stdout and "/dev/zero: error: not a regular file" in out.stdout
