@@ -21,7 +21,8 @@ directly under DIR (DIR/etc/...). Files get their final modes (0600 for
 wg-quick and netplan, 0640 for key-bearing .netdev files; chown to
 root:systemd-network is left to 'netdwg apply').
 
-Keys and preshared keys missing from the secrets store (beside the topology,
+The topology is linted first: errors stop the render (--force renders
+anyway), warnings are printed. Keys and preshared keys missing from the secrets store (beside the topology,
 <name>.secrets, mode 0600) are generated first and announced; existing ones
 are never replaced. For a site with return_path = static-route, the route its
 LAN router needs is printed at the end.
@@ -48,6 +49,7 @@ def register(subparsers) -> None:
                         help="keys in separate files (PrivateKeyFile=, netplan key: /path)")
     parser.add_argument("--out", metavar="DIR", required=True, type=Path, help="where to write")
     parser.add_argument("--json", action="store_true", help="print what was written as JSON")
+    parser.add_argument("--force", action="store_true", help="render even when lint finds errors")
     parser.set_defaults(func=run)
 
 
@@ -73,11 +75,32 @@ def write_rendered(root: Path, file: RenderedFile) -> Path:
     return target
 
 
+def check_lint(topology, configs, force: bool) -> None:
+    """Refuse to render a topology the linter finds errors in (warnings are printed, not fatal)."""
+    try:
+        from netdwg.lint import run_lint
+    except ImportError:  # pragma: no cover - the linter ships with netdwg
+        return
+    from netdwg.errors import Severity
+
+    diagnostics = run_lint(topology, configs)
+    for d in diagnostics:
+        if d.severity is Severity.WARNING or (force and d.severity is Severity.ERROR):
+            print(d.format(), file=sys.stderr)
+    errors = tuple(d for d in diagnostics if d.severity is Severity.ERROR)
+    if errors and not force:
+        print(f"netdwg render: {len(errors)} error(s) in {topology.path}; nothing rendered "
+              "(netdwg lint explains each; --force renders anyway)", file=sys.stderr)
+        raise ConfigError(f"{topology.path}: {len(errors)} error(s); nothing rendered", errors,
+                          fix="fix them (netdwg lint explains each), or render anyway with --force")
+
+
 def run(args) -> int:
     from netdwg.topology.prepare import prepare
 
     prepared = prepare(args.topology, complete=True, announce=lambda m: print(m, file=sys.stderr))
     configs = prepared.compile()
+    check_lint(prepared.topology, configs, args.force)
     if args.host and args.host not in configs:
         raise ConfigError(f"{args.topology}: no host {args.host!r}",
                           fix="one of: " + ", ".join(configs))

@@ -130,3 +130,15 @@ def test_qr_refuses_a_conf_too_large_for_a_code():
     with pytest.raises(NetdwgError) as err:
         qr_matrix("x" * 5000)
     assert "too large" in err.value.message
+
+
+def test_render_refuses_a_topology_with_lint_errors_unless_forced(topo, tmp_path, capsys):
+    text = topo.read_text().replace("address = 10.99.0.5", "address = 10.99.0.4")  # ben takes ana's address
+    topo.write_text(text)
+    out = tmp_path / "out"
+    assert main(["render", "--topology", str(topo), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "nothing rendered" in err and "10.99.0.4" in err
+    assert not out.exists()
+    assert main(["render", "--topology", str(topo), "--out", str(out), "--force"]) == 0
+    assert (out / "ben/etc/wireguard/wg-harbor.conf").exists()
