@@ -104,3 +104,26 @@ models = st.builds(
 @settings(max_examples=200, deadline=None)
 def test_load_of_format_is_the_model(model):
     assert load_wgquick(format_wgquick(model), "/etc/wireguard/wg0.conf") == model
+
+
+@given(models, st.integers(0, 3), st.lists(nets, max_size=3))
+@settings(max_examples=150, deadline=None)
+def test_edits_do_exactly_what_they_say(model, index, new_nets):
+    from dataclasses import replace
+
+    from netdwg.wgquick import remove_peer, set_peer_allowed_ips
+
+    if not model.device.peers:
+        return
+    peer = model.device.peers[index % len(model.device.peers)]
+    text = format_wgquick(model)
+    file = parse_wgquick_file(text, "/etc/wireguard/wg0.conf")
+
+    edited = load_wgquick(set_peer_allowed_ips(file, peer.public_key, new_nets).format(), "wg0.conf")
+    expected = tuple(replace(p, allowed_ips=tuple(new_nets)) if p.public_key == peer.public_key else p
+                     for p in model.device.peers)
+    assert edited == replace(model, device=replace(model.device, peers=expected))
+
+    removed = load_wgquick(remove_peer(file, peer.public_key).format(), "wg0.conf")
+    kept = tuple(p for p in model.device.peers if p.public_key != peer.public_key)
+    assert removed == replace(model, device=replace(model.device, peers=kept))
