@@ -21,11 +21,13 @@ pure; only `locate_unit` and `load_effective` touch the file system.
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from netdwg.errors import ParseError, Span
 from netdwg.unitfile.io import load_unit
@@ -148,8 +150,30 @@ def _section_values(unit: UnitFile, section: Section, header_line: int) -> tuple
     return out, Span(path, header_line)
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while building many small acyclic objects (restored after).
+
+    A 10,000-peer .netdev becomes ~150,000 nodes and values; with the GC on,
+    each young-generation pass rescans them all, which doubles the time
+    measured here. Nothing built here forms cycles, so nothing is lost.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def effective_unit(main: UnitFile, dropins: Sequence[UnitFile] = ()) -> EffectiveUnit:
     """Merge ``main`` and its ``dropins`` (already in systemd's order) into the view networkd sees."""
+    with gc_paused():
+        return _merge(main, dropins)
+
+
+def _merge(main: UnitFile, dropins: Sequence[UnitFile]) -> EffectiveUnit:
     order: list[str | int] = []  # section name (merged) or index into instanced
     merged: dict[str, tuple[list[Value], Span]] = {}
     instanced: list[EffectiveSection] = []

@@ -16,7 +16,7 @@ from typing import Callable
 
 from netdwg.errors import ParseError, SecretsError, Span
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
-from netdwg.unitfile.effective import EffectiveSection, EffectiveUnit, Value
+from netdwg.unitfile.effective import EffectiveSection, EffectiveUnit, Value, gc_paused
 from netdwg.wireguard import Endpoint, IPAddress, IPInterface, IPNetwork, WgDevice, WgPeer
 
 ReadSecret = Callable[[PurePosixPath, Span], str]
@@ -365,6 +365,11 @@ def to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None = None) -> W
     Peers without PublicKey= are skipped, as networkd skips them (the checker
     warns). Key files are read through ``read_secret(path, span) -> text``.
     """
+    with gc_paused():
+        return _to_wg_device(eff, read_secret)
+
+
+def _to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None) -> WgDevice:
     netdev = netdev_view(eff)
     if netdev.kind and netdev.kind != "wireguard":
         raise ParseError(f"{eff.path} is a Kind={netdev.kind} device, not wireguard", netdev.span)
