@@ -222,8 +222,10 @@ def fold(observed: Observed, event: Event) -> Observed:
             rest = {n for n in observed.neighbours if not (n.dev == neighbour.dev and n.ip == neighbour.ip)}
             return replace(observed, neighbours=frozenset(rest | {neighbour}))
         case NeighbourGone(dev, ip):
-            return replace(observed, neighbours=frozenset(
-                n for n in observed.neighbours if not (n.dev == dev and n.ip == ip)))
+            # Remembered on purpose: the kernel garbage-collects an idle router's entry after
+            # a minute or so, and forgetting its MAC would turn a trusted office foreign.
+            # Carrier loss (leaving) forgets it; a new MAC for the same address replaces it.
+            return observed
         case LinkGone(dev):
             return replace(observed,
                            addresses=frozenset(a for a in observed.addresses if a.dev != dev),
@@ -235,9 +237,12 @@ def fold(observed: Observed, event: Event) -> Observed:
         case LinkState(dev, carrier, admin_up):
             down = observed.down_links - {dev} if carrier else observed.down_links | {dev}
             routes = observed.routes if admin_up else frozenset(r for r in observed.routes if r.dev != dev)
-            if down == observed.down_links and routes is observed.routes:
+            neighbours = observed.neighbours
+            if not carrier:
+                neighbours = frozenset(n for n in neighbours if n.dev != dev)
+            if down == observed.down_links and routes is observed.routes and neighbours == observed.neighbours:
                 return observed
-            return replace(observed, down_links=down, routes=routes)
+            return replace(observed, down_links=down, routes=routes, neighbours=neighbours)
         case LeaseSeen(lease):
             rest = tuple(l for l in observed.leases if (l.dev, l.source) != (lease.dev, lease.source))
             return replace(observed, leases=rest + (lease,))
@@ -247,6 +252,9 @@ def fold(observed: Observed, event: Event) -> Observed:
             seen = tuple(p for p in observed.first_seen if p[0] in addresses)
             known = {p[0] for p in seen}
             seen += tuple((a, at) for a in sorted(addresses - known, key=str))
-            return replace(observed, addresses=addresses, routes=routes, neighbours=neighbours, first_seen=seen,
-                           down_links=down_links)
+            fresh = {(n.dev, n.ip) for n in neighbours}
+            kept = frozenset(n for n in observed.neighbours  # remembered MACs (see NeighbourGone)
+                             if (n.dev, n.ip) not in fresh and n.dev not in down_links)
+            return replace(observed, addresses=addresses, routes=routes, neighbours=neighbours | kept,
+                           first_seen=seen, down_links=down_links)
     raise TypeError(f"not a guard event: {event!r}")

@@ -200,3 +200,15 @@ def test_uplink_addresses_ignore_tunnel_link_local_and_carrierless_links():
     o = fold(o, AddressAdded(Address("lan0", ipaddress.ip_interface("fe80::1/64"))))
     assert uplink_addresses(o, "wg0") == {ADDR}
     assert uplink_addresses(fold(o, LinkState("lan0", False)), "wg0") == frozenset()
+
+
+def test_an_idle_routers_neighbour_entry_expiring_does_not_make_the_office_foreign():
+    from netdwg.guard.observed import NeighbourGone
+
+    state = run(config(), on_lan()).desired
+    o = fold(fold(on_lan(), RouteRemoved(WG_OFFICE)), NeighbourGone("lan0", ROUTER))
+    d = run(config(), o, state, now=500.0)
+    assert verdict(d) is Verdict.TRUSTED and d.steps == ()
+    # but leaving (carrier loss) forgets it: on the next LAN the router must answer again
+    o = fold(fold(o, LinkState("lan0", carrier=False)), LinkState("lan0", carrier=True))
+    assert o.mac_of("lan0", ROUTER) is None
