@@ -28,6 +28,7 @@ Codes (NDW001-003 come from the loader):
 
 from __future__ import annotations
 
+import gc
 from typing import Callable, Iterable, Iterator, Mapping
 
 from netdwg.errors import Diagnostic, Severity
@@ -65,8 +66,17 @@ def run_lint(topology: Topology, compiled: Mapping | None = None) -> tuple[Diagn
     that can also check compiled output (forwarding sysctls) use it when given.
     """
     found: list[Diagnostic] = []
-    for rule in RULES:
-        found.extend(rule(topology, compiled))
+    # On a hub with 10,000 peers the rules allocate ~100k short-lived values and the
+    # cyclic GC rescans the whole topology at each full collection: that was half the
+    # time. Nothing here makes reference cycles, so collection waits until the end.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for rule in RULES:
+            found.extend(rule(topology, compiled))
+    finally:
+        if was_enabled:
+            gc.enable()
     return tuple(sorted(dict.fromkeys(found), key=_sort_key))
 
 

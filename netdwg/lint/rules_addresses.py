@@ -20,13 +20,13 @@ def check_peer_overlaps(topology: Topology, compiled=None) -> Iterator[Diagnosti
     WireGuard routes each address to exactly one peer (the last one configured
     wins), so the other peer silently loses that traffic.
     """
-    groups: dict[tuple[str, str], list[Tagged]] = {}
+    groups: dict[tuple[str, str], list] = {}
     for peer in derive_peers(topology):
-        bucket = groups.setdefault((peer.host, peer.interface), [])
-        bucket += [Tagged(prefix, peer.peer, source) for prefix, source in peer.prefixes]
-    for (host, interface), items in groups.items():
-        if len({t.owner for t in items}) < 2:
+        groups.setdefault((peer.host, peer.interface), []).append(peer)
+    for (host, interface), peers in groups.items():
+        if len(peers) < 2:
             continue  # one peer cannot overlap itself (a spoke's single hub peer)
+        items = [Tagged(prefix, peer.peer, source) for peer in peers for prefix, source in peer.prefixes]
         for hit in find_overlaps(items):
             outer, inner = hit.outer, hit.inner
             if outer.tag.key == inner.tag.key == "address" and outer.prefix == inner.prefix:
