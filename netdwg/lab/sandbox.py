@@ -104,28 +104,33 @@ class ProcRecord:
 
 def _stop(rec: ProcRecord, timeout: float = 3.0) -> None:
     """SIGTERM, then SIGKILL, a process we recorded, only if it is still that process."""
-    if not rec.is_alive():
-        return
-    try:
-        os.kill(rec.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        _reap(rec.pid)
-        if _proc_start(rec.pid) != rec.start:
-            return
-        time.sleep(0.02)
-    if rec.is_alive():
-        try:
-            os.kill(rec.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return
-        for _ in range(100):
-            _reap(rec.pid)
-            if _proc_start(rec.pid) != rec.start:
-                return
-            time.sleep(0.02)
+    _stop_all([rec], timeout)
+
+
+def _stop_all(recs: Sequence[ProcRecord], timeout: float = 3.0) -> list[ProcRecord]:
+    """Stop many recorded processes at once (TERM all, wait, KILL the rest); return those that were alive.
+
+    Each one is checked against its recorded start time and comm right before each
+    signal, so a recycled PID is never hit.
+    """
+    alive = [r for r in recs if r.is_alive()]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pending = [r for r in alive if r.is_alive()]
+        for r in pending:
+            try:
+                os.kill(r.pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout
+        while pending and time.monotonic() < deadline:
+            for r in pending:
+                _reap(r.pid)
+            pending = [r for r in pending if _proc_start(r.pid) == r.start]
+            if pending:
+                time.sleep(0.02)
+        if not pending:
+            break
+    return alive
 
 
 def _reap(pid: int) -> None:
@@ -188,11 +193,11 @@ def destroy_recorded(path: Path) -> list[str]:
     """
     rec = Record.load(path)
     removed: list[str] = []
-    # Daemons first, holders last (reverse creation order), so a daemon never loses its mount ns under it.
-    for proc in reversed(rec.procs):
-        if proc.is_alive():
-            _stop(proc)
-            removed.append(f"process {proc.pid} ({proc.what})")
+    # Daemons first, holders last, so a daemon never loses its mount namespace under it.
+    daemons = [p for p in rec.procs if not p.what.endswith(":holder")]
+    holders = [p for p in rec.procs if p.what.endswith(":holder")]
+    for group in (daemons, holders):
+        removed += [f"process {p.pid} ({p.what})" for p in _stop_all(group)]
     for ns in reversed(rec.netns):
         if not Path("/run/netns", ns).exists():
             continue
