@@ -212,10 +212,20 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
                     if iface.name == main or not any(i.name == main for i in _host(hosts, other).interfaces):
                         endpoints[other] = str(peer.endpoint)
     lines = ["[network]", f"name = {name}", f"interface = {main or 'wg0'}"]
+    networkd = [i for h in hosts for i in h.interfaces if i.backend is Backend.NETWORKD]
+    if networkd and not any(i.route_table for i in networkd):
+        # netdwg writes RouteTable= (systemd 250+) on every .netdev for a target of 250 or later
+        lines.append("systemd_version = 249")
+        notes.append("no .netdev sets RouteTable= (systemd 250+): assuming systemd 249; raise "
+                     "systemd_version if every host runs 250 or later")
     if pool:
         lines.append(f"pool = {', '.join(map(str, pool))}")
     lines += [f"port = {network_port}", f"mtu = {mtu}", f"keepalive = {keepalive}", "", "[hosts]"]
-    order = sorted(hosts, key=lambda h: (h.name != hub_name, not lans[h.name], hosts.index(h)))
+    # The hub's files list its spokes in the order the admin chose: keep it (re-rendered
+    # files then list peers in the same order); hosts the hub does not list follow.
+    listed = list(main_peers[hub_name]) if hub_name else []
+    order = sorted(hosts, key=lambda h: (h.name != hub_name, h.name not in listed,
+                                         listed.index(h.name) if h.name in listed else hosts.index(h)))
     for host in order:
         role = "hub" if host.name == hub_name else "site" if lans[host.name] or _in_pair(host, pair_ifaces) else "roaming"
         iface = _iface(host, main) or host.interfaces[0]
@@ -251,6 +261,7 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
         lines += _lan_lines(host, lans[host.name], hosts, addresses, lan_owner, hub_name, main_peers)
         if host.guard:
             lines.append("  guard = yes")
+        lines += _fingerprint_lines(host.name, hosts)
         lines.append("")
     pair_lines = _pairs(hosts, pair_ifaces, owner_of)
     if pair_lines:
@@ -263,6 +274,26 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
     header += [f"# note: {n}" for n in dict.fromkeys(notes)]
     text = "\n".join(header + lines).rstrip("\n") + "\n"
     return Imported(text, secrets, tuple(dict.fromkeys(notes)))
+
+
+def _fingerprint_lines(name: str, hosts: Sequence[HostFiles]) -> list[str]:
+    """What the laptops' guard.conf files say about site `name`: its fingerprint and guard action."""
+    site = next((s for h in hosts for s in h.guard_sites if s.name == name), None)
+    if site is None:
+        return []
+    lines = []
+    fp = site.fingerprint
+    for key, values in (("dhcp_server", fp.dhcp_servers), ("lan_router", fp.routers),
+                        ("router_mac", fp.router_macs), ("domain", fp.dns_domains)):
+        if values:
+            lines.append(f"  {key} = {values[0]}")
+    if site.action.value != "remove":
+        lines.append(f"  guard_action = {site.action.value}")
+    if site.widen_to is not None:
+        lines.append(f"  widen_to = {site.widen_to}")
+    if site.keep_hosts:
+        lines.append(f"  keep_hosts = {', '.join(map(str, site.keep_hosts))}")
+    return lines
 
 
 def _host(hosts, name) -> HostFiles:
@@ -287,10 +318,11 @@ def _lan_lines(host, prefixes, hosts, addresses, lan_owner, hub_name, main_peers
     masq = [(oif, lan) for oif, _, lan in host.masquerade if lan in prefixes]
     if all(via):  # one per LAN, in the LANs' order (the loader pairs them by position)
         lines.append(f"  lan_address = {', '.join(map(str, dict.fromkeys(via)))}")
-    if masq and masq[0][0]:
-        lines.append(f"  lan_interface = {masq[0][0]}")
+    oif = next((o for o, _ in masq if o), None) or next((o for _, lan, o in host.allow if lan in prefixes and o), None)
+    if oif:
+        lines.append(f"  lan_interface = {oif}")
     lines.append(f"  return_path = {'masquerade' if masq else 'static-route' if all(via) else 'none'}")
-    sources = [s for srcs, lan in host.allow if lan in prefixes for s in srcs]
+    sources = [s for srcs, lan, _ in host.allow if lan in prefixes for s in srcs]
     if sources:
         allowed = [h.name for h in hosts if h.name not in (host.name, hub_name) and addresses.get(h.name)
                    and all(any(a.version == s.version and a in s for s in sources) for a in addresses[h.name])]

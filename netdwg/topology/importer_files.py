@@ -41,6 +41,7 @@ class ReadInterface:
     backend: Backend = Backend.NETWORKD
     source: str = ""  # the file that defines the device
     key_file: str | None = None  # PrivateKeyFile= / key: path, when the key lives in a file
+    route_table: str = ""  # networkd [WireGuard] RouteTable= (systemd 250+), "" when not written
 
     @property
     def name(self) -> str:
@@ -53,7 +54,8 @@ class HostFiles:
     interfaces: tuple[ReadInterface, ...] = ()
     guard: bool = False
     masquerade: tuple[tuple[str | None, tuple[IPNetwork, ...], IPNetwork], ...] = ()  # (oif, sources, LAN)
-    allow: tuple[tuple[tuple[IPNetwork, ...], IPNetwork], ...] = ()  # (sources, LAN)
+    allow: tuple[tuple[tuple[IPNetwork, ...], IPNetwork, str | None], ...] = ()  # (sources, LAN, oif)
+    guard_sites: tuple = ()  # netdwg.guard.config.GuardSite values from this laptop's guard.conf
     lan_routes: tuple[tuple[IPNetwork, ipaddress.IPv4Address | ipaddress.IPv6Address], ...] = ()  # (dest, via)
     exposed: tuple[str, ...] = ()  # files holding a private key or PSK that others may read
     ignored: tuple[str, ...] = ()  # files not understood (listed, never silently dropped)
@@ -125,7 +127,7 @@ def read_host(name: str, files: list[Path]) -> HostFiles:
         elif path.name == "lan-router-routes.txt":
             host = replace(host, lan_routes=host.lan_routes + _lan_routes(text))
         elif path.name == "guard.conf":
-            host = replace(host, guard=True)
+            host = replace(host, guard=True, guard_sites=_guard_sites(path, text))
         elif "sysctl" not in str(path):
             ignored.append(str(path))
     network_by_name = {}
@@ -192,7 +194,7 @@ def _read_netdev(path: Path, networks: dict) -> ReadInterface:
     device = WgDevice(netdev.name, private, wg.listen_port, wg.firewall_mark, tuple(peers))
     addresses, mtu, routes = networks.get(netdev.name, ((), None, ()))
     return ReadInterface(device, addresses, netdev.mtu_bytes or mtu, routes, Backend.NETWORKD, str(path),
-                         str(wg.private_key_file) if wg.private_key_file else None)
+                         str(wg.private_key_file) if wg.private_key_file else None, wg.route_table)
 
 
 def _read_network(path: Path):
@@ -246,7 +248,8 @@ def _parse_key(cls, text: str | None):
 
 _NETS = r"(?:\{\s*([^}]*)\}|(\S+))"
 _MASQ = re.compile(r'(?:oifname\s+"([^"]+)"\s+)?ip6?\s+saddr\s+' + _NETS + r'\s+ip6?\s+daddr\s+(\S+)\s+masquerade')
-_ALLOW = re.compile(r'ip6?\s+saddr\s+' + _NETS + r'\s+ip6?\s+daddr\s+(\S+)\s+ct\s+state\s+new\s+accept')
+_ALLOW = re.compile(r'(?:oifname\s+"([^"]+)"\s+)?ip6?\s+saddr\s+' + _NETS
+                    + r'\s+ip6?\s+daddr\s+(\S+)\s+ct\s+state\s+new\s+accept')
 _ROUTE = re.compile(r"^\s*ip\s+(?:-6\s+)?route\s+add\s+(\S+)\s+via\s+(\S+)", re.MULTILINE)
 
 
@@ -260,8 +263,18 @@ def _masquerades(text: str):
 
 
 def _allows(text: str):
-    return tuple((_nets(m.group(1) or m.group(2)), ipaddress.ip_network(m.group(3), strict=False))
+    return tuple((_nets(m.group(2) or m.group(3)), ipaddress.ip_network(m.group(4), strict=False), m.group(1))
                  for m in _ALLOW.finditer(text))
+
+
+def _guard_sites(path: Path, text: str) -> tuple:
+    """The sites of a guard.conf, for their fingerprints; an unreadable one only loses those."""
+    try:
+        from netdwg.guard.config import parse_guard_config
+
+        return parse_guard_config(text, str(path)).sites
+    except (NetdwgError, ImportError, ValueError):
+        return ()
 
 
 def _lan_routes(text: str):
