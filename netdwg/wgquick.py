@@ -222,6 +222,7 @@ def _interpret(file: WgQuickFile, name: str | None) -> tuple[WgQuickConfig, list
     peers: list[dict] = []
     peer_start: list[int] = []
     pending_comment: str | None = None
+    blind = False  # inside an "[ Interface ]" that wg reads and wg-quick does not
 
     def err(number: int, message: str, fix: str = "", code: str = "WGQ001") -> None:
         found.append(Diagnostic(code, Severity.ERROR, message, Span(file.path, number), fix=fix))
@@ -235,6 +236,14 @@ def _interpret(file: WgQuickFile, name: str | None) -> tuple[WgQuickConfig, list
             elif line.section != "interface":
                 err(number, f"unknown section {_shorten(line.section)}; wg accepts [Interface] and [Peer]",
                     "fix the section name", "WGQ002")
+            blind = line.section == "interface" and _lower(
+                line.text.replace("\0", "").strip(" \t").split("#", 1)[0].split("=", 1)[0].strip(_C_SPACE)
+            ) != "[interface]"
+            if blind:
+                # wg ignores the spaces in "[ Interface ]", wg-quick does not: it hands
+                # Address, DNS, ... to wg, which rejects them.
+                found.append(Diagnostic("WGQ002", Severity.WARNING, f"{_shorten(line.text.strip())} is not "
+                                        "[Interface] to wg-quick", Span(file.path, number), fix="write [Interface]"))
             continue
         if line.kind is LineKind.COMMENT:
             if pending_comment == "" and line.text.lstrip(" \t").startswith("#"):
@@ -259,6 +268,10 @@ def _interpret(file: WgQuickFile, name: str | None) -> tuple[WgQuickConfig, list
                     f"{line.key} belongs in [{'Peer' if line.section == 'interface' else 'Interface'}]"
                     if line.key in other else f"known keys: {', '.join(known)}")
             err(number, f"unknown key {_shorten(line.key)!r} in [{line.section.title()}]", hint, "WGQ004")
+            continue
+        if blind and line.key in WGQUICK_KEYS:
+            err(number, f"{line.key} goes to wg, which rejects it: wg-quick did not see [Interface] above",
+                "write the section header as [Interface]", "WGQ004")
             continue
         if line.key in WG_INTERFACE_KEYS + WG_PEER_KEYS and not line.value:
             # wg's get_value() returns NULL for an empty value: "Line unrecognized".

@@ -180,6 +180,8 @@ CASES = [  # (text, real wg accepts it after strip, netdwg diagnostic code or No
     ("[Interface]\nListenPort = 0\n", True, None),
     ("ListenPort = 1\n", False, "WGQ003"),
     ("[Peers]\n", False, "WGQ002"),
+    ("[ Interface ]\nAddress = 10.0.0.1/24\n", False, "WGQ004"),
+    ("[ Interface ]\nListenPort = 5\n", True, "WGQ002"),  # wg is fine, but wg-quick keys would not be
     (f"[Peer]\nPublicKey = {PUB}\nPrivateKey = {PUB}\n", False, "WGQ004"),
 ]
 
