@@ -50,6 +50,7 @@ class Lab:
     topology: Topology
     world: World
     topology_apply_works: bool = True  # False once `apply --topology` failed: skip it for the other hosts
+    kernel_wireguard: bool = False  # the kernel has the WireGuard module (else wireguard-go)
 
     def ns(self, short: str) -> Netns:
         return Netns(f"{self.sandbox.id}-{short}")

@@ -18,10 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Mapping
 
-from netdwg.lab.sandbox import STATE_DIR, Node, Sandbox, SandboxError, wait_until
+from netdwg.lab.sandbox import STATE_DIR, Netns, Node, Sandbox, SandboxError, wait_until
 from netdwg.lab.standin import apply_with_commands
 from netdwg.lab.state import LAB_PREFIX, Lab, LabError, lab_records, lab_topology, lab_topology_text
-from netdwg.lab.world import HostBox, Uplink, World, plan_world
+from netdwg.lab.world import INET, HostBox, Uplink, World, plan_world
 from netdwg.topology import load_topology
 from netdwg.topology.compile import compile_topology
 from netdwg.topology.hostconfig import HostConfig
@@ -147,7 +147,9 @@ def configure_host(lab: Lab, node: Node, hc: HostConfig, secrets: Secrets, mode:
             raise SandboxError(f"netdwg apply failed on {hc.name}: {why} (log: {node.rundir / 'apply.log'})")
         say(f"[!] netdwg apply failed on {hc.name} ({why}); using the lab stand-in")
     for iface in hc.interfaces:
-        if not node.path(f"/run/wireguard/{iface.name}.sock").exists():
+        if lab.kernel_wireguard:
+            node.run(["ip", "link", "add", iface.name, "type", "wireguard"], check=False)
+        elif not node.path(f"/run/wireguard/{iface.name}.sock").exists():
             node.start_wireguard_go(iface.name)
     lan_ifs = {lan.prefix: lan.gateway_if for lan in lab.world.lans_of(hc.name)}
     apply_with_commands(node, hc, lan_ifs)
@@ -192,10 +194,20 @@ def _start_host(lab: Lab, box: HostBox, hc: HostConfig) -> Node:
         node.start_networkd(debug=False)
     else:
         node.run(["sh", "-ec", "\n".join(line for u in box.uplinks for line in _uplink_script(u))])
-    if Backend(box.backend) is not Backend.WG_QUICK:  # wg-quick starts its own (wg_quick_up)
+    # With the kernel module networkd creates the device from the .netdev apply writes and
+    # wg-quick creates its own; without it (this project's machines) wireguard-go stands in.
+    if Backend(box.backend) is not Backend.WG_QUICK and not lab.kernel_wireguard:
         for iface in hc.interfaces:
             node.start_wireguard_go(iface.name)
     return node
+
+
+def kernel_wireguard_available(ns: Netns) -> bool:
+    """Can this kernel create WireGuard links? Probed in a lab namespace, never in the root one."""
+    res = ns.run(["ip", "link", "add", "ndwprobe0", "type", "wireguard"], check=False)
+    if res.returncode == 0:
+        ns.run(["ip", "link", "del", "ndwprobe0"], check=False)
+    return res.returncode == 0
 
 
 def _underlay_ready(node: Node, box: HostBox) -> bool:
@@ -295,6 +307,8 @@ def bring_up(topology_path: str | Path, say: Say = _quiet, mode: str = "auto", s
         say(f"[#] lab {sb.id}: {len(topology.hosts)} hosts, {len(world.namespaces)} namespaces")
         with ThreadPoolExecutor(WORKERS) as pool:
             list(pool.map(lambda ns: sb.netns(ns[0]), world.namespaces))
+        lab.kernel_wireguard = kernel_wireguard_available(lab.ns(INET))
+        lab.set_extra(kernel_wireguard=lab.kernel_wireguard)
         for w in world.wires:
             sb.veth(lab.ns(w.a_ns), w.a_if, lab.ns(w.b_ns), w.b_if, up=False)
         say(f"[+] {len(world.namespaces)} namespaces, {len(world.wires)} wires ({time.monotonic() - t0:.1f}s)")
