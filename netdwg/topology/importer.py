@@ -155,8 +155,6 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
 
     main_peers = {h.name: peers_of(h, main) for h in on_main}
     others = {h.name for h in on_main}
-    hub = next((h for h in on_main if len(on_main) > 2 and set(main_peers[h.name]) == others - {h.name}), None)
-    hub_name = hub.name if hub else None
 
     # addresses and the pool
     addresses = {h.name: tuple(a.ip for a in _iface(h, main).addresses) for h in on_main}
@@ -167,6 +165,17 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
         if nets:
             pool.append(_most_common(nets, None))
     in_pool = lambda p: any(p.version == q.version and p.subnet_of(q) for q in pool)  # noqa: E731
+
+    # the hub: everyone's peer, everyone peers with it, and the others route the whole pool to it
+    # (in a mesh, peers carry each other's addresses, never the pool)
+    def routes_pool_to(name: str) -> bool:
+        return any(p.num_addresses > 1 and in_pool(p) for other in others - {name}
+                   for p in getattr(main_peers[other].get(name), "allowed_ips", ()))
+
+    candidates = [h for h in on_main if len(on_main) >= 2 and set(main_peers[h.name]) == others - {h.name}
+                  and routes_pool_to(h.name)]
+    hub = candidates[0] if candidates else None
+    hub_name = hub.name if hub else None
 
     # what others route to each host beyond its own addresses: its LANs
     pair_ifaces = sorted({i.name for h in hosts for i in h.interfaces if i.name != main})

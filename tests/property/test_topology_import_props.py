@@ -1,0 +1,81 @@
+"""Round trip on generated networks: render every host, import the files, compile again: nothing differs."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from netdwg.render import render_host
+from netdwg.topology import parse_topology
+from netdwg.topology.compile import compile_topology
+from netdwg.topology.importer import compare_hosts, import_hosts
+from netdwg.topology.importer_files import read_hosts
+from netdwg.topology.secrets import Secrets, complete_secrets
+
+
+@st.composite
+def networks(draw):
+    v6 = draw(st.booleans())
+    lines = ["[network]", "name = gen", "interface = wg-gen",
+             "pool = 10.70.0.0/16" + (", fd70::/64" if v6 else ""),
+             f"mtu = {draw(st.sampled_from([1280, 1380, 1420]))}", f"keepalive = {draw(st.sampled_from([15, 25]))}",
+             "[hosts]", "  [[hub]]", "  role = hub", "  endpoint = 198.51.100.70:51820",
+             "  address = 10.70.0.1" + (", fd70::1" if v6 else ""),
+             f"  backend = {draw(st.sampled_from(['networkd', 'netplan', 'wg-quick']))}"]
+    n_sites = draw(st.integers(0, 3))
+    sites = [f"site{i}" for i in range(n_sites)]
+    for i, name in enumerate(sites):
+        lines += [f"  [[{name}]]", "  role = site", f"  address = 10.70.1.{i + 1}",
+                  f"  lan = 192.168.{i}.0/24", f"  lan_address = 192.168.{i}.1", "  lan_interface = eth1",
+                  f"  return_path = {draw(st.sampled_from(['static-route', 'masquerade']))}",
+                  f"  backend = {draw(st.sampled_from(['networkd', 'netplan', 'wg-quick']))}"]
+    for i in range(draw(st.integers(1, 4))):
+        lines += [f"  [[user{i}]]", "  role = roaming", f"  address = 10.70.2.{i + 1}" + (f", fd70::2:{i + 1}" if v6 and draw(st.booleans()) else ""),
+                  f"  backend = {draw(st.sampled_from(['networkd', 'wg-quick', 'netplan']))}"]
+        if sites and draw(st.booleans()):
+            reach = draw(st.lists(st.sampled_from(sites), unique=True))
+            lines.append(f"  reach = {', '.join(reach) if reach else ','}")
+        if draw(st.booleans()):
+            lines.append("  mtu = 1280")
+    return "\n".join(lines) + "\n"
+
+
+@st.composite
+def meshes_and_pairs(draw):
+    """No hub: sites with public endpoints in a mesh, or joined by site pairs only."""
+    paired = draw(st.booleans())
+    lines = ["[network]", "name = gen", "interface = wg-mesh"] + ([] if paired else ["pool = 10.80.0.0/24"])
+    lines.append("[hosts]")
+    n = draw(st.integers(2, 3)) if not paired else 2
+    for i in range(n):
+        lines += [f"  [[gw{i}]]", "  role = site", f"  endpoint = 203.0.113.{i + 1}:{51821 if paired else 51820}",
+                  f"  lan = 172.30.{i}.0/24", f"  lan_address = 172.30.{i}.1", "  lan_router = " + f"172.30.{i}.1",
+                  "  return_path = none", f"  backend = {draw(st.sampled_from(['networkd', 'netplan', 'wg-quick']))}"]
+        if not paired:
+            lines.append(f"  address = 10.80.0.{i + 1}")
+    if paired:
+        lines += ["[pairs]", "  [[gw0-gw1]]", "  ends = gw0, gw1",
+                  f"  transfer = {draw(st.sampled_from(['10.255.0.0/31', '10.255.0.4/30']))}"]
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(networks(), meshes_and_pairs()))
+def test_render_import_compile_changes_nothing(text):
+    topology = parse_topology(text, "gen.conf")
+    secrets, _ = complete_secrets(topology, Secrets())
+    compiled = compile_topology(topology, secrets)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for name, config in compiled.items():
+            for file in render_host(config):
+                target = root / name / file.relative_to_root()
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(file.text)
+        hosts = read_hosts(sorted(root.iterdir()))
+        imported = import_hosts(hosts, "gen")
+        again = compile_topology(parse_topology(imported.text, "imported.conf"), imported.secrets)
+        assert compare_hosts(hosts, again) == ()
+        assert {h.name: h.role for h in parse_topology(imported.text).hosts} == {h.name: h.role for h in topology.hosts}
