@@ -296,7 +296,8 @@ def test_networkd_over_d_bus_alone_identifies_the_office(clean):
 
     lab = clean
     lab.write_guard_config(Action.REMOVE, fingerprint=Fingerprint(
-        dhcp_servers=(OFFICE_ROUTER,), routers=(OFFICE_ROUTER,), router_macs=(OFFICE_MAC,)))
+        dhcp_servers=(OFFICE_ROUTER,), routers=(OFFICE_ROUTER,), router_macs=(OFFICE_MAC,)),
+        timeout=10.0)  # D-Bus round trips are slower than inotify on a loaded 2-CPU machine
     lab.start_guard("--leases", "/nonexistent/leases")
     lab.join("office")
     wait_dev(lab, DEVICE, "lan0")
