@@ -58,3 +58,32 @@ def test_lab_verbs_up_status_exec_check_down(tmp_path):
     assert down.returncode == 0 and "removed 14 namespaces" in down.stdout
     assert netdwg(state, "status").returncode == 2
     assert snapshot_root_netns() == before
+
+
+def test_sigterm_during_up_removes_what_was_built(tmp_path):
+    import signal
+    import time
+
+    state = tmp_path / "state"
+    before = snapshot_root_netns()
+    env = dict(os.environ, NETDWG_LAB_STATE_DIR=str(state))
+    proc = subprocess.Popen([sys.executable, "-m", "netdwg", "lab", "up", "examples/harbor.conf", "--configure",
+                             "standin"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    data = None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and data is None:
+        for path in state.glob("ndwl*.json") if state.exists() else ():
+            try:
+                candidate = json.loads(path.read_text())
+            except ValueError:
+                continue
+            if len(candidate["procs"]) >= 3:
+                data = candidate
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert data is not None, err
+    assert proc.returncode == 130 and "removing what was created" in err
+    assert not list(state.glob("ndwl*.json"))
+    assert not any(Path("/run/netns", n).exists() for n in data["netns"])
+    assert snapshot_root_netns() == before
