@@ -99,8 +99,11 @@ def run(args) -> int:
     from netdwg.topology.prepare import prepare
 
     prepared = prepare(args.topology, complete=True, announce=lambda m: print(m, file=sys.stderr))
-    configs = prepared.compile()
-    check_lint(prepared.topology, configs, args.force)
+    from netdwg.render.text import bulk_allocation
+
+    with bulk_allocation():
+        configs = prepared.compile()
+        check_lint(prepared.topology, configs, args.force)
     if args.host and args.host not in configs:
         raise ConfigError(f"{args.topology}: no host {args.host!r}",
                           fix="one of: " + ", ".join(configs))
@@ -110,7 +113,9 @@ def run(args) -> int:
     try:
         for name in hosts:
             root = args.out if args.host else args.out / name
-            for file in render_host(configs[name], args.format, key_files=args.key_files):
+            with bulk_allocation():
+                files = render_host(configs[name], args.format, key_files=args.key_files)
+            for file in files:
                 path = write_rendered(root, file)
                 written.append({"host": name, "path": str(file.path), "written": str(path),
                                 "mode": f"{file.mode:04o}", "owner": file.owner, "group": file.group,

@@ -22,6 +22,7 @@ entries (tests/unit/test_render_text.py); it is formatted directly because a
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 from netdwg.rendered import MODE_NETWORKD_SECRET, MODE_PUBLIC, RenderedFile
@@ -41,7 +42,13 @@ def _allowed_block(nets) -> str:
 
 
 def unit_paths(iface: WgInterface) -> tuple[PurePosixPath, PurePosixPath]:
-    return NETWORK_DIR / f"50-{iface.name}.netdev", NETWORK_DIR / f"50-{iface.name}.network"
+    return _unit_paths(iface.name)
+
+
+@lru_cache(maxsize=64)
+def _unit_paths(name: str) -> tuple[PurePosixPath, PurePosixPath]:
+    # pathlib joins cost microseconds each; 10,000 hosts share a handful of interface names
+    return NETWORK_DIR / f"50-{name}.netdev", NETWORK_DIR / f"50-{name}.network"
 
 
 def render(host: HostConfig, *, key_files: bool = False) -> tuple[RenderedFile, ...]:

@@ -12,6 +12,7 @@ it from its key file instead (wg-quick itself has no PrivateKeyFile).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 from netdwg.errors import InternalError
@@ -25,7 +26,12 @@ HEADER = "# Managed by netdwg: edit the topology and run 'netdwg render', not th
 
 
 def conf_path(iface: WgInterface) -> PurePosixPath:
-    return WG_DIR / f"{iface.name}.conf"
+    return _conf_path(iface.name)
+
+
+@lru_cache(maxsize=64)
+def _conf_path(name: str) -> PurePosixPath:
+    return WG_DIR / f"{name}.conf"
 
 
 def _route_command(route: Route) -> str:
