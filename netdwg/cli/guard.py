@@ -130,6 +130,7 @@ def run_status(args) -> int:
         decision = decide(config, load_learned(args.learned), observed, (), time.monotonic())
         status = status_json(decision, (), config)
         status["running"] = False
+        status["would_do"] = [c.describe() for c in decision.desired]
     if args.json:
         print(json.dumps(status, indent=1))
         return EXIT_OK
@@ -143,6 +144,10 @@ def run_status(args) -> int:
     print("in effect:" if status["in_effect"] else "in effect: nothing")
     for change in status["in_effect"]:
         print(f"  {change}")
+    if status.get("would_do"):
+        print("a running guard would:")
+        for change in status["would_do"]:
+            print(f"  {change}")
     for warning in status["warnings"]:
         print(f"warning: {warning}")
     if status.get("last_reaction_ms") is not None:
