@@ -52,9 +52,10 @@ def explain(code: str) -> str:
 
     from netdwg.lint import RULES
     from netdwg.lint import files as cross_file
+    from netdwg.lint.rules_secrets import check_secrets
 
     code = code.upper()
-    texts = [inspect.getdoc(rule) or "" for rule in RULES] + [inspect.getdoc(cross_file) or ""]
+    texts = [inspect.getdoc(rule) or "" for rule in (*RULES, check_secrets)] + [inspect.getdoc(cross_file) or ""]
     found = [t for t in texts if code in t]
     if not found:
         raise NetdwgError(f"no lint rule {code}", fix="see 'netdwg lint --help' or netdwg.conf(5) for the codes")
@@ -70,7 +71,18 @@ def lint_file(path: str, compile_too: bool = True):
     except ConfigError as err:  # the loader's diagnostics, in file order like the linter's
         return tuple(sorted(err.diagnostics, key=lambda d: (d.span.line if d.span else 0, d.code)))
     compiled = _compile(topology) if compile_too else None
-    return run_lint(topology, compiled)
+    return run_lint(topology, compiled, _store(topology))
+
+
+def _store(topology):
+    """The real secrets store when this user may read it (lint never needs it, but checks it if it can)."""
+    from netdwg.topology.secrets import default_secrets_path, load_secrets
+
+    path = default_secrets_path(topology)
+    try:
+        return load_secrets(path) if path.exists() else None
+    except (NetdwgError, OSError):
+        return None  # unreadable (not root) or unsafe mode: 'netdwg keys' and 'render' report that
 
 
 def _compile(topology):

@@ -21,6 +21,7 @@ Codes (NDW001-003 come from the loader):
     NDW024 more than one hub
     NDW025 guard on a non-roaming or wg-quick host
     NDW026 site pair ends without endpoints (or not gateways)
+    NDW027 secrets store: a missing key or PSK; keys of hosts that are gone
     NDW030 public key mismatch between two ends (files)
     NDW031 preshared key mismatch between two ends (files)
     NDW032 private key or PSK in a world-readable file (files)
@@ -32,7 +33,7 @@ import gc
 from typing import Callable, Iterable, Iterator, Mapping
 
 from netdwg.errors import Diagnostic, Severity
-from netdwg.lint import rules_addresses, rules_peers, rules_routing
+from netdwg.lint import rules_addresses, rules_peers, rules_routing, rules_secrets
 from netdwg.topology.model import Topology
 
 Rule = Callable[[Topology, Mapping | None], Iterable[Diagnostic]]
@@ -59,11 +60,12 @@ RULES: tuple[Rule, ...] = (
 _ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
-def run_lint(topology: Topology, compiled: Mapping | None = None) -> tuple[Diagnostic, ...]:
+def run_lint(topology: Topology, compiled: Mapping | None = None, secrets=None) -> tuple[Diagnostic, ...]:
     """Every rule's findings at once, in file order (then severity, then code).
 
     `compiled` (host name -> the compiler's HostConfig) is optional; rules
-    that can also check compiled output (forwarding sysctls) use it when given.
+    that can also check compiled output (forwarding sysctls, firewall) use it
+    when given. `secrets` (the store's `Secrets`), when given, is checked too.
     """
     found: list[Diagnostic] = []
     # On a hub with 10,000 peers the rules allocate ~100k short-lived values and the
@@ -74,6 +76,8 @@ def run_lint(topology: Topology, compiled: Mapping | None = None) -> tuple[Diagn
     try:
         for rule in RULES:
             found.extend(rule(topology, compiled))
+        if secrets is not None:
+            found.extend(rules_secrets.check_secrets(topology, secrets))
     finally:
         if was_enabled:
             gc.enable()

@@ -496,3 +496,21 @@ def test_site_pair_with_a_roaming_end_or_the_networks_interface():
     messages = [h.message for h in only(diags, "NDW026")]
     assert any("'ana' is a roaming host" in m for m in messages)
     assert any("interface wg0 is the network's interface too" in m for m in messages)
+
+
+def test_secrets_store_missing_and_stale_entries():
+    from netdwg.topology.secrets import Secrets, complete_secrets, forget_host
+
+    topology, text = topo()
+    full, _ = complete_secrets(topology, Secrets())
+    assert not only(run_lint(topology, secrets=full), "NDW027")
+    partial = forget_host(full, "ana")
+    notes = only(run_lint(topology, secrets=partial), "NDW027")
+    assert {n.message for n in notes} == {"the secrets store has no private key of ana",
+                                          "the secrets store has no preshared key ana <-> hub"}
+    assert all(n.severity is Severity.INFO and n.subject == "host 'ana'" for n in notes)
+    smaller = parse_topology(text.replace("  [[ana]]\n  role = roaming\n  address = 10.9.0.4\n  guard = yes\n", ""),
+                             "t.conf")
+    stale = only(run_lint(smaller, secrets=full), "NDW027")
+    assert {s.severity for s in stale} == {Severity.WARNING} and len(stale) == 2
+    assert any("private key of 'ana'" in s.message for s in stale)
