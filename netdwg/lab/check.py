@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
 from netdwg.lab.world import World
 from netdwg.topology.model import Host, ReturnPath, Role, Topology
@@ -27,7 +27,7 @@ class Point:
 
     name: str
     ns: str  # the lab namespace (short name) it lives in
-    address: IPv4Address
+    address: IPv4Address | IPv6Address
     site: str | None = None  # for a LAN device: the site whose LAN it is on
 
 
@@ -64,10 +64,11 @@ def may_open(site: Host, source: Host) -> bool:
 
 def points(topology: Topology, world: World) -> tuple[Point, ...]:
     out = []
-    for host in topology.hosts:
-        v4 = next((a for a in host.addresses if a.version == 4), None)
-        if v4 is not None:
-            out.append(Point(host.name, host.name, v4))
+    for version in (4, 6):  # IPv6 inside the tunnel works over the IPv4 underlay
+        for host in topology.hosts:
+            addr = next((a for a in host.addresses if a.version == version), None)
+            if addr is not None:
+                out.append(Point(host.name, host.name, addr))
     for lan in world.lans:
         out.append(Point(lan.device, lan.device, lan.device_address.ip, lan.site))
     return tuple(out)
@@ -119,7 +120,9 @@ def expected_probes(topology: Topology, world: World) -> tuple[Probe, ...]:
     probes = []
     for src in pts:
         for dst in pts:
-            if src == dst or (src.site is None and dst.site == src.name):
+            if src.address.version != dst.address.version:
+                continue
+            if src == dst or src.name == dst.name or (src.site is None and dst.site == src.name):
                 continue  # a gateway and its own LAN talk directly
             if src.site is not None and dst.site == src.site:
                 continue

@@ -147,7 +147,9 @@ def _probe(probes, src, dst):
 def test_expected_matrix_follows_reach_allow_and_return_path(harbor):
     topology, world = harbor
     probes = expected_probes(topology, world)
-    assert len(probes) == 40
+    assert len(probes) == 42
+    v6 = {(p.src.name, p.dst.name, str(p.dst.address)) for p in probes if p.dst.address.version == 6}
+    assert v6 == {("relay", "ana", "fd99:1::4"), ("ana", "relay", "fd99:1::1")}  # IPv6 inside the tunnel
     assert _probe(probes, "ana", "oslo-dev").allowed
     assert _probe(probes, "ben", "oslo-dev").allowed
     assert not _probe(probes, "ben", "bergen-dev").allowed  # reach = oslo
