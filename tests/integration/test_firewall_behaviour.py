@@ -11,7 +11,7 @@ import pytest
 
 from netdwg.render import render_host
 from netdwg.topology.compile import compile_topology
-from tests.golden_support import load_scenario
+from golden_support import load_scenario
 
 pytestmark = pytest.mark.root
 

@@ -27,7 +27,7 @@ from netdwg.topology.compile import compile_topology
 from netdwg.unitfile import effective_unit, parse_unit
 from netdwg.unitfile.views import network_view, route_views, to_wg_device
 from netdwg.wgquick import load_wgquick, strip
-from tests.golden_support import SCENARIOS, load_scenario
+from golden_support import SCENARIOS, load_scenario
 
 pytestmark = pytest.mark.root
 

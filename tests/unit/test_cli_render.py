@@ -12,7 +12,7 @@ import pytest
 from netdwg.cli import main
 from netdwg.render.qr import qr_matrix, qr_png, qr_terminal
 from netdwg.topology.secrets import load_secrets
-from tests.golden_support import GOLDEN
+from golden_support import GOLDEN
 
 
 @pytest.fixture

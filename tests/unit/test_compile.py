@@ -14,7 +14,7 @@ from netdwg.topology import parse_topology
 from netdwg.topology.compile import compile_host, compile_topology
 from netdwg.topology.model import Role
 from netdwg.topology.secrets import Secrets
-from tests.golden_support import fixed_secrets, load_scenario
+from golden_support import fixed_secrets, load_scenario
 
 N = ipaddress.ip_network
 

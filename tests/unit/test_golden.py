@@ -10,7 +10,7 @@ import pytest
 
 from netdwg.topology import load_topology
 from netdwg.topology.secrets import format_secrets
-from tests.golden_support import GOLDEN, SCENARIOS, fixed_secrets, render_scenario
+from golden_support import GOLDEN, SCENARIOS, fixed_secrets, render_scenario
 
 
 def _expected_tree(root) -> dict[str, str]:

@@ -11,7 +11,7 @@ from netdwg.render import networkd
 from netdwg.render.wgquick import conf_text, conf_text_reference
 from netdwg.topology.compile import compile_topology
 from netdwg.unitfile import UnitFile, format_unit, parse_unit
-from tests.golden_support import SCENARIOS, load_scenario
+from golden_support import SCENARIOS, load_scenario
 
 
 def builder_netdev(host, iface, key_files):
