@@ -46,17 +46,9 @@ def test_page_renders_without_warnings(page, tmp_path):
         assert re.search(rf"^{heading}$", text, re.M), f"{page.name}: no {heading} section"
 
 
-def _verbs() -> list[str]:
-    from netdwg.cli import build_parser
-
-    parser = build_parser()
-    actions = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
-    return sorted(actions[0].choices) if actions else []
-
-
-def test_netdwg_8_documents_every_verb():
+def test_netdwg_8_documents_every_verb(cli_verbs):
     text = (REPO / "docs" / "man" / "netdwg.8.rst").read_text()
-    missing = [verb for verb in _verbs() if not re.search(rf"^\*\*{re.escape(verb)}[* ]", text, re.M)]
+    missing = [verb for verb in cli_verbs if not re.search(rf"^\*\*{re.escape(verb)}[* ]", text, re.M)]
     assert missing == [], f"verbs without an entry in netdwg.8.rst COMMANDS: {missing}"
 
 
