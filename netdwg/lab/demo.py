@@ -45,6 +45,8 @@ def demo(topology_path: str, mode: str = "auto") -> int:
         hows = extra.get("configured_by", {})
         rows.append(("configured by", ", ".join(f"{how} ({sum(1 for v in hows.values() if v == how)} hosts)"
                                                 for how in sorted(set(hows.values())))))
+        if extra.get("apply_topology_failure"):
+            rows.append(("  apply --topology", f"failed on {extra['apply_topology_failure']}"))
         for host, why in extra.get("apply_failures", {}).items():
             rows.append((f"  apply on {host}", f"failed: {why}"))
 

@@ -128,6 +128,10 @@ def configure_host(lab: Lab, node: Node, hc: HostConfig, secrets: Secrets, mode:
         if lab.topology_apply_works:
             ok, why = _run_apply(node, ["--topology", "/etc/netdwg/netdwg.conf", "--host", hc.name])
             lab.topology_apply_works = ok
+            if not ok:
+                lab.sandbox.record.extra["apply_topology_failure"] = f"{hc.name}: {why}"
+                say(f"[!] netdwg apply --topology failed on {hc.name} ({why}); "
+                    "using rendered files and netdwg apply --from")
         if not ok:
             from netdwg.render import render_host  # noqa: PLC0415 (only needed on this path)
 
