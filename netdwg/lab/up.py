@@ -107,8 +107,8 @@ def _run_apply(node: Node, argv: list[str]) -> tuple[bool, str]:
     res = node.run([sys.executable, "-m", "netdwg", "apply", *argv], check=False, timeout=120)
     with open(node.rundir / "apply.log", "a") as log:
         log.write(f"$ netdwg apply {' '.join(argv)}\n{res.stdout}{res.stderr}(exit {res.returncode})\n")
-    last = (res.stderr.strip().splitlines() or ["no output"])[-1]
-    return res.returncode == 0, f"exit {res.returncode}: {last}"
+    lines = [line for line in res.stderr.strip().splitlines() if "internal error (a bug" not in line]
+    return res.returncode == 0, f"exit {res.returncode}: {(lines or ['no output'])[-1].strip()}"
 
 
 def configure_host(lab: Lab, node: Node, hc: HostConfig, secrets: Secrets, mode: str, say: Say) -> str:
