@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from netdwg.lab.sandbox import Node, SandboxError, wait_until
 from netdwg.lab.state import Lab, LabError
-from netdwg.lab.up import _uplink_script, uses_networkd
+from netdwg.lab.up import uplink_script, uses_networkd
 from netdwg.lab.world import SiteLan
 from netdwg.topology.model import Backend, Role
 
@@ -102,11 +102,11 @@ def _return_away(lab: Lab, host: str, node: Node) -> None:
     nat = lab.ns(box.nat)
     lab.sandbox.veth(nat, "lan0", node.netns, "eth0", up=False)
     nat_side = next(u for u in lab.world.uplinks if u.ns == box.nat and u.ifname == "lan0")
-    nat.run(["sh", "-ec", "\n".join(_uplink_script(nat_side))])
+    nat.run(["sh", "-ec", "\n".join(uplink_script(nat_side))])
     if uses_networkd(Backend(box.backend)):
         node.run(["ip", "link", "set", "eth0", "up"])  # networkd applies 10-lab-eth0.network to the new link
     else:
-        node.run(["sh", "-ec", "\n".join(line for u in box.uplinks for line in _uplink_script(u))])
+        node.run(["sh", "-ec", "\n".join(line for u in box.uplinks for line in uplink_script(u))])
 
 
 def _join_lan(lab: Lab, host: str, node: Node, lan: SiteLan) -> None:

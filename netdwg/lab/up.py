@@ -2,8 +2,9 @@
 
 Order: namespaces -> wires -> switches, routers, NATs, devices (one shell
 script per namespace) -> host nodes in parallel (underlay, dbus-daemon,
-networkd, wireguard-go, then the host's configuration) -> DHCP servers ->
-wait until every spoke has a handshake with the hub.
+networkd, wireguard-go) -> each host configured by ``netdwg apply`` run inside
+it (hubs first) -> DHCP servers -> wait until every tunnel a host initiates
+has a handshake -> netdwg-guard on roaming hosts with guard = yes.
 
 Everything is recorded in the sandbox record before it is created, so a
 failed or killed ``up`` is removed by ``netdwg lab down``.
@@ -39,7 +40,8 @@ def _quiet(_: str) -> None:
     pass
 
 
-def _uplink_script(u: Uplink) -> list[str]:
+def uplink_script(u: Uplink) -> list[str]:
+    """`ip` commands giving one interface its address (point-to-point on the internet) and default route."""
     lines = []
     if u.mac:
         lines.append(f"ip link set {u.ifname} address {u.mac}")
@@ -63,7 +65,7 @@ def namespace_script(world: World, short: str) -> str:
             lines.append(f"ip link set {br.name} up")
     for u in world.uplinks:
         if u.ns == short:
-            lines += _uplink_script(u)
+            lines += uplink_script(u)
     if short in world.routers:
         lines.append("sysctl -q -w net.ipv4.ip_forward=1")
     for ns, out in world.masquerade:
@@ -197,7 +199,7 @@ def _start_host(lab: Lab, box: HostBox, hc: HostConfig) -> Node:
         node.start_dbus()
         node.start_networkd(debug=False)
     else:
-        node.run(["sh", "-ec", "\n".join(line for u in box.uplinks for line in _uplink_script(u))])
+        node.run(["sh", "-ec", "\n".join(line for u in box.uplinks for line in uplink_script(u))])
     # With the kernel module networkd creates the device from the .netdev apply writes and
     # wg-quick creates its own; without it (this project's machines) wireguard-go stands in.
     if Backend(box.backend) is not Backend.WG_QUICK and not lab.kernel_wireguard:
