@@ -24,3 +24,23 @@ def networkd_node(sandbox: Sandbox) -> Node:
     node.start_dbus()
     node.start_networkd(debug=True)
     return node
+
+
+@pytest.fixture
+def lab_up(tmp_path):
+    """Factory for whole-topology labs: ``lab = lab_up(path, mode="apply")`` -> a running `Lab`.
+
+    Every host is configured by `netdwg apply` inside it (mode="standin": the lab's own
+    commands). The lab uses a private state dir and is torn down after the test.
+    """
+    from netdwg.lab.state import destroy_labs, find_lab
+    from netdwg.lab.up import bring_up
+
+    state = tmp_path / "lab-state"
+
+    def up(topology, mode: str = "apply"):
+        bring_up(topology, mode=mode, state_dir=state)
+        return find_lab(state)
+
+    yield up
+    destroy_labs(state)

@@ -7,8 +7,6 @@ from pathlib import Path
 import pytest
 
 from netdwg.lab.check import expected_probes, format_table, run_probes
-from netdwg.lab.state import destroy_labs, find_lab
-from netdwg.lab.up import bring_up
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -18,14 +16,9 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 # hub-spokes is the example topology (test_lab_up.py); dual-stack has an IPv6-only hub
 # endpoint, which the lab's IPv4 internet cannot carry (plan_world says so, see unit tests).
 @pytest.mark.parametrize("shape", ["hub-masquerade", "relay", "site-to-site"])
-def test_golden_shape_up_and_check(shape, tmp_path):
-    state = tmp_path / "state"
-    try:
-        bring_up(GOLDEN / shape / "topology.conf", mode="apply", state_dir=state)
-        lab = find_lab(state)
-        assert all(h.startswith("netdwg apply") for h in lab.sandbox.record.extra["configured_by"].values())
-        results = run_probes(lab, expected_probes(lab.topology, lab.world), trace=False)
-        assert results and all(r.ok for r in results), format_table(results)
-        assert any(r.probe.allowed for r in results)
-    finally:
-        destroy_labs(state)
+def test_golden_shape_up_and_check(shape, lab_up):
+    lab = lab_up(GOLDEN / shape / "topology.conf", mode="apply")
+    assert all(h.startswith("netdwg apply") for h in lab.sandbox.record.extra["configured_by"].values())
+    results = run_probes(lab, expected_probes(lab.topology, lab.world), trace=False)
+    assert results and all(r.ok for r in results), format_table(results)
+    assert any(r.probe.allowed for r in results)
