@@ -142,6 +142,9 @@ def roam(lab: Lab, host: str, to: str, measure: bool = True, say=lambda s: None)
     current = where_is(lab, host)
     if to != AWAY and not lab.world.lans_of(to):
         raise LabError(f"'{to}' is not a site with a LAN", fix="roam to a site name or 'away'")
+    if to != AWAY and not any(d.ns == lab.world.lans_of(to)[0].router for d in lab.world.dhcp):
+        raise LabError(f"{to}'s LAN has no DHCP server in the lab (its gateway is the LAN's router)",
+                       fix="roam to a site whose LAN has an office router")
     if to == current:
         raise LabError(f"{host} is already {'away' if to == AWAY else 'on ' + to}")
     node = lab.node(host)
