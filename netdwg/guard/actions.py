@@ -1,19 +1,14 @@
-"""The guard's effects behind two small ports: routes (netlink) and a peer's
-AllowedIPs and endpoint (the WireGuard device).
-
-All netlink work happens in one worker thread: pyroute2 0.9's sync IPRoute
-runs its own event loop and cannot be called from a thread whose asyncio
-loop is running; 0.7.2 (Debian 12) has only the sync API. Both work here.
+"""The guard's effects behind two small ports: routes (netlink, `RoutePort`,
+implemented by netdwg.guard.rtnl.RtnlRoutes) and a peer's AllowedIPs and
+endpoint (the WireGuard device, `WgPort`: UAPI socket or `wg`).
 
 Every effect is announced in wg-quick's ``[#] ...`` style in the log.
 """
 
 from __future__ import annotations
 
-import errno
 import ipaddress
 import logging
-import os
 import socket
 import subprocess
 from dataclasses import dataclass
@@ -51,79 +46,7 @@ class WgPort(Protocol):
     def set_endpoint(self, peer: PublicKey, endpoint: str) -> None: ...
 
 
-# --- routes over netlink -------------------------------------------------------
-
-class NetlinkRoutes:
-    """Exact route add/delete with pyroute2 (0.7.2 and 0.9). Use from one thread only."""
-
-    def __init__(self) -> None:
-        from netdwg.guard.sources.netlink import unbound_iproute
-
-        self._ipr = unbound_iproute()
-
-    def close(self) -> None:
-        self._ipr.close()
-
-    def ifindex(self, dev: str) -> int:
-        try:  # an ioctl: microseconds, where a pyroute2 0.9 link lookup takes milliseconds
-            return socket.if_nametoindex(dev)
-        except OSError:
-            raise ExternalError(f"no such interface {dev!r}") from None
-
-    def _spec(self, route: Route) -> dict:
-        spec = {"dst": str(route.dst), "oif": self.ifindex(route.dev), "priority": route.metric,
-                "table": route.table, "family": socket.AF_INET if route.dst.version == 4 else socket.AF_INET6}
-        return spec
-
-    def exists(self, route: Route) -> bool:
-        spec = self._spec(route)
-        for msg in self._ipr.get_routes(family=spec["family"], table=route.table):
-            if (msg["dst_len"] == route.dst.prefixlen
-                    and (msg.get_attr("RTA_DST") or ("0.0.0.0" if route.dst.version == 4 else "::"))
-                    == str(route.dst.network_address)
-                    and msg.get_attr("RTA_OIF") == spec["oif"]
-                    and (msg.get_attr("RTA_PRIORITY") or 0) == route.metric):
-                return True
-        return False
-
-    def add_route(self, route: Route) -> None:
-        spec = self._spec(route)
-        spec.update(proto=route.proto, scope=route.scope)
-        if route.gateway:
-            spec["gateway"] = str(route.gateway)
-        if route.prefsrc:
-            spec["prefsrc"] = str(route.prefsrc)
-        try:
-            self._ipr.route("add", **spec)
-        except Exception as err:  # pyroute2 NetlinkError; EEXIST = already there, fine
-            if getattr(err, "code", None) != errno.EEXIST:
-                raise
-
-    def forget_neighbour(self, dev: str, ip) -> None:
-        """Drop an unresolved (INCOMPLETE/FAILED) neighbour entry so the next packet sends a
-        fresh ARP/NS at once instead of waiting for the kernel's 1 s retransmit timer."""
-        try:
-            self._ipr.neigh("del", dst=str(ip), ifindex=self.ifindex(dev),
-                            family=socket.AF_INET if ip.version == 4 else socket.AF_INET6)
-        except Exception:  # not there, or already resolved meanwhile: fine
-            pass
-
-    def delete_route(self, route: Route, seen_present: bool = False) -> None:
-        # The kernel treats metric 0 in a delete as "any metric": deleting an
-        # absent metric-0 route would delete another metric's route on the same
-        # prefix and device (lab-recipe.md). Check it is there first, unless the
-        # netlink events just showed it (a dump costs ~10 ms on pyroute2 0.9).
-        if route.metric == 0 and not seen_present and not self.exists(route):
-            return
-        spec = self._spec(route)
-        # scope NOWHERE and proto 0 mean "any" to the kernel; pyroute2 would
-        # otherwise send its defaults (universe, boot) and match nothing (ESRCH).
-        spec.update(scope=255, proto=0)
-        try:
-            self._ipr.route("del", **spec)
-        except Exception as err:
-            if getattr(err, "code", None) not in (errno.ESRCH, errno.ENOENT):
-                raise
+# Routes: netdwg.guard.rtnl.RtnlRoutes (a stdlib rtnetlink writer; see why there).
 
 
 # --- the WireGuard device --------------------------------------------------------
@@ -307,7 +230,3 @@ def resolve_endpoint(host: str, port: int) -> str:
         info = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
         ip = ipaddress.ip_address(info[0][4][0])
     return f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
-
-
-def running_as_root() -> bool:
-    return os.geteuid() == 0

@@ -107,3 +107,44 @@ def test_snapshot_replaces_netlink_facts_but_keeps_leases():
     o = fold(Observed(), LeaseSeen(Lease("lan0", source="networkd")))
     o = fold(o, Snapshot(frozenset(), frozenset(), frozenset(), 1.0, frozenset({"lan0"})))
     assert o.lease_for("lan0") is not None and o.down_links == {"lan0"}
+
+
+def test_lease_watcher_follows_networkd_creating_the_directory_then_files(tmp_path):
+    import asyncio
+
+    from netdwg.guard.sources.leases import LeaseWatcher
+
+    async def scenario():
+        seen: list = []
+        netif = tmp_path / "netif"
+        netif.mkdir()
+        watcher = LeaseWatcher(asyncio.get_running_loop(), lambda events, at: seen.extend(events),
+                               netif / "leases")
+        watcher.start()
+        try:
+            (netif / "leases").mkdir()  # networkd's first lease
+            index = socket.if_nametoindex("lo")
+            for _ in range(100):
+                await asyncio.sleep(0.02)
+                if watcher._watch is not None and watcher._watch.path == str(netif / "leases"):
+                    break
+            tmp = netif / "leases" / f".#{index}tmp"
+            tmp.write_text(LEASE_252)
+            tmp.rename(netif / "leases" / str(index))  # networkd writes a temp file, then renames
+            for _ in range(100):
+                await asyncio.sleep(0.02)
+                if any(isinstance(e, LeaseSeen) for e in seen):
+                    break
+            lease = next(e.lease for e in seen if isinstance(e, LeaseSeen))
+            assert (lease.dev, lease.domain) == ("lo", "example.test")
+            (netif / "leases" / str(index)).unlink()  # lease lost
+            for _ in range(100):
+                await asyncio.sleep(0.02)
+                if any(isinstance(e, LeaseGone) for e in seen):
+                    break
+            assert any(isinstance(e, LeaseGone) and e.dev == "lo" for e in seen)
+            assert sum(isinstance(e, LeaseSeen) for e in seen) == 1, "our own reads must not echo back"
+        finally:
+            watcher.stop()
+
+    asyncio.run(scenario())

@@ -96,14 +96,33 @@ class LeaseWatcher:
                     if path:
                         watcher._changed(Path(path))
 
-        watch = self.directory
-        while not watch.exists() and watch != watch.parent:
-            watch = watch.parent
+        self._handler = Handler()
         self._observer = Observer()
-        self._observer.schedule(Handler(), str(watch), recursive=watch != self.directory)
         self._observer.daemon = True
         self._observer.start()
-        self._hand_over(read_all_leases(self.directory))
+        self._watch = None
+        self.rearm()
+        self.rescan()
+
+    def rearm(self) -> None:
+        """Watch the lease directory, or its parent until networkd creates it (never
+        anything wider: a recursive watch of / would cost an inotify watch per directory)."""
+        target = next((d for d in (self.directory, self.directory.parent) if d.is_dir()), None)
+        current = getattr(self._watch, "path", None)
+        if target is None or (current is not None and Path(current) == target):
+            return
+        if self._watch is not None:
+            self._observer.unschedule(self._watch)
+        self._watch = self._observer.schedule(self._handler, str(target), recursive=target != self.directory)
+
+    def rescan(self) -> None:
+        """Read every lease file again (start, networkd restart); only changes are passed on."""
+        try:
+            names = sorted(p for p in self.directory.iterdir() if p.name.isdigit())
+        except OSError:
+            names = []
+        for path in names:
+            self._changed(path)
 
     def stop(self) -> None:
         if self._observer is not None:
@@ -111,8 +130,9 @@ class LeaseWatcher:
 
     def _changed(self, path: Path) -> None:
         if path.parent != self.directory or not path.name.isdigit():
-            if path == self.directory:
-                self._hand_over(read_all_leases(self.directory))
+            if path == self.directory:  # networkd created it: watch it directly from now on
+                self.loop.call_soon_threadsafe(self.rearm)
+                self.rescan()
             return
         event = read_lease_event(path)
         if event is None and path.name in self._known:

@@ -18,7 +18,7 @@ import time
 from typing import Callable
 
 from netdwg.guard.observed import (Address, AddressAdded, AddressRemoved, LinkGone, Neighbour, NeighbourGone,
-                                   NeighbourSeen, LinkState, Route, RouteAdded, RouteRemoved, Snapshot, RT_TABLE_MAIN)
+                                   NeighbourSeen, LinkState, Route, RouteAdded, RouteRemoved, Snapshot)
 
 log = logging.getLogger("netdwg.guard")
 
