@@ -67,14 +67,29 @@ class Facts:
         self.mesh = tuple(h for h in topology.hosts if h.role is Role.SITE and h.addresses) if self.hub is None else ()
         self._reached: dict[str, tuple[Host, ...]] = {}
         self._peers: tuple | None = None
+        self._outside: frozenset | None = None
         self._reachers: dict[str, list[Host]] | None = None
+
+    @property
+    def outside_pool(self) -> frozenset:
+        """VPN addresses no pool prefix holds (NDW014), computed once."""
+        if self._outside is None:
+            pool = self.topology.network.pool
+            self._outside = frozenset(a for h in self.topology.hosts for a in h.addresses
+                                      if not any(a.version == p.version and a in p for p in pool))
+        return self._outside
 
     def reached_sites(self, host: Host) -> tuple[Host, ...]:
         found = self._reached.get(host.name)
         if found is None:
-            wanted = None if host.reach is None else set(names(host.reach))
-            found = self._reached[host.name] = tuple(
-                s for s in self.sites if s.name != host.name and (wanted is None or s.name in wanted))
+            if host.reach is None and host.role is Role.ROAMING:  # the common case: one shared tuple
+                found = self._reached.get("\0all")
+                if found is None:
+                    found = self._reached["\0all"] = self.sites
+            else:
+                wanted = None if host.reach is None else set(names(host.reach))
+                found = tuple(s for s in self.sites if s.name != host.name and (wanted is None or s.name in wanted))
+            self._reached[host.name] = found
         return found
 
     def reachers(self, site: Host) -> list[Host]:
@@ -133,12 +148,19 @@ def _derive_peers(topology: Topology) -> tuple[PeerPrefixes, ...]:
     known = facts(topology)
     hub = known.hub
     if hub is not None:
+        # spokes with the same reach share one AllowedIPs tuple towards the hub (10,000 laptops
+        # reaching 50 sites would otherwise build 500,000 entries)
+        towards_hub: dict[tuple, tuple] = {}
         for spoke in known.spokes:
             own = tuple((host_prefix(a), Source(spoke.name, "address")) for a in spoke.addresses)
             lans = tuple((p, Source(spoke.name, "lan")) for p in spoke.lan_prefixes) if spoke.role is Role.SITE else ()
             peers.append(PeerPrefixes(hub.name, net.interface, spoke.name, own + lans))
-            reached = tuple((p, Source(s.name, "lan")) for s in reached_sites(topology, spoke) for p in s.lan_prefixes)
-            peers.append(PeerPrefixes(spoke.name, net.interface, hub.name, pool + reached))
+            reached_names = tuple(s.name for s in reached_sites(topology, spoke))
+            shared = towards_hub.get(reached_names)
+            if shared is None:
+                shared = towards_hub[reached_names] = pool + tuple(
+                    (p, Source(s.name, "lan")) for s in reached_sites(topology, spoke) for p in s.lan_prefixes)
+            peers.append(PeerPrefixes(spoke.name, net.interface, hub.name, shared))
     for a in mesh_sites(topology):
         for b in mesh_sites(topology):
             if a.name != b.name:
@@ -195,6 +217,6 @@ def subject(host: Host | str) -> str:
 
 
 def listing(items, limit: int = 5) -> str:
-    items = list(items)
+    items = items if isinstance(items, list) else list(items)
     shown = ", ".join(items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")

@@ -150,6 +150,7 @@ def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagno
     Linux laptops get a warning each (set guard = yes); wg-quick clients, which
     cannot run the guard, get one note per LAN listing them.
     """
+    laptops: dict[str, list] = {}
     for site in sites(topology):
         for lan in site.lans:
             if lan.guard_action is GuardAction.WIDEN:
@@ -166,26 +167,35 @@ def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagno
                                fix=f"use a prefix shorter than /{lan.prefix.prefixlen} that contains {lan.prefix}")
                 continue
             wider = _wider(lan.prefix)
-            widen_fix = f"set guard_action = widen and widen_to = {wider} on '{site.name}' " \
-                        "(a covering prefix lets the LAN's own route win)"
+            widen_fix = f"guard_action = widen and widen_to = {wider} on '{site.name}'"
+            label = f"{site.name}'s {lan.prefix}"
             phones = []
             for host in facts(topology).reachers(site):
                 if host.role is not Role.ROAMING or host.guard:
                     continue
                 if host.backend is Backend.WG_QUICK:
                     phones.append(host.name)
-                    continue
-                yield make(
-                    "NDW022", Severity.WARNING,
-                    f"routes {site.name}'s LAN {lan.prefix} into the tunnel; on that LAN, DHCP gives it the same prefix "
-                    "with a higher metric and the tunnel route wins, so LAN traffic goes via the hub",
-                    host.span("reach") if host.reach is not None else host.span(), subject(host),
-                    fix=f"set guard = yes on '{host.name}', or {widen_fix}")
+                else:
+                    laptops.setdefault(host.name, []).append((label, widen_fix))
             if phones:
                 yield make(
                     "NDW022", Severity.INFO,
                     f"wg-quick clients {listing(phones)} route LAN {lan.prefix} into the tunnel; on that LAN their "
-                    "traffic to it goes via the hub", site.span("lan"), subject(site), fix=widen_fix)
+                    "traffic to it goes via the hub", site.span("lan"), subject(site),
+                    fix=f"set {widen_fix} (a covering prefix lets the LAN's own route win)")
+    # one warning per laptop, naming the LANs it routes (not one per laptop and LAN: 10,000 x 50)
+    by_name = facts(topology).by_name
+    for name, routed in laptops.items():
+        host = by_name[name]
+        lans = listing(label for label, _ in routed)
+        yield make(
+            "NDW022", Severity.WARNING,
+            f"routes {lans} into the tunnel; on such a LAN, DHCP gives it the same prefix with a higher metric "
+            "and the tunnel route wins, so LAN traffic goes via the hub",
+            host.span("reach") if host.reach is not None else host.span(), subject(host),
+            fix=f"set guard = yes on '{name}', or set {routed[0][1]} (likewise for the other sites)"
+            if len(routed) > 1 else f"set guard = yes on '{name}', or set {routed[0][1]} "
+                                    "(a covering prefix lets the LAN's own route win)")
 
 
 def check_compiled_coverage(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
@@ -210,6 +220,8 @@ def check_compiled_coverage(topology: Topology, compiled=None) -> Iterator[Diagn
                     and m.destination.overlaps(lan.prefix)]
             if lan.return_path is ReturnPath.MASQUERADE and masq:
                 sources = [s for m in masq for s in m.sources]
+                pool_covered = all(any(p.version == s.version and p.subnet_of(s) for s in sources)
+                                   for p in topology.network.pool if p.version == lan.prefix.version)
                 foreign = [(p, why) for p, why in _foreign_lans(topology, site)
                            if p.version == lan.prefix.version and not any(
                                p.version == s.version and p.subnet_of(s) for s in sources)]
@@ -219,10 +231,12 @@ def check_compiled_coverage(topology: Topology, compiled=None) -> Iterator[Diagn
                                f"{listing(f'{p} ({why})' for p, why in foreign)}, whose hosts reach this LAN",
                                site.span("return_path"), subject(site),
                                fix="add those LANs to the MASQUERADE sources, or use return_path = static-route")
+                outside = facts(topology).outside_pool
                 for client in facts(topology).reachers(site):
                     if client.role is Role.ROAMING:
+                        # with the whole pool covered, only out-of-pool addresses (NDW014) can be missing
                         missing = [a for a in client.addresses if a.version == lan.prefix.version
-                                   and not _covered(a, sources)]
+                                   and (not pool_covered or a in outside) and not _covered(a, sources)]
                         if missing:
                             yield make("NDW020", Severity.ERROR,
                                        f"MASQUERADE into {lan.prefix} does not cover {', '.join(map(str, missing))} "
