@@ -194,14 +194,23 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
                     if prefix in own or prefix in transfers or in_pool(prefix) or prefix in lans[other]:
                         continue
                     lans[other].append(prefix)
-    if hub_name is not None:  # LANs behind the hub itself: in the spokes' entries for the hub, owned by nobody else
-        owned = {p for ps in lans.values() for p in ps}
+    # In the spokes' entries for the hub, beyond the pool: the LANs they reach, a covering prefix
+    # routed instead of a LAN (guard_action = widen), or LANs behind the hub itself.
+    widened: dict[IPNetwork, list[str]] = {}
+    if hub_name is not None:
+        owned = {p: h for h, ps in lans.items() for p in ps}
         for host in on_main:
             hub_peer = main_peers[host.name].get(hub_name)
             for prefix in hub_peer.allowed_ips if hub_peer else ():
-                if not in_pool(prefix) and prefix not in owned and prefix not in lans[hub_name]:
+                if in_pool(prefix) or prefix in owned or prefix in lans[hub_name]:
+                    continue
+                inside = [h for p, h in owned.items() if p.version == prefix.version and p.subnet_of(prefix)]
+                if inside:
+                    widened[prefix] = list(dict.fromkeys(inside))
+                else:
                     lans[hub_name].append(prefix)
     lan_owner = {p: h for h, ps in lans.items() for p in ps}
+    widen_of = {site: prefix for prefix, names_ in widened.items() for site in names_}
 
     network_port = _most_common([_iface(hub, main).device.listen_port] if hub else
                                 [i.device.listen_port for h in on_main for i in h.interfaces if i.name == main],
@@ -262,15 +271,16 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
             if hub_peer is not None and hub_peer.persistent_keepalive != keepalive:
                 lines.append(f"  keepalive = {hub_peer.persistent_keepalive}")
             if hub_peer is not None:
-                reached = sorted({lan_owner[p] for p in hub_peer.allowed_ips if p in lan_owner} - {host.name},
-                                 key=[h.name for h in hosts].index)
+                reached = {lan_owner[p] for p in hub_peer.allowed_ips if p in lan_owner}
+                reached |= {n for p in hub_peer.allowed_ips for n in widened.get(p, ())}
+                reached = sorted(reached - {host.name}, key=[h.name for h in hosts].index)
                 everyone = [h.name for h in hosts if lans[h.name] and h.name != host.name]
                 if reached != everyone:
                     lines.append(f"  reach = {', '.join(reached) if reached else ','}")
-        lines += _lan_lines(host, lans[host.name], hosts, addresses, lan_owner, hub_name, main_peers)
+        lines += _lan_lines(host, lans[host.name], hosts, addresses, hub_name, main_peers, widened)
         if host.guard:
             lines.append("  guard = yes")
-        lines += _fingerprint_lines(host.name, hosts)
+        lines += _fingerprint_lines(host.name, hosts, widen_of.get(host.name))
         lines.append("")
     pair_lines = _pairs(hosts, pair_ifaces, owner_of)
     if pair_lines:
@@ -285,11 +295,12 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
     return Imported(text, secrets, tuple(dict.fromkeys(notes)))
 
 
-def _fingerprint_lines(name: str, hosts: Sequence[HostFiles]) -> list[str]:
-    """What the laptops' guard.conf files say about site `name`: its fingerprint and guard action."""
+def _fingerprint_lines(name: str, hosts: Sequence[HostFiles], widen_to=None) -> list[str]:
+    """What the laptops' guard.conf files say about site `name` (fingerprint, guard action), or
+    that roaming hosts route a covering prefix for its LAN (`widen_to`)."""
     site = next((s for h in hosts for s in h.guard_sites if s.name == name), None)
     if site is None:
-        return []
+        return ["  guard_action = widen", f"  widen_to = {widen_to}"] if widen_to is not None else []
     lines = []
     fp = site.fingerprint
     for key, values in (("dhcp_server", fp.dhcp_servers), ("lan_router", fp.routers),
@@ -319,7 +330,7 @@ def _implied_port(role: str, endpoint: str | None, network_port: int) -> int | N
     return network_port if role == "hub" else None
 
 
-def _lan_lines(host, prefixes, hosts, addresses, lan_owner, hub_name, main_peers) -> list[str]:
+def _lan_lines(host, prefixes, hosts, addresses, hub_name, main_peers, widened) -> list[str]:
     if not prefixes:
         return []
     lines = [f"  lan = {', '.join(map(str, prefixes))}"]
@@ -336,7 +347,8 @@ def _lan_lines(host, prefixes, hosts, addresses, lan_owner, hub_name, main_peers
         allowed = [h.name for h in hosts if h.name not in (host.name, hub_name) and addresses.get(h.name)
                    and all(any(a.version == s.version and a in s for s in sources) for a in addresses[h.name])]
         reachers = [h.name for h in hosts if h.name not in (host.name, hub_name)
-                    and any(p in prefixes for p in getattr(main_peers.get(h.name, {}).get(hub_name), "allowed_ips", ()))]
+                    and any(p in prefixes or host.name in widened.get(p, ())
+                            for p in getattr(main_peers.get(h.name, {}).get(hub_name), "allowed_ips", ()))]
         if sorted(allowed) != sorted(reachers):
             lines.append(f"  allow = {', '.join(allowed) if allowed else ','}")
     return lines

@@ -28,9 +28,11 @@ def networks(draw):
     sites = [f"site{i}" for i in range(n_sites)]
     for i, name in enumerate(sites):
         lines += [f"  [[{name}]]", "  role = site", f"  address = 10.70.1.{i + 1}",
-                  f"  lan = 192.168.{i}.0/24", f"  lan_address = 192.168.{i}.1", "  lan_interface = eth1",
+                  f"  lan = 10.{100 + i}.1.0/24", f"  lan_address = 10.{100 + i}.1.1", "  lan_interface = eth1",
                   f"  return_path = {draw(st.sampled_from(['static-route', 'masquerade']))}",
                   f"  backend = {draw(st.sampled_from(['networkd', 'netplan', 'wg-quick']))}"]
+        if draw(st.booleans()):  # roaming hosts route a covering prefix instead of this LAN
+            lines += ["  guard_action = widen", f"  widen_to = 10.{100 + i}.0.0/16"]
     for i in range(draw(st.integers(1, 4))):
         lines += [f"  [[user{i}]]", "  role = roaming", f"  address = 10.70.2.{i + 1}" + (f", fd70::2:{i + 1}" if v6 and draw(st.booleans()) else ""),
                   f"  backend = {draw(st.sampled_from(['networkd', 'wg-quick', 'netplan']))}"]
