@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from netdwg.errors import ConfigError, ParseError, SecretsError, Span
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
 from netdwg.plan.model import DesiredHost
+from netdwg.plan.netparse import parse_network
 from netdwg.rendered import MODE_NETWORKD_SECRET, MODE_PRIVATE, MODE_PUBLIC, RenderedFile
 from netdwg.wireguard import Endpoint, WgDevice, WgPeer
 
@@ -96,40 +98,83 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None) -> Des
     return DesiredHost(files, tuple(devices), tuple(sysctls), firewall, backend)
 
 
-def _sections(text: str, where: str):
-    from netdwg.unitfile import parse_unit
+@dataclass(frozen=True, slots=True)
+class _Section:
+    """One [Section] of a .netdev or wg-quick .conf: every value of every key, in order; comments."""
 
-    return parse_unit(text, where)
+    name: str
+    values_of: dict  # key -> [values in file order]
+    comments: tuple[str, ...]
+    line: int
+
+    def last(self, key: str) -> str | None:
+        found = self.values_of.get(key)
+        return found[-1] if found else None
+
+    def values(self, key: str) -> list[str]:
+        return self.values_of.get(key, [])
 
 
-def _value(section, key: str) -> str | None:
-    found = section.last(key)
-    return found.value if found is not None and found.value else None
+def _scan_sections(text: str) -> list[_Section]:
+    """systemd's INI syntax, just enough for WireGuard settings and fast on 5,000 peers.
+
+    Comments (# ;), backslash continuations and repeated sections as systemd
+    reads them; `netdwg.unitfile` keeps every byte when a file must be edited.
+    """
+    sections: list[_Section] = []
+    values: dict = {}
+    comments: list[str] = []
+    name, start, pending = "", 0, ""
+    for number, raw in enumerate(text.split("\n"), 1):
+        line = raw.strip()
+        if pending:
+            line, pending = pending + " " + line, ""
+        if not line:
+            continue
+        if line[-1] == "\\":
+            pending = line[:-1].rstrip()
+            continue
+        first = line[0]
+        if first == "#" or first == ";":
+            comments.append(line[1:].strip())
+        elif first == "[" and line[-1] == "]":
+            if name:
+                sections.append(_Section(name, values, tuple(comments), start))
+            name, values, comments, start = line[1:-1].strip(), {}, [], number
+        elif name:
+            key, sep, value = line.partition("=")
+            if sep:
+                values.setdefault(key.rstrip(), []).append(value.lstrip())
+    if name:
+        sections.append(_Section(name, values, tuple(comments), start))
+    return sections
 
 
-def _name_comment(section) -> str:
+def _value(section: _Section, key: str) -> str | None:
+    return section.last(key) or None
+
+
+def _name_comment(section: _Section) -> str:
     # Renderers put the peer's host name in a comment inside the section.
-    from netdwg.unitfile import Comment
-
-    for entry in section.entries:
-        if type(entry) is Comment and entry.text:
-            return entry.text.split()[0].strip(":,")
+    for text in section.comments:
+        if text:
+            return text.split()[0].strip(":,")
     return ""
 
 
-def _peer(section, where: str, names: dict[str, str], secret) -> WgPeer | None:
+def _peer(section: _Section, where: str, names: dict[str, str], secret) -> WgPeer | None:
     public = _value(section, names["public"])
+    span = Span(where, section.line)
     if public is None:
         return None  # networkd ignores such a section; so do we
-    span = Span(where)
     nets = []
-    for assignment in section.assignments(names["allowed"]):
-        for item in assignment.value.replace(",", " ").split():
+    for value in section.values(names["allowed"]):
+        for item in value.replace(",", " ").split():
             try:
-                nets.append(ipaddress.ip_network(item, strict=False))
+                nets.append(parse_network(item))
             except ValueError:
                 raise ParseError(f"invalid AllowedIPs entry {item!r}", span) from None
-        if not assignment.value:
+        if not value:
             nets = []  # an empty assignment resets the list (systemd semantics)
     psk = _value(section, names["psk"])
     psk_file = _value(section, names.get("psk_file", "-"))
@@ -148,12 +193,12 @@ def _peer(section, where: str, names: dict[str, str], secret) -> WgPeer | None:
 
 
 def device_from_netdev(text: str, where: str, secret) -> WgDevice | None:
-    unit = _sections(text, where)
-    netdev = next(iter(unit.sections_named("NetDev")), None)
+    sections = _scan_sections(text)
+    netdev = next((s for s in sections if s.name == "NetDev"), None)
     if netdev is None or _value(netdev, "Kind") != "wireguard":
         return None
     name = _value(netdev, "Name") or ""
-    wg = next(iter(unit.sections_named("WireGuard")), None)
+    wg = next((s for s in sections if s.name == "WireGuard"), None)
     private, port, mark = None, None, 0
     if wg is not None:
         key = _value(wg, "PrivateKey")
@@ -166,21 +211,21 @@ def device_from_netdev(text: str, where: str, secret) -> WgDevice | None:
         mark_text = _value(wg, "FirewallMark") or _value(wg, "FwMark")
         mark = int(mark_text, 0) if mark_text else 0
     names = {"public": "PublicKey", "allowed": "AllowedIPs", "psk": "PresharedKey", "psk_file": "PresharedKeyFile"}
-    peers = [p for s in unit.sections_named("WireGuardPeer") if (p := _peer(s, where, names, secret))]
+    peers = [p for s in sections if s.name == "WireGuardPeer" and (p := _peer(s, where, names, secret))]
     return WgDevice(name, private, port, mark, tuple(peers))
 
 
 def device_from_wgquick(name: str, text: str, where: str) -> WgDevice:
     """The WireGuard part of a wg-quick .conf (`wg-quick strip`): Address/DNS/MTU/Table stay wg-quick's."""
-    unit = _sections(text, where)
-    iface = next(iter(unit.sections_named("Interface")), None)
+    sections = _scan_sections(text)
+    iface = next((s for s in sections if s.name == "Interface"), None)
     if iface is None:
         raise ParseError("no [Interface] section", Span(where))
     key = _value(iface, "PrivateKey")
     listen = _value(iface, "ListenPort")
     mark = _value(iface, "FwMark")
     names = {"public": "PublicKey", "allowed": "AllowedIPs", "psk": "PresharedKey"}
-    peers = [p for s in unit.sections_named("Peer") if (p := _peer(s, where, names, None))]
+    peers = [p for s in sections if s.name == "Peer" and (p := _peer(s, where, names, None))]
     return WgDevice(name, PrivateKey.from_base64(key, Span(where)) if key else None,
                     int(listen) if listen else None,
                     0 if mark in (None, "off") else int(mark, 0), tuple(peers))

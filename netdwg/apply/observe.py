@@ -69,8 +69,11 @@ def observe(desired: DesiredHost, ports: Ports) -> HostState:
             sysctls = tuple((k, v) for k, _ in desired.sysctls if (v := ports.sysctls.read(k)) is not None)
         if ports.firewall is not None and desired.firewall is not None:
             firewall_present = ports.firewall.present()
+    # Names of peers about to be removed come from the installed files; parse them only then.
+    wanted = {p.public_key for d in desired.devices for p in d.peers}
+    removing = any(p.public_key not in wanted for d in devices for p in d.device.peers)
     return HostState(states, managed, tuple(devices), sysctls, firewall_present, time.time(), ports.live,
-                     installed_peer_names(states, files))
+                     installed_peer_names(states, files) if removing else ())
 
 
 def installed_peer_names(states, files: RootFiles):

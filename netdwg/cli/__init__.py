@@ -32,7 +32,7 @@ Exit codes: 0 ok, 1 warnings (--strict) or pending changes, 2 bad input,
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Declarative, checked and safe-to-change WireGuard networks "
@@ -42,23 +42,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in _verb_modules():
+    for module in _verb_modules(only):
         module.register(subparsers)
     return parser
 
 
-def _verb_modules():
+def _verb_modules(only: str | None = None):
     package = sys.modules[__name__]
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
+        if info.name.startswith("_") or (only is not None and info.name != only):
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         if hasattr(module, "register"):
             yield module
 
 
+def _verb_module_named(argv: Sequence[str]) -> str | None:
+    """The module of the verb on the command line, when a module has that name.
+
+    Then only that module is imported: `netdwg apply` on a 5,000-peer hub should
+    not pay for importing every other verb (asyncio, renderers, the guard).
+    """
+    if not argv or argv[0].startswith("-"):
+        return None
+    names = {m.name for m in pkgutil.iter_modules(sys.modules[__name__].__path__)}
+    return argv[0] if argv[0] in names else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_verb_module_named(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

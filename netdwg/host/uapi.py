@@ -16,6 +16,7 @@ from pathlib import Path
 from netdwg.errors import ExternalError
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
 from netdwg.plan.model import DeviceChange, PeerChange
+from netdwg.plan.netparse import parse_network
 from netdwg.wireguard import Endpoint, LiveDevice, PeerStatus, WgDevice, WgPeer
 
 RUN_DIR = Path("/run/wireguard")
@@ -55,7 +56,7 @@ def parse_get(text: str, ifname: str) -> LiveDevice:
             elif key == "fwmark":
                 fwmark = int(value)
         elif key == "allowed_ip":
-            peer["allowed_ips"].append(ipaddress.ip_network(value, strict=False))
+            peer["allowed_ips"].append(parse_network(value))
         elif key == "preshared_key":
             peer["psk"] = None if value == ZERO_KEY else PresharedKey(bytes.fromhex(value))
         elif key == "endpoint":

@@ -35,7 +35,8 @@ RECENT_HANDSHAKE = 180.0
 
 
 def plan_host(desired: DesiredHost, observed: HostState) -> Plan:
-    secrets = secrets_of([*desired.devices, *(d.device for d in observed.devices)])
+    # Every textual form of every key: only worth computing when some file differs.
+    secrets = _Lazy(lambda: secrets_of([*desired.devices, *(d.device for d in observed.devices)]))
     files = diff_files(desired, observed, secrets)
     notes: list[str] = []
 
@@ -81,29 +82,38 @@ def plan_host(desired: DesiredHost, observed: HostState) -> Plan:
                 notes=tuple(notes))
 
 
+class _Lazy:
+    def __init__(self, compute) -> None:
+        self._compute, self._value = compute, None
+
+    def __call__(self) -> frozenset[bytes]:
+        if self._value is None:
+            self._value = self._compute()
+        return self._value
+
+
 def _under(path: PurePosixPath, directory: PurePosixPath) -> bool:
     return path.parent == directory or directory in path.parents
 
 
-def diff_files(desired: DesiredHost, observed: HostState, secrets: frozenset[str]) -> tuple[FileChange, ...]:
+def diff_files(desired: DesiredHost, observed: HostState, secrets) -> tuple[FileChange, ...]:
+    """File changes with redacted diffs; `secrets()` gives the known secret strings (called lazily)."""
     changes: list[FileChange] = []
     wanted = {f.path for f in desired.files}
     for new in desired.files:
         old = observed.file(new.path)
         if old is None:
             changes.append(FileChange(new.path, "create",
-                                      unified_diff(str(new.path), None, new.text, secrets, new.secret), new, None))
+                                      unified_diff(str(new.path), None, new.text, secrets(), new.secret), new, None))
         elif old.text != new.text:
-            diff = unified_diff(str(new.path), old.text, new.text, secrets, new.secret)
-            if not diff:
-                diff = f"--- a{new.path}\n+++ b{new.path}\n  (only secret values changed)\n"
+            diff = unified_diff(str(new.path), old.text, new.text, secrets(), new.secret)
             changes.append(FileChange(new.path, "update", diff, new, old))
         elif (old.mode, old.owner, old.group) != (new.mode, new.owner, new.group):
             changes.append(FileChange(new.path, "chmod", "", new, old))
     for path in observed.managed:
         old = observed.file(path)
         if path not in wanted and old is not None:
-            changes.append(FileChange(path, "remove", unified_diff(str(path), old.text, None, secrets, True), None, old))
+            changes.append(FileChange(path, "remove", unified_diff(str(path), old.text, None, secrets(), True), None, old))
     return tuple(changes)
 
 
@@ -126,8 +136,9 @@ def diff_device(desired: WgDevice, live: LiveDevice, now: float,
         if old.public_key not in wanted:
             named = replace(old, name=(names or {}).get(old.public_key, old.name))
             removes.append(PeerChange(desired.name, "remove", named, (), named))
+    live_peers = {p.public_key: p for p in have.peers}
     for peer in desired.peers:
-        old = have.peer(peer.public_key)
+        old = live_peers.get(peer.public_key)
         if old is None:
             adds.append(PeerChange(desired.name, "add", peer))
             continue

@@ -33,7 +33,9 @@ def test_a_bare_key_file_is_hidden_only_when_it_is_secret():
 def test_known_secret_values_are_hidden_wherever_they_appear():
     psk = genpsk()
     line = f"# rotated from {psk.reveal_base64()} on monday\n"
-    assert psk.reveal_base64() not in redact_text(line, frozenset({psk.reveal_base64()}))
+    assert psk.reveal_base64() not in redact_text(line, frozenset({psk.raw}))
+    hex_line = f"preshared={psk.reveal_hex()}\n"
+    assert psk.reveal_hex() not in redact_text(hex_line, frozenset({psk.raw}))
 
 
 def test_a_diff_of_a_removed_secret_file_shows_no_key():

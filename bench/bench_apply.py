@@ -1,0 +1,163 @@
+"""bench_apply: a 5,000-peer hub on wireguard-go, change one peer.
+
+Prints `netdwg apply`'s wall time (the whole command, Python start-up
+included) next to `wg syncconf` for the same change on the same device, and
+how many other peers lost their handshake or endpoint (targets: <= 1 s,
+<= 3x syncconf, 0 lost). Three real spokes hold live sessions; the other
+peers get live endpoints set behind the configuration's back (as roaming
+peers do), which apply must leave alone.
+
+Run as root: python bench/bench_apply.py [PEERS]
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+
+from test_apply_lab import ENV, PYTHON, STATE_DIR, add_host, wait_handshake, wg_dump  # noqa: E402
+
+from netdwg.keys import genkey, genpsk  # noqa: E402
+from netdwg.lab.sandbox import Sandbox  # noqa: E402
+
+REPEATS = 5
+
+
+def netdev_text(hub_key, peers) -> str:
+    lines = ["[NetDev]", "Name=wg0", "Kind=wireguard", "", "[WireGuard]",
+             f"PrivateKey={hub_key.reveal_base64()}", "ListenPort=51820"]
+    for name, public, psk, ips in peers:
+        lines += ["", "[WireGuardPeer]", f"# {name}", f"PublicKey={public}", f"PresharedKey={psk}", f"AllowedIPs={ips}"]
+    return "\n".join(lines) + "\n"
+
+
+def wg_conf_text(hub_key, peers) -> str:
+    lines = ["[Interface]", f"PrivateKey={hub_key.reveal_base64()}", "ListenPort=51820"]
+    for _name, public, psk, ips in peers:
+        lines += ["", "[Peer]", f"PublicKey={public}", f"PresharedKey={psk}", f"AllowedIPs={ips}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_rendered(out: Path, text: str) -> Path:
+    target = out / "etc/systemd/network/50-wg0.netdev"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    return out
+
+
+def lost(before, after, changed: str) -> int:
+    count = 0
+    for key, peer in before.items():
+        if key == changed:
+            continue
+        now = after.get(key)
+        if now is None or now.handshake != peer.handshake or now.endpoint != peer.endpoint:
+            count += 1
+    return count
+
+
+def main() -> int:
+    total = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
+    tmp = Path(tempfile.mkdtemp(prefix="ndwbench"))
+    with Sandbox(prefix="ndwb") as sb:
+        switch = sb.netns("sw")
+        switch.run(["ip", "link", "add", "br0", "type", "bridge"])
+        switch.run(["ip", "link", "set", "br0", "address", "02:00:00:00:00:01", "up"])
+        hub = add_host(sb, switch, "hub", 1, networkd=False)
+        spokes = [add_host(sb, switch, f"s{i}", i + 1, networkd=False) for i in range(1, 4)]
+        hub_key = genkey()
+
+        peers = []
+        for i, spoke in enumerate(spokes):
+            peers.append((spoke.name, spoke.public, spoke.psk.reveal_base64(), f"10.99.0.{i + 2}/32"))
+        for i in range(total - len(spokes)):
+            peers.append((f"p{i}", genkey().public_key().base64, genpsk().reveal_base64(),
+                          f"10.{100 + i // 62500}.{(i // 250) % 250}.{i % 250 + 1}/32"))
+        target = len(peers) // 2
+        name, public, psk, _ = peers[target]
+        variants = [peers, peers[:target] + [(name, public, psk, "10.250.0.1/32")] + peers[target + 1:]]
+        rendered = [write_rendered(tmp / f"v{i}", netdev_text(hub_key, v)) for i, v in enumerate(variants)]
+        confs = []
+        for i, v in enumerate(variants):
+            conf = tmp / f"v{i}.conf"
+            conf.write_text(wg_conf_text(hub_key, v))
+            confs.append(conf)
+
+        cpu_times: list[float] = []
+
+        def apply(source: Path) -> float:
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.monotonic()
+            result = hub.node.run([PYTHON, "-m", "netdwg", "apply", "--from", str(source), "--state-dir", STATE_DIR],
+                                  check=False, env=ENV, timeout=600)
+            elapsed = time.monotonic() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu_times.append(after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime)
+            if result.returncode != 0:
+                raise SystemExit(f"netdwg apply failed: {result.stderr[-2000:]}")
+            return elapsed
+
+        first = apply(rendered[0])
+        hub.node.run(["ip", "addr", "add", "10.99.0.1/16", "dev", "wg0"])
+        hub.node.run(["ip", "link", "set", "wg0", "up"])
+        for spoke in spokes:
+            key_file = tmp / f"{spoke.name}.key"
+            key_file.write_text(spoke.key.reveal_base64() + "\n")
+            psk_file = tmp / f"{spoke.name}.psk"
+            psk_file.write_text(spoke.psk.reveal_base64() + "\n")
+            spoke.node.run(["wg", "set", "wg0", "private-key", str(key_file), "peer", hub_key.public_key().base64,
+                            "preshared-key", str(psk_file), "allowed-ips", "10.99.0.0/16",
+                            "endpoint", f"{hub.underlay}:51820", "persistent-keepalive", "25"])
+            spoke.node.run(["ip", "link", "set", "wg0", "up"])
+        for spoke in spokes:
+            wait_handshake(hub.node, spoke.public)
+        # Roaming peers: live endpoints the configuration does not set.
+        batch = []
+        for i, (_n, key, _p, _ips) in enumerate(peers[len(spokes):len(spokes) + 500]):
+            batch += ["peer", key, "endpoint", f"203.0.113.{i % 250 + 1}:{40000 + i}"]
+        hub.node.run(["wg", "set", "wg0", *batch])
+
+        before = wg_dump(hub.node)
+        netdwg_times, lost_total = [], 0
+        cpu_times.clear()
+        for r in range(REPEATS):
+            netdwg_times.append(apply(rendered[(r + 1) % 2]))
+        after = wg_dump(hub.node)
+        lost_total = lost(before, after, public)
+        if after[public].allowed_ips != "10.250.0.1/32" and REPEATS % 2 == 1:
+            raise SystemExit("the changed peer was not changed")
+
+        sync_times = []
+        state = REPEATS % 2  # the device now matches variants[state]
+        for r in range(REPEATS):
+            state = 1 - state
+            started = time.monotonic()
+            hub.node.run(["wg", "syncconf", "wg0", str(confs[state])], timeout=600)
+            sync_times.append(time.monotonic() - started)
+        after_sync = wg_dump(hub.node)
+        lost_sync = lost(after, after_sync, public)
+
+    apply_s, sync_s = statistics.median(netdwg_times), statistics.median(sync_times)
+    print(f"peers on the hub:                       {total} (3 with live sessions, 500 with roamed endpoints)")
+    print(f"first apply (create all peers):         {first:.2f} s")
+    print(f"netdwg apply, one peer changed:         {apply_s:.3f} s median of {REPEATS} "
+          f"(min {min(netdwg_times):.3f}, max {max(netdwg_times):.3f}; whole command incl. Python start-up)")
+    print(f"netdwg apply CPU time (user+sys):       {statistics.median(cpu_times):.3f} s median "
+          f"(wall time above includes waiting for the CPU on a shared machine; load {os.getloadavg()[0]:.1f})")
+    print(f"wg syncconf, same change:               {sync_s:.3f} s median of {REPEATS}")
+    print(f"ratio apply / syncconf:                 {apply_s / sync_s:.1f}x   (target <= 3x, <= 1 s)")
+    print(f"other peers' handshakes/endpoints lost: {lost_total} by netdwg apply, {lost_sync} by wg syncconf (target 0)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
