@@ -25,7 +25,7 @@ from pathlib import PurePosixPath
 
 import yaml
 
-from netdwg.errors import ConfigError, Diagnostic, NetdwgError, ParseError, Severity, Span
+from netdwg.errors import ConfigError, Diagnostic, NetdwgError, Severity, Span
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
 from netdwg.rendered import MODE_PRIVATE, RenderedFile
 from netdwg.wireguard import Endpoint, IPAddress, IPInterface, IPNetwork, WgDevice, WgPeer
@@ -446,4 +446,4 @@ def render_netplan(tunnels, path: str = "/etc/netplan/60-netdwg.yaml", renderer:
 
 
 __all__ = ["NetplanRoute", "NetplanTunnel", "load_netplan", "check_netplan", "netplan_document", "format_netplan",
-           "render_netplan", "ParseError"]
+           "render_netplan"]

@@ -16,7 +16,7 @@ import pkgutil
 import stat
 import sys
 
-from netdwg.errors import NetdwgError, ParseError, Span
+from netdwg.errors import NetdwgError, Span
 from netdwg.keys import PrivateKey, genkey, genpsk, pubkey
 
 DESCRIPTION = """\
@@ -110,4 +110,4 @@ def _write_secret(text: str, what: str) -> None:
     out.flush()
 
 
-__all__ = ["register", "run_genkey", "run_pubkey", "run_genpsk", "WORLD_ACCESSIBLE_WARNING", "ParseError"]
+__all__ = ["register", "run_genkey", "run_pubkey", "run_genpsk", "WORLD_ACCESSIBLE_WARNING"]
