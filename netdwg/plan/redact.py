@@ -87,7 +87,7 @@ def unified_diff(path: str, old: str | None, new: str | None, secrets: frozenset
     lines = list(difflib.unified_diff(a[start:len(a) - cut], b[start:len(b) - cut],
                                       fromfile="/dev/null" if old is None else f"a{path}",
                                       tofile="/dev/null" if new is None else f"b{path}", n=context))
-    out, removed, added = [], [], []
+    out, removed, added, raw_removed, raw_added = [], [], [], [], []
     for index, line in enumerate(lines):
         if not line.endswith("\n"):
             line += "\n\\ No newline at end of file\n"
@@ -104,8 +104,10 @@ def unified_diff(path: str, old: str | None, new: str | None, secrets: frozenset
         out.append(shown)
         if line[0] == "-":
             removed.append(shown[1:])
+            raw_removed.append(line[1:])
         elif line[0] == "+":
             added.append(shown[1:])
-    if old is not None and new is not None and lines and sorted(removed) == sorted(added):
+            raw_added.append(line[1:])
+    if sorted(removed) == sorted(added) and sorted(raw_removed) != sorted(raw_added):
         out.append("  (only secret values changed)\n")
     return "".join(out)
