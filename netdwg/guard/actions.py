@@ -7,9 +7,12 @@ Every effect is announced in wg-quick's ``[#] ...`` style in the log.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import ipaddress
 import logging
 import socket
+import ssl
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,6 +181,31 @@ def probe_neighbour(dev: str, ip) -> None:
             sock.sendto(b"", (str(ip), 9))
         except OSError:
             pass
+
+
+async def fetch_certificate_sha256(dev: str, host, port: int, timeout: float = 2.0) -> str:
+    """SHA-256 (hex) of the DER certificate host:port presents, reached out of `dev` only
+    (SO_BINDTODEVICE: the tunnel route may still cover the host). No CA check on purpose:
+    the pin *is* the trust anchor, as with an SSH known_hosts entry."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET if host.version == 4 else socket.AF_INET6, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, dev.encode())
+        sock.setblocking(False)
+        await asyncio.wait_for(loop.sock_connect(sock, (str(host), port)), timeout)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        _reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(sock=sock, ssl=ctx, server_hostname=""), timeout)
+        try:
+            der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        finally:
+            writer.close()
+        return hashlib.sha256(der).hexdigest()
+    except BaseException:
+        sock.close()
+        raise
 
 
 def _announce(verb: str, change: Change, why: str) -> None:

@@ -20,6 +20,7 @@ The format is a small INI file: a ``[guard]`` section, then one
     router_mac = 02:00:00:00:10:01
     dns_domain = oslo.harbor.test
     keep_hosts = 172.20.10.5   # kept in the tunnel on a foreign LAN with this prefix
+    tls_pin = 172.20.10.5:443 sha256:9f86d081...  # optional: an office host's certificate
 
 Parsing keeps file:line for every value, so a mistake reads
 ``guard.conf:9: invalid action 'metrik'`` with a fix.
@@ -56,6 +57,29 @@ class Action(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class TlsPin:
+    """An active proof: the office host at host:port presents a certificate with this SHA-256.
+    A café can copy a prefix, a server id, a domain and even a MAC; not a private key."""
+
+    host: IPAddress
+    port: int
+    sha256: str  # lowercase hex of the DER certificate's SHA-256
+
+    @classmethod
+    def parse(cls, text: str) -> "TlsPin":
+        where, _, digest = text.strip().partition(" ")
+        host, _, port = where.rpartition(":")
+        digest = digest.strip().lower().removeprefix("sha256:").replace(":", "")
+        if not re.fullmatch(r"[0-9a-f]{64}", digest) or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(text)
+        return cls(ipaddress.ip_address(host.strip("[]")), int(port), digest)
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if self.host.version == 6 else str(self.host)
+        return f"{host}:{self.port} sha256:{self.sha256}"
+
+
+@dataclass(frozen=True, slots=True)
 class Fingerprint:
     """What makes a LAN *this* site. Every non-empty component must match."""
 
@@ -63,9 +87,10 @@ class Fingerprint:
     routers: tuple[IPAddress, ...] = ()
     router_macs: tuple[str, ...] = ()  # lowercase aa:bb:cc:dd:ee:ff
     dns_domains: tuple[str, ...] = ()  # lowercase, no trailing dot
+    tls_pins: tuple[TlsPin, ...] = ()  # optional active proof; all must match
 
     def is_empty(self) -> bool:
-        return not (self.dhcp_servers or self.routers or self.router_macs or self.dns_domains)
+        return not (self.dhcp_servers or self.routers or self.router_macs or self.dns_domains or self.tls_pins)
 
     def describe(self) -> str:
         parts = []
@@ -77,6 +102,8 @@ class Fingerprint:
             parts.append("router_mac=" + ",".join(self.router_macs))
         if self.dns_domains:
             parts.append("dns_domain=" + ",".join(self.dns_domains))
+        if self.tls_pins:
+            parts.append("tls_pin=" + ",".join(f"{p.host}:{p.port}" for p in self.tls_pins))
         return " ".join(parts) or "(none)"
 
 
@@ -132,6 +159,8 @@ def render_guard_config(config: GuardConfig) -> str:
                             ("keep_hosts", site.keep_hosts)):
             if values:
                 lines.append(f"{key} = {', '.join(map(str, values))}")
+        for pin in fp.tls_pins:  # one per line: a pin has a space in it
+            lines.append(f"tls_pin = {pin}")
     return "\n".join(lines) + "\n"
 
 
@@ -139,7 +168,7 @@ def render_guard_config(config: GuardConfig) -> str:
 
 _GUARD_KEYS = {"interface", "hub_peer", "hub_endpoint", "identify_timeout"}
 _SITE_KEYS = {"lan", "action", "widen_to", "peer", "dhcp_server", "router", "router_mac",
-              "dns_domain", "keep_hosts"}
+              "dns_domain", "keep_hosts", "tls_pin"}
 _SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -238,6 +267,9 @@ def _parse_site(section: _Section, name: str) -> GuardSite:
         router_macs=tuple(_parse_with("router_mac", v, s, _parse_mac, "write six hex pairs, e.g. 02:00:00:00:10:01")
                           for v, s in _items(section, "router_mac")),
         dns_domains=tuple(v.lower().rstrip(".") for v, _ in _items(section, "dns_domain")),
+        tls_pins=tuple(_parse_with("tls_pin", v, sp, TlsPin.parse,
+                                   "write HOST:PORT sha256:HEX, e.g. 172.20.10.5:443 sha256:9f86d0...")
+                       for v, sp in section.values.get("tls_pin", [])),
     )
     keep_hosts = tuple(_parse_with("keep_hosts address", v, s, ip, ip_fix) for v, s in _items(section, "keep_hosts"))
     for host, (_, span) in zip(keep_hosts, _items(section, "keep_hosts")):

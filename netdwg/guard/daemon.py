@@ -20,11 +20,11 @@ from pathlib import Path
 
 from netdwg.errors import EXIT_INTERNAL, EXIT_OK, NetdwgError
 from netdwg.guard import config as cfg
-from netdwg.guard.actions import execute, probe_neighbour, resolve_endpoint, wg_port_for
+from netdwg.guard.actions import execute, fetch_certificate_sha256, probe_neighbour, resolve_endpoint, wg_port_for
 from netdwg.guard.rtnl import RtnlRoutes
 from netdwg.guard.learned import load_learned
-from netdwg.guard.observed import AddressAdded, LinkState, Observed, RouteAdded, Snapshot, fold
-from netdwg.guard.policy import (AddRoute, Apply, Change, Decision, Probe, SwapAllowedIps, Undo, decide,
+from netdwg.guard.observed import AddressAdded, LinkState, Observed, Proof, ProofSeen, RouteAdded, Snapshot, fold
+from netdwg.guard.policy import (AddRoute, Apply, Change, Decision, Probe, Prove, SwapAllowedIps, Undo, decide,
                                  undo_all, uplink_addresses)
 from netdwg.guard.service import notify, setup_logging, watchdog_interval
 from netdwg.guard.sources.leases import LEASE_DIR, LeaseWatcher
@@ -73,6 +73,8 @@ class Guard:
         self._wake_handle: asyncio.TimerHandle | None = None
         self._last_written: tuple | None = None
         self.lease_watcher: LeaseWatcher | None = None
+        self._proving: set[tuple] = set()
+        self._tasks: set[asyncio.Task] = set()
 
     # --- event intake (called on the loop) -----------------------------------
     def deliver(self, events: list, received_at: float) -> None:
@@ -234,8 +236,11 @@ class Guard:
             if warning not in self._warned:
                 log.warning("%s", warning)
         self._warned = set(decision.warnings)
+        for prove in (s for s in decision.steps if isinstance(s, Prove)):
+            self._start_proof(prove)
         steps = [(replace(s, retry=(s.dev, s.ip) in self._probed) if isinstance(s, Probe) else s)
-                 for s in decision.steps if not isinstance(s, Probe) or self._may_probe_soon(s, now)]
+                 for s in decision.steps
+                 if not isinstance(s, Prove) and (not isinstance(s, Probe) or self._may_probe_soon(s, now))]
         for s in steps:
             if isinstance(s, Probe):
                 self._probed[(s.dev, s.ip)] = now
@@ -303,6 +308,28 @@ class Guard:
         except OSError as err:
             log.warning("cannot resolve hub endpoint %s: %s", ep, err)
             return None
+
+    def _start_proof(self, prove: Prove) -> None:
+        key = (prove.dev, prove.host, prove.port)
+        if key in self._proving:
+            return
+        self._proving.add(key)
+
+        async def check() -> None:
+            try:
+                digest = await fetch_certificate_sha256(prove.dev, prove.host, prove.port)
+                proof = Proof(prove.dev, prove.host, prove.port, sha256=digest)
+            except (OSError, asyncio.TimeoutError, ValueError) as err:
+                proof = Proof(prove.dev, prove.host, prove.port, error=str(err) or type(err).__name__)
+            finally:
+                self._proving.discard(key)
+            log.info("TLS check of %s:%d via %s: %s", prove.host, prove.port, prove.dev,
+                     proof.error or "sha256:" + proof.sha256)
+            self.deliver([ProofSeen(proof)], time.monotonic())
+
+        task = asyncio.get_running_loop().create_task(check())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _may_probe_soon(self, probe: Probe, now: float) -> bool:
         return now - self._probed.get((probe.dev, probe.ip), -1e9) >= PROBE_INTERVAL

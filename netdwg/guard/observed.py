@@ -90,6 +90,18 @@ class Lease:
 
 
 @dataclass(frozen=True, slots=True)
+class Proof:
+    """The result of an active check of an office host through one link: the SHA-256 of the
+    certificate it presented, or the error (sha256 empty)."""
+
+    dev: str
+    host: IPAddress
+    port: int
+    sha256: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Observed:
     addresses: frozenset[Address] = frozenset()
     routes: frozenset[Route] = frozenset()
@@ -101,6 +113,10 @@ class Observed:
     # Links without carrier: on carrier loss networkd keeps the DHCP address for
     # a while (about 2 s on 252), but the LAN is gone at once.
     down_links: frozenset[str] = frozenset()
+    proofs: tuple[Proof, ...] = ()  # cleared when the link loses carrier or its address
+
+    def proof_for(self, dev: str, host: IPAddress, port: int) -> Proof | None:
+        return next((p for p in self.proofs if (p.dev, p.host, p.port) == (dev, host, port)), None)
 
     def routes_on(self, dev: str) -> list[Route]:
         return [r for r in self.routes if r.dev == dev]
@@ -188,6 +204,11 @@ class LeaseGone:
 
 
 @dataclass(frozen=True, slots=True)
+class ProofSeen:
+    proof: Proof
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """A full re-read (start, networkd restart, netlink overflow): replaces netlink facts."""
 
@@ -199,7 +220,7 @@ class Snapshot:
 
 
 Event = (AddressAdded | AddressRemoved | RouteAdded | RouteRemoved | NeighbourSeen | NeighbourGone
-         | LinkGone | LinkState | LeaseSeen | LeaseGone | Snapshot)
+         | LinkGone | LinkState | LeaseSeen | LeaseGone | ProofSeen | Snapshot)
 
 
 def fold(observed: Observed, event: Event) -> Observed:
@@ -212,7 +233,11 @@ def fold(observed: Observed, event: Event) -> Observed:
             return replace(observed, addresses=observed.addresses | {address}, first_seen=seen)
         case AddressRemoved(address):
             return replace(observed, addresses=observed.addresses - {address},
-                           first_seen=tuple(p for p in observed.first_seen if p[0] != address))
+                           first_seen=tuple(p for p in observed.first_seen if p[0] != address),
+                           proofs=tuple(p for p in observed.proofs if p.dev != address.dev))
+        case ProofSeen(proof):
+            rest = tuple(p for p in observed.proofs if (p.dev, p.host, p.port) != (proof.dev, proof.host, proof.port))
+            return replace(observed, proofs=rest + (proof,))
         case RouteAdded(route):
             # replace: same identity, maybe new attributes
             return replace(observed, routes=(observed.routes - {route}) | {route})
@@ -233,16 +258,19 @@ def fold(observed: Observed, event: Event) -> Observed:
                            neighbours=frozenset(n for n in observed.neighbours if n.dev != dev),
                            leases=tuple(l for l in observed.leases if l.dev != dev),
                            first_seen=tuple(p for p in observed.first_seen if p[0].dev != dev),
-                           down_links=observed.down_links - {dev})
+                           down_links=observed.down_links - {dev},
+                           proofs=tuple(p for p in observed.proofs if p.dev != dev))
         case LinkState(dev, carrier, admin_up):
             down = observed.down_links - {dev} if carrier else observed.down_links | {dev}
             routes = observed.routes if admin_up else frozenset(r for r in observed.routes if r.dev != dev)
-            neighbours = observed.neighbours
+            neighbours, proofs = observed.neighbours, observed.proofs
             if not carrier:
                 neighbours = frozenset(n for n in neighbours if n.dev != dev)
-            if down == observed.down_links and routes is observed.routes and neighbours == observed.neighbours:
+                proofs = tuple(p for p in proofs if p.dev != dev)
+            if (down == observed.down_links and routes is observed.routes and neighbours == observed.neighbours
+                    and proofs == observed.proofs):
                 return observed
-            return replace(observed, down_links=down, routes=routes, neighbours=neighbours)
+            return replace(observed, down_links=down, routes=routes, neighbours=neighbours, proofs=proofs)
         case LeaseSeen(lease):
             rest = tuple(l for l in observed.leases if (l.dev, l.source) != (lease.dev, lease.source))
             return replace(observed, leases=rest + (lease,))

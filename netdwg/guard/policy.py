@@ -91,7 +91,17 @@ class Probe:
     retry: bool = field(default=False, compare=False)  # set by the daemon: no answer to the last one
 
 
-Step = Apply | Undo | Probe
+@dataclass(frozen=True, slots=True)
+class Prove:
+    """Fetch the certificate of an office host through one link (SO_BINDTODEVICE: the tunnel
+    route still covers the host) and report its SHA-256 as a ProofSeen event."""
+
+    dev: str
+    host: IPAddress
+    port: int
+
+
+Step = Apply | Undo | Probe | Prove
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +139,8 @@ class Evidence:
     router: IPAddress | None
     router_mac: str | None
     dns_domain: str
+    dev: str = ""
+    proofs: tuple = ()  # Proof values for this link
 
 
 def gather_evidence(observed: Observed, dev: str, hint_router: IPAddress | None = None) -> Evidence:
@@ -141,7 +153,8 @@ def gather_evidence(observed: Observed, dev: str, hint_router: IPAddress | None 
     return Evidence(dhcp_server=lease.server_id if lease else None,
                     router=router,
                     router_mac=observed.mac_of(dev, mac_ip) if mac_ip else None,
-                    dns_domain=lease.domain if lease else "")
+                    dns_domain=lease.domain if lease else "", dev=dev,
+                    proofs=tuple(p for p in observed.proofs if p.dev == dev))
 
 
 def match_fingerprint(fp: Fingerprint, ev: Evidence) -> tuple[_Match, tuple[str, ...]]:
@@ -160,6 +173,15 @@ def match_fingerprint(fp: Fingerprint, ev: Evidence) -> tuple[_Match, tuple[str,
     check(fp.routers, ev.router, "router")
     check(fp.router_macs, ev.router_mac, "router MAC")
     check(fp.dns_domains, ev.dns_domain, "DNS domain")
+    for pin in fp.tls_pins:
+        proof = next((p for p in ev.proofs if (p.host, p.port) == (pin.host, pin.port)), None)
+        if proof is None:
+            unknown.append(f"TLS certificate of {pin.host}:{pin.port} not checked yet")
+        elif proof.error:
+            mismatch.append(f"TLS check of {pin.host}:{pin.port} failed: {proof.error}")
+        elif proof.sha256 != pin.sha256:
+            mismatch.append(f"TLS certificate of {pin.host}:{pin.port} is sha256:{proof.sha256[:16]}…, "
+                            f"not the pinned sha256:{pin.sha256[:16]}…")
     if mismatch:
         return _Match.MISMATCH, tuple(mismatch)
     if unknown:
@@ -187,13 +209,13 @@ def _candidates(config: GuardConfig, site: GuardSite, observed: Observed) -> lis
 
 
 def identify(config: GuardConfig, site: GuardSite, learned: tuple[Fingerprint, ...],
-             observed: Observed, now: float) -> tuple[SiteView, tuple[Probe, ...], float | None]:
+             observed: Observed, now: float) -> tuple[SiteView, tuple[Probe | Prove, ...], float | None]:
     candidates = _candidates(config, site, observed)
     if not candidates:
         return SiteView(site.name, Verdict.AWAY), (), None
     fingerprints = tuple(fp for fp in (site.fingerprint, *learned) if not fp.is_empty())
     results = []
-    probes: list[Probe] = []
+    probes: list[Probe | Prove] = []
     wake: float | None = None
     for cand in candidates:
         dev = cand.address.dev
@@ -217,6 +239,9 @@ def identify(config: GuardConfig, site: GuardSite, learned: tuple[Fingerprint, .
             mac_ip = ev.router or hint
             if mac_ip and ev.router_mac is None and any(fp.router_macs for fp in fingerprints):
                 probes.append(Probe(dev, mac_ip))
+            for pin in dict.fromkeys(p for fp in fingerprints for p in fp.tls_pins):
+                if not any((p.host, p.port) == (pin.host, pin.port) for p in ev.proofs):
+                    probes.append(Prove(dev, pin.host, pin.port))
             continue
         results.append((cand, Verdict.FOREIGN, reasons))
     order = (Verdict.TRUSTED, Verdict.IDENTIFYING, Verdict.FOREIGN)
@@ -306,7 +331,7 @@ def decide(config: GuardConfig, learned: dict[str, tuple[Fingerprint, ...]], obs
            state: tuple[Change, ...], now: float) -> Decision:
     views: list[SiteView] = []
     desired: list[Change] = []
-    probes: list[Probe] = []
+    probes: list[Probe | Prove] = []
     warnings: list[str] = []
     wake: float | None = None
     for site in config.sites:

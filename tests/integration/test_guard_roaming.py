@@ -302,3 +302,49 @@ def test_networkd_over_d_bus_alone_identifies_the_office(clean):
     lab.join("office")
     wait_dev(lab, DEVICE, "lan0")
     assert wait_verdict(lab, "trusted")["warnings"] == []
+
+
+def _self_signed(path_stem):
+    """A throwaway certificate for the office host; returns (cert path, key path, sha256 hex)."""
+    import datetime
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "files.oslo.harbor.test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert_path, key_path = path_stem.with_suffix(".crt"), path_stem.with_suffix(".key")
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path, hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+@pytest.mark.parametrize("pinned_right", [True, False])
+def test_a_pinned_office_certificate_proves_the_office(clean, pinned_right):
+    from netdwg.guard.config import TlsPin
+
+    lab = clean
+    if not hasattr(lab, "tls_sha256"):
+        cert, key, lab.tls_sha256 = _self_signed(lab.sb.rundir / "office-host")
+        lab.sb.spawn(lab.dev, ["openssl", "s_server", "-quiet", "-accept", "8443", "-cert", str(cert),
+                               "-key", str(key)], name="openssl")
+    digest = lab.tls_sha256 if pinned_right else "00" * 32
+    lab.write_guard_config(Action.REMOVE, fingerprint=Fingerprint(
+        dns_domains=("oslo.harbor.test",), tls_pins=(TlsPin(DEVICE, 8443, digest),)), timeout=10.0)
+    lab.start_guard()
+    lab.join("office")
+    if pinned_right:
+        wait_dev(lab, DEVICE, "lan0")
+        wait_verdict(lab, "trusted")
+    else:
+        status = wait_verdict(lab, "foreign")
+        assert any("not the pinned" in r for s in status["sites"] for r in s["reasons"])
+        assert route_dev(lab, DEVICE) == "wg0", "a forged office stays in the tunnel"

@@ -101,3 +101,15 @@ def test_defaults_when_optional_keys_are_left_out():
     config = parse_guard_config(f"[guard]\ninterface = wg0\nhub_peer = {HUB.base64}\n")
     assert config.identify_timeout == 3.0 and config.hub_endpoint is None and config.sites == ()
     assert "identify_timeout" not in render_guard_config(config)
+
+
+def test_tls_pins_parse_render_and_explain_mistakes():
+    from netdwg.guard.config import TlsPin
+
+    text = GOOD + "tls_pin = 172.20.10.5:443 SHA256:" + "AB:" * 31 + "AB\n"
+    (site,) = parse_guard_config(text).sites
+    assert site.fingerprint.tls_pins == (TlsPin(ipaddress.ip_address("172.20.10.5"), 443, "ab" * 32),)
+    assert parse_guard_config(render_guard_config(parse_guard_config(text))) == parse_guard_config(text)
+    with pytest.raises(ParseError) as err:
+        parse_guard_config(GOOD + "tls_pin = 172.20.10.5 deadbeef\n")
+    assert err.value.span.line == 18 and "HOST:PORT sha256:HEX" in err.value.fix

@@ -212,3 +212,23 @@ def test_an_idle_routers_neighbour_entry_expiring_does_not_make_the_office_forei
     # but leaving (carrier loss) forgets it: on the next LAN the router must answer again
     o = fold(fold(o, LinkState("lan0", carrier=False)), LinkState("lan0", carrier=True))
     assert o.mac_of("lan0", ROUTER) is None
+
+
+def test_a_pinned_tls_certificate_is_checked_through_the_lan_link():
+    from netdwg.guard.config import TlsPin
+    from netdwg.guard.observed import Proof, ProofSeen
+    from netdwg.guard.policy import Prove
+
+    pin = TlsPin(ip("172.20.10.5"), 443, "ab" * 32)
+    cfg = config(fp=replace(FP, tls_pins=(pin,)))
+    d = run(cfg, on_lan())
+    assert verdict(d) is Verdict.IDENTIFYING and Prove("lan0", pin.host, 443) in d.steps
+    good = fold(on_lan(), ProofSeen(Proof("lan0", pin.host, 443, sha256="ab" * 32)))
+    assert verdict(run(cfg, good)) is Verdict.TRUSTED
+    forged = fold(on_lan(), ProofSeen(Proof("lan0", pin.host, 443, sha256="cd" * 32)))
+    view = next(v for v in run(cfg, forged).views if v.site == "oslo")
+    assert view.verdict is Verdict.FOREIGN and "not the pinned" in view.reasons[0]
+    refused = fold(on_lan(), ProofSeen(Proof("lan0", pin.host, 443, error="Connection refused")))
+    assert verdict(run(cfg, refused)) is Verdict.FOREIGN
+    # leaving forgets the proof: the next LAN must prove itself again
+    assert fold(good, LinkState("lan0", carrier=False)).proofs == ()
