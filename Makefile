@@ -42,8 +42,9 @@ clean:
 	rm -rf $(VENV) .deps-stamp build dist *.egg-info .pytest_cache
 
 # --- packaging (debian/, packaging/arch/; see tests/packaging/) ---
-# Both packages build from a clean copy of the files git tracks (working-tree
-# contents), so build products never land in the source tree.
+# Both packages build from a clean export of a commit (PKG_REF, default HEAD):
+# a consistent snapshot even while files are being edited, and build products
+# never land in the source tree. Commit first, or: make deb PKG_REF=<commit>.
 PKG_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' netdwg/__init__.py)
 SYS_PATH := /usr/sbin:/usr/bin:/sbin:/bin
 PKG_APT_PACKAGES := debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools \
@@ -55,9 +56,10 @@ build/.pkg-deps-stamp:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 	@mkdir -p build && touch $@
+PKG_REF ?= HEAD
 define copy_tracked
 	rm -rf $(1) && mkdir -p $(1)
-	git ls-files -z | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C $(1)
+	git archive --format=tar $(PKG_REF) | tar -xf - -C $(1)
 endef
 
 # Debian 12 package: build/deb/netdwg_$(PKG_VERSION)_all.deb, then lintian.

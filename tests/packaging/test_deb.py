@@ -193,15 +193,15 @@ def test_unit_suite_passes_with_debian12_libraries(debian_root):
     """tests/unit, run by Debian's pytest against the installed package."""
     in_root(debian_root, "apt-get", "install", "-y", "-q", "--no-install-recommends",
             "python3-pytest", "python3-hypothesis")
-    # The project's tracked files without the netdwg/ package itself, so the
-    # tests import the installed one from /usr/lib/python3/dist-packages.
+    # The same commit the package was built from (make deb exports HEAD),
+    # without the netdwg/ package itself, so the tests import the installed
+    # one from /usr/lib/python3/dist-packages.
     work = debian_root / "root" / "netdwg-tests"
-    tracked = _run(["git", "-C", str(REPO), "ls-files", "-z"]).stdout.split("\0")
-    for name in tracked:
-        source = REPO / name
-        if name and not name.startswith("netdwg/") and source.is_file():
-            (work / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, work / name)
+    work.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", "HEAD"], capture_output=True,
+                             check=True, timeout=120).stdout
+    subprocess.run(["tar", "-xf", "-", "-C", str(work)], input=archive, check=True, timeout=120)
+    shutil.rmtree(work / "netdwg")
     corpus = REPO.parent / "shared" / "corpus"  # tests/conftest.py: CORPUS = REPO.parent / shared / corpus
     if corpus.is_dir():
         shutil.copytree(corpus, debian_root / "root" / "shared" / "corpus")
