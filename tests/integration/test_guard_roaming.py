@@ -180,6 +180,13 @@ def test_crash_on_the_lan_is_undone_at_the_next_start_and_foreign_routes_are_unt
         assert [c["kind"] for c in recorded["changes"]] == ["delete-route"]
         lab.stop_guard(signal.SIGKILL)
         assert lab.paths["state"].exists(), "a crash leaves the record behind"
+        # restarted while still on the LAN: undo the old record, decide afresh, end up right
+        lab.start_guard()
+        wait_verdict(lab, "trusted")
+        wait_dev(lab, DEVICE, "lan0")
+        assert "left by a previous netdwg-guard" in lab.guard_log()
+        assert any(r.get("metric") == 3000 for r in lab.wg_routes())
+        lab.stop_guard(signal.SIGKILL)
         lab.leave("office")
         wait_until(lambda: not lab.has_lan_address("lan0"), timeout=20, what="lease dropped")
         lab.start_guard()
