@@ -41,6 +41,7 @@ class Transaction:
         self.announce = announce
         self.undo: list[tuple[str, Callable[[], None]]] = []
         self.touched_networkd = False
+        self.touched_netplan = False
         self.reconfigured: list[str] = []
         self.touched_devices: set[str] = set()
         self.old_firewall: str | None = None
@@ -82,8 +83,8 @@ class Transaction:
         elif isinstance(step, RecordManaged):
             self._record_managed(step)
         elif isinstance(step, NetplanGenerate):
+            self.touched_netplan = True  # undone after the old YAML is back (see rollback)
             self.ports.netplan_generate()
-            self.undo.append(("netplan generate", self.ports.netplan_generate))
         elif isinstance(step, SysctlChange):
             sysctls = self.ports.sysctls
             sysctls.write(step.key, step.new)
@@ -158,6 +159,12 @@ class Transaction:
             except (NetdwgError, OSError) as err:
                 problems.append(f"{what}: {err}")
         self.undo.clear()
+        if self.touched_netplan:
+            self.announce("rollback: netplan generate (old YAML is back)")
+            try:
+                self.ports.netplan_generate()
+            except (NetdwgError, OSError) as err:
+                problems.append(f"netplan generate: {err}")
         if self.touched_networkd and self.ports.networkd is not None:
             self.announce("rollback: networkd Reload (old files are back)")
             try:

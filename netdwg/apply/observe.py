@@ -43,13 +43,9 @@ def live_ports(root: Path = Path("/"), state_dir: Path | None = None) -> Ports:
 
 
 def run_netplan_generate() -> None:
-    import subprocess
+    from netdwg.host.netplan_gen import netplan_generate
 
-    from netdwg.errors import ExternalError
-
-    result = subprocess.run(["netplan", "generate"], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ExternalError(f"netplan generate failed: {result.stderr.strip()}", fix="check the YAML with: netplan get")
+    netplan_generate()
 
 
 def observe(desired: DesiredHost, ports: Ports) -> HostState:
