@@ -124,6 +124,23 @@ def check_pairs(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
             yield make("NDW026", Severity.ERROR,
                        f"interface {pair.interface} is the network's interface too", pair.span, f"pair '{pair.name}'",
                        fix="give the pair its own interface, e.g. interface = wg-s2s")
+    # one host, several WireGuard interfaces: each needs its own name and UDP port
+    for host in topology.hosts:
+        pairs = topology.pairs_of(host.name)
+        if not pairs:
+            continue
+        taken: dict = {}
+        if host.addresses and (host.role is Role.HUB or host.endpoint or host.listen_port):
+            port = host.listen_port or (host.endpoint.port if host.endpoint else topology.network.port)
+            taken[("port", port)] = f"the {topology.network.interface} interface"
+        for pair in pairs:
+            for kind, value in (("interface", pair.interface), ("port", pair.port)):
+                other = taken.setdefault((kind, value), f"pair '{pair.name}'")
+                if other != f"pair '{pair.name}'":
+                    yield make("NDW026", Severity.ERROR,
+                               f"on '{host.name}', {kind} {value} is used by {other} too", pair.span,
+                               f"pair '{pair.name}'",
+                               fix=f"give pair '{pair.name}' its own {kind} (interface = ..., port = ...)")
 
 
 def check_guard(topology: Topology, compiled=None) -> Iterator[Diagnostic]:

@@ -514,3 +514,43 @@ def test_secrets_store_missing_and_stale_entries():
     stale = only(run_lint(smaller, secrets=full), "NDW027")
     assert {s.severity for s in stale} == {Severity.WARNING} and len(stale) == 2
     assert any("private key of 'ana'" in s.message for s in stale)
+
+
+def test_two_pairs_on_one_gateway_need_their_own_interface_and_port():
+    topology = parse_topology(textwrap.dedent("""\
+        [network]
+        name = t
+        [hosts]
+          [[a]]
+          role = site
+          endpoint = 192.0.2.1:51821
+          lan = 172.20.1.0/24
+          lan_address = 172.20.1.1
+          lan_router = 172.20.1.1
+          return_path = none
+          [[b]]
+          role = site
+          endpoint = 192.0.2.2:51821
+          lan = 172.20.2.0/24
+          lan_address = 172.20.2.1
+          lan_router = 172.20.2.1
+          return_path = none
+          [[c]]
+          role = site
+          endpoint = 192.0.2.3:51821
+          lan = 172.20.3.0/24
+          lan_address = 172.20.3.1
+          lan_router = 172.20.3.1
+          return_path = none
+        [pairs]
+          [[ab]]
+          ends = a, b
+          transfer = 10.255.0.0/31
+          [[ac]]
+          ends = a, c
+          transfer = 10.255.0.2/31
+        """), "t.conf")
+    hits = only(run_lint(topology), "NDW026")
+    assert sorted(h.message for h in hits) == [
+        "on 'a', interface wg-s2s is used by pair 'ab' too", "on 'a', port 51821 is used by pair 'ab' too"]
+    assert all(h.subject == "pair 'ac'" for h in hits)
