@@ -20,7 +20,7 @@ Codes (NDW001-003 come from the loader):
     NDW023 reference to an unknown host (allow, reach, pair ends)
     NDW024 more than one hub
     NDW025 guard on a non-roaming or wg-quick host
-    NDW026 site pair ends without endpoints (or not gateways)
+    NDW026 site pair ends without endpoints (or not gateways); interface name or port clashes
     NDW027 secrets store: a missing key or PSK; keys of hosts that are gone
     NDW030 public key mismatch between two ends (files)
     NDW031 preshared key mismatch between two ends (files)
