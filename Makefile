@@ -57,15 +57,12 @@ build/.pkg-deps-stamp:
 	fi
 	@mkdir -p build && touch $@
 PKG_REF ?= HEAD
-define copy_tracked
-	rm -rf $(1) && mkdir -p $(1)
-	git archive --format=tar $(PKG_REF) | tar -xf - -C $(1)
-endef
 
 # Debian 12 package: build/deb/netdwg_$(PKG_VERSION)_all.deb, then lintian.
 # The system Python must come first on PATH (pyenv shims break pybuild).
 deb: build/.pkg-deps-stamp
-	$(call copy_tracked,build/deb/netdwg-$(PKG_VERSION))
+	rm -rf build/deb && mkdir -p build/deb/netdwg-$(PKG_VERSION)
+	git archive --format=tar $(PKG_REF) | tar -xf - -C build/deb/netdwg-$(PKG_VERSION)
 	cd build/deb/netdwg-$(PKG_VERSION) && env PATH=$(SYS_PATH) dpkg-buildpackage -us -uc -b
 	env PATH=$(SYS_PATH) lintian --info --display-info build/deb/netdwg_$(PKG_VERSION)_*.changes
 
@@ -75,10 +72,9 @@ deb: build/.pkg-deps-stamp
 # check (Arch packages are not installable on Debian) and --nocheck the
 # PKGBUILD's check(), whose Arch python-* dependencies are not here either.
 arch: build/.pkg-deps-stamp
-	$(call copy_tracked,build/arch/src/netdwg-$(PKG_VERSION))
-	tar -C build/arch/src -czf build/arch/netdwg-$(PKG_VERSION).tar.gz netdwg-$(PKG_VERSION)
-	cp packaging/arch/PKGBUILD build/arch/
-	rm -rf build/arch/src build/arch/pkg build/arch/*.pkg.tar.*
+	rm -rf build/arch && mkdir -p build/arch
+	git archive --format=tar.gz --prefix=netdwg-$(PKG_VERSION)/ -o build/arch/netdwg-$(PKG_VERSION).tar.gz $(PKG_REF)
+	git show $(PKG_REF):packaging/arch/PKGBUILD > build/arch/PKGBUILD
 	id -u netdwg-build >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin netdwg-build
 	chown -R netdwg-build build/arch
 	# Arch calls the interpreter "python"; Debian only has python3 (without python-is-python3).
