@@ -253,3 +253,20 @@ def test_same_prefix_on_two_peers_warns_at_the_later_peer():
 def test_save_config_true_warns():
     (diag,) = check_wgquick("[Interface]\nSaveConfig = true\n", "wg0.conf")
     assert diag.code == "WGQ008" and diag.span.line == 2
+
+
+@needs_wgquick
+@pytest.mark.parametrize("file_mode,dir_mode", [(0o644, 0o755), (0o644, 0o700), (0o600, 0o755), (0o604, 0o701),
+                                                (0o640, 0o755)])
+def test_world_accessible_warning_agrees_with_real_wg_quick(tmp_path, file_mode, dir_mode):
+    from netdwg.cli.check import check_path
+
+    folder = tmp_path / "etc-wireguard"
+    folder.mkdir()
+    conf = folder / "ndwq1.conf"
+    conf.write_text(f"[Interface]\nPrivateKey = {genkey().reveal_base64()}\n")
+    conf.chmod(file_mode)
+    folder.chmod(dir_mode)
+    real = subprocess.run(["wg-quick", "strip", str(conf)], capture_output=True, text=True, timeout=20)
+    ours = [d.code for d in check_path(str(conf)).diagnostics]
+    assert ("is world accessible" in real.stderr) == ("WGQ011" in ours)
