@@ -66,7 +66,6 @@ class Guard:
         self.uplink: tuple | None = None
         self.endpoint_resets = 0
         self.last_reaction_ms: float | None = None
-        self.restarts_seen: list[str] = []
         self._probed: dict[tuple, float] = {}
         self._warned: set[str] = set()
         self._first_event_at: float | None = None
@@ -108,7 +107,6 @@ class Guard:
 
     def on_restart(self, what: str) -> None:
         log.info("%s (re)started: re-reading and re-asserting", what)
-        self.restarts_seen.append(what)
         if self.lease_watcher is not None:
             self.lease_watcher.rearm()
             self.lease_watcher.rescan()
@@ -229,7 +227,8 @@ class Guard:
         decision = decide(self.config, self.learned, self.observed, self.state, now)
         self.decision = decision
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("[+%.1f ms] events %s -> %s", (time.monotonic() - first_at) * 1000 if first_at else -1, ",".join(type(e).__name__ for e in events),
+            waited = (time.monotonic() - first_at) * 1000 if first_at else -1.0
+            log.debug("[+%.1f ms] events %s -> %s", waited, ",".join(type(e).__name__ for e in events),
                       "; ".join(f"{v.site}={v.verdict}{'(' + '/'.join(v.reasons) + ')' if v.reasons else ''}"
                                 for v in decision.views))
         for warning in decision.warnings:
@@ -249,7 +248,6 @@ class Guard:
             # write ahead: everything that may be in effect once the steps ran
             union = tuple(self.state) + tuple(c for c in decision.desired if c not in self.state)
             save_state(self.paths.state, GuardState(union, os.getpid()))
-        endpoint = await self._endpoint_text() if reset else None
         keep = frozenset(c.widen_to for c in decision.desired if isinstance(c, SwapAllowedIps))
         outcomes: tuple = ()
         present = self.observed.routes
@@ -258,7 +256,8 @@ class Guard:
             outcomes = await self._in_worker(execute, steps, self.worker_routes, self._wg(), keep, present)
         elif steps:  # routes and probes only: ~0.2 ms of netlink, right here
             outcomes = execute(steps, self.routes, None, keep, present)
-        if endpoint:  # after the routes, which are the latency-critical part
+        endpoint = await self._endpoint_text() if reset else None  # after the routes: they are urgent
+        if endpoint:
             await self._in_worker(self._reset_endpoint, endpoint)
         if changes:
             failed_apply = {o.step.change for o in outcomes if not o.ok and isinstance(o.step, Apply)}
@@ -392,11 +391,14 @@ def build_parser(prog: str = "netdwg-guard") -> argparse.ArgumentParser:
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=cfg.DEFAULT_CONFIG_PATH, help="guard.conf (default %(default)s)")
-    parser.add_argument("--state", type=Path, default=cfg.DEFAULT_STATE_PATH, help="record of changes (default %(default)s)")
+    parser.add_argument("--config", type=Path, default=cfg.DEFAULT_CONFIG_PATH,
+                        help="guard.conf (default %(default)s)")
+    parser.add_argument("--state", type=Path, default=cfg.DEFAULT_STATE_PATH,
+                        help="record of changes (default %(default)s)")
     parser.add_argument("--learned", type=Path, default=cfg.DEFAULT_LEARNED_PATH,
                         help="learned fingerprints (default %(default)s)")
-    parser.add_argument("--status", type=Path, default=cfg.DEFAULT_STATUS_PATH, help="status file (default %(default)s)")
+    parser.add_argument("--status", type=Path, default=cfg.DEFAULT_STATUS_PATH,
+                        help="status file (default %(default)s)")
     parser.add_argument("--leases", type=Path, default=LEASE_DIR, help="networkd lease directory (default %(default)s)")
     parser.add_argument("--no-dbus", action="store_true", help="do not use D-Bus (netlink and lease files only)")
     parser.add_argument("--foreground", action="store_true", help="log to stderr even under systemd")

@@ -191,8 +191,9 @@ def _reap_dead(pid: int) -> bool:
 def build_roaming_lab(sb: Sandbox, join_office: bool = False) -> RoamingLab:
     inet, hubns, gwns, lan, devns, cafe, lapns = (sb.netns(n) for n in
                                                   ("inet", "hub", "gw", "lan", "dev", "cafe", "lap"))
-    inet.run(["sh", "-c", "ip link add br0 type bridge && ip link set br0 address 02:00:00:00:01:00 && ip link set br0 up"])
-    lan.run(["sh", "-c", "ip link add br0 type bridge && ip link set br0 address 02:00:00:00:02:00 && ip link set br0 up"])
+    # switches: bridges with fixed MACs (lab-recipe: else the MAC follows the lowest port)
+    for ns, mac in ((inet, "02:00:00:00:01:00"), (lan, "02:00:00:00:02:00")):
+        ns.run(["sh", "-c", f"ip link add br0 type bridge && ip link set br0 address {mac} && ip link set br0 up"])
     for ns, port, ifname in ((hubns, "p-hub", "eth0"), (gwns, "p-gw", "wan0"), (lapns, "p-lap", "inet0")):
         sb.veth(inet, port, ns, ifname)
         inet.run(["ip", "link", "set", port, "master", "br0"])
@@ -254,7 +255,8 @@ def ping(node_or_ns, dst, count: int = 1, timeout: float = 2.0) -> bool:
 
 
 def iperf_mbps(node: Node, dst=DEVICE, seconds: int = 1) -> float:
-    out = node.run(["iperf3", "-J", "-c", str(dst), "-t", str(int(seconds)), "--connect-timeout", "3000"], check=False, timeout=30).stdout
+    out = node.run(["iperf3", "-J", "-c", str(dst), "-t", str(int(seconds)), "--connect-timeout", "3000"],
+                   check=False, timeout=30).stdout
     try:
         return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e6
     except (ValueError, KeyError):
