@@ -51,6 +51,10 @@ def test_lab_verbs_up_status_exec_check_down(tmp_path):
         assert check.returncode == 0, check.stdout
         assert all(r["ok"] for r in json.loads(check.stdout))
 
+        only = json.loads(netdwg(state, "check", "--json", "--no-trace", "--only", "ben").stdout)
+        assert only and all("ben" in (r["from"], r["to"]) for r in only)
+        assert len(only) < len(json.loads(check.stdout))
+
         roam = netdwg(state, "roam", "ben", "oslo")
         assert roam.returncode == 2 and "wg-quick backend" in roam.stderr
     finally:
