@@ -106,6 +106,7 @@ class _Section:
     values_of: dict  # key -> [values in file order]
     comments: tuple[str, ...]
     line: int
+    lead: tuple[str, ...] = ()  # the comment block right above the header (`# oslo` then [WireGuardPeer])
 
     def last(self, key: str) -> str | None:
         found = self.values_of.get(key)
@@ -125,11 +126,14 @@ def _scan_sections(text: str) -> list[_Section]:
     values: dict = {}
     comments: list[str] = []
     name, start, pending = "", 0, ""
+    lead: list[str] = []
+    block: list[str] = []  # comments since the last blank line or setting
     for number, raw in enumerate(text.split("\n"), 1):
         line = raw.strip()
         if pending:
             line, pending = pending + " " + line, ""
         if not line:
+            block = []
             continue
         if line[-1] == "\\":
             pending = line[:-1].rstrip()
@@ -137,16 +141,19 @@ def _scan_sections(text: str) -> list[_Section]:
         first = line[0]
         if first == "#" or first == ";":
             comments.append(line[1:].strip())
+            block.append(line[1:].strip())
         elif first == "[" and line[-1] == "]":
             if name:
-                sections.append(_Section(name, values, tuple(comments), start))
+                sections.append(_Section(name, values, tuple(comments), start, tuple(lead)))
+            lead, block = block, []
             name, values, comments, start = line[1:-1].strip(), {}, [], number
         elif name:
+            block = []
             key, sep, value = line.partition("=")
             if sep:
                 values.setdefault(key.rstrip(), []).append(value.lstrip())
     if name:
-        sections.append(_Section(name, values, tuple(comments), start))
+        sections.append(_Section(name, values, tuple(comments), start, tuple(lead)))
     return sections
 
 
@@ -155,8 +162,8 @@ def _value(section: _Section, key: str) -> str | None:
 
 
 def _name_comment(section: _Section) -> str:
-    # Renderers put the peer's host name in a comment inside the section.
-    for text in section.comments:
+    # Renderers name the peer in a comment right above its section (or first inside it).
+    for text in (*section.lead, *section.comments):
         if text:
             return text.split()[0].strip(":,")
     return ""
@@ -275,15 +282,15 @@ def sysctls_from_text(text: str) -> list[tuple[str, str]]:
 
 
 def desired_from_topology(topology: Path, host: str) -> tuple[RenderedFile, ...]:
-    """Render one host's files from the topology (the topology engineer's compiler and renderers)."""
-    try:
-        from netdwg.render import render_host  # type: ignore[attr-defined]
-        from netdwg.topology import load_topology
-        from netdwg.topology.compile import compile_topology  # type: ignore[import-not-found]
-    except ImportError:
-        raise ConfigError("this netdwg build cannot compile topologies yet",
-                          fix="render the host elsewhere (netdwg render --out DIR) and use --from DIR/HOST") from None
-    configs = compile_topology(load_topology(topology))
+    """Render one host's files from the topology (load, compile, render: the topology engineer's pipeline).
+
+    Secrets are not generated here: a host applies what the topology's secrets
+    store holds (`netdwg render` or `netdwg keys` completes it).
+    """
+    from netdwg.render import render_host
+    from netdwg.topology.prepare import prepare
+
+    configs = prepare(topology, complete=False).compile()
     if host not in configs:
         raise ConfigError(f"{topology}: no host {host!r}", fix="one of: " + ", ".join(sorted(configs)))
     return tuple(render_host(configs[host]))
