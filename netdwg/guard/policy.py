@@ -247,6 +247,16 @@ def identify(config: GuardConfig, site: GuardSite, learned: tuple[Fingerprint, .
     order = (Verdict.TRUSTED, Verdict.IDENTIFYING, Verdict.FOREIGN)
     results.sort(key=lambda r: (order.index(r[1]), r[0].lan_metric))
     cand, verdict, reasons = results[0]
+    rivals = [r for r in results if r[1] is not Verdict.TRUSTED]
+    if verdict is Verdict.TRUSTED and rivals and min(r[0].lan_metric for r in rivals) <= cand.lan_metric:
+        # Wi-Fi in a café and Ethernet in the office on the same prefix: without the tunnel
+        # route, the kernel would pick the better-metric LAN, which is not the office.
+        rival = min(rivals, key=lambda r: r[0].lan_metric)
+        return (SiteView(site.name, rival[1], rival[0].address.dev, rival[0].address.interface,
+                         rival[0].lan_metric,
+                         (f"{rival[0].address.dev} (metric {rival[0].lan_metric}) is on the same prefix and is "
+                          f"not verified as {site.name}; it would win over {cand.address.dev}",) + rival[2]),
+                tuple(probes), wake)
     return (SiteView(site.name, verdict, cand.address.dev, cand.address.interface, cand.lan_metric, reasons),
             tuple(probes), wake)
 

@@ -232,3 +232,15 @@ def test_a_pinned_tls_certificate_is_checked_through_the_lan_link():
     assert verdict(run(cfg, refused)) is Verdict.FOREIGN
     # leaving forgets the proof: the next LAN must prove itself again
     assert fold(good, LinkState("lan0", carrier=False)).proofs == ()
+
+
+def test_a_foreign_lan_with_a_better_metric_on_another_link_keeps_the_tunnel():
+    cafe_wifi = Address("wlan0", ipaddress.ip_interface("172.20.10.70/24"))
+    o = on_lan()
+    for e in (AddressAdded(cafe_wifi, 10.0), RouteAdded(Route(OFFICE, "wlan0", 600, proto=RTPROT_KERNEL)),
+              LeaseSeen(replace(LEASE, dev="wlan0", domain="cafe.test"))):
+        o = fold(o, e)
+    d = run(config(), o)
+    view = next(v for v in d.views if v.site == "oslo")
+    assert view.verdict is Verdict.FOREIGN and view.dev == "wlan0"
+    assert not any(isinstance(c, DeleteRoute) for c in d.desired), "office traffic must not leak to the café"
