@@ -82,9 +82,10 @@ def load_netplan(text: str, path: str = "<input>") -> tuple[NetplanTunnel, ...]:
 def check_netplan(text: str, path: str = "<input>", mode: int | None = None) -> list[Diagnostic]:
     """Problems netplan generate would report for the wireguard tunnels of one file."""
     _, found = _read(text, path)
-    if mode is not None and mode & 0o007:
-        # netplan 0.106: "Permissions for ... are too open. Netplan configuration
-        # should NOT be accessible by others."
+    if mode is not None and mode & 0o066:
+        # netplan 0.106 (`netplan get`/`apply`, not `generate`) warns "Permissions for
+        # ... are too open. Netplan configuration should NOT be accessible by others."
+        # when group or others may read or write (measured: 0640 and 0602 warn, 0601 not).
         found.insert(0, Diagnostic("NPL010", Severity.WARNING,
                                    f"permissions {mode:04o} are too open; netplan configuration should not be "
                                    "accessible by others", Span(path), fix=f"chmod 600 {path}"))

@@ -181,3 +181,16 @@ def test_inline_key_starting_with_slash_stays_a_key_as_netplan_reads_it(tmp_path
     out, network_dir = netplan_generate(tmp_path, text)
     netdev = (network_dir / "10-netplan-wg-s.netdev").read_text()
     assert f"PresharedKey={slash_psk.reveal_base64()}" in netdev and "PresharedKeyFile" not in netdev
+
+
+@needs_netplan
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o602, 0o601, 0o600])
+def test_too_open_warning_agrees_with_real_netplan(tmp_path, mode):
+    (tmp_path / "etc/netplan").mkdir(parents=True)
+    conf = tmp_path / "etc/netplan/60.yaml"
+    conf.write_text("network:\n  version: 2\n")
+    conf.chmod(mode)
+    real = subprocess.run(["netplan", "get", "--root-dir", str(tmp_path), "all"], capture_output=True, text=True,
+                          timeout=60)
+    ours = check_netplan(conf.read_text(), str(conf), mode=mode)
+    assert ("too open" in real.stderr) == any(d.code == "NPL010" for d in ours)
