@@ -69,7 +69,7 @@ class Checked:
 
 def run(args: argparse.Namespace) -> int:
     results = [check_path(path, args.kind, args.systemd_version) for path in expand_paths(args.files)]
-    diagnostics = [d for r in results for d in r.diagnostics] + _sysctl_overrides(results)
+    diagnostics = [d for r in results for d in r.diagnostics] + _sysctl_overrides(results) + _across_hosts(results)
     code = worst_exit_code(diagnostics, args.strict)
     if any(d.code == "CHK002" for d in diagnostics) and code == 2:
         code = 77  # a file we may not read: the caller needs root, not a fix
@@ -84,6 +84,16 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(results)} file(s) checked: {counts[Severity.ERROR]} error(s), "
           f"{counts[Severity.WARNING]} warning(s)", file=sys.stderr)
     return code
+
+
+def _across_hosts(results: list[Checked]) -> list[Diagnostic]:
+    """Between the WireGuard files of several hosts: public-key and PSK mismatches of two ends."""
+    from netdwg.lint import check_files
+
+    paths = [r.path for r in results if r.kind in ("unit", "wg-quick", "netplan")
+             and not any(d.severity is Severity.ERROR for d in r.diagnostics)]
+    # Per-file checks already warn about modes; only the cross-file findings are new here.
+    return list(check_files(paths, permissions=False)) if len(paths) > 1 else []
 
 
 def _sysctl_overrides(results: list[Checked]) -> list[Diagnostic]:
