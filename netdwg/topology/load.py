@@ -26,7 +26,7 @@ from netdwg.keys import PublicKey
 from netdwg.topology.model import (
     Backend, GuardAction, Host, Lan, Network, ReturnPath, Role, SiteFingerprint, SitePair, Topology,
 )
-from netdwg.topology.spec import CONFIGSPEC, KNOWN_KEYS, locate_keys
+from netdwg.topology.spec import CONFIGSPEC, KNOWN_KEYS, fast_validate, locate_keys
 from netdwg.wireguard import Endpoint
 
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
@@ -108,10 +108,41 @@ def _mac(text: str) -> str:
 
 def parse_topology(text: str, path: str = "<topology>") -> Topology:
     """Parse and type-check a topology file's text. Raises ConfigError with every problem."""
+    return _parse(text, path, fast=True)
+
+
+def _parse(text: str, path: str, fast: bool) -> Topology:
+    """`fast`: convert with the fast checker (spec.fast_validate) when it vouches for the whole file.
+
+    Otherwise, and whenever the file has a problem, configobj's Validator runs and
+    its findings are the diagnostics: both ways give the same `Topology`
+    (tests/property/test_topology_load_fast.py).
+    """
     lines = locate_keys(text)
     out = _Collector(path, lines)
+    found = None
+    if fast:
+        found = fast_validate(_read_conf(text, path, None))
+    if found is None:
+        conf = _read_conf(text, path, io.StringIO(CONFIGSPEC))
+        _check_with_validator(conf, out)
+        found = (conf["network"], {name: conf["hosts"][name] for name in conf["hosts"]},
+                 {name: conf["pairs"][name] for name in conf["pairs"]})
+    network_values, host_values, pair_values = found
+
+    network = _network(network_values, out)
+    hosts = tuple(_host(name, values, network, out) for name, values in host_values.items())
+    pairs = tuple(_pair(name, values, out) for name, values in pair_values.items())
+    if out.diagnostics:
+        raise ConfigError(f"{path}: invalid topology", tuple(out.diagnostics))
+    return Topology(network=network, hosts=hosts, pairs=pairs, path=path)
+
+
+def _read_conf(text: str, path: str, configspec) -> ConfigObj:
     try:
-        conf = ConfigObj(io.StringIO(text), configspec=io.StringIO(CONFIGSPEC), list_values=True,
+        # interpolation=False: values are literal ('%(name)s' was configobj's undocumented
+        # ConfigParser-style substitution, and a traceback when the name was unknown).
+        return ConfigObj(io.StringIO(text), configspec=configspec, list_values=True, interpolation=False,
                          raise_errors=False, file_error=True, encoding="utf-8")
     except ConfigObjError as err:
         found = getattr(err, "errors", None) or [err]
@@ -121,6 +152,9 @@ def parse_topology(text: str, path: str = "<topology>") -> Topology:
             for e in found)
         raise ConfigError(f"{path}: syntax error", diags) from None
 
+
+def _check_with_validator(conf: ConfigObj, out: _Collector) -> None:
+    """configobj's Validator: types, defaults, missing and unknown keys. Raises ConfigError on errors."""
     results = conf.validate(Validator(), preserve_errors=True)
     for sections, key, error in flatten_errors(conf, results):
         where = (*sections, key) if key else tuple(sections)
@@ -143,14 +177,7 @@ def parse_topology(text: str, path: str = "<topology>") -> Topology:
             "NDW003", Severity.ERROR, f"unknown key or section '{name}'", out.span(*sections, name),
             subject=f"[{'/'.join(sections)}]" if sections else "", fix=hint))
     if any(d.severity is Severity.ERROR for d in out.diagnostics):
-        raise ConfigError(f"{path}: invalid topology", tuple(out.diagnostics))
-
-    network = _network(conf["network"], out)
-    hosts = tuple(_host(name, conf["hosts"][name], network, out) for name in conf["hosts"])
-    pairs = tuple(_pair(name, conf["pairs"][name], out) for name in conf["pairs"])
-    if out.diagnostics:
-        raise ConfigError(f"{path}: invalid topology", tuple(out.diagnostics))
-    return Topology(network=network, hosts=hosts, pairs=pairs, path=path)
+        raise ConfigError(f"{out.path}: invalid topology", tuple(out.diagnostics))
 
 
 def load_topology(path: str | Path) -> Topology:
@@ -185,9 +212,13 @@ def _value_at(conf, sections, key):
 
 
 def _spans(out: _Collector, base: tuple[str, ...], keys) -> MappingProxyType:
-    spans = {"": out.span(*base)}
+    """key -> the line it was written on; keys left to their defaults get the section's line."""
+    section = out.span(*base)
+    spans = {"": section}
+    lines, path = out.lines, out.path
     for key in keys:
-        spans[key] = out.span(*base, key)
+        line = lines.get((*base, key))  # what out.span(*base, key) finds, without its fallbacks
+        spans[key] = Span(path, line) if line else section
     return MappingProxyType(spans)
 
 
