@@ -382,7 +382,8 @@ def snapshot_root_netns() -> dict[str, object]:
     """Links, addresses, routes, rules and the nftables ruleset of the root namespace.
 
     Used to prove the lab leaves the root namespace alone; address lifetimes
-    (which tick) are dropped.
+    (which tick) are dropped. Also the forwarding, rp_filter, redirect, ICMP
+    rate-limit and bridge-netfilter sysctls of the root namespace.
     """
     snap: dict[str, object] = {}
     for key, argv in {
@@ -396,4 +397,17 @@ def snapshot_root_netns() -> dict[str, object]:
         out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
         snap[key] = _strip_volatile(json.loads(out or "[]"))
     snap["nft"] = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout
+    # The per-namespace sysctls the lab and `netdwg apply` set inside namespaces must not leak out.
+    sysctls = {}
+    for key in ROOT_SYSCTLS:
+        try:
+            sysctls[key] = Path("/proc/sys", key.replace(".", "/")).read_text().strip()
+        except OSError:
+            sysctls[key] = None
+    snap["sysctl"] = sysctls
     return snap
+
+
+ROOT_SYSCTLS = tuple(s.split("=")[0] for s in NETNS_SYSCTLS) + (
+    "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.icmp_ratelimit", "net.ipv6.icmp.ratelimit",
+)
