@@ -29,7 +29,7 @@ crash or Ctrl-C.
 
 EPILOG = """\
 examples:
-  netdwg lab up examples/harbor.conf      build the lab (about 2 s for 5 hosts)
+  netdwg lab up examples/harbor.conf      build the lab (5 hosts: 2 s, plus netdwg apply in each)
   netdwg lab check                        who reaches whom, with paths; exit 1 on any mismatch
   netdwg lab roam ana oslo                move laptop ana onto oslo's LAN (DHCP), iperf3 before/after
   netdwg lab roam ana away                and back
