@@ -124,9 +124,9 @@ class PeerLive:
     keepalive: str
 
 
-def wg_dump(node: Node) -> dict[str, PeerLive]:
+def wg_dump(node: Node, iface: str = "wg0") -> dict[str, PeerLive]:
     """The live peers as the real `wg` tool sees them (an observer independent of netdwg)."""
-    out = node.run(["wg", "show", "wg0", "dump"]).stdout.splitlines()[1:]
+    out = node.run(["wg", "show", iface, "dump"]).stdout.splitlines()[1:]
     peers = {}
     for line in out:
         public, _psk, endpoint, ips, handshake, _rx, _tx, keepalive = line.split("\t")
@@ -134,10 +134,10 @@ def wg_dump(node: Node) -> dict[str, PeerLive]:
     return peers
 
 
-def wait_handshake(node: Node, public: str, timeout: float = 15.0) -> PeerLive:
-    wait_until(lambda: wg_dump(node).get(public, PeerLive("", 0, "", "")).handshake > 0, timeout=timeout,
+def wait_handshake(node: Node, public: str, timeout: float = 15.0, iface: str = "wg0") -> PeerLive:
+    wait_until(lambda: wg_dump(node, iface).get(public, PeerLive("", 0, "", "")).handshake > 0, timeout=timeout,
                what=f"a handshake with {public[:8]} in {node.name}")
-    return wg_dump(node)[public]
+    return wg_dump(node, iface)[public]
 
 
 def ping(node: Node, address: str, count: int = 2) -> bool:
