@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -26,8 +27,9 @@ def add_source_arguments(parser) -> None:
     source.add_argument("--from", dest="from_dir", metavar="DIR", type=Path,
                         help="a directory of files rendered for this host, laid out as under / "
                              "(DIR/etc/systemd/network/50-wg0.netdev)")
-    source.add_argument("--topology", metavar="FILE", type=Path, help="the topology file (with --host)")
-    source.add_argument("--host", metavar="NAME", help="this host's name in the topology")
+    source.add_argument("--topology", metavar="FILE", type=Path,
+                        help="the topology file (default /etc/netdwg/netdwg.conf when it exists)")
+    source.add_argument("--host", metavar="NAME", help="this host's name in the topology (default: the short host name)")
     parser.add_argument("--root", metavar="DIR", type=Path, default=Path("/"),
                         help="plan/apply against a directory tree instead of the live system "
                              "(files only: no device, networkd, nftables or sysctl changes)")
@@ -36,13 +38,18 @@ def add_source_arguments(parser) -> None:
 
 
 def load_files(args):
+    """The rendered files for this host: --from DIR, or the topology (default
+    /etc/netdwg/netdwg.conf) compiled for --host (default: this machine's short host name)."""
     if args.from_dir is not None:
         return read_rendered_dir(args.from_dir)
-    if args.topology is not None:
-        if not args.host:
-            raise ConfigError("--topology needs --host NAME", fix="name this host as the topology does")
-        return desired_from_topology(args.topology, args.host)
-    raise ConfigError("say what the host should have", fix="pass --from DIR (rendered files) or --topology FILE --host NAME")
+    from netdwg.topology.model import DEFAULT_TOPOLOGY
+
+    topology = args.topology or (Path(DEFAULT_TOPOLOGY) if Path(DEFAULT_TOPOLOGY).exists() else None)
+    if topology is None:
+        raise ConfigError("say what the host should have",
+                          fix=f"pass --from DIR (rendered files) or --topology FILE --host NAME (default {DEFAULT_TOPOLOGY})")
+    host = args.host or socket.gethostname().split(".")[0]
+    return desired_from_topology(Path(topology), host)
 
 
 def is_live(args) -> bool:
