@@ -23,7 +23,7 @@ STATE_DIR = "/etc/netdwg/state"  # inside the node's private /etc: nothing lands
 PORT = 51820
 # A tunnel has no use for IPv6 link-local/RA: without this networkd 252 waits ~10 s for NDisc.
 NO_IPV6LL = "LinkLocalAddressing=no\nIPv6AcceptRA=no\n"
-ENV = {"PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"}
+ENV = {"PYTHONPATH": str(REPO)}
 
 
 @dataclass
