@@ -427,7 +427,7 @@ def _log_memory() -> None:
         return
     snap = tracemalloc.take_snapshot()
     if _memory_baseline is not None:
-        for stat in snap.compare_to(_memory_baseline, "lineno")[:8]:
+        for stat in snap.compare_to(_memory_baseline, "lineno")[:15]:
             log.info("memory: %s", stat)
     _memory_baseline = snap
 

@@ -117,9 +117,9 @@ class RoamingLab:
                 "--config", "/etc/netdwg/guard.conf", "--state", str(self.paths["state"]),
                 "--status", str(self.paths["status"]), "--learned", str(self.paths["learned"]), *extra]
 
-    def start_guard(self, *extra: str) -> int:
+    def start_guard(self, *extra: str, env: dict | None = None) -> int:
         pid = self.lap.spawn(self.guard_argv(*extra), name="netdwg-guard",
-                             env={"PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"})
+                             env={"PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", **(env or {})})
         self.guard_pid = pid
         wait_until(lambda: self.guard_status() is not None and self.guard_status().get("pid") == pid,
                    timeout=15, what="netdwg-guard status")
