@@ -57,6 +57,10 @@ def _announce(text: str) -> None:
 def run(args) -> int:
     session = open_session(args, need_root=not args.dry_run)
     plan = session.plan
+    if not args.dry_run:
+        # Even when there is nothing to do: a killed run may have left temp files behind.
+        for path in session.ports.files.sweep_temp_files(tuple(f.path for f in session.desired.files)):
+            _announce(f"removed stale temp file {path} (an earlier apply was interrupted)")
     if args.dry_run or plan.is_empty:
         if args.json:
             print(json.dumps({"applied": False, "plan": plan_to_json(plan)}))

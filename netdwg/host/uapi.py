@@ -13,7 +13,7 @@ import re
 import socket
 from pathlib import Path
 
-from netdwg.errors import ExternalError
+from netdwg.errors import ExternalError, NotPermittedError
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
 from netdwg.plan.model import DeviceChange, PeerChange
 from netdwg.plan.netparse import parse_network
@@ -145,6 +145,9 @@ class UapiWgLink:
                     if not chunk:
                         break
                     buf += chunk
+        except PermissionError:
+            raise NotPermittedError(f"{self.ifname}: no access to the UAPI socket {self.socket_path}",
+                                    fix="run as root") from None
         except OSError as err:
             raise ExternalError(f"{self.ifname}: UAPI socket {self.socket_path}: {err.strerror or err}",
                                 fix="is the userspace WireGuard (wireguard-go) for this interface running?") from None
