@@ -199,10 +199,17 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
     widened: dict[IPNetwork, list[str]] = {}
     if hub_name is not None:
         owned = {p: h for h, ps in lans.items() for p in ps}
+        # the hub passes these on to peers whose files were not given: not the hub's own LANs
+        elsewhere = [p for peer in _iface(hub, main).device.peers if peer.public_key not in owner_of
+                     for p in peer.allowed_ips if not in_pool(p)]
         for host in on_main:
             hub_peer = main_peers[host.name].get(hub_name)
             for prefix in hub_peer.allowed_ips if hub_peer else ():
                 if in_pool(prefix) or prefix in owned or prefix in lans[hub_name]:
+                    continue
+                if any(prefix.version == p.version and prefix.subnet_of(p) for p in elsewhere):
+                    notes.append(f"{host.name} routes {prefix} through {hub_name} to a peer whose files were not "
+                                 "given; it is left out (import that host too to keep it)")
                     continue
                 inside = [h for p, h in owned.items() if p.version == prefix.version and p.subnet_of(prefix)]
                 if inside:
@@ -277,7 +284,7 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
                 everyone = [h.name for h in hosts if lans[h.name] and h.name != host.name]
                 if reached != everyone:
                     lines.append(f"  reach = {', '.join(reached) if reached else ','}")
-        lines += _lan_lines(host, lans[host.name], hosts, addresses, hub_name, main_peers, widened)
+        lines += _lan_lines(host, lans[host.name], hosts, addresses, hub_name, main_peers, widened, pool, notes)
         if host.guard:
             lines.append("  guard = yes")
         lines += _fingerprint_lines(host.name, hosts, widen_of.get(host.name))
@@ -330,18 +337,44 @@ def _implied_port(role: str, endpoint: str | None, network_port: int) -> int | N
     return network_port if role == "hub" else None
 
 
-def _lan_lines(host, prefixes, hosts, addresses, hub_name, main_peers, widened) -> list[str]:
+def _lan_lines(host, prefixes, hosts, addresses, hub_name, main_peers, widened, pool, notes) -> list[str]:
     if not prefixes:
         return []
     lines = [f"  lan = {', '.join(map(str, prefixes))}"]
+    # The gateway's address on each LAN: netdwg's own lan-router-routes.txt names it; hand-written
+    # files give it as a static address of one of the host's other links, inside the LAN.
     via = [next((v for _, v in host.lan_routes if v.version == p.version and v in p), None) for p in prefixes]
-    masq = [(oif, lan) for oif, _, lan in host.masquerade if lan in prefixes]
-    if all(via):  # one per LAN, in the LANs' order (the loader pairs them by position)
-        lines.append(f"  lan_address = {', '.join(map(str, dict.fromkeys(via)))}")
-    oif = next((o for o, _ in masq if o), None) or next((o for _, lan, o in host.allow if lan in prefixes and o), None)
+    on_link = [next(((link, a.ip) for link, a in host.link_addresses if a.version == p.version and a.ip in p), None)
+               for p in prefixes]
+    gateway = [v or (found[1] if found else None) for v, found in zip(via, on_link)]
+    lan_links = {found[0] for found in on_link if found}
+    other_links = {link for link, _ in host.link_addresses} - lan_links
+    masq = [(oif, lan) for oif, sources, lan in host.masquerade
+            if _masquerades_vpn(oif, sources, lan, prefixes, pool, other_links)]
+    if all(gateway):  # one per LAN, in the LANs' order (the loader pairs them by position)
+        distinct = list(dict.fromkeys(map(str, gateway)))
+        lines.append(f"  lan_address = {', '.join(distinct if len(distinct) == 1 else map(str, gateway))}")
+    oif = (next((o for o, _ in masq if o), None) or next((o for _, lan, o in host.allow if lan in prefixes and o), None)
+           or next((found[0] for found in on_link if found), None))
     if oif:
         lines.append(f"  lan_interface = {oif}")
-    lines.append(f"  return_path = {'masquerade' if masq else 'static-route' if all(via) else 'none'}")
+    routers = [found[1] for found in on_link if found and found[0] in host.dhcp_server_links]
+    if masq:
+        return_path = "masquerade"
+    elif all(via):
+        return_path = "static-route"
+    elif routers and len(routers) == len(prefixes) and not _has_fingerprint(host.name, hosts):
+        # the gateway serves DHCP on the LAN: it is the LAN's default router, replies come back by themselves
+        return_path = "none"
+        lines.append(f"  lan_router = {routers[0]}")
+    elif all(gateway):
+        return_path = "static-route"
+        notes.append(f"{host.name}: no MASQUERADE found for {', '.join(map(str, prefixes))}: return_path = "
+                     "static-route assumed (the LAN's router routes the pool via this gateway; netdwg render "
+                     "prints the route)")
+    else:
+        return_path = "none"
+    lines.append(f"  return_path = {return_path}")
     sources = [s for srcs, lan, _ in host.allow if lan in prefixes for s in srcs]
     if sources:
         allowed = [h.name for h in hosts if h.name not in (host.name, hub_name) and addresses.get(h.name)
@@ -352,6 +385,23 @@ def _lan_lines(host, prefixes, hosts, addresses, hub_name, main_peers, widened) 
         if sorted(allowed) != sorted(reachers):
             lines.append(f"  allow = {', '.join(allowed) if allowed else ','}")
     return lines
+
+
+def _masquerades_vpn(oif, sources, lan, prefixes, pool, other_links) -> bool:
+    """Is this MASQUERADE the return path into one of `prefixes`: VPN sources NATed into the LAN?
+
+    A rule naming a destination must name one of the LANs; one naming sources must cover part
+    of the pool; one leaving by a link known to be outside the LANs is the uplink's NAT.
+    """
+    if lan is not None and lan not in prefixes:
+        return False
+    if sources and not any(s.version == q.version and (s.subnet_of(q) or q.subnet_of(s)) for s in sources for q in pool):
+        return False
+    return oif is None or oif not in other_links
+
+
+def _has_fingerprint(name, hosts) -> bool:
+    return any(s.name == name for h in hosts for s in h.guard_sites)
 
 
 def _pairs(hosts, pair_ifaces, owner_of) -> list[str]:
@@ -384,6 +434,8 @@ def _psks(hosts, owner_of, keys):
                 other = owner_of.get(peer.public_key)
                 if other is None:
                     continue
+                if peer.public_key in iface.unknown_psks:
+                    continue  # its key file was not given: the other end's file tells
                 pid = pair_id(host.name, other)
                 if pid in seen and seen[pid][0] != peer.preshared_key:
                     problems.append(Diagnostic(
@@ -442,7 +494,7 @@ def _diff_interface(have: ReadInterface, want) -> list[str]:
         if set(a.allowed_ips) != set(b.allowed_ips):
             diffs.append(f"peer {b.name or key.short()}: AllowedIPs {sorted(map(str, a.allowed_ips))} -> "
                          f"{sorted(map(str, b.allowed_ips))}")
-        if a.preshared_key != b.preshared_key:
+        if a.preshared_key != b.preshared_key and key not in have.unknown_psks:
             diffs.append(f"peer {b.name or key.short()}: preshared key differs")
         if a.endpoint != b.endpoint:
             diffs.append(f"peer {b.name or key.short()}: Endpoint {a.endpoint} -> {b.endpoint}")

@@ -42,6 +42,8 @@ class ReadInterface:
     source: str = ""  # the file that defines the device
     key_file: str | None = None  # PrivateKeyFile= / key: path, when the key lives in a file
     route_table: str = ""  # networkd [WireGuard] RouteTable= (systemd 250+), "" when not written
+    # peers whose PSK is in a file we could not read: unknown, not "none" (the other end's file tells)
+    unknown_psks: frozenset = frozenset()
 
     @property
     def name(self) -> str:
@@ -53,10 +55,16 @@ class HostFiles:
     name: str
     interfaces: tuple[ReadInterface, ...] = ()
     guard: bool = False
-    masquerade: tuple[tuple[str | None, tuple[IPNetwork, ...], IPNetwork], ...] = ()  # (oif, sources, LAN)
+    # (oif, sources, LAN): netdwg.nft rules; from hand-written files (wg-quick PostUp, networkd
+    # IPMasquerade=) sources and LAN may be unknown: () and None mean "any"
+    masquerade: tuple[tuple[str | None, tuple[IPNetwork, ...], IPNetwork | None], ...] = ()
     allow: tuple[tuple[tuple[IPNetwork, ...], IPNetwork, str | None], ...] = ()  # (sources, LAN, oif)
     guard_sites: tuple = ()  # netdwg.guard.config.GuardSite values from this laptop's guard.conf
     lan_routes: tuple[tuple[IPNetwork, ipaddress.IPv4Address | ipaddress.IPv6Address], ...] = ()  # (dest, via)
+    # static addresses of the host's other links (a gateway's LAN side): (link name, address), from
+    # .network files of non-WireGuard links, netplan ethernets/vlans/bridges/bonds, wg-quick 'ip addr add'
+    link_addresses: tuple[tuple[str, IPInterface], ...] = ()
+    dhcp_server_links: tuple[str, ...] = ()  # links with networkd's DHCPServer=yes: this host is their router
     exposed: tuple[str, ...] = ()  # files holding a private key or PSK that others may read
     ignored: tuple[str, ...] = ()  # files not understood (listed, never silently dropped)
     files: tuple[str, ...] = field(default=())
@@ -119,9 +127,13 @@ def read_host(name: str, files: list[Path]) -> HostFiles:
         elif suffix == ".conf" and path.parent.name.endswith(".netdev.d"):
             continue  # read with its .netdev
         elif suffix == ".conf" and re.search(r"^\s*\[Interface\]", text, re.MULTILINE | re.IGNORECASE):
-            interfaces.append(_read_wgquick(path, text))
+            iface, commands = _read_wgquick(path, text)
+            interfaces.append(iface)
+            host = replace(host, masquerade=host.masquerade + _command_masquerades(commands),
+                           link_addresses=host.link_addresses + _command_addresses(commands))
         elif suffix in (".yaml", ".yml"):
             interfaces += _read_netplan(path, text)
+            host = replace(host, link_addresses=host.link_addresses + _netplan_link_addresses(text))
         elif path.name.endswith(".nft"):
             host = replace(host, masquerade=host.masquerade + _masquerades(text), allow=host.allow + _allows(text))
         elif path.name == "lan-router-routes.txt":
@@ -130,12 +142,20 @@ def read_host(name: str, files: list[Path]) -> HostFiles:
             host = replace(host, guard=True, guard_sites=_guard_sites(path, text))
         elif "sysctl" not in str(path):
             ignored.append(str(path))
-    network_by_name = {}
+    network_by_name: dict[str, _NetworkFacts] = {}
     for path in networks:
         for match_name, view in _read_network(path):
             network_by_name.setdefault(match_name, view)
     for path in netdevs:
         interfaces.append(_read_netdev(path, network_by_name))
+    wireguard = {i.name for i in interfaces}
+    for link, facts in network_by_name.items():
+        if link in wireguard:
+            if facts.masquerade:  # IPMasquerade= on the tunnel: its sources NATed wherever they leave
+                host = replace(host, masquerade=host.masquerade + ((None, (), None),))
+        elif not any(c in link for c in "*?["):  # a glob matches links we cannot name
+            host = replace(host, link_addresses=host.link_addresses + tuple((link, a) for a in facts.addresses),
+                           dhcp_server_links=host.dhcp_server_links + ((link,) if facts.dhcp_server else ()))
     return replace(host, interfaces=tuple(interfaces), exposed=tuple(exposed), ignored=tuple(ignored),
                    files=tuple(str(p) for p in files))
 
@@ -183,18 +203,32 @@ def _read_netdev(path: Path, networks: dict) -> ReadInterface:
     private = wg.private_key
     if private is None and wg.private_key_file is not None:
         private = _parse_key(PrivateKey, read(wg.private_key_file))
-    peers = []
+    peers, unknown = [], set()
     for view in peer_views(eff):
         if view.public_key is None:
             continue
         psk = view.preshared_key
         if psk is None and view.preshared_key_file is not None:
             psk = _parse_key(PresharedKey, read(view.preshared_key_file))
+            if psk is None:
+                unknown.add(view.public_key)
         peers.append(WgPeer(view.public_key, view.allowed_ips, psk, view.endpoint, view.persistent_keepalive))
     device = WgDevice(netdev.name, private, wg.listen_port, wg.firewall_mark, tuple(peers))
-    addresses, mtu, routes = networks.get(netdev.name, ((), None, ()))
-    return ReadInterface(device, addresses, netdev.mtu_bytes or mtu, routes, Backend.NETWORKD, str(path),
-                         str(wg.private_key_file) if wg.private_key_file else None, wg.route_table)
+    facts = networks.get(netdev.name) or _NetworkFacts()
+    return ReadInterface(device, facts.addresses, netdev.mtu_bytes or facts.mtu, facts.routes, Backend.NETWORKD, str(path),
+                         str(wg.private_key_file) if wg.private_key_file else None, wg.route_table,
+                         frozenset(unknown))
+
+
+@dataclass(frozen=True, slots=True)
+class _NetworkFacts:
+    """What a .network file says about the link it matches."""
+
+    addresses: tuple[IPInterface, ...] = ()
+    mtu: int | None = None
+    routes: tuple[IPNetwork, ...] = ()
+    masquerade: bool = False  # IPMasquerade= (ipv4, ipv6, both; "yes" before systemd 247)
+    dhcp_server: bool = False
 
 
 def _read_network(path: Path):
@@ -202,21 +236,99 @@ def _read_network(path: Path):
     from netdwg.unitfile.views import address_views, match_view, network_view, route_views
 
     eff = effective_unit(parse_unit(path.read_text(encoding="utf-8"), str(path)))
-    addresses = tuple(network_view(eff).addresses) + tuple(a.address for a in address_views(eff))
+    view = network_view(eff)
+    addresses = tuple(view.addresses) + tuple(a.address for a in address_views(eff))
     link = eff.section("Link")
     mtu_value = link.get("MTUBytes") if link else None
     mtu = int(mtu_value.text) if mtu_value and mtu_value.text.isdigit() else None
     routes = tuple(r.destination for r in route_views(eff) if r.destination is not None)
+    network = eff.section("Network")
+    dhcp_server = network.get("DHCPServer") if network else None
+    facts = _NetworkFacts(addresses, mtu, routes,
+                          view.ip_masquerade.lower() in ("ipv4", "ipv6", "both", "yes", "true", "on", "1"),
+                          bool(dhcp_server) and dhcp_server.text.lower() in ("yes", "true", "on", "1"))
     for name in match_view(eff).names:
-        yield name, (addresses, mtu, routes)
+        yield name, facts
 
 
-def _read_wgquick(path: Path, text: str) -> ReadInterface:
+def _read_wgquick(path: Path, text: str) -> tuple[ReadInterface, tuple[str, ...]]:
+    """The interface, and its PreUp/PostUp commands (they may add a MASQUERADE or a LAN address)."""
     from netdwg.wgquick import load_wgquick
 
     config = load_wgquick(text, str(path), name=path.stem)
     device = config.device if config.device.name else replace(config.device, name=path.stem)
-    return ReadInterface(device, config.settings.addresses, config.settings.mtu, (), Backend.WG_QUICK, str(path))
+    iface = ReadInterface(device, config.settings.addresses, config.settings.mtu, (), Backend.WG_QUICK, str(path))
+    return iface, config.settings.pre_up + config.settings.post_up
+
+
+_SHELL_SPLIT = re.compile(r"\s*(?:;|&&|\|\|)\s*")
+_IPT_OPTION = re.compile(r"(?:^|\s)(!\s+)?(-o|--out-interface|-s|--source|-d|--destination)\s+(\S+)")
+_NFT_OIF = re.compile(r'\boifname\s+"?([\w.@%-]+)')
+_IP_ADDR = re.compile(r"\bip\s+(?:-[46]\s+)?a(?:ddr(?:ess)?)?\s+(?:add|replace)\s+(\S+)\s+.*?\bdev\s+(\S+)")
+
+
+def _commands(lines) -> list[str]:
+    return [c for line in lines for c in _SHELL_SPLIT.split(line) if c]
+
+
+def _command_masquerades(lines):
+    """MASQUERADE added by wg-quick PreUp/PostUp (iptables/ip6tables -t nat ... POSTROUTING, or nft)."""
+    out = []
+    for command in _commands(lines):
+        if re.search(r"\bip6?tables(-nft|-legacy)?\b", command) and "MASQUERADE" in command \
+                and "POSTROUTING" in command and re.search(r"\s-(A|I|-append|-insert)\s", f" {command} "):
+            options = {}
+            for negated, flag, value in _IPT_OPTION.findall(command):
+                if not negated:  # "! -o wg0" excludes; it names no LAN
+                    options[flag.lstrip("-")[0]] = value
+            oif = options.get("o")
+            out.append((None if oif in (None, "%i") else oif, _nets(options["s"]) if "s" in options else (),
+                        _net_or_none(options.get("d"))))
+        elif re.search(r"\bnft\b", command) and re.search(r"\bmasquerade\b", command):
+            m = _NFT_OIF.search(command)
+            out.append((m.group(1) if m and m.group(1) != "%i" else None, (), None))
+    return tuple(out)
+
+
+def _net_or_none(text: str | None) -> IPNetwork | None:
+    try:
+        return ipaddress.ip_network(text, strict=False) if text else None
+    except ValueError:
+        return None
+
+
+def _command_addresses(lines):
+    """`ip addr add A/LEN dev LINK` in PreUp/PostUp, for links other than the tunnel itself."""
+    out = []
+    for command in _commands(lines):
+        m = _IP_ADDR.search(command)
+        if m and m.group(2) != "%i" and "/" in m.group(1):
+            try:
+                out.append((m.group(2), ipaddress.ip_interface(m.group(1))))
+            except ValueError:
+                continue
+    return tuple(out)
+
+
+def _netplan_link_addresses(text: str):
+    """Static addresses of netplan's ethernets, vlans, bridges and bonds (a gateway's LAN side)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return ()  # load_netplan reports the file's problems
+    network = doc.get("network") if isinstance(doc, dict) else None
+    out = []
+    for kind in ("ethernets", "vlans", "bridges", "bonds"):
+        links = network.get(kind) if isinstance(network, dict) else None
+        for link, settings in (links.items() if isinstance(links, dict) else ()):
+            for address in (settings or {}).get("addresses") or () if isinstance(settings, dict) else ():
+                try:
+                    out.append((str(link), ipaddress.ip_interface(str(address))))
+                except ValueError:
+                    continue  # e.g. netplan's {address: {lifetime: ...}} mapping form
+    return tuple(out)
 
 
 def _read_netplan(path: Path, text: str) -> list[ReadInterface]:
@@ -231,9 +343,11 @@ def _read_netplan(path: Path, text: str) -> list[ReadInterface]:
         files = dict(tunnel.psk_files)
         peers = tuple(replace(p, preshared_key=_parse_key(PresharedKey, read(files[p.public_key])))
                       if p.preshared_key is None and p.public_key in files else p for p in device.peers)
+        unknown = frozenset(p.public_key for p in peers if p.preshared_key is None and p.public_key in files)
         out.append(ReadInterface(replace(device, peers=peers), tunnel.addresses, tunnel.mtu,
                                  tuple(r.to for r in tunnel.routes), Backend.NETPLAN, str(path),
-                                 str(tunnel.private_key_file) if tunnel.private_key_file else None))
+                                 str(tunnel.private_key_file) if tunnel.private_key_file else None,
+                                 unknown_psks=unknown))
     return out
 
 
