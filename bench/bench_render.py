@@ -1,8 +1,8 @@
-"""Compile + render every host of a hub with 10,000 roaming clients and 50 sites.
+"""Load, compile, render and lint a hub with 10,000 roaming clients and 50 sites.
 
-Prints wall and CPU time of each phase (target: lint + compile + render of
-all hosts under 2 s). Key generation happens before timing: it is a one-time
-cost of the secrets store; deriving the public keys is part of compile.
+Prints wall and CPU time of each phase and of all together (issue 3's target:
+under 2 s). Key generation happens before timing: it is a one-time cost of
+the secrets store; deriving the public keys is part of compile.
 
     .venv/bin/python bench/bench_render.py [ROAMING] [SITES]
 """
@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import ipaddress
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from netdwg.render import render_host
 from netdwg.render.text import bulk_allocation
-from netdwg.topology import parse_topology
+from netdwg.topology import load_topology
 from netdwg.topology.compile import compile_topology
 from netdwg.topology.secrets import complete_secrets, Secrets
 
@@ -43,29 +45,33 @@ def _timed(func):
 
 
 def main(roaming: int = 10_000, sites: int = 50) -> None:
-    text = big_topology_text(roaming, sites)
-    topology, parse_wall, parse_cpu = _timed(lambda: parse_topology(text, "bench.conf"))
+    with tempfile.TemporaryDirectory(prefix="ndwbench") as tmp:
+        path = Path(tmp) / "bench.conf"
+        path.write_text(big_topology_text(roaming, sites))
+        topology, load_wall, load_cpu = _timed(lambda: load_topology(path))
+    # Key generation is the secrets store's one-time cost, outside the timings;
+    # deriving the 10,051 public keys from the private keys is part of compile.
     secrets, _ = complete_secrets(topology, Secrets())
     try:
         from netdwg.lint import run_lint
     except ImportError:
         run_lint = None
     configs, compile_wall, compile_cpu = _timed(lambda: compile_topology(topology, secrets))
+    files, render_wall, render_cpu = _timed(lambda: sum(len(render_host(c)) for c in configs.values()))
     lint_wall = lint_cpu = 0.0
     if run_lint is not None:
         _, lint_wall, lint_cpu = _timed(lambda: run_lint(topology, configs))
-    files, render_wall, render_cpu = _timed(lambda: sum(len(render_host(c)) for c in configs.values()))
+    phases = [("load topology file", load_wall, load_cpu), ("compile (incl. public keys)", compile_wall, compile_cpu),
+              ("render all hosts", render_wall, render_cpu)]
+    if run_lint is not None:
+        phases.append(("lint", lint_wall, lint_cpu))
     print(f"hub + {sites} sites + {roaming} roaming clients = {len(topology.hosts)} hosts, {files} files")
     print("  (wall time is inflated when other jobs share the 2 cores; CPU time is this process's own)")
     print(f"  {'phase':<30}{'wall s':>8}{'cpu s':>8}")
-    print(f"  {'parse topology file':<30}{parse_wall:8.3f}{parse_cpu:8.3f}")
-    print(f"  {'compile (incl. public keys)':<30}{compile_wall:8.3f}{compile_cpu:8.3f}")
-    if run_lint is not None:
-        print(f"  {'lint':<30}{lint_wall:8.3f}{lint_cpu:8.3f}")
-    print(f"  {'render all hosts':<30}{render_wall:8.3f}{render_cpu:8.3f}")
-    total_wall = compile_wall + render_wall + lint_wall
-    total_cpu = compile_cpu + render_cpu + lint_cpu
-    print(f"  {'lint + compile + render':<30}{total_wall:8.3f}{total_cpu:8.3f}   (target < 2 s)")
+    for name, wall, cpu in phases:
+        print(f"  {name:<30}{wall:8.3f}{cpu:8.3f}")
+    total = " + ".join(name.split()[0] for name, _, _ in phases)
+    print(f"  {total:<30}{sum(p[1] for p in phases):8.3f}{sum(p[2] for p in phases):8.3f}   (target < 2 s)")
 
 
 if __name__ == "__main__":

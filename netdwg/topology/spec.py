@@ -79,7 +79,6 @@ def _known_keys() -> dict[str, tuple[str, ...]]:
 KNOWN_KEYS.update(_known_keys())
 
 _SECTION = re.compile(r"^\s*(\[+)\s*([^\]]*?)\s*(\]+)\s*(?:#.*)?$")
-_KEY = re.compile(r"^\s*([^=#\[\s][^=]*?)\s*=")
 
 
 def locate_keys(text: str) -> dict[tuple[str, ...], int]:
@@ -87,20 +86,43 @@ def locate_keys(text: str) -> dict[tuple[str, ...], int]:
 
     The first occurrence wins (configobj rejects duplicates anyway).
     """
+    return scan_lines(text)[0]
+
+
+def scan_lines(text: str) -> tuple[dict[tuple[str, ...], int], dict[tuple[str, ...], dict[str, int]]]:
+    """`locate_keys`'s map, and the same keys grouped by section: {section path: {key: line}}.
+
+    One pass; key lines are split with str methods rather than a regular
+    expression (a 10,000-host file has 40,000 lines), to the same effect as
+    ``^\\s*([^=#\\[\\s][^=]*?)\\s*=``.
+    """
     where: dict[tuple[str, ...], int] = {}
+    keys_of: dict[tuple[str, ...], dict[str, int]] = {}
     stack: list[str] = []
+    current = keys_of.setdefault((), {})
     for number, line in enumerate(text.splitlines(), start=1):
-        section = _SECTION.match(line)
-        if section:
-            depth = len(section.group(1))
-            name = section.group(2).strip("'\"")
-            stack = stack[: depth - 1] + [name]
-            where.setdefault(tuple(stack), number)
+        stripped = line.lstrip()
+        if not stripped:
             continue
-        key = _KEY.match(line)
-        if key:
-            where.setdefault((*stack, key.group(1).strip("'\"")), number)
-    return where
+        first = stripped[0]
+        if first == "[":
+            section = _SECTION.match(line)
+            if section:
+                depth = len(section.group(1))
+                name = section.group(2).strip("'\"")
+                stack = stack[: depth - 1] + [name]
+                path = tuple(stack)
+                where.setdefault(path, number)
+                current = keys_of.setdefault(path, {})
+            continue  # a line starting with '[' is never a key
+        if first == "=" or first == "#":
+            continue
+        key, equals, _ = stripped.partition("=")
+        if equals:
+            key = key.rstrip().strip("'\"")
+            where.setdefault((*stack, key), number)
+            current.setdefault(key, number)
+    return where, keys_of
 
 
 # --- the fast checker -------------------------------------------------------------------------
