@@ -17,8 +17,6 @@ import functools
 import os
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from netdwg.errors import ParseError, Span
 
@@ -156,5 +154,9 @@ def pubkey(private: PrivateKey) -> PublicKey:
 def _derive_public(raw: bytes) -> PublicKey:
     # X25519 clamps internally, so an unclamped key (some tools write them) gives
     # the same public key as `wg pubkey`, which clamps too.
+    # Imported here: `netdwg apply` never derives a key and should not pay ~50 ms to load cryptography.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
     key = X25519PrivateKey.from_private_bytes(raw)
     return PublicKey(key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))

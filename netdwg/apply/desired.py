@@ -189,6 +189,8 @@ def _peer(section: _Section, where: str, names: dict[str, str], secret) -> WgPee
         psk = secret(PurePosixPath(psk_file), span).strip()
     endpoint = _value(section, "Endpoint")
     keepalive = _value(section, "PersistentKeepalive")
+    if keepalive not in (None, "off") and not (keepalive.isdigit() and int(keepalive) < 65536):
+        raise ParseError(f"invalid PersistentKeepalive {keepalive!r}", span, fix="write seconds (1-65535), 0 or off")
     return WgPeer(
         PublicKey.from_base64(public, span),
         tuple(dict.fromkeys(nets)),
