@@ -201,6 +201,16 @@ def _peer(section: _Section, where: str, names: dict[str, str], secret) -> WgPee
     )
 
 
+def _number(text: str, what: str, where: str, maximum: int) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= maximum:
+        raise ParseError(f"invalid {what} {text!r}", Span(where), fix=f"write a number from 0 to {maximum}")
+    return value
+
+
 def device_from_netdev(text: str, where: str, secret) -> WgDevice | None:
     sections = _scan_sections(text)
     netdev = next((s for s in sections if s.name == "NetDev"), None)
@@ -216,9 +226,9 @@ def device_from_netdev(text: str, where: str, secret) -> WgDevice | None:
             key = secret(PurePosixPath(key_file), Span(where)).strip()
         private = PrivateKey.from_base64(key, Span(where)) if key else None
         listen = _value(wg, "ListenPort")
-        port = int(listen) if listen and listen != "auto" else None
+        port = _number(listen, "ListenPort", where, 65535) if listen and listen != "auto" else None
         mark_text = _value(wg, "FirewallMark") or _value(wg, "FwMark")
-        mark = int(mark_text, 0) if mark_text else 0
+        mark = _number(mark_text, "FirewallMark", where, 0xFFFFFFFF) if mark_text else 0
     names = {"public": "PublicKey", "allowed": "AllowedIPs", "psk": "PresharedKey", "psk_file": "PresharedKeyFile"}
     peers = [p for s in sections if s.name == "WireGuardPeer" and (p := _peer(s, where, names, secret))]
     return WgDevice(name, private, port, mark, tuple(peers))
@@ -236,8 +246,8 @@ def device_from_wgquick(name: str, text: str, where: str) -> WgDevice:
     names = {"public": "PublicKey", "allowed": "AllowedIPs", "psk": "PresharedKey"}
     peers = [p for s in sections if s.name == "Peer" and (p := _peer(s, where, names, None))]
     return WgDevice(name, PrivateKey.from_base64(key, Span(where)) if key else None,
-                    int(listen) if listen else None,
-                    0 if mark in (None, "off") else int(mark, 0), tuple(peers))
+                    _number(listen, "ListenPort", where, 65535) if listen else None,
+                    0 if mark in (None, "off") else _number(mark, "FwMark", where, 0xFFFFFFFF), tuple(peers))
 
 
 def devices_from_netplan(text: str, where: str, secret) -> list[WgDevice]:
