@@ -9,6 +9,7 @@ give the same Topology with the same spans, or the same diagnostics.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from netdwg.errors import ConfigError
 from netdwg.topology import load as load_module
-from netdwg.topology.spec import fast_validate
+from netdwg.topology.spec import fast_validate, scan_lines
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -122,3 +123,37 @@ def test_real_topologies_take_the_fast_path(path):
     text = path.read_text()
     assert fast_validate(load_module._read_conf(text, str(path), None)) is not None
     assert _outcome(text, fast=True) == _outcome(text, fast=False)
+
+
+_SECTION_RE = re.compile(r"^\s*(\[+)\s*([^\]]*?)\s*(\]+)\s*(?:#.*)?$")
+_KEY_RE = re.compile(r"^\s*([^=#\[\s][^=]*?)\s*=")
+
+
+def _locate_keys_reference(text: str) -> dict[tuple[str, ...], int]:
+    """The line finder as first written, with a regular expression per line."""
+    where: dict[tuple[str, ...], int] = {}
+    stack: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        section = _SECTION_RE.match(line)
+        if section:
+            stack = stack[: len(section.group(1)) - 1] + [section.group(2).strip("'\"")]
+            where.setdefault(tuple(stack), number)
+            continue
+        key = _KEY_RE.match(line)
+        if key:
+            where.setdefault((*stack, key.group(1).strip("'\"")), number)
+    return where
+
+
+_LINE_PARTS = st.sampled_from(["", " ", "\t", "\u00a0", "[", "]", "[[", "]]", "=", "#", "'", '"', "a", "key", "x y",
+                               ",", "\r", "\x0c", "\u2028"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(_LINE_PARTS, max_size=8).map("".join), max_size=12).map("\n".join))
+def test_line_scanner_finds_what_the_regex_scanner_found(text):
+    where, keys_of = scan_lines(text)
+    assert where == _locate_keys_reference(text)
+    for section, keys in keys_of.items():
+        for key, line in keys.items():
+            assert where[(*section, key)] <= line  # a section path may shadow a key path of the same name
