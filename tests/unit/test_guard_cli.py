@@ -63,3 +63,9 @@ def test_endpoints_are_resolved_each_time():
     assert resolve_endpoint("198.51.100.10", 51820) == "198.51.100.10:51820"
     assert resolve_endpoint("2001:db8::1", 51820) == "[2001:db8::1]:51820"
     assert resolve_endpoint("localhost", 51820) in ("127.0.0.1:51820", "[::1]:51820")
+
+
+def test_guard_run_without_a_config_says_how_to_get_one(tmp_path, capsys):
+    code = main(["guard", "run", "--foreground", "--config", str(tmp_path / "missing.conf")])
+    assert code == 2
+    assert "netdwg render" in capsys.readouterr().err
