@@ -3,20 +3,33 @@
 Each module in this package that defines ``register(subparsers)`` adds its verb:
 it calls ``subparsers.add_parser(NAME, help=..., description=...)`` and sets
 ``parser.set_defaults(func=run)`` where ``run(args) -> int``. Modules are found
-by name, so adding a verb never edits this file.
+by name, so adding a verb never edits this file. `netdwg --help` lists the
+verbs in the order a user meets them (VERB_ORDER); a verb not named there comes
+after, alphabetically.
+
+A verb module imports only argparse-level things at the top and its heavy
+modules (pyroute2, dbus, cryptography, the renderers) inside run(): `netdwg
+--help` imports every verb module.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import json
+import os
 import pkgutil
 import sys
 from typing import Sequence
 
 from netdwg import __version__
-from netdwg.errors import EXIT_INTERNAL, InternalError, NetdwgError
+from netdwg.errors import EXIT_ERROR, EXIT_INTERNAL, EXIT_NOPERM, ConfigError, InternalError, NetdwgError
+
+# Design, then files, then the host, then maintenance and tools.
+VERB_ORDER = ("lint", "render", "show", "qr", "plan", "apply", "status", "check", "import", "host", "keys",
+              "lab", "guard")
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 PROG = "netdwg"
 EPILOG = """\
@@ -49,12 +62,17 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def _verb_modules(only: str | None = None):
     package = sys.modules[__name__]
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=_verb_rank):
         if info.name.startswith("_") or (only is not None and info.name != only):
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         if hasattr(module, "register"):
             yield module
+
+
+def _verb_rank(info) -> tuple[int, str]:
+    name = info.name.rstrip("_")  # import_ is the verb "import"
+    return (VERB_ORDER.index(name) if name in VERB_ORDER else len(VERB_ORDER), name)
 
 
 def _verb_module_named(argv: Sequence[str]) -> str | None:
@@ -70,27 +88,38 @@ def _verb_module_named(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C, even while the verb modules are imported
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(_verb_module_named(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return EXIT_ERROR
     try:
         return int(args.func(args) or 0)
     except NetdwgError as err:
-        if getattr(args, "json", False):
-            print(json.dumps({"error": err.message, "fix": err.fix,
-                              "file": err.span.path if err.span else None,
-                              "line": err.span.line if err.span else None}))
-        else:
-            print(f"{PROG}: error: {err}", file=sys.stderr)
+        report_error(err, getattr(args, "json", False))
         return err.exit_code
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # `netdwg ... | head`: not an error; keep Python quiet at exit too
+        _silence_stdout()
         return 0
+    except OSError as err:
+        if err.filename is None:
+            raise
+        # A file the user named (or a directory we write into) the verb did not check first.
+        denied = err.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+        wrapped = NetdwgError(f"{err.filename}: {err.strerror}",
+                              fix="run as root, or choose a path you may use" if denied else "check the path")
+        wrapped.exit_code = EXIT_NOPERM if denied else EXIT_ERROR
+        report_error(wrapped, getattr(args, "json", False))
+        return wrapped.exit_code
     except InternalError:
         raise
     except Exception:  # a bug: show it, with the exit code that says so
@@ -99,3 +128,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         print(f"{PROG}: internal error (a bug in netdwg {__version__}); please report it", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def report_error(err: NetdwgError, as_json: bool = False) -> None:
+    """A user's mistake: what, where (file:line) and the fix; JSON on stdout with --json."""
+    diagnostics = getattr(err, "diagnostics", ()) if isinstance(err, ConfigError) else ()
+    if as_json:
+        print(json.dumps({"error": err.message, "fix": err.fix,
+                          "file": err.span.path if err.span else None,
+                          "line": err.span.line if err.span else None,
+                          "diagnostics": [d.to_json() for d in diagnostics],
+                          "exit": err.exit_code}, indent=2))
+        return
+    for d in diagnostics:  # each already says file:line: error: ... and its fix
+        print(d.format(), file=sys.stderr)
+    where = f"{err.span}: " if err.span and not err.message.startswith(f"{err.span.path}:") else ""
+    text = f"{PROG}: error: {where}{err.message}"
+    if err.fix:
+        text += f"\n  fix: {err.fix}"
+    print(text, file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -10,8 +10,7 @@ import json
 from dataclasses import replace
 from types import MappingProxyType
 
-from netdwg.errors import NetdwgError
-from netdwg.topology.model import DEFAULT_TOPOLOGY
+from netdwg.cli._common import add_topology_argument, read_text_file, unknown_host
 
 GENERATE_DESCRIPTION = """\
 Complete the secrets store of the topology (beside it, <name>.secrets, mode
@@ -47,8 +46,7 @@ def register_action(actions) -> None:
     rotate.add_argument("host", metavar="HOST")
     rotate.add_argument("--psks", action="store_true", help="also replace the PSKs HOST shares with its peers")
     for parser, run in ((generate, run_generate), (rotate, run_rotate)):
-        parser.add_argument("--topology", "-t", metavar="FILE", default=DEFAULT_TOPOLOGY,
-                            help=f"the topology file (default {DEFAULT_TOPOLOGY})")
+        add_topology_argument(parser)
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
         parser.set_defaults(func=run)
 
@@ -56,6 +54,7 @@ def register_action(actions) -> None:
 def run_generate(args) -> int:
     from netdwg.topology.prepare import prepare
 
+    read_text_file(args.topology)  # a clear error for a directory, binary data, no permission
     said: list[str] = []
     prepared = prepare(args.topology, complete=True, announce=said.append)
     if args.json:
@@ -78,15 +77,14 @@ def run_rotate(args) -> int:
     from netdwg.topology.prepare import prepare
     from netdwg.topology.secrets import complete_secrets, rotate_key, save_secrets
 
+    read_text_file(args.topology)  # a clear error for a directory, binary data, no permission
+    # The host name first: a typo must not generate (and save) missing secrets.
+    topology = prepare(args.topology, complete=False).topology
+    if not topology.has_host(args.host):
+        raise unknown_host(args.host, (h.name for h in topology.hosts), args.topology)
     said: list[str] = []
     prepared = prepare(args.topology, complete=True, announce=said.append)
     topology, secrets = prepared.topology, prepared.secrets
-    if not topology.has_host(args.host):
-        import difflib
-
-        guess = difflib.get_close_matches(args.host, [h.name for h in topology.hosts], n=1)
-        raise NetdwgError(f"no host '{args.host}' in {topology.path}",
-                          fix=f"did you mean '{guess[0]}'?" if guess else "see 'netdwg show' for the hosts")
     before = compile_topology(topology, secrets)
     rotated = rotate_key(topology, secrets, args.host)
     changed = [f"private key of {args.host}"]

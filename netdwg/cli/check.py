@@ -69,7 +69,11 @@ class Checked:
 
 def run(args: argparse.Namespace) -> int:
     results = [check_path(path, args.kind, args.systemd_version) for path in expand_paths(args.files)]
-    diagnostics = [d for r in results for d in r.diagnostics] + _sysctl_overrides(results) + _across_hosts(results)
+    empty = [Diagnostic("CHK004", Severity.WARNING, "no unit, sysctl, wg-quick or netplan files in this directory",
+                        Span(path), fix="name the files, or a directory such as /etc/systemd/network")
+             for path in args.files if os.path.isdir(path) and not expand_paths([path])]
+    diagnostics = (empty + [d for r in results for d in r.diagnostics] + _sysctl_overrides(results)
+                   + _across_hosts(results))
     code = worst_exit_code(diagnostics, args.strict)
     if any(d.code == "CHK002" for d in diagnostics) and code == 2:
         code = 77  # a file we may not read: the caller needs root, not a fix

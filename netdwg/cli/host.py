@@ -7,8 +7,8 @@ import difflib
 import sys
 from pathlib import Path
 
-from netdwg.errors import NetdwgError, Severity
-from netdwg.topology.model import DEFAULT_TOPOLOGY
+from netdwg.cli._common import add_topology_argument, read_text_file
+from netdwg.errors import NetdwgError, Severity, Span
 
 DESCRIPTION = """\
 Add a host to, or remove one from, the topology file. Only the lines that must
@@ -47,8 +47,7 @@ def register(subparsers) -> None:
     remove.add_argument("name", metavar="NAME")
     remove.add_argument("--forget-keys", action="store_true", help="also drop its key and PSKs from the secrets store")
     for sub in (add, remove):
-        sub.add_argument("--topology", "-t", metavar="FILE", default=DEFAULT_TOPOLOGY,
-                         help=f"the topology file (default {DEFAULT_TOPOLOGY})")
+        add_topology_argument(sub)
         sub.add_argument("--dry-run", "-n", action="store_true", help="show the diff, write nothing")
         sub.add_argument("--force", action="store_true", help="write even when lint finds errors")
         sub.set_defaults(func=run)
@@ -60,7 +59,8 @@ def _settings(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise NetdwgError(f"expected KEY=VALUE, got {pair!r}", fix="e.g. role=roaming address=10.99.0.6")
+            raise NetdwgError(f"expected KEY=VALUE, got {pair!r}",
+                              fix="write each setting as KEY=VALUE, e.g. role=roaming address=10.99.0.6")
         out[key.strip()] = value.strip()
     return out
 
@@ -71,13 +71,10 @@ def run(args) -> int:
     from netdwg.topology.load import parse_topology
 
     path = Path(args.topology)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if args.host_command != "add":
-            raise NetdwgError(f"{path}: no such topology file", fix="pass --topology FILE") from None
-        raise NetdwgError(f"{path}: no such topology file",
-                          fix="create it with a [network] section first (see netdwg.conf(5))") from None
+    if args.host_command == "add" and not path.exists():
+        raise NetdwgError("no such topology file", Span(str(path)),
+                          fix="pass --topology FILE, or create it with a [network] section first (see netdwg.conf(5))")
+    text = read_text_file(path)
     if args.host_command == "add":
         edit = add_host(text, args.name, _settings(args.settings), str(path))
     else:

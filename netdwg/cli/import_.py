@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from netdwg.cli._common import check_output_dir
 from netdwg.errors import EXIT_WARNINGS, NetdwgError, Severity
 
 DESCRIPTION = """\
@@ -54,14 +55,27 @@ def run(args) -> int:
     from netdwg.topology.compile import compile_topology
     from netdwg.topology.edit import write_topology
     from netdwg.topology.importer import compare_hosts, import_hosts
-    from netdwg.topology.importer_files import read_hosts
+    from netdwg.topology.importer_files import parse_spec, read_hosts
     from netdwg.topology.load import parse_topology
     from netdwg.topology.secrets import default_secrets_path, save_secrets
 
     out = Path(args.out)
+    if out.is_dir():
+        raise NetdwgError(f"{out} is a directory", fix=f"name the topology file to write, e.g. {out / 'netdwg.conf'}")
+    check_output_dir(out.parent, "--out")
+    for spec in args.inputs:
+        path = parse_spec(spec)[1]
+        if path.is_dir() and not any(p.is_file() for p in path.rglob("*")):
+            raise NetdwgError(f"{path}: an empty directory", fix="name a host's tree (HOST/etc/...) or its files")
     hosts = read_hosts(args.inputs)
     if not hosts:
-        raise NetdwgError("no host files given")
+        raise NetdwgError("no host files given", fix="name each host's files or tree, e.g. relay/ oslo/")
+    for host in hosts:
+        if not host.interfaces:  # else the importer's complaint (no private key) would mislead
+            named = ", ".join(host.files[:3]) + (" ..." if len(host.files) > 3 else "") if host.files else "nothing"
+            raise NetdwgError(f"host '{host.name}': no WireGuard interface in {named}",
+                              fix="give each host's .netdev/.network, wg-quick .conf or netplan .yaml "
+                                  "(a HOST/etc/... tree, or HOST=FILE)")
     imported = import_hosts(hosts, args.name or out.stem)
     topology = parse_topology(imported.text, str(out))
     store = default_secrets_path(topology)

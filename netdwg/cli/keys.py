@@ -17,7 +17,8 @@ import stat
 import sys
 
 from netdwg.errors import NetdwgError, Span
-from netdwg.keys import PrivateKey, genkey, genpsk, pubkey
+
+# netdwg.keys (cryptography) is imported inside the actions: `netdwg --help` stays fast.
 
 DESCRIPTION = """\
 Make WireGuard keys exactly as wg(8) does: genkey prints a new private key,
@@ -75,18 +76,28 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def run_genkey(args: argparse.Namespace) -> int:
+    from netdwg.keys import genkey
+
     _write_secret(genkey().reveal_base64(), "private key")
     return 0
 
 
 def run_genpsk(args: argparse.Namespace) -> int:
+    from netdwg.keys import genpsk
+
     _write_secret(genpsk().reveal_base64(), "preshared key")
     return 0
 
 
 def run_pubkey(args: argparse.Namespace) -> int:
+    from netdwg.errors import ParseError
+    from netdwg.keys import PrivateKey, pubkey
+
     # wg pubkey reads the base64 key and allows only whitespace after it.
     data = sys.stdin.buffer.read(4096)
+    if not data.strip():
+        raise ParseError("no private key on stdin", Span("<stdin>"),
+                         fix="pipe one in: netdwg keys pubkey < /etc/wireguard/wg0.key")
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError:

@@ -6,9 +6,8 @@ import argparse
 import json
 import sys
 
-from netdwg.errors import ConfigError, NetdwgError, Severity, worst_exit_code
-from netdwg.topology import load_topology
-from netdwg.topology.model import DEFAULT_TOPOLOGY
+from netdwg.cli._common import add_topology_argument, check_input_file
+from netdwg.errors import ConfigError, Diagnostic, NetdwgError, ParseError, Severity, Span, worst_exit_code
 
 DESCRIPTION = """\
 Check the topology file: addresses and overlaps, who can reach whom, NAT and
@@ -36,8 +35,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("lint", help="check the topology, every problem at once",
                                    description=DESCRIPTION, epilog=EPILOG,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--topology", "-t", metavar="FILE", default=DEFAULT_TOPOLOGY,
-                        help=f"the topology file (default {DEFAULT_TOPOLOGY})")
+    add_topology_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the diagnostics as JSON")
     parser.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
     parser.add_argument("--no-compile", action="store_true",
@@ -63,13 +61,25 @@ def explain(code: str) -> str:
 
 
 def lint_file(path: str, compile_too: bool = True):
-    """Load and lint a topology file; syntax/type errors come back as diagnostics too."""
-    from netdwg.lint import run_lint
+    """Load and lint a topology file; syntax/type errors come back as diagnostics too.
 
+    A path that is not a readable file raises NetdwgError (nothing to lint); a
+    file that is not text comes back as an NDW001 diagnostic, so --json still
+    prints its usual document.
+    """
+    from netdwg.lint import run_lint
+    from netdwg.topology import load_topology
+
+    check_input_file(path)
     try:
         topology = load_topology(path)
     except ConfigError as err:  # the loader's diagnostics, in file order like the linter's
+        if not err.diagnostics:
+            raise
         return tuple(sorted(err.diagnostics, key=lambda d: (d.span.line if d.span else 0, d.code)))
+    except ParseError as err:  # binary data, invalid UTF-8
+        return (Diagnostic("NDW001", Severity.ERROR, err.message, err.span or Span(str(path)),
+                           fix=err.fix or "check that the right file was named: netdwg.conf(5) is UTF-8 text"),)
     compiled = _compile(topology) if compile_too else None
     return run_lint(topology, compiled, _store(topology))
 

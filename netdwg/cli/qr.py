@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from netdwg.cli._common import add_topology_argument, read_text_file, check_output_dir, unknown_host
 from netdwg.errors import ConfigError, NetdwgError
 
 DESCRIPTION = """\
@@ -27,15 +28,23 @@ examples:
 def register(subparsers) -> None:
     parser = subparsers.add_parser("qr", help="a host's wg-quick conf as a QR code", description=DESCRIPTION,
                                    epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    from netdwg.cli.render import add_topology_argument
-
     add_topology_argument(parser)
     parser.add_argument("host", metavar="HOST")
     parser.add_argument("--interface", metavar="IF", help="which interface (default: the network's)")
     parser.add_argument("--png", metavar="FILE", type=Path, help="write a PNG image instead of printing")
-    parser.add_argument("--scale", type=int, default=8, help="PNG pixels per module (default 8)")
+    parser.add_argument("--scale", type=_scale, default=8, metavar="N", help="PNG pixels per module (default 8)")
     parser.add_argument("--invert", action="store_true", help="for terminals with a light background")
     parser.set_defaults(func=run)
+
+
+def _scale(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of pixels from 1 to 100")
+    return value
 
 
 def run(args) -> int:
@@ -44,10 +53,16 @@ def run(args) -> int:
     from netdwg.topology.compile import compile_host
     from netdwg.topology.prepare import prepare
 
+    # What the user named is checked before missing secrets are generated and saved.
+    read_text_file(args.topology)  # a clear error for a directory, binary data, no permission
+    if args.png:
+        if args.png.is_dir():
+            raise NetdwgError(f"{args.png} is a directory", fix=f"name the image file, e.g. {args.png / args.host}.png")
+        check_output_dir(args.png.parent, "--png")
+    topology = prepare(args.topology, complete=False).topology
+    if not topology.has_host(args.host):
+        raise unknown_host(args.host, (h.name for h in topology.hosts), args.topology)
     prepared = prepare(args.topology, complete=True, announce=lambda m: print(m, file=sys.stderr))
-    if not prepared.topology.has_host(args.host):
-        raise ConfigError(f"{args.topology}: no host {args.host!r}",
-                          fix="one of: " + ", ".join(h.name for h in prepared.topology.hosts))
     host = compile_host(prepared.topology, prepared.secrets, args.host)
     if not host.interfaces:
         raise ConfigError(f"host {args.host!r} has no WireGuard interface", fix="give it an address in the pool")

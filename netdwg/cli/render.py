@@ -8,11 +8,12 @@ import os
 import sys
 from pathlib import Path
 
+from netdwg.cli._common import add_topology_argument, read_text_file, check_output_dir, unknown_host
 from netdwg.errors import ConfigError, NetdwgError, NotPermittedError
-from netdwg.render import FORMATS, render_host
-from netdwg.render.lanrouter import instructions
-from netdwg.rendered import RenderedFile
-from netdwg.topology.model import DEFAULT_TOPOLOGY
+
+# The keys of netdwg.render.FORMATS (a unit test keeps them equal): importing the
+# renderers here would load all of them, YAML and cryptography for `netdwg --help`.
+FORMAT_NAMES = ("netplan", "networkd", "wg-quick")
 
 DESCRIPTION = """\
 Compile the topology and write the files each host gets under DIR: one
@@ -43,8 +44,8 @@ def register(subparsers) -> None:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     add_topology_argument(parser)
     parser.add_argument("--host", metavar="HOST", help="only this host (files directly under DIR)")
-    parser.add_argument("--format", choices=sorted(FORMATS), help="interface files in this format "
-                        "instead of each host's backend")
+    parser.add_argument("--format", choices=FORMAT_NAMES, help="interface files in this format "
+                        "(default: each host's own backend)")
     parser.add_argument("--key-files", action="store_true",
                         help="keys in separate files (PrivateKeyFile=, netplan key: /path)")
     parser.add_argument("--out", metavar="DIR", required=True, type=Path, help="where to write")
@@ -53,12 +54,7 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def add_topology_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--topology", metavar="FILE", default=DEFAULT_TOPOLOGY,
-                        help=f"the topology file (default {DEFAULT_TOPOLOGY})")
-
-
-def write_rendered(root: Path, file: RenderedFile) -> Path:
+def write_rendered(root: Path, file) -> Path:
     """Write under `root` with the final mode from the start (never readable by others first)."""
     target = root / file.relative_to_root()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -88,25 +84,28 @@ def check_lint(topology, configs, force: bool) -> None:
         if d.severity is Severity.WARNING or (force and d.severity is Severity.ERROR):
             print(d.format(), file=sys.stderr)
     errors = tuple(d for d in diagnostics if d.severity is Severity.ERROR)
-    if errors and not force:
-        print(f"netdwg render: {len(errors)} error(s) in {topology.path}; nothing rendered "
-              "(netdwg lint explains each; --force renders anyway)", file=sys.stderr)
-        raise ConfigError(f"{topology.path}: {len(errors)} error(s); nothing rendered", errors,
+    if errors and not force:  # the CLI prints each error, then this message
+        raise ConfigError(f"{topology.path}: {len(errors)} lint error(s); nothing rendered", errors,
                           fix="fix them (netdwg lint explains each), or render anyway with --force")
 
 
 def run(args) -> int:
+    from netdwg.render import render_host
+    from netdwg.render.lanrouter import instructions
+    from netdwg.render.text import bulk_allocation
     from netdwg.topology.prepare import prepare
 
+    # Everything the user named is checked before missing secrets are generated and saved.
+    read_text_file(args.topology)  # a clear error for a directory, binary data, no permission
+    check_output_dir(args.out)
+    if args.host:
+        topology = prepare(args.topology, complete=False).topology
+        if not topology.has_host(args.host):
+            raise unknown_host(args.host, (h.name for h in topology.hosts), args.topology)
     prepared = prepare(args.topology, complete=True, announce=lambda m: print(m, file=sys.stderr))
-    from netdwg.render.text import bulk_allocation
-
     with bulk_allocation():
         configs = prepared.compile()
         check_lint(prepared.topology, configs, args.force)
-    if args.host and args.host not in configs:
-        raise ConfigError(f"{args.topology}: no host {args.host!r}",
-                          fix="one of: " + ", ".join(configs))
     hosts = [args.host] if args.host else list(configs)
     written: list[dict] = []
     notes: list[str] = []

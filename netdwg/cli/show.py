@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from netdwg.errors import ConfigError
-from netdwg.topology.hostconfig import HostConfig
+from typing import TYPE_CHECKING
+
+from netdwg.cli._common import add_topology_argument, read_text_file, unknown_host
+
+if TYPE_CHECKING:  # imported in run(): netdwg --help must not load the topology code
+    from netdwg.topology.hostconfig import HostConfig
 
 DESCRIPTION = """\
 Print what HOST gets from the topology: each WireGuard interface with its
@@ -28,8 +32,6 @@ examples:
 def register(subparsers) -> None:
     parser = subparsers.add_parser("show", help="what a host gets (keys redacted)", description=DESCRIPTION,
                                    epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    from netdwg.cli.render import add_topology_argument
-
     add_topology_argument(parser)
     parser.add_argument("host", metavar="HOST")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -118,10 +120,10 @@ def format_summary(info: dict) -> str:
 def run(args) -> int:
     from netdwg.topology.prepare import prepare
 
+    read_text_file(args.topology)  # a clear error for a directory, binary data, no permission
     prepared = prepare(args.topology, complete=False)
     if not prepared.topology.has_host(args.host):
-        raise ConfigError(f"{args.topology}: no host {args.host!r}",
-                          fix="one of: " + ", ".join(h.name for h in prepared.topology.hosts))
+        raise unknown_host(args.host, (h.name for h in prepared.topology.hosts), args.topology)
     from netdwg.topology.compile import compile_host
 
     info = host_summary(compile_host(prepared.topology, prepared.secrets, args.host))
