@@ -99,11 +99,16 @@ class Guard:
                     if addr.version == site.lan.version and addr.network.overlaps(site.lan):
                         for router in site.fingerprint.routers:
                             probe_neighbour(dev, router)
-            elif isinstance(event, RouteAdded):
+            elif isinstance(event, RouteAdded) and event.route.dev != self.config.interface:
                 r = event.route
-                if (r.gateway is not None and r.dst.prefixlen == 0 and r.dev != self.config.interface
+                if (r.gateway is not None and r.dst.prefixlen == 0
                         and any(r.gateway in s.lan for s in self.config.sites)):
                     probe_neighbour(r.dev, r.gateway)
+                elif r.gateway is None:  # a connected route (networkd adds it after the address)
+                    for site in self.config.sites:
+                        if r.dst.version == site.lan.version and r.dst.overlaps(site.lan):
+                            for router in site.fingerprint.routers:
+                                probe_neighbour(r.dev, router)
 
     def on_restart(self, what: str) -> None:
         log.info("%s (re)started: re-reading and re-asserting", what)
