@@ -33,8 +33,10 @@ def add_source_arguments(parser) -> None:
     parser.add_argument("--root", metavar="DIR", type=Path, default=Path("/"),
                         help="plan/apply against a directory tree instead of the live system "
                              "(files only: no device, networkd, nftables or sysctl changes)")
-    parser.add_argument("--state-dir", metavar="DIR", type=Path, default=None,
-                        help="where netdwg keeps its list of managed files and backups (default ROOT/var/lib/netdwg)")
+    parser.add_argument("--state-dir", metavar="DIR", type=Path,
+                        default=Path(os.environ["NETDWG_STATE_DIR"]) if os.environ.get("NETDWG_STATE_DIR") else None,
+                        help="where netdwg keeps its list of managed files and backups "
+                             "(default $NETDWG_STATE_DIR, else ROOT/var/lib/netdwg)")
 
 
 def load_files(args):
