@@ -73,10 +73,11 @@ class WgInterface:
         (routing it into the tunnel would cut the host off its LAN), or when a
         route needs a metric or table of its own.
         """
-        for peer in self.device.peers:
-            for net in peer.allowed_ips:
-                if any(net.version == lan.version and net.overlaps(lan) for lan in self.own_lans):
-                    return True
+        if self.own_lans:  # (a roaming laptop has none: skip its 50 AllowedIPs)
+            for peer in self.device.peers:
+                for net in peer.allowed_ips:
+                    if any(net.version == lan.version and net.overlaps(lan) for lan in self.own_lans):
+                        return True
         return any(r.metric is not None or r.table is not None for r in self.routes)
 
     def psk_file(self, peer: WgPeer) -> PurePosixPath:
