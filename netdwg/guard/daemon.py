@@ -33,6 +33,7 @@ from netdwg.guard.state import GuardState, load_state, save_state
 
 log = logging.getLogger("netdwg.guard")
 
+DNS_REFRESH = 300.0  # seconds between re-resolutions of a hub endpoint given by name
 PROBE_INTERVAL = 0.05  # seconds between two ARP probes of the same router (one datagram each)
 
 
@@ -47,8 +48,9 @@ class GuardPaths:
 
 class Guard:
     def __init__(self, config: cfg.GuardConfig, paths: GuardPaths, use_dbus: bool = True,
-                 bus_address: str | None = None) -> None:
+                 bus_address: str | None = None, dns_refresh: float = DNS_REFRESH) -> None:
         self.config = config
+        self.dns_refresh = dns_refresh
         self.paths = paths
         self.use_dbus = use_dbus
         self.bus_address = bus_address
@@ -160,6 +162,9 @@ class Guard:
             dbus_sources.start()
         interval = watchdog_interval()
         dog = loop.create_task(self._watchdog(interval)) if interval else None
+        dns = None
+        if self.config.hub_endpoint is not None and self.config.hub_endpoint.address is None:
+            dns = loop.create_task(self._follow_dns())
         ready = False
         try:
             while not self.stop_requested.is_set():
@@ -186,8 +191,9 @@ class Guard:
             leases.stop()
             if dbus_sources:
                 await dbus_sources.stop()
-            if dog:
-                dog.cancel()
+            for task in (dog, dns):
+                if task:
+                    task.cancel()
             await self.shutdown()
         return EXIT_OK
 
@@ -211,6 +217,22 @@ class Guard:
         await self._in_worker(self.worker_routes.close)
         self.routes.close()
         self.worker.shutdown(wait=False)
+
+    async def _follow_dns(self) -> None:
+        """A hub endpoint given by name: re-resolve it now and then, and re-set the peer when the
+        address changed (networkd resolves once, at start: systemd #9911). Uplink changes
+        re-resolve at once besides (reconcile)."""
+        last = None
+        while True:
+            current = await self._endpoint_text()
+            if current and current != last:
+                if last is not None:
+                    log.info("hub endpoint %s now resolves to %s", self.config.hub_endpoint, current)
+                    await self._in_worker(self._reset_endpoint, current)
+                else:
+                    log.info("hub endpoint %s resolves to %s", self.config.hub_endpoint, current)
+                last = current
+            await asyncio.sleep(self.dns_refresh)
 
     async def _watchdog(self, interval: float) -> None:
         while True:
@@ -406,6 +428,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="status file (default %(default)s)")
     parser.add_argument("--leases", type=Path, default=LEASE_DIR, help="networkd lease directory (default %(default)s)")
     parser.add_argument("--no-dbus", action="store_true", help="do not use D-Bus (netlink and lease files only)")
+    parser.add_argument("--dns-refresh", type=float, default=DNS_REFRESH, metavar="SECONDS",
+                        help="re-resolve a hub endpoint given by name this often (default %(default)g)")
     parser.add_argument("--foreground", action="store_true", help="log to stderr even under systemd")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging (reaction times, D-Bus)")
 
@@ -442,7 +466,7 @@ def run_guard(args: argparse.Namespace) -> int:
     config = cfg.load_guard_config(args.config)
     paths = GuardPaths(config=args.config, state=args.state, learned=args.learned, status=args.status,
                        leases=args.leases)
-    guard = Guard(config, paths, use_dbus=not args.no_dbus)
+    guard = Guard(config, paths, use_dbus=not args.no_dbus, dns_refresh=args.dns_refresh)
     return asyncio.run(_serve(guard))
 
 

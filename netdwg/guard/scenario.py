@@ -95,7 +95,8 @@ class RoamingLab:
 
     # --- the guard ---------------------------------------------------------------------
     def write_guard_config(self, action: Action, fingerprint: Fingerprint | None = None,
-                           keep_hosts=(DEVICE,), timeout: float = 3.0) -> GuardConfig:
+                           keep_hosts=(DEVICE,), timeout: float = 3.0,
+                           hub_endpoint: Endpoint = Endpoint(HUB_PUBLIC, 51820)) -> GuardConfig:
         fp = fingerprint if fingerprint is not None else Fingerprint(
             dhcp_servers=(OFFICE_ROUTER,), routers=(OFFICE_ROUTER,), router_macs=(OFFICE_MAC,),
             dns_domains=("oslo.harbor.test",))
@@ -105,7 +106,7 @@ class RoamingLab:
         other = GuardSite(name="bergen", lan=OTHER_LAN, action=Action.REMOVE, peer=self.hub_key,
                           fingerprint=Fingerprint(dhcp_servers=(ipaddress.ip_address("172.20.20.1"),)))
         config = GuardConfig(interface="wg0", hub_peer=self.hub_key,
-                             hub_endpoint=Endpoint(HUB_PUBLIC, 51820), sites=(site, other),
+                             hub_endpoint=hub_endpoint, sites=(site, other),
                              identify_timeout=timeout)
         self.lap.write_file("/etc/netdwg/guard.conf", render_guard_config(config))
         return config

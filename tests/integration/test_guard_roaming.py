@@ -355,3 +355,25 @@ def test_a_pinned_office_certificate_proves_the_office(clean, pinned_right):
         status = wait_verdict(lab, "foreign")
         assert any("not the pinned" in r for s in status["sites"] for r in s["reasons"])
         assert route_dev(lab, DEVICE) == "wg0", "a forged office stays in the tunnel"
+
+
+def test_a_hub_endpoint_by_name_is_followed_when_its_address_changes(clean):
+    """networkd resolves an Endpoint name once (systemd #9911); the guard re-resolves it."""
+    from netdwg.wireguard import Endpoint
+
+    lab = clean
+    hosts = lab.lap.read_file("/etc/hosts")
+    lab.hub.run(["ip", "addr", "add", "198.51.100.11/24", "dev", "eth0"])
+    try:
+        lab.lap.write_file("/etc/hosts", hosts + "198.51.100.10 relay.harbor.test\n")
+        lab.write_guard_config(Action.REMOVE, hub_endpoint=Endpoint("relay.harbor.test", 51820))
+        lab.start_guard("--dns-refresh", "0.3")
+        wait_until(lambda: "relay.harbor.test:51820 resolves to 198.51.100.10:51820" in lab.guard_log(), timeout=10)
+        lab.lap.write_file("/etc/hosts", hosts + "198.51.100.11 relay.harbor.test\n")  # the relay moved
+        wait_until(lambda: "now resolves to 198.51.100.11:51820" in lab.guard_log(), timeout=10,
+                   what=f"re-resolution; log:\n{lab.guard_log()[-1500:]}")
+        assert ping(lab.lap, "10.99.0.1", count=3), "the tunnel works through the new address"
+    finally:
+        lab.lap.write_file("/etc/hosts", hosts)
+        lab.hub.run(["ip", "addr", "del", "198.51.100.11/24", "dev", "eth0"])
+        lab.lap.run(["wg", "set", "wg0", "peer", lab.hub_key.base64, "endpoint", "198.51.100.10:51820"])
