@@ -15,6 +15,7 @@ import os
 import pkgutil
 import stat
 import sys
+import textwrap
 
 from netdwg.errors import NetdwgError, Span
 
@@ -24,7 +25,8 @@ DESCRIPTION = """\
 Make WireGuard keys exactly as wg(8) does: genkey prints a new private key,
 pubkey reads a private key on stdin and prints its public key, genpsk prints a
 new preshared key. Keys are 32 bytes in base64; any tool that reads wg's keys
-reads these.
+reads these. For the topology's own secrets store, use generate (fill in
+missing keys and PSKs) and rotate HOST (a new key; prints who must re-apply).
 
 A private key or PSK is never printed to a terminal: send it to a file or a
 pipe. Like wg, genkey and genpsk warn when the file they write can be read by
@@ -37,6 +39,7 @@ examples:
   netdwg keys pubkey < /etc/wireguard/wg0.key > /etc/wireguard/wg0.pub
   netdwg keys genkey | tee /etc/wireguard/wg0.key | netdwg keys pubkey
   (umask 077; netdwg keys genpsk > /etc/wireguard/hub-oslo.psk)
+  netdwg keys rotate ben --topology /etc/netdwg/netdwg.conf
 
 exit codes: 0 ok, 2 bad input (not a key) or refusing to print a secret to a terminal.
 """
@@ -46,15 +49,19 @@ WORLD_ACCESSIBLE_WARNING = "Warning: writing to world accessible file.\nConsider
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("keys", help="make WireGuard keys (genkey, pubkey, genpsk)",
+    parser = subparsers.add_parser("keys", help="WireGuard keys: genkey, pubkey, genpsk; generate, rotate",
                                    description=DESCRIPTION, epilog=EPILOG,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = parser.add_subparsers(dest="keys_action", metavar="ACTION")
     parser.set_defaults(func=lambda args: _usage(parser))
-    for name, help_text, run in (("genkey", "print a new private key", run_genkey),
-                                 ("pubkey", "read a private key on stdin, print its public key", run_pubkey),
-                                 ("genpsk", "print a new preshared key", run_genpsk)):
-        action = actions.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+    for name, help_text, more, run in (
+            ("genkey", "print a new private key", " Like `wg genkey`, it writes only to a file or a pipe "
+             "and warns when the file may be read by others.", run_genkey),
+            ("pubkey", "read a private key on stdin, print its public key", " Like `wg pubkey`: only "
+             "whitespace may follow the key; a bad key is an error that never echoes the input.", run_pubkey),
+            ("genpsk", "print a new preshared key", " Like `wg genpsk`, it writes only to a file or a pipe "
+             "and warns when the file may be read by others.", run_genpsk)):
+        action = actions.add_parser(name, help=help_text, description=textwrap.fill(help_text[0].upper() + help_text[1:] + "." + more, 79),
                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
         action.set_defaults(func=run)
     for module in _action_modules():
