@@ -76,6 +76,7 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None) -> Des
                            fix="render the key file too, or create it on the host")
 
     devices: list[WgDevice] = []
+    routes: list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]] = []
     sysctls: list[tuple[str, str]] = []
     firewall = None
     backend = "networkd"
@@ -85,6 +86,8 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None) -> Des
             device = device_from_netdev(text, where, secret)
             if device is not None:
                 devices.append(device)
+        elif f.path.suffix == ".network" and any(str(f.path.parent).endswith(d) for d in NETWORKD_DIRS):
+            routes.extend(routes_from_network(text, where))
         elif str(f.path.parent) == "/etc/wireguard" and f.path.suffix == ".conf":
             devices.append(device_from_wgquick(f.path.stem, text, where))
             backend = "wg-quick"
@@ -95,7 +98,28 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None) -> Des
             sysctls.extend(sysctls_from_text(text))
         elif f.path.suffix == ".nft" and "table inet netdwg" in text:
             firewall = text
-    return DesiredHost(files, tuple(devices), tuple(sysctls), firewall, backend)
+    return DesiredHost(files, tuple(devices), tuple(sysctls), firewall, backend, tuple(routes))
+
+
+def routes_from_network(text: str, where: str):
+    """(interface, destination) of every [Route] Destination= of a .network matching one interface name."""
+    sections = _scan_sections(text)
+    match = next((s for s in sections if s.name == "Match"), None)
+    name = (match.last("Name") or "") if match else ""
+    if not name or any(c in name for c in "* ?[") or " " in name.strip():
+        return []
+    out = []
+    for section in sections:
+        if section.name != "Route":
+            continue
+        destination = section.last("Destination")
+        if not destination or (section.last("Table") or "main") not in ("main", "254"):
+            continue
+        try:
+            out.append((name, parse_network(destination)))
+        except ValueError:
+            raise ParseError(f"invalid route Destination {destination!r}", Span(where, section.line)) from None
+    return out
 
 
 @dataclass(frozen=True, slots=True)

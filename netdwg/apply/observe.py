@@ -24,6 +24,7 @@ class Ports:
     firewall: Firewall | None = None
     sysctls: Sysctls | None = None
     netplan_generate: Callable[[], None] | None = None
+    routes: Callable[[str], tuple] | None = None  # interface -> its live routes (host.routes.read_routes)
     wait_timeout: float = 30.0
     links: dict[str, WgLink | None] = field(default_factory=dict)
 
@@ -36,10 +37,11 @@ class Ports:
 def live_ports(root: Path = Path("/"), state_dir: Path | None = None) -> Ports:
     from netdwg.host.networkd import NetworkdBus
     from netdwg.host.nft import NftFirewall
+    from netdwg.host.routes import read_routes
     from netdwg.host.sysctl_live import ProcSysctls
 
     return Ports(RootFiles(root, state_dir), True, networkd=NetworkdBus(), firewall=NftFirewall(),
-                 sysctls=ProcSysctls(), netplan_generate=run_netplan_generate)
+                 sysctls=ProcSysctls(), netplan_generate=run_netplan_generate, routes=read_routes)
 
 
 def run_netplan_generate() -> None:
@@ -56,6 +58,7 @@ def observe(desired: DesiredHost, ports: Ports) -> HostState:
     devices = []
     sysctls = None
     firewall_present = None
+    routes = None
     if ports.live:
         for device in desired.devices:
             link = ports.wg(device.name)
@@ -65,11 +68,14 @@ def observe(desired: DesiredHost, ports: Ports) -> HostState:
             sysctls = tuple((k, v) for k, _ in desired.sysctls if (v := ports.sysctls.read(k)) is not None)
         if ports.firewall is not None and desired.firewall is not None:
             firewall_present = ports.firewall.present()
+        if desired.routes and ports.routes is not None:
+            routes = tuple((name, r.destination) for name in sorted({n for n, _ in desired.routes})
+                           for r in ports.routes(name))
     # Names of peers about to be removed come from the installed files; parse them only then.
     wanted = {p.public_key for d in desired.devices for p in d.peers}
     removing = any(p.public_key not in wanted for d in devices for p in d.device.peers)
     return HostState(states, managed, tuple(devices), sysctls, firewall_present, time.time(), ports.live,
-                     installed_peer_names(states, files) if removing else ())
+                     installed_peer_names(states, files) if removing else (), routes)
 
 
 def installed_peer_names(states, files: RootFiles):

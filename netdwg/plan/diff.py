@@ -74,6 +74,7 @@ def plan_host(desired: DesiredHost, observed: HostState) -> Plan:
     networkd = None
     if observed.live:
         networkd = plan_networkd(files, netplan is not None, desired.devices, observed.devices)
+        networkd = add_route_repairs(networkd, desired, observed, notes)
 
     wanted = tuple(f.path for f in desired.files)
     managed = RecordManaged(wanted) if set(wanted) != set(observed.managed) else None
@@ -202,6 +203,29 @@ def plan_networkd(files: tuple[FileChange, ...], netplan: bool, devices: tuple[W
     if not reload:
         return None
     return Reload(True, tuple(reconfigure), tuple(reconfigure))
+
+
+def add_route_repairs(networkd: Reload | None, desired: DesiredHost, observed: HostState,
+                      notes: list[str]) -> Reload | None:
+    """A route networkd should hold but the link lacks (deleted behind its back):
+    `ReconfigureLink` puts it back (`Reload` alone does not, on 252)."""
+    if observed.routes is None:
+        return networkd
+    live = set(observed.routes)
+    links = {name for name, _ in observed.routes} | {d.device.name for d in observed.devices}
+    busy = set(networkd.reconfigure) if networkd else set()
+    repair = []
+    for name, destination in desired.routes:
+        if name in links and name not in busy and (name, destination) not in live:
+            notes.append(f"route {destination} dev {name} is missing: ReconfigureLink {name} restores it")
+            if name not in repair:
+                repair.append(name)
+    if not repair:
+        return networkd
+    if networkd is None:
+        return Reload(False, tuple(repair), tuple(repair))
+    extra = tuple(n for n in repair if n not in networkd.reconfigure)
+    return Reload(networkd.reload, networkd.reconfigure + extra, networkd.wait_for + extra)
 
 
 def _unit_value(text: str, section: str, key: str) -> str:

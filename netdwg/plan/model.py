@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 
 from netdwg.keys import PrivateKey, PublicKey
 from netdwg.rendered import RenderedFile
-from netdwg.wireguard import LiveDevice, WgDevice, WgPeer
+from netdwg.wireguard import IPNetwork, LiveDevice, WgDevice, WgPeer
 
 NFT_TABLE = "inet netdwg"
 
@@ -27,6 +27,7 @@ class DesiredHost:
     sysctls: tuple[tuple[str, str], ...] = ()  # ("net.ipv4.ip_forward", "1")
     firewall: str | None = None  # nft script for `table inet netdwg`, None = netdwg manages no firewall
     backend: str = "networkd"  # "networkd" | "netplan" | "wg-quick"
+    routes: tuple[tuple[str, IPNetwork], ...] = ()  # (interface, destination) networkd should hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class HostState:
     now: float = 0.0  # unix time of observation, to judge handshake recency
     live: bool = False  # a live host (root "/") rather than a directory tree
     peer_names: tuple[tuple[PublicKey, str], ...] = ()  # from the files installed now: names removed peers had
+    routes: tuple[tuple[str, IPNetwork], ...] | None = None  # live (interface, destination) of desired interfaces
 
     def file(self, path: PurePosixPath) -> FileState | None:
         return next((f for f in self.files if f.path == path), None)
@@ -181,10 +183,10 @@ class Reload:
     wait_for: tuple[str, ...] = ()  # links to wait for until configured
 
     def describe(self) -> str:
-        text = "networkd: Reload"
+        calls = ["Reload"] if self.reload else []
         if self.reconfigure:
-            text += ", ReconfigureLink " + " ".join(self.reconfigure)
-        return text
+            calls.append("ReconfigureLink " + " ".join(self.reconfigure))
+        return "networkd: " + ", ".join(calls)
 
 
 @dataclass(frozen=True, slots=True)

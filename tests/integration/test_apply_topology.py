@@ -60,10 +60,23 @@ def test_apply_from_the_topology_brings_up_traffic_and_is_idempotent(sandbox: Sa
     assert ping(nodes["ana"], "10.99.0.2"), "ana reaches oslo through the relay"
     assert relay.run(["nft", "list", "table", "inet", "netdwg"], check=False).returncode == 0
     names = {p.public_key.base64: p.name for p in configs["relay"].interfaces[0].device.peers}
+    oslo_key = configs["oslo"].interfaces[0].device.private_key.public_key().base64
     assert set(wg_dump(relay, IFACE)) == set(names)
 
+    before_handshake = wg_dump(relay, IFACE)[oslo_key].handshake
     for name, node in nodes.items():
         again = netdwg(node, "plan", "--topology", topology, "--host", name)
         assert again.returncode == 0 and again.stdout.startswith("Nothing to do"), f"{name}: {again.stdout}"
     status = netdwg(relay, "status", "--topology", topology, "--host", "relay")
     assert "peer oslo" in status.stdout and "peer ana" in status.stdout
+    assert "172.20.10.0/24 dev wg-harbor" in status.stdout
+
+    # A route deleted behind networkd's back: plan notices, apply reconfigures the link, the route is back.
+    relay.run(["ip", "route", "del", "172.20.10.0/24", "dev", IFACE])
+    drift = netdwg(relay, "plan", "--topology", topology, "--host", "relay")
+    assert drift.returncode == 1 and "route 172.20.10.0/24 dev wg-harbor is missing" in drift.stdout
+    fixed = netdwg(relay, "apply", "--topology", topology, "--host", "relay", "--wait", "40", timeout=120)
+    assert fixed.returncode == 0, fixed.stderr
+    assert "[#] networkd: ReconfigureLink wg-harbor" in fixed.stderr
+    assert "172.20.10.0/24" in relay.run(["ip", "route", "show", "dev", IFACE]).stdout
+    assert wg_dump(relay, IFACE)[oslo_key].handshake == before_handshake, "the session survived the reconfigure"

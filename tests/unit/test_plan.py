@@ -199,3 +199,17 @@ def test_sysctl_and_firewall_changes_follow_the_live_values():
     plan = plan_host(desired, observed)
     assert [(s.key, s.old, s.new) for s in plan.sysctls] == [("net.ipv4.ip_forward", "0", "1")]
     assert plan.firewall is not None and plan.firewall.reason == "table not loaded"
+
+
+def test_a_route_deleted_behind_networkds_back_is_repaired_by_reconfiguring_its_link():
+    device = hub([peer("oslo", "10.99.0.2/32")])
+    files = rendered(device)
+    lan = ipaddress.ip_network("172.20.10.0/24")
+    desired = DesiredHost(files, (device,), routes=(("wg0", lan),))
+    intact = state(live(device), on_disk(files), [f.path for f in files], routes=(("wg0", lan),))
+    assert plan_host(desired, intact).is_empty
+    broken = dataclasses.replace(intact, routes=())
+    plan = plan_host(desired, broken)
+    assert plan.networkd is not None and not plan.networkd.reload and plan.networkd.reconfigure == ("wg0",)
+    assert plan.networkd.describe() == "networkd: ReconfigureLink wg0"
+    assert any("172.20.10.0/24" in n for n in plan.notes)
