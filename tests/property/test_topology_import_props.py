@@ -18,19 +18,31 @@ from netdwg.topology.secrets import Secrets, complete_secrets
 @st.composite
 def networks(draw):
     v6 = draw(st.booleans())
+    port = draw(st.sampled_from([51820, 51999]))
     lines = ["[network]", "name = gen", "interface = wg-gen",
              "pool = 10.70.0.0/16" + (", fd70::/64" if v6 else ""),
              f"mtu = {draw(st.sampled_from([1280, 1380, 1420]))}", f"keepalive = {draw(st.sampled_from([15, 25]))}",
-             "[hosts]", "  [[hub]]", "  role = hub", "  endpoint = 198.51.100.70:51820",
+             f"port = {port}",
+             "[hosts]", "  [[hub]]", "  role = hub", f"  endpoint = 198.51.100.70:{port}",
              "  address = 10.70.0.1" + (", fd70::1" if v6 else ""),
              f"  backend = {draw(st.sampled_from(['networkd', 'netplan', 'wg-quick']))}"]
+    if draw(st.booleans()):  # a LAN behind the hub itself
+        lines += ["  lan = 10.90.0.0/24", "  lan_address = 10.90.0.1", "  lan_interface = eth1",
+                  "  return_path = masquerade"]
     n_sites = draw(st.integers(0, 3))
     sites = [f"site{i}" for i in range(n_sites)]
     for i, name in enumerate(sites):
+        two = draw(st.booleans())  # a second LAN
         lines += [f"  [[{name}]]", "  role = site", f"  address = 10.70.1.{i + 1}",
-                  f"  lan = 10.{100 + i}.1.0/24", f"  lan_address = 10.{100 + i}.1.1", "  lan_interface = eth1",
+                  f"  lan = 10.{100 + i}.1.0/24" + (f", 172.{16 + i}.0.0/24" if two else ""),
+                  f"  lan_address = 10.{100 + i}.1.1" + (f", 172.{16 + i}.0.1" if two else ""),
+                  "  lan_interface = eth1",
                   f"  return_path = {draw(st.sampled_from(['static-route', 'masquerade']))}",
                   f"  backend = {draw(st.sampled_from(['networkd', 'netplan', 'wg-quick']))}"]
+        if draw(st.booleans()):  # a site with a public address of its own
+            lines.append(f"  endpoint = 203.0.113.{i + 1}:{port}")
+        if draw(st.booleans()):
+            lines.append(f"  keepalive = {draw(st.sampled_from([0, 10]))}")
         if draw(st.booleans()):  # roaming hosts route a covering prefix instead of this LAN
             lines += ["  guard_action = widen", f"  widen_to = 10.{100 + i}.0.0/16"]
     for i in range(draw(st.integers(1, 4))):
@@ -41,6 +53,8 @@ def networks(draw):
             lines.append(f"  reach = {', '.join(reach) if reach else ','}")
         if draw(st.booleans()):
             lines.append("  mtu = 1280")
+        if draw(st.booleans()):
+            lines.append(f"  keepalive = {draw(st.sampled_from([0, 10]))}")
     return "\n".join(lines) + "\n"
 
 
