@@ -99,7 +99,10 @@ def run(args) -> int:
     root = Path(args.root)
     live = is_live(args)
     ports = live_ports(root, args.state_dir) if live else Ports(RootFiles(root, args.state_dir), False)
-    files = load_files(args) if (args.from_dir or args.topology) else _installed_files(root, ports.files)
+    from netdwg.topology.model import DEFAULT_TOPOLOGY
+
+    use_topology = args.from_dir or args.topology or Path(DEFAULT_TOPOLOGY).exists()
+    files = load_files(args) if use_topology else _installed_files(root, ports.files)
     desired = desired_from_files(files, lambda path, span: (ports.files.read(path) or _missing(path)).text)
     observed = observe(desired, ports)
     plan = plan_host(desired, observed)
