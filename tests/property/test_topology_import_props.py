@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from netdwg.render import render_host
 from netdwg.topology import parse_topology
@@ -77,8 +77,29 @@ def meshes_and_pairs(draw):
     return "\n".join(lines) + "\n"
 
 
+# A hub and one roaming host: both list each other, so "everyone's peer" alone cannot tell the hub
+# (an importer that wanted three hosts made both roaming and dropped their peers).
+TWO_HOSTS = """\
+[network]
+name = gen
+interface = wg-gen
+pool = 10.70.0.0/16
+mtu = 1280
+keepalive = 15
+[hosts]
+  [[hub]]
+  role = hub
+  endpoint = 198.51.100.70:51820
+  address = 10.70.0.1
+  [[user0]]
+  role = roaming
+  address = 10.70.2.1
+"""
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(networks(), meshes_and_pairs()))
+@example(TWO_HOSTS)
 def test_render_import_compile_changes_nothing(text):
     topology = parse_topology(text, "gen.conf")
     secrets, _ = complete_secrets(topology, Secrets())
