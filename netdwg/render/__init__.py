@@ -48,11 +48,14 @@ def render_interfaces(host: HostConfig, fmt: str | Backend | None = None, *,
 def render_host(host: HostConfig, fmt: str | Backend | None = None, *,
                 key_files: bool = False) -> tuple[RenderedFile, ...]:
     """Every file the host gets, sorted by path."""
-    files = (*render_interfaces(host, fmt, key_files=key_files), *sysctl.render(host),
-             *nftables.render(host), *guard.render(host), *lanrouter.render(host))
-    paths = [f.path for f in files]
-    if len(set(paths)) != len(paths):
+    files = (tuple(render_interfaces(host, fmt, key_files=key_files)) + sysctl.render(host) + nftables.render(host)
+             + guard.render(host) + lanrouter.render(host))
+    if len({f.path for f in files}) != len(files):
         from netdwg.errors import InternalError
 
-        raise InternalError(f"two rendered files share a path on {host.name}: {sorted(map(str, paths))}")
-    return tuple(sorted(files, key=lambda f: str(f.path)))
+        raise InternalError(f"two rendered files share a path on {host.name}: {sorted(str(f.path) for f in files)}")
+    return tuple(sorted(files, key=_path_text))
+
+
+def _path_text(file: RenderedFile) -> str:
+    return str(file.path)

@@ -78,10 +78,30 @@ class WgInterface:
                 for net in peer.allowed_ips:
                     if any(net.version == lan.version and net.overlaps(lan) for lan in self.own_lans):
                         return True
-        return any(r.metric is not None or r.table is not None for r in self.routes)
+        return _custom_routes(self.routes)
 
     def psk_file(self, peer: WgPeer) -> PurePosixPath:
         return KEY_DIR / f"{self.name}-{peer.name}.psk"
+
+
+_CUSTOM_ROUTES: dict[int, tuple[tuple, bool]] = {}
+
+
+def _custom_routes(routes: tuple[Route, ...]) -> bool:
+    """Does a route need a metric or table of its own?
+
+    Remembered per routes tuple: the compiler hands the very same tuple of 50
+    LAN routes to every laptop with the same reach (the tuple is kept, so its
+    id is not reused while remembered).
+    """
+    found = _CUSTOM_ROUTES.get(id(routes))
+    if found is not None and found[0] is routes:
+        return found[1]
+    custom = any(r.metric is not None or r.table is not None for r in routes)
+    if len(_CUSTOM_ROUTES) >= 4096:
+        _CUSTOM_ROUTES.clear()
+    _CUSTOM_ROUTES[id(routes)] = (routes, custom)
+    return custom
 
 
 @dataclass(frozen=True, slots=True)
