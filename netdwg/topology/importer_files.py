@@ -85,6 +85,8 @@ def host_name_for(path: Path) -> str:
         if index > 1:
             return parts[index - 1]
         return socket.gethostname().split(".")[0]  # this machine's own /etc
+    if path.parent.name.endswith(".netdev.d"):  # a drop-in belongs to its .netdev's host
+        path = path.parent.with_name(path.parent.name[: -len(".d")])
     return _NUMBERED.sub("", path.name.split(".")[0]) or path.name
 
 

@@ -221,6 +221,7 @@ def test_host_names_from_paths():
     assert host_name_for(Path("/etc/systemd/network/50-wg0.netdev")) == socket.gethostname().split(".")[0]
     assert host_name_for(Path("phones/ben.conf")) == "ben"
     assert host_name_for(Path("30-relay-wg.netdev")) == "relay-wg"
+    assert host_name_for(Path("30-relay-wg.netdev.d/50-contractor.conf")) == "relay-wg"  # with its .netdev
     assert parse_spec("ben=phones/b.conf") == ("ben", Path("phones/b.conf"))
     assert parse_spec("dir/with=sign") == (None, Path("dir/with=sign"))
 
