@@ -244,3 +244,12 @@ def test_a_foreign_lan_with_a_better_metric_on_another_link_keeps_the_tunnel():
     view = next(v for v in d.views if v.site == "oslo")
     assert view.verdict is Verdict.FOREIGN and view.dev == "wlan0"
     assert not any(isinstance(c, DeleteRoute) for c in d.desired), "office traffic must not leak to the café"
+
+
+def test_a_new_lease_from_another_server_on_the_same_link_withdraws_trust_at_once():
+    state = run(config(), on_lan()).desired
+    o = fold(fold(on_lan(), RouteRemoved(WG_OFFICE)), LeaseSeen(replace(LEASE, server_id=ip("172.20.10.254"))))
+    d = run(config(), o, state)
+    assert verdict(d) is Verdict.FOREIGN
+    assert Undo(DeleteRoute(WG_OFFICE), "no longer needed") in d.steps, "the tunnel route comes back"
+    assert Apply(AddRoute(Route(net("172.20.10.5/32"), "wg0", 0)), "new") in d.steps
