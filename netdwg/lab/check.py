@@ -64,13 +64,16 @@ def may_open(site: Host, source: Host) -> bool:
 
 def points(topology: Topology, world: World) -> tuple[Point, ...]:
     out = []
-    for version in (4, 6):  # IPv6 inside the tunnel works over the IPv4 underlay
+    for version in (4, 6):  # IPv6 inside the tunnel works over either underlay
         for host in topology.hosts:
             addr = next((a for a in host.addresses if a.version == version), None)
             if addr is not None:
                 out.append(Point(host.name, host.name, addr))
     for lan in world.lans:
         out.append(Point(lan.device, lan.device, lan.device_address.ip, lan.site))
+    for lan in world.lans:  # a dual-stack LAN's device answers on IPv6 too
+        if lan.device_address6 is not None:
+            out.append(Point(lan.device, lan.device, lan.device_address6.ip, lan.site))
     return tuple(out)
 
 
@@ -138,13 +141,19 @@ def address_book(topology: Topology, world: World) -> dict[str, str]:
     """Address -> a readable name, for paths."""
     book: dict[str, str] = {}
     for u in world.uplinks:
-        book.setdefault(str(u.address.ip), u.ns)
+        for a in (u.address, u.address6):
+            if a is not None:
+                book.setdefault(str(a.ip), u.ns)
     for box in world.hosts:
         for u in box.uplinks:
-            book[str(u.address.ip)] = box.name
+            for a in (u.address, u.address6):
+                if a is not None:
+                    book[str(a.ip)] = box.name
     for lan in world.lans:
-        book[str(lan.device_address.ip)] = lan.device
-        book[str(lan.router_address.ip)] = lan.router
+        for a, name in ((lan.device_address, lan.device), (lan.router_address, lan.router),
+                        (lan.device_address6, lan.device), (lan.router_address6, lan.router)):
+            if a is not None:
+                book[str(a.ip)] = name
     for host in topology.hosts:
         for a in host.addresses:
             book[str(a)] = host.name

@@ -52,6 +52,14 @@ def uplink_script(u: Uplink) -> list[str]:
         lines.append(f"ip addr add {u.address} dev {u.ifname}")
     if u.gateway is not None:
         lines.append(f"ip route add default via {u.gateway} dev {u.ifname}")
+    if u.address6 is not None:  # nodad: usable at once, nothing else claims lab addresses
+        if u.peer6 is not None:
+            lines.append(f"ip addr add {u.address6.ip} peer {u.peer6}/128 dev {u.ifname} nodad")
+        else:
+            lines.append(f"ip addr add {u.address6} dev {u.ifname} nodad")
+    if u.gateway6 is not None:
+        # onlink: until the other end of the veth is up, IPv6 has no route to the gateway yet.
+        lines.append(f"ip -6 route add default via {u.gateway6} dev {u.ifname} onlink")
     return lines
 
 
@@ -68,13 +76,19 @@ def namespace_script(world: World, short: str) -> str:
             lines += uplink_script(u)
     if short in world.routers:
         lines.append("sysctl -q -w net.ipv4.ip_forward=1")
+        if world.ipv6:
+            lines.append("sysctl -q -w net.ipv6.conf.all.forwarding=1")
+    family = "inet" if world.ipv6 else "ip"  # inet: NAT44 and NAT66 in one rule
     for ns, out in world.masquerade:
         if ns == short:
-            lines.append(f"nft 'add table ip lab; add chain ip lab post {{ type nat hook postrouting priority 100; }}; "
-                         f"add rule ip lab post oifname \"{out}\" masquerade'")
+            lines.append(f"nft 'add table {family} lab; "
+                         f"add chain {family} lab post {{ type nat hook postrouting priority 100; }}; "
+                         f"add rule {family} lab post oifname \"{out}\" masquerade'")
     for r in world.routes:
         if r.ns == short:
-            lines.append(f"ip route add {r.prefix} via {r.via}")
+            dev = next((u.ifname for u in world.uplinks if u.ns == short and any(
+                a is not None and r.via in a.network for a in (u.address, u.address6))), None)
+            lines.append(f"ip route add {r.prefix} via {r.via}" + (f" dev {dev} onlink" if dev else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -83,12 +97,23 @@ def underlay_networkd(box: HostBox) -> dict[str, str]:
     files = {}
     for u in box.uplinks:
         text = f"[Match]\nName={u.ifname}\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n"
+        if u.address6 is not None:
+            # IPv6 needs a link-local address: the kernel sends no neighbour solicitation without
+            # one (ndisc_send_ns) when the packet's source is not on this link, e.g. a reply from
+            # the tunnel address. No DAD: a lab link has nobody to collide with.
+            text = text.replace("LinkLocalAddressing=no", "LinkLocalAddressing=ipv6\nIPv6DuplicateAddressDetection=0")
         if u.peer is not None:
             text += f"\n[Address]\nAddress={u.address.ip}/32\nPeer={u.peer}/32\n"
         else:
             text += f"Address={u.address}\n"
         if u.gateway is not None:
             text += f"\n[Route]\nGateway={u.gateway}\n"
+        if u.address6 is not None:  # DAD off, as in uplink_script (networkd >= 248)
+            peer = f"Peer={u.peer6}/128\n" if u.peer6 is not None else ""
+            address = f"{u.address6.ip}/128" if u.peer6 is not None else str(u.address6)
+            text += f"\n[Address]\nAddress={address}\n{peer}DuplicateAddressDetection=none\n"
+        if u.gateway6 is not None:
+            text += f"\n[Route]\nGateway={u.gateway6}\n"
         files[f"/etc/systemd/network/10-lab-{u.ifname}.network"] = text
     return files
 
@@ -219,9 +244,13 @@ def kernel_wireguard_available(ns: Netns) -> bool:
 def _underlay_ready(node: Node, box: HostBox) -> bool:
     """Addresses and the default route are in place (networkd configures them asynchronously)."""
     routes = node.run(["ip", "-4", "route", "show"], check=False, timeout=10).stdout
-    addrs = node.run(["ip", "-4", "-br", "addr", "show"], check=False, timeout=10).stdout
-    has_default = any(u.gateway is None for u in box.uplinks) or routes.startswith("default") or "\ndefault" in routes
-    return has_default and all(str(u.address.ip) in addrs for u in box.uplinks)
+    addrs = node.run(["ip", "-br", "addr", "show"], check=False, timeout=10).stdout.split()
+    has_default = all(u.gateway is None for u in box.uplinks) or routes.startswith("default") or "\ndefault" in routes
+    if any(u.gateway6 is not None for u in box.uplinks):
+        routes6 = node.run(["ip", "-6", "route", "show", "default"], check=False, timeout=10).stdout
+        has_default = has_default and routes6.startswith("default")
+    present = {token.split("/")[0] for token in addrs}
+    return has_default and all(str(a.ip) in present for u in box.uplinks for a in (u.address, u.address6) if a)
 
 
 def _configure(lab: Lab, box: HostBox, hc: HostConfig, secrets: Secrets, mode: str, say: Say) -> str:

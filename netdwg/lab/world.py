@@ -15,14 +15,27 @@ up` builds:
   and a test device (``S-dev``).  A site gateway without a public endpoint is
   one-armed on its LAN and reaches the internet through the office router's NAT.
 
-Only IPv4 is simulated in the underlay; VPN IPv6 addresses are configured but
-not checked.
+IPv6 underlay: when any host has an IPv6 endpoint the internet is dual-stack.
+Every internet port then also carries IPv6 from 2001:db8:ffff::/48 (the lab's
+own carve-out of the documentation prefix): the internet router's side is
+2001:db8:ffff:1::K, a box without an IPv6 endpoint gets 2001:db8:ffff:2::K
+(a host with an IPv6 endpoint gets that address; with no IPv4 endpoint it
+also gets a lab IPv4 address, unused by the topology).  Boxes behind a NAT
+router (roaming hosts' homes 2001:db8:ffff:100+N::/64, office LANs) reach it
+through NAT66 (masquerade, one table inet for both families) rather than
+with public IPv6 of their own: the lab exists to exercise NAT traversal and
+keepalive, and NAT66 is the stricter case — a tunnel that comes up behind it
+also comes up behind the stateful IPv6 firewall of a real home router.  An
+IPv6 LAN prefix that shares its interface with an IPv4 LAN (lan = V4, V6) is
+simulated on the same switch (router, gateway and test device get addresses
+in it); an IPv6-only LAN is not simulated.  Addresses are added without DAD
+(nothing else claims them) so nothing waits for it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
 
 from typing import Mapping
 
@@ -35,6 +48,15 @@ PRIVATE_UPLINKS = IPv4Network("100.64.0.0/10")  # behind-NAT "home" networks of 
 INET = "inet"
 DHCP_FIRST, DHCP_LAST = 100, 199  # host numbers of each LAN's DHCP range
 DEVICE_HOST = 10  # the test device's host number on each LAN
+DOC6 = IPv6Network("2001:db8::/32")
+LAB6 = IPv6Network("2001:db8:ffff::/48")  # the lab's own IPv6 (internet links, homes behind NAT)
+INET6_SIDE = 0x1  # 2001:db8:ffff:1::K  the internet router's end of port K
+WAN6 = 0x2  # 2001:db8:ffff:2::K  a box's public IPv6 on port K (no IPv6 endpoint of its own)
+HOME6 = 0x100  # 2001:db8:ffff:100+N::/64  the home network behind NAT router N
+
+
+def lab6(subnet: int, host: int = 0) -> IPv6Address:
+    return IPv6Address(int(LAB6.network_address) | subnet << 64 | host)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +69,10 @@ class Uplink:
     peer: IPv4Address | None = None  # point-to-point peer (the internet router), None on a LAN
     gateway: IPv4Address | None = None  # the default route, None when not the default path
     mac: str | None = None
+    # IPv6 on the same interface (dual-stack internet): the same shape as the IPv4 fields.
+    address6: IPv6Interface | None = None
+    peer6: IPv6Address | None = None
+    gateway6: IPv6Address | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +96,8 @@ class Bridge:
 @dataclass(frozen=True, slots=True)
 class StaticRoute:
     ns: str
-    prefix: IPv4Network
-    via: IPv4Address
+    prefix: IPv4Network | IPv6Network
+    via: IPv4Address | IPv6Address
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +127,11 @@ class SiteLan:
     gateway_address: IPv4Interface  # the site gateway's own LAN address
     gateway_if: str
     return_path: ReturnPath
+    # The LAN's IPv6 prefix (lan = V4, V6 on one interface) when the internet is dual-stack.
+    prefix6: IPv6Network | None = None
+    router_address6: IPv6Interface | None = None
+    device_address6: IPv6Interface | None = None
+    gateway_address6: IPv6Interface | None = None
 
     @property
     def gateway_is_router(self) -> bool:
@@ -134,6 +165,7 @@ class World:
     routers: tuple[str, ...]  # namespaces with forwarding on
     routes: tuple[StaticRoute, ...]
     dhcp: tuple[Dhcp, ...]
+    ipv6: bool = False  # the internet is dual-stack (some host has an IPv6 endpoint)
 
     def host(self, name: str) -> HostBox:
         for box in self.hosts:
@@ -165,6 +197,9 @@ class _Planner:
         self.hosts: list[HostBox] = []
         self.inet_ports = 0
         self.problems: list[Diagnostic] = []
+        self.ipv6 = any(h.endpoint and h.endpoint.address and h.endpoint.address.version == 6
+                        for h in topology.hosts)
+        self.homes = 0
         taken = {h.endpoint.address for h in topology.hosts if h.endpoint and h.endpoint.address}
         self.free_public = (a for net in PUBLIC_RANGES for a in net.hosts()
                             if a not in taken and int(a) & 0xff < 250)
@@ -180,18 +215,41 @@ class _Planner:
         """The internet router's address towards a box: .254 of the box's /24."""
         return IPv4Address(int(address) & ~0xff | 254)
 
-    def attach_inet(self, ns: str, ifname: str, address: IPv4Address) -> Uplink:
+    def attach_inet(self, ns: str, ifname: str, address: IPv4Address, address6: IPv6Address | None = None) -> Uplink:
+        """A point-to-point internet link for a box; dual-stack when the world is (address6: its own
+        IPv6 endpoint, else one from 2001:db8:ffff:2::/64)."""
         self.inet_ports += 1
-        port = f"p{self.inet_ports}"
+        k = self.inet_ports
+        port = f"p{k}"
         gw = self.inet_gateway(address)
         self.wires.append(Wire(ns, ifname, INET, port))
-        self.uplinks.append(Uplink(INET, port, IPv4Interface(f"{gw}/32"), peer=address))
-        return Uplink(ns, ifname, IPv4Interface(f"{address}/32"), peer=gw, gateway=gw)
+        v6: dict = {}
+        if self.ipv6:
+            gw6, mine = lab6(INET6_SIDE, k), address6 or lab6(WAN6, k)
+            self.uplinks.append(Uplink(INET, port, IPv4Interface(f"{gw}/32"), peer=address,
+                                       address6=IPv6Interface(f"{gw6}/128"), peer6=mine))
+            v6 = {"address6": IPv6Interface(f"{mine}/128"), "peer6": gw6, "gateway6": gw6}
+        else:
+            self.uplinks.append(Uplink(INET, port, IPv4Interface(f"{gw}/32"), peer=address))
+        return Uplink(ns, ifname, IPv4Interface(f"{address}/32"), peer=gw, gateway=gw, **v6)
+
+    def public_address6(self, host: Host) -> IPv6Address | None:
+        if host.endpoint is None or host.endpoint.address is None or host.endpoint.address.version != 6:
+            return None
+        addr = host.endpoint.address
+        if addr not in DOC6 or addr in LAB6:
+            self.error(host, f"endpoint {host.endpoint} is not an IPv6 address of 2001:db8::/32 outside "
+                       f"{LAB6}", f"the lab simulates the IPv6 internet with 2001:db8::/32 and uses {LAB6} itself")
+            return None
+        return addr
 
     def public_address(self, host: Host) -> IPv4Address | None:
         if host.endpoint is None:
             return None
         addr = host.endpoint.address
+        if addr is not None and addr.version == 6:
+            # An IPv6 endpoint: the host also gets a lab IPv4 address (unused by the topology).
+            return next(self.free_public) if self.public_address6(host) else None
         if addr is None or addr.version != 4 or not any(addr in r for r in PUBLIC_RANGES):
             self.error(host, f"endpoint {host.endpoint} is not an IPv4 address of the documentation ranges",
                        "the lab simulates the internet with 192.0.2.0/24, 198.51.100.0/24 and 203.0.113.0/24 only")
@@ -209,17 +267,22 @@ class _Planner:
         nat = None
         public = self.public_address(host)
         if public is not None:
-            uplinks.append(self.attach_inet(ns, "eth0", public))
+            uplinks.append(self.attach_inet(ns, "eth0", public, self.public_address6(host)))
         if host.role is Role.SITE and not host.lans:
             self.error(host, "a site without a LAN cannot be simulated", "give the site lan = PREFIX")
         if host.role is not Role.ROAMING and host.lans:
             behind_nat = public is None
-            for index, lan in enumerate(host.lans):
-                if lan.prefix.version != 4:
-                    # The underlay is IPv4: an IPv6 LAN stays in the topology (and the tunnel
-                    # configuration) but gets no switch or device here.
-                    continue
-                uplink, router_public = self.plan_lan(host, index, lan, default=behind_nat and index == 0)
+            v4_lans = [lan for lan in host.lans if lan.prefix.version == 4]
+            for index, lan in enumerate(v4_lans):
+                # An IPv6 LAN is simulated with the IPv4 LAN on its interface (same wire, same
+                # switch); an IPv6-only LAN stays in the topology (and the tunnel) but gets no switch.
+                lan6 = next((x for x in host.lans if x.prefix.version == 6 and self.ipv6
+                             and (x.interface == lan.interface or len(v4_lans) == 1)), None)
+                if lan6 is not None and lan6.prefix.overlaps(LAB6):
+                    self.error(host, f"LAN {lan6.prefix} overlaps the lab's own {LAB6}",
+                               "use another IPv6 LAN prefix for the lab (e.g. 2001:db8:60::/64)")
+                    lan6 = None
+                uplink, router_public = self.plan_lan(host, index, lan, lan6, default=behind_nat and index == 0)
                 uplinks.append(uplink)
                 if behind_nat and index == 0:
                     public = router_public  # a one-armed gateway is seen through its office router's NAT
@@ -237,12 +300,21 @@ class _Planner:
             self.routers.append(nat)
             home = next(self.free_private)
             self.wires.append(Wire(ns, "eth0", nat, "lan0"))
-            self.uplinks.append(Uplink(nat, "lan0", IPv4Interface(f"{home[1]}/{home.prefixlen}")))
-            uplinks.append(Uplink(ns, "eth0", IPv4Interface(f"{home[2]}/{home.prefixlen}"), gateway=home[1]))
+            nat6: dict = {}
+            host6: dict = {}
+            if self.ipv6:  # the home's IPv6, NAT66 on the way out like IPv4
+                self.homes += 1
+                net6 = HOME6 + self.homes
+                nat6 = {"address6": IPv6Interface(f"{lab6(net6, 1)}/64")}
+                host6 = {"address6": IPv6Interface(f"{lab6(net6, 2)}/64"), "gateway6": lab6(net6, 1)}
+            self.uplinks.append(Uplink(nat, "lan0", IPv4Interface(f"{home[1]}/{home.prefixlen}"), **nat6))
+            uplinks.append(Uplink(ns, "eth0", IPv4Interface(f"{home[2]}/{home.prefixlen}"), gateway=home[1],
+                                  **host6))
         self.hosts.append(HostBox(host.name, ns, host.role, str(host.backend), tuple(uplinks), nat,
                                   public or IPv4Address("0.0.0.0")))
 
-    def plan_lan(self, host: Host, index: int, lan: Lan, default: bool) -> tuple[Uplink, IPv4Address | None]:
+    def plan_lan(self, host: Host, index: int, lan: Lan, lan6: Lan | None,
+                 default: bool) -> tuple[Uplink, IPv4Address | None]:
         """A LAN of `host`: switch, test device, and an office router unless the gateway is the router."""
         suffix = "" if index == 0 else str(index + 1)
         prefix = lan.prefix
@@ -264,12 +336,21 @@ class _Planner:
         ports = ["port-gw", "port-dev"]
         router_mac = lan.fingerprint.router_mac or _mac(2, n, 1)
         rtr_addr = IPv4Interface(f"{router}/{prefix.prefixlen}")
-        self.uplinks.append(Uplink(dev, "eth0", IPv4Interface(f"{device}/{prefix.prefixlen}"), gateway=router))
+        gw6 = rtr6 = dev6 = None
+        if lan6 is not None:
+            hosts6 = lan6.prefix.hosts()
+            first6 = [next(hosts6) for _ in range(DEVICE_HOST + 2)]
+            g6 = lan6.gateway_address.ip if lan6.gateway_address else first6[1]
+            r6 = g6 if not own_router else (lan6.router or next(a for a in first6 if a != g6))
+            d6 = next(a for a in first6[DEVICE_HOST - 1:] + first6 if a not in (r6, g6))
+            gw6, rtr6, dev6 = (IPv6Interface(f"{a}/{lan6.prefix.prefixlen}") for a in (g6, r6, d6))
+        self.uplinks.append(Uplink(dev, "eth0", IPv4Interface(f"{device}/{prefix.prefixlen}"), gateway=router,
+                                   address6=dev6, gateway6=rtr6.ip if rtr6 else None))
         public = None
         if own_router:
             self.wires.append(Wire(sw, "port-rtr", rtr, "lan0"))
             ports.insert(0, "port-rtr")
-            self.uplinks.append(Uplink(rtr, "lan0", rtr_addr, mac=router_mac))
+            self.uplinks.append(Uplink(rtr, "lan0", rtr_addr, mac=router_mac, address6=rtr6))
             public = next(self.free_public)
             self.uplinks.append(self.attach_inet(rtr, "wan0", public))
             self.masq.append((rtr, "wan0"))
@@ -278,7 +359,7 @@ class _Planner:
         if own_router and lan.return_path is ReturnPath.STATIC_ROUTE:
             # The office router holds what netdwg tells its admin to add (the compiler's return routes).
             for rr in self.return_routes.get(host.name, ()):
-                if rr.lan == prefix and rr.destination.version == 4:
+                if rr.lan == prefix or (lan6 is not None and rr.lan == lan6.prefix):
                     self.routes.append(StaticRoute(rtr, rr.destination, rr.via))
         free = [a for a in hosts if DHCP_FIRST <= int(a) - int(prefix.network_address) <= DHCP_LAST
                 and a not in (router, gateway, device)]
@@ -287,9 +368,11 @@ class _Planner:
                                   lan.fingerprint.domain))
         site_lan = SiteLan(host.name, index, prefix, sw, rtr, rtr_addr, router_mac, dev,
                            IPv4Interface(f"{device}/{prefix.prefixlen}"),
-                           IPv4Interface(f"{gateway}/{prefix.prefixlen}"), gw_if, lan.return_path)
+                           IPv4Interface(f"{gateway}/{prefix.prefixlen}"), gw_if, lan.return_path,
+                           lan6.prefix if lan6 else None, rtr6, dev6, gw6)
         self.lans.append(site_lan)
-        return Uplink(host.name, gw_if, site_lan.gateway_address, gateway=router if default else None), public
+        return Uplink(host.name, gw_if, site_lan.gateway_address, gateway=router if default else None,
+                      address6=gw6, gateway6=rtr6.ip if (rtr6 and default) else None), public
 
 
 def plan_world(topology: Topology, return_routes: Mapping[str, tuple[ReturnRoute, ...]] | None = None) -> World:
@@ -305,4 +388,4 @@ def plan_world(topology: Topology, return_routes: Mapping[str, tuple[ReturnRoute
         raise ConfigError("the topology cannot be simulated by the lab", tuple(p.problems))
     return World(topology.network.name, tuple(p.namespaces), tuple(p.hosts), tuple(p.lans), tuple(p.wires),
                  tuple(p.bridges), tuple(p.uplinks), tuple(p.masq), tuple(p.routers), tuple(p.routes),
-                 tuple(p.dhcp))
+                 tuple(p.dhcp), p.ipv6)

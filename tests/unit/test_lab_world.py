@@ -196,12 +196,49 @@ def test_a_hub_with_a_lan_gets_the_lan():
     assert not _probe(probes, "gate-dev", "tech1").allowed  # masquerade: the LAN cannot open to the VPN
 
 
-def test_ipv6_only_endpoint_is_refused_with_a_clear_reason():
+def test_ipv6_endpoint_makes_the_internet_dual_stack():
     topology = load_topology(GOLDEN / "dual-stack" / "topology.conf")
+    world = _world(topology)
+    assert world.ipv6
+    hub = world.host("hub").uplinks[0]
+    assert hub.address6 == ipaddress.ip_interface("2001:db8::60/128")  # the endpoint itself, on the internet
+    lab6 = ipaddress.ip_network("2001:db8:ffff::/48")
+    inet6 = [u.address6.ip for u in world.uplinks if u.ns == "inet"]
+    assert inet6 and all(a in lab6 for a in inet6) and hub.gateway6 in inet6
+    # The laptop's home network has IPv6 from the lab's /48 and NAT66 (one inet-family rule) in front.
+    laptop = world.host("laptop").uplinks[0]
+    assert laptop.address6.ip in lab6 and laptop.gateway6 is not None
+    script = namespace_script(world, "laptop-nat")
+    assert "add table inet lab" in script and "net.ipv6.conf.all.forwarding=1" in script
+    # The office LAN's IPv6 prefix sits on the same switch; its router holds the IPv6 return route.
+    office, = world.lans_of("office")
+    assert office.prefix6 == ipaddress.ip_network("2001:db8:60::/64")
+    assert office.gateway_address6 == ipaddress.ip_interface("2001:db8:60::1/64")
+    assert office.device_address6.ip in office.prefix6 and office.router_address6.ip in office.prefix6
+    assert "ip route add fd60:1::/64 via 2001:db8:60::1" in namespace_script(world, office.router)
+    # networkd underlay: link-local on (the kernel solicits neighbours only from one), no DAD, no RA.
+    unit = underlay_networkd(world.host("office"))["/etc/systemd/network/10-lab-eth1.network"]
+    assert "LinkLocalAddressing=ipv6" in unit and "IPv6AcceptRA=no" in unit
+    assert "Address=2001:db8:60::1/64" in unit and "Gateway=2001:db8:60::2" in unit
+    probes = expected_probes(topology, world)
+    assert _probe(probes, "laptop", "office-dev").allowed
+    assert any(p.dst.address == office.device_address6.ip and p.allowed for p in probes)
+    assert any(p.dst.address == office.device_address6.ip and not p.allowed for p in probes)  # the hub
+
+
+def test_ipv4_topologies_keep_an_ipv4_only_internet(harbor):
+    _, world = harbor
+    assert not world.ipv6
+    assert all(u.address6 is None for u in world.uplinks)
+    assert "table ip lab" in namespace_script(world, "ana-nat")
+
+
+@pytest.mark.parametrize("endpoint", ["[2001:db9::1]:51820", "[2001:db8:ffff::7]:51820"])
+def test_ipv6_endpoint_outside_the_lab_ranges_is_refused(endpoint):
+    text = (GOLDEN / "dual-stack" / "topology.conf").read_text().replace("[2001:db8::60]:51820", endpoint)
     with pytest.raises(ConfigError) as err:
-        plan_world(topology)
-    text = str(err.value)
-    assert "[2001:db8::60]:51820" in text and "documentation ranges" in text
+        plan_world(parse_topology(text))
+    assert endpoint in str(err.value) and "2001:db8::/32" in str(err.value)
 
 
 def test_hosts_that_keep_their_own_key_get_a_lab_key():
