@@ -71,6 +71,13 @@ def _verb_modules(only: str | None = None):
             yield module
 
 
+def _verb_names(parser: argparse.ArgumentParser) -> list[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
+
+
 def _verb_rank(info) -> tuple[int, str]:
     name = info.name.rstrip("_")  # import_ is the verb "import"
     return (VERB_ORDER.index(name) if name in VERB_ORDER else len(VERB_ORDER), name)
@@ -99,6 +106,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(_verb_module_named(argv))
+    if argv and not argv[0].startswith("-"):
+        verbs = _verb_names(parser)
+        if argv[0] not in verbs:  # argparse would list every choice; a guess helps more
+            import difflib
+
+            guess = difflib.get_close_matches(argv[0], verbs, n=1)
+            print(f"{PROG}: error: unknown command '{argv[0]}'\n  fix: "
+                  + (f"did you mean '{guess[0]}'? " if guess else "") + f"'{PROG} --help' lists the commands",
+                  file=sys.stderr)
+            return EXIT_ERROR
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -100,3 +100,50 @@ def unknown_host(name: str, hosts: Iterable[str], topology_path: str | Path) -> 
     listed = ", ".join(names) if names else "none"
     fix = f"did you mean '{guess[0]}'? one of: {listed}" if guess else f"one of: {listed}"
     return ConfigError(f"no host '{name}' in the topology", span=Span(str(topology_path)), fix=fix)
+
+
+def prepare_topology(path: str | Path, complete: bool = True, announce=None):
+    """`netdwg.topology.prepare.prepare` with the errors a non-root user meets made plain.
+
+    The secrets store (beside the topology, mode 0600, root's) is what a user
+    without root can neither read nor save: that is exit 77 naming the store,
+    not a temporary file's name or exit 2.
+    """
+    from netdwg.errors import SecretsError
+    from netdwg.topology.prepare import prepare
+
+    read_text_file(path)
+    try:
+        return prepare(path, complete=complete, announce=announce)
+    except PermissionError as err:  # saving the store: mkstemp beside it was refused
+        store = _secrets_store(path)
+        if store is None:
+            raise
+        raise NotPermittedError(f"cannot save the secrets store: {err.strerror.lower()}", Span(str(store)),
+                                fix="run as root (the store holds the private keys; it is written mode 0600)") from None
+    except SecretsError:
+        store = _secrets_store(path)
+        if store is not None and store.exists() and not os.access(store, os.R_OK):
+            raise NotPermittedError("cannot read the secrets store: permission denied", Span(str(store)),
+                                    fix="run as root (the store holds the private keys, mode 0600)") from None
+        raise
+
+
+def _secrets_store(path: str | Path) -> Path | None:
+    from netdwg.topology import load_topology
+    from netdwg.topology.secrets import default_secrets_path
+
+    try:
+        return default_secrets_path(load_topology(path))
+    except NetdwgError:
+        return None
+
+
+def write_or_explain(write, path: str | Path, what: str = "the topology file") -> None:
+    """Run `write()` (an atomic replace beside `path`); a refused write names `path`, not the temporary file."""
+    try:
+        write()
+    except PermissionError:
+        raise NotPermittedError(f"cannot write {what}: permission denied (netdwg replaces it atomically, "
+                                "so its directory must be writable too)", Span(str(path)),
+                                fix="run as root, or work on a copy in a directory you may write") from None

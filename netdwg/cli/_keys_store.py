@@ -10,7 +10,7 @@ import json
 from dataclasses import replace
 from types import MappingProxyType
 
-from netdwg.cli._common import add_topology_argument, read_text_file, unknown_host
+from netdwg.cli._common import add_topology_argument, prepare_topology, unknown_host, write_or_explain
 
 GENERATE_DESCRIPTION = """\
 Complete the secrets store of the topology (beside it, <name>.secrets, mode
@@ -52,11 +52,8 @@ def register_action(actions) -> None:
 
 
 def run_generate(args) -> int:
-    from netdwg.topology.prepare import prepare
-
-    read_text_file(args.topology)  # a clear error for a directory, binary data, no permission
     said: list[str] = []
-    prepared = prepare(args.topology, complete=True, announce=said.append)
+    prepared = prepare_topology(args.topology, complete=True, announce=said.append)
     if args.json:
         print(json.dumps({"secrets": str(prepared.secrets_path), "generated": list(prepared.generated)}))
         return 0
@@ -74,16 +71,14 @@ def must_reapply(before, after) -> tuple[str, ...]:
 
 def run_rotate(args) -> int:
     from netdwg.topology.compile import compile_topology
-    from netdwg.topology.prepare import prepare
     from netdwg.topology.secrets import complete_secrets, rotate_key, save_secrets
 
-    read_text_file(args.topology)  # a clear error for a directory, binary data, no permission
     # The host name first: a typo must not generate (and save) missing secrets.
-    topology = prepare(args.topology, complete=False).topology
+    topology = prepare_topology(args.topology, complete=False).topology
     if not topology.has_host(args.host):
         raise unknown_host(args.host, (h.name for h in topology.hosts), args.topology)
     said: list[str] = []
-    prepared = prepare(args.topology, complete=True, announce=said.append)
+    prepared = prepare_topology(args.topology, complete=True, announce=said.append)
     topology, secrets = prepared.topology, prepared.secrets
     before = compile_topology(topology, secrets)
     rotated = rotate_key(topology, secrets, args.host)
@@ -92,7 +87,7 @@ def run_rotate(args) -> int:
         kept = {k: v for k, v in rotated.preshared_keys.items() if args.host not in k.split(":")}
         rotated, made = complete_secrets(topology, replace(rotated, preshared_keys=MappingProxyType(kept)))
         changed += list(made)
-    save_secrets(prepared.secrets_path, rotated)
+    write_or_explain(lambda: save_secrets(prepared.secrets_path, rotated), prepared.secrets_path, "the secrets store")
     hosts = must_reapply(before, compile_topology(topology, rotated))
     if args.json:
         print(json.dumps({"host": args.host, "replaced": changed, "secrets": str(prepared.secrets_path),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import sys
 from pathlib import Path
 
-from netdwg.cli._common import add_topology_argument, read_text_file
+from netdwg.cli._common import add_topology_argument, read_text_file, write_or_explain
 from netdwg.errors import NetdwgError, Severity, Span
 
 DESCRIPTION = """\
@@ -26,6 +27,7 @@ examples:
       lan_address=172.20.30.2 return_path=static-route
   netdwg host remove ben --forget-keys
   netdwg host add cy role=roaming address=10.99.0.6 --dry-run
+  netdwg host remove ben --json | jq -r .diff
 
 then: netdwg render (and netdwg apply on the hosts whose files changed).
 """
@@ -50,6 +52,7 @@ def register(subparsers) -> None:
         add_topology_argument(sub)
         sub.add_argument("--dry-run", "-n", action="store_true", help="show the diff, write nothing")
         sub.add_argument("--force", action="store_true", help="write even when lint finds errors")
+        sub.add_argument("--json", action="store_true", help="print what changed (and the diff) as JSON")
         sub.set_defaults(func=run)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
@@ -81,32 +84,44 @@ def run(args) -> int:
         edit = remove_host(text, args.name, str(path))
     diagnostics = run_lint(parse_topology(edit.text, str(path)))
     errors = [d for d in diagnostics if d.severity is Severity.ERROR]
+    diff = "".join(difflib.unified_diff(text.splitlines(keepends=True), edit.text.splitlines(keepends=True),
+                                        f"a/{path.name}", f"b/{path.name}"))
+    write = not args.dry_run and (not errors or args.force)
+    if write:
+        write_or_explain(lambda: write_topology(path, edit.text), path)
+    forgotten = _forget(path, edit.text, args.name) if write and args.host_command == "remove" and args.forget_keys \
+        else None
+    if args.json:
+        print(json.dumps({"topology": str(path), "host": args.name, "written": write, "changes": list(edit.changes),
+                          "forgot_keys_in": str(forgotten) if forgotten else None, "diff": diff,
+                          "diagnostics": [d.to_json() for d in diagnostics if d.severity is not Severity.INFO]},
+                         indent=2))
+        return 2 if errors and not (write and args.force) else 0
     for d in diagnostics:
         if d.severity is not Severity.INFO:
             print(d.format(), file=sys.stderr)
     if args.dry_run:
-        sys.stdout.writelines(difflib.unified_diff(text.splitlines(keepends=True), edit.text.splitlines(keepends=True),
-                                                   f"a/{path.name}", f"b/{path.name}"))
+        sys.stdout.write(diff)
         return 2 if errors else 0
-    if errors and not args.force:
+    if not write:
         print(f"netdwg: not written: the edit leaves {len(errors)} lint error(s) (fix them, or use --force)",
               file=sys.stderr)
         return 2
-    write_topology(path, edit.text)
     for change in edit.changes:
         print(f"[#] {change}")
-    if args.host_command == "remove" and args.forget_keys:
-        _forget(path, edit.text, args.name)
+    if forgotten:
+        print(f"[#] removed the key and PSKs of '{args.name}' from {forgotten}")
     return 0
 
 
-def _forget(path: Path, text: str, name: str) -> None:
+def _forget(path: Path, text: str, name: str) -> Path | None:
+    """Drop `name`'s key and PSKs from the secrets store; the store's path, or None when there is none."""
     from netdwg.topology.load import parse_topology
     from netdwg.topology.secrets import default_secrets_path, forget_host, load_secrets, save_secrets
 
     store = default_secrets_path(parse_topology(text, str(path)))
     if not store.exists():
-        return
+        return None
     secrets = load_secrets(store)
-    save_secrets(store, forget_host(secrets, name))
-    print(f"[#] removed the key and PSKs of '{name}' from {store}")
+    write_or_explain(lambda: save_secrets(store, forget_host(secrets, name)), store, "the secrets store")
+    return store

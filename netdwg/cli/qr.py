@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from netdwg.cli._common import add_topology_argument, read_text_file, check_output_dir, unknown_host
+from netdwg.cli._common import add_topology_argument, check_output_dir, prepare_topology, read_text_file, unknown_host
 from netdwg.errors import ConfigError, NetdwgError
 
 DESCRIPTION = """\
@@ -51,7 +51,6 @@ def run(args) -> int:
     from netdwg.render.qr import qr_png, qr_terminal
     from netdwg.render.wgquick import conf_text
     from netdwg.topology.compile import compile_host
-    from netdwg.topology.prepare import prepare
 
     # What the user named is checked before missing secrets are generated and saved.
     read_text_file(args.topology)  # a clear error for a directory, binary data, no permission
@@ -59,10 +58,10 @@ def run(args) -> int:
         if args.png.is_dir():
             raise NetdwgError(f"{args.png} is a directory", fix=f"name the image file, e.g. {args.png / args.host}.png")
         check_output_dir(args.png.parent, "--png")
-    topology = prepare(args.topology, complete=False).topology
+    topology = prepare_topology(args.topology, complete=False).topology
     if not topology.has_host(args.host):
         raise unknown_host(args.host, (h.name for h in topology.hosts), args.topology)
-    prepared = prepare(args.topology, complete=True, announce=lambda m: print(m, file=sys.stderr))
+    prepared = prepare_topology(args.topology, complete=True, announce=lambda m: print(m, file=sys.stderr))
     host = compile_host(prepared.topology, prepared.secrets, args.host)
     if not host.interfaces:
         raise ConfigError(f"host {args.host!r} has no WireGuard interface", fix="give it an address in the pool")

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from netdwg.cli._common import add_topology_argument, read_text_file, check_output_dir, unknown_host
+from netdwg.cli._common import add_topology_argument, check_output_dir, prepare_topology, read_text_file, unknown_host
 from netdwg.errors import ConfigError, NetdwgError, NotPermittedError
 
 # The keys of netdwg.render.FORMATS (a unit test keeps them equal): importing the
@@ -93,16 +93,15 @@ def run(args) -> int:
     from netdwg.render import render_host
     from netdwg.render.lanrouter import instructions
     from netdwg.render.text import bulk_allocation
-    from netdwg.topology.prepare import prepare
 
     # Everything the user named is checked before missing secrets are generated and saved.
     read_text_file(args.topology)  # a clear error for a directory, binary data, no permission
     check_output_dir(args.out)
     if args.host:
-        topology = prepare(args.topology, complete=False).topology
+        topology = prepare_topology(args.topology, complete=False).topology
         if not topology.has_host(args.host):
             raise unknown_host(args.host, (h.name for h in topology.hosts), args.topology)
-    prepared = prepare(args.topology, complete=True, announce=lambda m: print(m, file=sys.stderr))
+    prepared = prepare_topology(args.topology, complete=True, announce=lambda m: print(m, file=sys.stderr))
     with bulk_allocation():
         configs = prepared.compile()
         check_lint(prepared.topology, configs, args.force)

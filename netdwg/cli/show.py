@@ -7,7 +7,7 @@ import json
 
 from typing import TYPE_CHECKING
 
-from netdwg.cli._common import add_topology_argument, read_text_file, unknown_host
+from netdwg.cli._common import add_topology_argument, prepare_topology, unknown_host
 
 if TYPE_CHECKING:  # imported in run(): netdwg --help must not load the topology code
     from netdwg.topology.hostconfig import HostConfig
@@ -118,10 +118,7 @@ def format_summary(info: dict) -> str:
 
 
 def run(args) -> int:
-    from netdwg.topology.prepare import prepare
-
-    read_text_file(args.topology)  # a clear error for a directory, binary data, no permission
-    prepared = prepare(args.topology, complete=False)
+    prepared = prepare_topology(args.topology, complete=False)
     if not prepared.topology.has_host(args.host):
         raise unknown_host(args.host, (h.name for h in prepared.topology.hosts), args.topology)
     from netdwg.topology.compile import compile_host

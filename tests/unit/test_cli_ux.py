@@ -370,3 +370,46 @@ def test_console_output_dir_not_writable(shared_dir):
     done = as_nobody("import", str(shared_dir / "harbor.conf"), "--out", str(shared_dir / "ro" / "net.conf"),
                      cwd=shared_dir)
     assert_user_error(done.returncode, done.stderr.decode(), "ro", "--out", expect=EXIT_NOPERM)
+
+
+@pytest.mark.root
+def test_console_secrets_store_root_only_is_77_naming_the_store(shared_dir):
+    shutil.copy(GOLDEN / "hub-spokes" / "topology.secrets", shared_dir / "harbor.secrets")
+    (shared_dir / "harbor.secrets").chmod(0o600)
+    for argv in (["show", "relay"], ["keys", "rotate", "ben"], ["qr", "ben"]):
+        done = as_nobody(*argv, "-t", str(shared_dir / "harbor.conf"), cwd=shared_dir)
+        err = done.stderr.decode()
+        assert_user_error(done.returncode, err, "harbor.secrets", "run as root", expect=EXIT_NOPERM)
+        assert "cannot read the secrets store" in err
+
+
+@pytest.mark.root
+def test_console_topology_directory_not_writable_names_the_real_file(shared_dir):
+    # nobody may read the topology but not write beside it: the message names the
+    # topology or the store, never the temporary file an atomic write starts with
+    for argv, target in ((["keys", "generate"], "harbor.secrets"), (["render", "--out", "/dev/null/x"], None),
+                         (["host", "remove", "ben"], "harbor.conf")):
+        done = as_nobody(*argv, "-t", str(shared_dir / "harbor.conf"), cwd=shared_dir)
+        err = done.stderr.decode()
+        assert "Traceback" not in err and done.returncode in (EXIT_ERROR, EXIT_NOPERM)
+        if target:
+            assert done.returncode == EXIT_NOPERM and f"{shared_dir / target}:" in err and "fix: run as root" in err
+            assert f"/.{target}." not in err
+    assert sorted(p.name for p in shared_dir.iterdir()) == ["harbor.conf"]
+
+
+def test_unknown_command_suggests_the_nearest(capsys):
+    assert main(["rendr", "--out", "x"]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "unknown command 'rendr'" in err and "did you mean 'render'?" in err
+
+
+def test_host_remove_json_reports_changes_and_diff(work, capsys):
+    assert main(["host", "remove", "ben", "-t", "harbor.conf", "--json", "--dry-run"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["written"] is False and "removed host 'ben'" in doc["changes"]
+    assert "-  [[ben]]" in doc["diff"]
+    assert "[[ben]]" in (work / "harbor.conf").read_text()  # a dry run writes nothing
+    assert main(["host", "remove", "ben", "-t", "harbor.conf", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["written"] is True
+    assert "[[ben]]" not in (work / "harbor.conf").read_text()
