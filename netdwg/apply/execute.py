@@ -50,9 +50,12 @@ class Transaction:
         step = None
         try:
             self._prepare(plan)
+            promised = self._promise(plan)
             for step in plan.steps():
                 self.announce(step.describe())
                 self._do(step)
+            if promised or self.observed.pending:
+                self.ports.files.set_pending(())
         except (NetdwgError, OSError) as err:
             what = step.describe() if step is not None else "preparing"
             self.announce(f"failed: {what}: {err}")
@@ -60,6 +63,25 @@ class Transaction:
             note = "; rollback incomplete: " + "; ".join(problems) if problems else "; everything applied was rolled back"
             raise ApplyError(f"apply failed at '{what}': {getattr(err, 'message', err)}{note}",
                              fix=getattr(err, "fix", "") or "fix the cause and run netdwg apply again") from None
+
+    def _promise(self, plan: Plan) -> bool:
+        """Before any file changes, record the live steps that must follow them.
+
+        A kill -9 after the files but before networkd/netplan/nft leaves new
+        files that a rerun sees as up to date; this record makes the rerun
+        finish the job (see plan.diff.add_pending_reload).
+        """
+        steps = list(self.observed.pending)
+        if plan.networkd is not None:
+            steps += [("networkd", name) for name in plan.networkd.reconfigure] or [("networkd", "")]
+        if plan.netplan is not None:
+            steps.append(("netplan", ""))
+        if plan.firewall is not None:
+            steps.append(("firewall", ""))
+        if not steps or not plan.files:
+            return False
+        self.ports.files.set_pending(tuple(steps))
+        return True
 
     def _prepare(self, plan: Plan) -> None:
         files = self.ports.files
@@ -159,6 +181,11 @@ class Transaction:
             except (NetdwgError, OSError) as err:
                 problems.append(f"{what}: {err}")
         self.undo.clear()
+        if not problems:
+            try:
+                self.ports.files.set_pending(self.observed.pending)  # back to what was promised before this run
+            except OSError as err:
+                problems.append(f"pending-steps record: {err}")
         if self.touched_netplan:
             self.announce("rollback: netplan generate (old YAML is back)")
             try:

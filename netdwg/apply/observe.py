@@ -75,7 +75,8 @@ def observe(desired: DesiredHost, ports: Ports) -> HostState:
     wanted = {p.public_key for d in desired.devices for p in d.peers}
     removing = any(p.public_key not in wanted for d in devices for p in d.device.peers)
     return HostState(states, managed, tuple(devices), sysctls, firewall_present, time.time(), ports.live,
-                     installed_peer_names(states, files) if removing else (), routes)
+                     installed_peer_names(states, files) if removing else (), routes,
+                     files.pending() if ports.live else ())
 
 
 def installed_peer_names(states, files: RootFiles):

@@ -24,6 +24,7 @@ from netdwg.rendered import RenderedFile
 
 TMP_MARK = ".netdwg-tmp."
 MANIFEST = "managed-files"
+PENDING = "pending-live-steps"
 
 
 def _name_of_uid(uid: int) -> str:
@@ -109,6 +110,25 @@ class RootFiles:
         self.state_dir.chmod(0o700)
         data = "".join(f"{p}\n" for p in sorted(set(paths), key=str)).encode()
         atomic_write(self.state_dir / MANIFEST, data, 0o600, None)
+
+    # Live steps promised before the files changed (see Transaction): survives a kill -9.
+    def pending(self) -> tuple[tuple[str, str], ...]:
+        try:
+            text = (self.state_dir / PENDING).read_text()
+        except FileNotFoundError:
+            return ()
+        return tuple(tuple(line.split(" ", 1)) if " " in line else (line, "") for line in text.splitlines() if line)
+
+    def set_pending(self, steps: tuple[tuple[str, str], ...]) -> None:
+        target = self.state_dir / PENDING
+        if not steps:
+            if target.exists():
+                target.unlink()
+                _fsync_dir(self.state_dir)
+            return
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.chmod(0o700)
+        atomic_write(target, "".join(f"{kind} {name}\n" for kind, name in sorted(set(steps))).encode(), 0o600, None)
 
     # Backups: a copy of every file before apply replaces or removes it.
     def backup(self, state: FileState) -> Path:

@@ -60,21 +60,25 @@ def plan_host(desired: DesiredHost, observed: HostState) -> Plan:
         sysctls = tuple(SysctlChange(key, live.get(key), value)
                         for key, value in desired.sysctls if live.get(key) != value)
 
+    pending = {kind for kind, _ in observed.pending}
     firewall = None
     if desired.firewall is not None and observed.firewall_present is not None:
         if not observed.firewall_present:
             firewall = FirewallChange(desired.firewall, "table not loaded")
         elif any(str(f.path).endswith(".nft") for f in files):
             firewall = FirewallChange(desired.firewall, "rules changed")
+        elif "firewall" in pending:
+            firewall = FirewallChange(desired.firewall, "an interrupted apply may not have loaded it")
 
     netplan = None
-    if observed.live and any(_under(f.path, NETPLAN_DIR) for f in files if f.action != "chmod"):
+    if observed.live and (any(_under(f.path, NETPLAN_DIR) for f in files if f.action != "chmod") or "netplan" in pending):
         netplan = NetplanGenerate()
 
     networkd = None
     if observed.live:
         networkd = plan_networkd(files, netplan is not None, desired.devices, observed.devices)
         networkd = add_route_repairs(networkd, desired, observed, notes)
+        networkd = add_pending_reload(networkd, observed.pending, notes)
 
     wanted = tuple(f.path for f in desired.files)
     managed = RecordManaged(wanted) if set(wanted) != set(observed.managed) else None
@@ -203,6 +207,18 @@ def plan_networkd(files: tuple[FileChange, ...], netplan: bool, devices: tuple[W
     if not reload:
         return None
     return Reload(True, tuple(reconfigure), tuple(reconfigure))
+
+
+def add_pending_reload(networkd: Reload | None, pending: tuple[tuple[str, str], ...], notes: list[str]) -> Reload | None:
+    """An apply killed between writing files and telling networkd: tell it now."""
+    links = tuple(name for kind, name in pending if kind == "networkd" and name)
+    if not any(kind == "networkd" for kind, _ in pending):
+        return networkd
+    notes.append("an earlier apply was interrupted before networkd was told: Reload again")
+    if networkd is None:
+        return Reload(True, links, links)
+    extra = tuple(n for n in links if n not in networkd.reconfigure)
+    return Reload(True, networkd.reconfigure + extra, networkd.wait_for + extra)
 
 
 def add_route_repairs(networkd: Reload | None, desired: DesiredHost, observed: HostState,

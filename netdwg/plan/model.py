@@ -54,6 +54,9 @@ class HostState:
     live: bool = False  # a live host (root "/") rather than a directory tree
     peer_names: tuple[tuple[PublicKey, str], ...] = ()  # from the files installed now: names removed peers had
     routes: tuple[tuple[str, IPNetwork], ...] | None = None  # live (interface, destination) of desired interfaces
+    # Live steps an interrupted apply had planned but maybe not done: ("networkd", "wg0"),
+    # ("netplan", ""), ("firewall", ""). Their files are already new, so only this says so.
+    pending: tuple[tuple[str, str], ...] = ()
 
     def file(self, path: PurePosixPath) -> FileState | None:
         return next((f for f in self.files if f.path == path), None)

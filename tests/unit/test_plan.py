@@ -213,3 +213,13 @@ def test_a_route_deleted_behind_networkds_back_is_repaired_by_reconfiguring_its_
     assert plan.networkd is not None and not plan.networkd.reload and plan.networkd.reconfigure == ("wg0",)
     assert plan.networkd.describe() == "networkd: ReconfigureLink wg0"
     assert any("172.20.10.0/24" in n for n in plan.notes)
+
+
+def test_a_run_killed_before_networkd_was_told_makes_the_next_plan_tell_it():
+    device = hub([peer("oslo", "10.99.0.2/32")])
+    files = rendered(device)
+    done = state(live(device), on_disk(files), [f.path for f in files])
+    assert plan_host(DesiredHost(files, (device,)), done).is_empty
+    interrupted = dataclasses.replace(done, pending=(("networkd", "wg0"),))
+    plan = plan_host(DesiredHost(files, (device,)), interrupted)
+    assert plan.files == () and plan.networkd.reload and plan.networkd.reconfigure == ("wg0",)

@@ -130,3 +130,15 @@ def test_every_step_is_announced_before_it_runs(tmp_path):
                         "create /etc/systemd/network/50-wg0.network (0644 root:root)"]
     assert any(s.startswith("wg0: add peer") for s in said)
     assert said[-2:] == ["networkd: Reload, ReconfigureLink wg0", "waiting for networkd to configure wg0"]
+
+
+def test_live_steps_are_promised_before_files_change_and_cleared_after(tmp_path):
+    device = WgDevice("wg0", None, None, 0, (peer("10.0.0.2/32"),))
+    wg, networkd = MemoryWg(device), MemoryNetworkd()
+    files = RootFiles(tmp_path)
+    seen = []
+    real_reload = networkd.reload
+    networkd.reload = lambda: (seen.append(files.pending()), real_reload())
+    run(tmp_path, wg, networkd, device, "10.0.0.1/24")
+    assert seen == [(("networkd", "wg0"),)]  # on disk while networkd was being told
+    assert files.pending() == ()  # and gone once it was
