@@ -67,13 +67,52 @@ class Value:
         return self.text
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class EffectiveSection:
-    """A section as networkd uses it: all its assignments in reading order."""
+    """A section as networkd uses it: all its assignments in reading order.
+
+    An instanced section (one ``[WireGuardPeer]``) keeps a reference to its
+    syntax node and builds its `Value` objects on first use: a 10,000-peer
+    hub read into a `WgDevice` never needs 40,000 of them (see
+    `netdwg.unitfile.fastpeers`), while a message about one value still gets
+    its file and line.
+    """
 
     name: str
     span: Span  # the header of the (first) instance
-    assignments: tuple[Value, ...] = ()
+    _values: tuple[Value, ...] | None = ()
+    # (file, syntax section, header line) while _values is None
+    _source: tuple[str, Section, int] | None = None
+
+    @classmethod
+    def lazy(cls, name: str, span: Span, path: str, section: Section, header_line: int) -> "EffectiveSection":
+        """The section whose values come from ``section`` (read on first use)."""
+        sec = _new(cls)
+        _E_NAME(sec, name)
+        _E_SPAN(sec, span)
+        _E_VALUES(sec, None)
+        _E_SOURCE(sec, (path, section, header_line))
+        return sec
+
+    @property
+    def assignments(self) -> tuple[Value, ...]:
+        values = self._values
+        if values is None:
+            path, section, line = self._source
+            values = tuple(_section_values(path, section, line))
+            _E_VALUES(self, values)  # a cache of a pure function of the (immutable) source
+        return values
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not EffectiveSection:
+            return NotImplemented
+        return (self.name, self.span, self.assignments) == (other.name, other.span, other.assignments)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.span, self.assignments))
+
+    def __repr__(self) -> str:
+        return f"EffectiveSection(name={self.name!r}, span={self.span!r}, assignments={self.assignments!r})"
 
     def values(self, key: str) -> tuple[Value, ...]:
         """Every value of ``key`` after the last reset (empty assignment)."""
@@ -101,6 +140,11 @@ class EffectiveSection:
         return self.get(key) is not None
 
 
+_new = object.__new__
+_E_NAME, _E_SPAN = EffectiveSection.name.__set__, EffectiveSection.span.__set__
+_E_VALUES, _E_SOURCE = EffectiveSection._values.__set__, EffectiveSection._source.__set__
+
+
 @dataclass(frozen=True, slots=True)
 class EffectiveUnit:
     """A unit with its drop-ins merged; ``sources`` lists the files in reading order."""
@@ -121,9 +165,17 @@ class EffectiveUnit:
         return sec.get(key) if sec else None
 
 
-_new = object.__new__
 _V_KEY, _V_TEXT, _V_SPAN = Value.key.__set__, Value.text.__set__, Value.span.__set__
 _S_PATH, _S_LINE, _S_COL = Span.path.__set__, Span.line.__set__, Span.col.__set__
+
+
+def _span(path: str, line: int) -> Span:
+    """Span(path, line) without the frozen __init__ (one per peer of a 10,000-peer hub)."""
+    span = _new(Span)
+    _S_PATH(span, path)
+    _S_LINE(span, line)
+    _S_COL(span, 0)
+    return span
 
 
 def _value(key: str, text: str, path: str, line: int) -> Value:
@@ -139,15 +191,14 @@ def _value(key: str, text: str, path: str, line: int) -> Value:
     return value
 
 
-def _section_values(unit: UnitFile, section: Section, header_line: int) -> tuple[list[Value], Span]:
-    path = unit.path
+def _section_values(path: str, section: Section, header_line: int) -> list[Value]:
     out = []
     line = header_line + section.header_nlines
     for entry in section.entries:
         if type(entry) is Assignment:
             out.append(_value(entry.key, entry.value, path, line))
         line += entry.nlines
-    return out, Span(path, header_line)
+    return out
 
 
 @contextmanager
@@ -177,17 +228,19 @@ def _merge(main: UnitFile, dropins: Sequence[UnitFile]) -> EffectiveUnit:
     order: list[str | int] = []  # section name (merged) or index into instanced
     merged: dict[str, tuple[list[Value], Span]] = {}
     instanced: list[EffectiveSection] = []
+    lazy = EffectiveSection.lazy
     for unit in (main, *dropins):
+        path = unit.path
         for section, line in zip(unit.sections, unit.section_lines()):
-            values, span = _section_values(unit, section, line)
-            if section.name in INSTANCED_SECTIONS:
+            name = section.name
+            if name in INSTANCED_SECTIONS:
                 order.append(len(instanced))
-                instanced.append(EffectiveSection(section.name, span, tuple(values)))
-            elif section.name in merged:
-                merged[section.name][0].extend(values)
+                instanced.append(lazy(name, _span(path, line), path, section, line))
+            elif name in merged:
+                merged[name][0].extend(_section_values(path, section, line))
             else:
-                merged[section.name] = (values, span)
-                order.append(section.name)
+                merged[name] = (_section_values(path, section, line), Span(path, line))
+                order.append(name)
     sections = []
     for item in order:
         if isinstance(item, int):

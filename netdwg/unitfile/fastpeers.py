@@ -1,0 +1,126 @@
+"""`WgPeer` values straight from ``[WireGuardPeer]`` text: the 10,000-peer path of `to_wg_device`.
+
+`netdwg.unitfile.views.peer_view` is the definition: it builds a `Value`
+(key, text, file:line) for every assignment and parses each through the
+shared value parsers, raising `ParseError` with the line of a bad value.
+A hub reads every peer on every plan, and almost every section is the same
+four plain lines, so `fast_peer` reads the section's text directly and only
+answers when it is sure to give the same `WgPeer`; for anything else
+(a key it does not handle, a value it cannot parse, a continuation, a
+section already edited) it returns None and the caller takes
+`peer_view`, which also names file and line when a value is wrong.
+A property test (tests/property/test_unitfile_fastpeers.py) holds the two
+paths equal.
+"""
+
+from __future__ import annotations
+
+import re
+
+from netdwg.errors import ParseError
+from netdwg.keys import PresharedKey
+from netdwg.unitfile.effective import EffectiveSection
+from netdwg.unitfile.fastvalues import parse_network, public_key, secret_key
+from netdwg.unitfile.syntax import Assignment
+from netdwg.wireguard import Endpoint, WgPeer
+
+WS = " \t\n\r"  # what the parser strips around keys and values (syntax.WHITESPACE)
+# One "Key=value" line of a body without CR or backslash, as the line loop below reads it:
+# blank, "#"/";" comment and "=value" lines do not match (systemd skips them).
+_PAIR = re.compile(r"^[ \t]*([^ \t\n#;=\[][^=\n]*)=([^\n]*)", re.M)
+_HANDLED = frozenset({"PublicKey", "PresharedKey", "AllowedIPs", "Endpoint", "PersistentKeepalive"})
+
+_new = object.__new__
+_P_KEY, _P_IPS, _P_PSK = WgPeer.public_key.__set__, WgPeer.allowed_ips.__set__, WgPeer.preshared_key.__set__
+_P_END, _P_KA, _P_NAME = WgPeer.endpoint.__set__, WgPeer.persistent_keepalive.__set__, WgPeer.name.__set__
+
+
+def section_pairs(sec: EffectiveSection) -> list[tuple[str, str]] | None:
+    """(key, value) of every assignment in reading order, without building `Value`s; None: not cheaply."""
+    values = sec._values
+    if values is not None:
+        return [(v.key, v.text) for v in values]
+    _path, section, _line = sec._source
+    entries = section._entries
+    if entries is not None:
+        return [(e.key, e.value) for e in entries if type(e) is Assignment]
+    body = section.body
+    if "\\" in body or "\r" in body:  # continuations and CR line ends: the full parser
+        return None
+    if "[" not in body:  # no header-like line can hide here: one C-level scan of the body
+        return [(key.rstrip(" \t"), value.strip(" \t")) for key, value in _PAIR.findall(body)]
+    pairs = []
+    append = pairs.append
+    for line in body.split("\n"):  # only "\n" ends a line here, as in syntax.split_lines
+        s = line.strip(WS)
+        if not s:
+            continue
+        c = s[0]
+        if c == "#" or c == ";":
+            continue
+        if c == "[":
+            return None  # cannot happen in a parsed body; not worth guessing
+        eq = s.find("=")
+        if eq > 0:
+            append((s[:eq].rstrip(WS), s[eq + 1:].lstrip(WS)))
+        # eq <= 0: a line systemd ignores (the checker reports it)
+    return pairs
+
+
+def fast_peer(sec: EffectiveSection) -> WgPeer | None:
+    """The `WgPeer` that `peer_view` gives for ``sec``, or None: "ask peer_view"."""
+    pairs = section_pairs(sec)
+    if pairs is None:
+        return None
+    last: dict[str, str] = {}
+    allowed: list[str] = []
+    for key, value in pairs:
+        if key == "AllowedIPs":
+            if value:
+                allowed.append(value)
+            else:
+                allowed.clear()  # an empty assignment resets the list
+        elif key in _HANDLED:
+            last[key] = value
+        else:
+            return None
+    text = last.get("PublicKey")
+    if not text:
+        return None  # skipped by to_wg_device, but peer_view still checks the other values
+    key = public_key(text)
+    if key is None:
+        return None
+    psk = None
+    text = last.get("PresharedKey")
+    if text:
+        psk = secret_key(PresharedKey, text)
+        if psk is None:
+            return None
+    try:
+        nets = tuple([parse_network(w) for v in allowed for w in v.replace(",", " ").split()])
+    except ValueError:
+        return None
+    endpoint = None
+    text = last.get("Endpoint")
+    if text:
+        try:
+            endpoint = Endpoint.parse(text)
+        except ParseError:
+            return None
+    keepalive = 0
+    text = last.get("PersistentKeepalive")
+    if text and text.lower() != "off":
+        try:
+            keepalive = int(text, 0)
+        except ValueError:
+            return None
+        if not 0 <= keepalive <= 65535:
+            return None
+    peer = _new(WgPeer)
+    _P_KEY(peer, key)
+    _P_IPS(peer, nets)
+    _P_PSK(peer, psk)
+    _P_END(peer, endpoint)
+    _P_KA(peer, keepalive)
+    _P_NAME(peer, "")
+    return peer
