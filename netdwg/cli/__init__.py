@@ -46,7 +46,8 @@ Exit codes: 0 ok, 1 warnings (--strict) or pending changes, 2 bad input,
 """
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+def build_parser(only: str | None = None, light: bool = False) -> argparse.ArgumentParser:
+    """The parser; `only` registers just that verb module, `light` lists verbs without importing them."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Declarative, checked and safe-to-change WireGuard networks "
@@ -56,9 +57,63 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    summaries = _verb_summaries() if light else None
+    if summaries is not None:
+        for verb, help_text in summaries:
+            subparsers.add_parser(verb, help=help_text)
+        return parser
     for module in _verb_modules(only):
         module.register(subparsers)
     return parser
+
+
+def _verb_summaries() -> list[tuple[str, str]] | None:
+    """(verb, one-line help) of every verb module, read from its source, not imported.
+
+    `netdwg --help` then costs no verb's imports (apply, status and guard load
+    pyroute2-era host code and asyncio at import). None when a module's
+    register() does not call add_parser("verb", help="...") with literal strings:
+    the caller then imports the modules as usual.
+    """
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    found = []
+    for info in sorted(pkgutil.iter_modules(sys.modules[__name__].__path__), key=_verb_rank):
+        if info.name.startswith("_"):
+            continue
+        spec = importlib.util.find_spec(f"{__name__}.{info.name}")
+        try:
+            tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, TypeError, ValueError, AttributeError):
+            return None
+        register = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "register"), None)
+        if register is None:
+            continue  # not a verb module (as _verb_modules skips it)
+        summary = _added_verb(register)
+        if summary is None:
+            return None
+        found.append(summary)
+    return found
+
+
+def _added_verb(register) -> tuple[str, str] | None:
+    import ast
+
+    if not register.args.args:
+        return None
+    subparsers = register.args.args[0].arg
+    for call in ast.walk(register):
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "add_parser"
+                and isinstance(call.func.value, ast.Name) and call.func.value.id == subparsers):
+            name = call.args[0] if call.args else None
+            help_text = next((k.value for k in call.keywords if k.arg == "help"), None)
+            if (isinstance(name, ast.Constant) and isinstance(name.value, str)
+                    and isinstance(help_text, ast.Constant) and isinstance(help_text.value, str)):
+                return name.value, help_text.value
+            return None
+    return None
 
 
 def _verb_modules(only: str | None = None):
@@ -92,7 +147,10 @@ def _verb_module_named(argv: Sequence[str]) -> str | None:
     if not argv or argv[0].startswith("-"):
         return None
     names = {m.name for m in pkgutil.iter_modules(sys.modules[__name__].__path__)}
-    return argv[0] if argv[0] in names else None
+    for name in (argv[0], argv[0] + "_"):  # import_ holds the verb "import"
+        if name in names and not name.startswith("_"):
+            return name
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,7 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(_verb_module_named(argv))
+    only = _verb_module_named(argv)
+    # No verb module named: top-level help, --version or a typo; list verbs without importing them.
+    parser = build_parser(only, light=only is None)
+    if only is None and argv and argv[0] in _verb_names(parser):
+        parser = build_parser()  # a verb whose module has another name
     if argv and not argv[0].startswith("-"):
         verbs = _verb_names(parser)
         if argv[0] not in verbs:  # argparse would list every choice; a guess helps more

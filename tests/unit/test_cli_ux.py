@@ -413,3 +413,17 @@ def test_host_remove_json_reports_changes_and_diff(work, capsys):
     assert main(["host", "remove", "ben", "-t", "harbor.conf", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["written"] is True
     assert "[[ben]]" not in (work / "harbor.conf").read_text()
+
+
+def test_top_level_help_lists_every_verb_without_importing_any():
+    full = {name: sub for name, sub in build_parser()._subparsers._group_actions[0].choices.items()}
+    light_action = build_parser(light=True)._subparsers._group_actions[0]
+    assert list(light_action.choices) == list(full)  # same verbs, same order
+    full_helps = {a.dest: a.help for a in build_parser()._subparsers._group_actions[0]._choices_actions}
+    assert {a.dest: a.help for a in light_action._choices_actions} == full_helps
+    code = ("import sys\nsys.argv = ['netdwg', '--help']\nfrom netdwg.cli import main\ntry:\n    main()\n"
+            "except SystemExit:\n    pass\nprint('LOADED=' + ','.join(sorted(m for m in sys.modules "
+            "if m.startswith('netdwg.cli.'))))\n")
+    done = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "lint      check the topology" in done.stdout
+    assert done.stdout.splitlines()[-1] == "LOADED="
