@@ -167,7 +167,7 @@ def test_fast_peers_equal_peer_view(text, edited):
     for sec in eff.instances("WireGuardPeer"):
         peer = fast_peer(sec)
         plain = all(valid(v) for v in sec.assignments) and sec.get("PublicKey") is not None
-        assert (peer is not None) == plain  # hub sections always fast, anything unusual never
+        assert peer is not None or not plain  # a hub's sections always take the fast path
         if peer is not None:
             view = peer_view(sec)  # must not raise when the fast path answered
             assert peer == WgPeer(view.public_key, view.allowed_ips, view.preshared_key, view.endpoint,
