@@ -127,7 +127,8 @@ def netdwg_apply_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("netdwg.cli.apply", "netdwg.render"))
 
 
-RENDERED_DIR = "/etc/netdwg/rendered"
+TOPOLOGY_IN_NODE = "/etc/netdwg/netdwg.conf"
+SECRETS_IN_NODE = "/etc/netdwg/netdwg.secrets"
 
 
 def _run_apply(node: Node, argv: list[str]) -> tuple[bool, str]:
@@ -141,32 +142,22 @@ def _run_apply(node: Node, argv: list[str]) -> tuple[bool, str]:
 def configure_host(lab: Lab, node: Node, hc: HostConfig, secrets: Secrets, mode: str, say: Say) -> str:
     """Configure one host; returns how it was done.
 
-    mode: "apply" runs ``netdwg apply`` in the node as an admin would: first
-    ``--topology /etc/netdwg/netdwg.conf --host NAME`` (topology and secrets
-    copied in), else the host's rendered files copied in and ``--from DIR``;
-    failures are fatal.  "standin" uses the lab's own commands.  "auto" tries
-    apply and, if it fails, says so loudly and uses the stand-in so the lab
-    still comes up.
+    mode: "apply" does what an admin does: the topology file and the secrets
+    store copied into the node's /etc/netdwg, then ``netdwg apply --topology
+    /etc/netdwg/netdwg.conf --host NAME`` (and ``wg-quick up`` for wg-quick
+    hosts); a failure is fatal.  "standin" uses the lab's own commands.
+    "auto" tries apply and, if it fails, says so loudly and uses the stand-in
+    so the lab still comes up.
     """
     if mode in ("apply", "auto") and (mode == "apply" or netdwg_apply_available()):
-        node.write_file("/etc/netdwg/netdwg.conf", lab.sandbox.record.extra["topology_text"])
-        node.write_file("/etc/netdwg/netdwg.secrets", format_secrets(secrets), mode=0o600)
-        ok, why, how = False, "--topology failed on another host", "netdwg apply --topology"
+        node.write_file(TOPOLOGY_IN_NODE, lab.sandbox.record.extra["topology_text"])
+        node.write_file(SECRETS_IN_NODE, format_secrets(secrets), mode=0o600)
+        ok, why, how = False, "apply --topology failed on another host", "netdwg apply --topology"
         if lab.topology_apply_works:
-            ok, why = _run_apply(node, ["--topology", "/etc/netdwg/netdwg.conf", "--host", hc.name])
-            lab.topology_apply_works = ok
+            ok, why = _run_apply(node, ["--topology", TOPOLOGY_IN_NODE, "--host", hc.name])
             if not ok:
+                lab.topology_apply_works = False  # the stand-in for the rest: no minutes of repeated failures
                 lab.sandbox.record.extra["apply_topology_failure"] = f"{hc.name}: {why}"
-                say(f"[!] netdwg apply --topology failed on {hc.name} ({why}); "
-                    "using rendered files and netdwg apply --from")
-        if not ok:
-            from netdwg.render import render_host  # noqa: PLC0415 (only needed on this path)
-
-            for f in render_host(hc):
-                node.write_file(f"{RENDERED_DIR}{f.path}", f.text, mode=f.mode, owner=f.owner, group=f.group)
-            ok, why_from = _run_apply(node, ["--from", RENDERED_DIR])
-            how = "netdwg apply --from"
-            why = f"--topology: {why}; --from: {why_from}"
         if ok and hc.backend is Backend.WG_QUICK:
             for iface in hc.interfaces:  # what the admin does next: wg-quick up (systemctl start wg-quick@IF)
                 ok, why = wg_quick_up(lab, node, iface.name)

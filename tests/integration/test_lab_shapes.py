@@ -18,7 +18,7 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 @pytest.mark.parametrize("shape", ["dual-stack", "hub-masquerade", "relay", "site-to-site"])
 def test_golden_shape_up_and_check(shape, lab_up):
     lab = lab_up(GOLDEN / shape / "topology.conf", mode="apply")
-    assert all(h.startswith("netdwg apply") for h in lab.sandbox.record.extra["configured_by"].values())
+    assert all(h.startswith("netdwg apply --topology") for h in lab.sandbox.record.extra["configured_by"].values())
     results = run_probes(lab, expected_probes(lab.topology, lab.world), trace=False)
     assert results and all(r.ok for r in results), format_table(results)
     assert any(r.probe.allowed for r in results)

@@ -48,7 +48,12 @@ def test_harbor_up_check_roam_down_leaves_root_namespace_alone(state_dir):
     before = snapshot_root_netns()
     bring_up(HARBOR, mode="apply", state_dir=state_dir)
     lab = find_lab(state_dir)
-    assert all(how.startswith("netdwg apply") for how in lab.sandbox.record.extra["configured_by"].values())
+    # As an admin would: topology and secrets store in the node's /etc/netdwg, apply --topology --host.
+    assert all(how.startswith("netdwg apply --topology") for how in lab.sandbox.record.extra["configured_by"].values())
+    relay = lab.node("relay")
+    assert relay.path("/etc/netdwg/netdwg.conf").read_text() == lab.sandbox.record.extra["topology_text"]
+    assert relay.path("/etc/netdwg/netdwg.secrets").stat().st_mode & 0o777 == 0o600
+    assert "--topology /etc/netdwg/netdwg.conf --host relay" in (relay.rundir / "apply.log").read_text()
     record = Record.load(lab.sandbox.record.path)
     assert len(record.netns) == 14 and all(n.startswith("ndwl") for n in record.netns)
     with pytest.raises(LabError, match="already up"):
