@@ -56,7 +56,7 @@ def register(subparsers) -> None:
     parser.add_argument("--json", action="store_true", help="print the diagnostics as JSON")
     parser.add_argument("--systemd-version", type=int, default=252, metavar="N",
                         help="the systemd version the unit files are for (default 252, Debian 12)")
-    parser.add_argument("--type", choices=KINDS, dest="kind", help="check every FILE as this kind")
+    parser.add_argument("--type", choices=KINDS, dest="kind", help="check every FILE as this kind (default: guessed from each path)")
     parser.set_defaults(func=run)
 
 

@@ -54,7 +54,7 @@ def register(subparsers) -> None:
         sub.add_argument("--force", action="store_true", help="write even when lint finds errors")
         sub.add_argument("--json", action="store_true", help="print what changed (and the diff) as JSON")
         sub.set_defaults(func=run)
-    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+    parser.set_defaults(func=lambda args: (parser.print_help(sys.stderr), 2)[1])  # a usage error: add or remove?
 
 
 def _settings(pairs: list[str]) -> dict[str, str]:

@@ -61,7 +61,8 @@ def register(subparsers) -> None:
              "whitespace may follow the key; a bad key is an error that never echoes the input.", run_pubkey),
             ("genpsk", "print a new preshared key", " Like `wg genpsk`, it writes only to a file or a pipe "
              "and warns when the file may be read by others.", run_genpsk)):
-        action = actions.add_parser(name, help=help_text, description=textwrap.fill(help_text[0].upper() + help_text[1:] + "." + more, 79),
+        description = textwrap.fill(help_text[0].upper() + help_text[1:] + "." + more, 79)
+        action = actions.add_parser(name, help=help_text, description=description,
                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
         action.set_defaults(func=run)
     for module in _action_modules():

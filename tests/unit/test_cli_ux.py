@@ -427,3 +427,21 @@ def test_top_level_help_lists_every_verb_without_importing_any():
     done = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=60)
     assert "lint      check the topology" in done.stdout
     assert done.stdout.splitlines()[-1] == "LOADED="
+
+
+def test_console_output_into_a_closed_pipe_is_quiet(tmp_path):
+    # `netdwg check --json ... | head -c 100`: the reader leaves early; no traceback, no noise
+    for i in range(200):
+        (tmp_path / f"{i:03}.conf").write_text(f"net.ipv4.ip_forward = 1\nbogus.key.{i} = 1\n")
+    proc = subprocess.Popen([NETDWG, "check", "--type", "sysctl", "--json", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout.read(100).startswith(b"{")
+        proc.stdout.close()
+        err = proc.stderr.read()
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert b"Traceback" not in err and b"Exception ignored" not in err and b"BrokenPipe" not in err
+    assert proc.returncode == 0
