@@ -445,3 +445,11 @@ def test_console_output_into_a_closed_pipe_is_quiet(tmp_path):
             proc.kill()
     assert b"Traceback" not in err and b"Exception ignored" not in err and b"BrokenPipe" not in err
     assert proc.returncode == 0
+
+
+def test_dispatcher_turns_an_unchecked_os_error_into_a_user_error(work, capsys):
+    # plan's loader opens --topology without checking it is a file; the dispatcher still
+    # names the path and exits 2 rather than printing a traceback as for a bug
+    code = main(["plan", "--topology", "adir", "--host", "relay", "--root", str(work / "root")])
+    err = capsys.readouterr().err
+    assert code == EXIT_ERROR and "Traceback" not in err and "adir" in err and "fix:" in err
