@@ -72,18 +72,20 @@ def fast_peer(sec: EffectiveSection) -> WgPeer | None:
     pairs = section_pairs(sec)
     if pairs is None:
         return None
-    last: dict[str, str] = {}
-    allowed: list[str] = []
-    for key, value in pairs:
-        if key == "AllowedIPs":
-            if value:
-                allowed.append(value)
-            else:
-                allowed.clear()  # an empty assignment resets the list
-        elif key in _HANDLED:
-            last[key] = value
-        else:
-            return None
+    last = dict(pairs)
+    if not last.keys() <= _HANDLED:
+        return None  # RouteMetric=, PresharedKeyFile=, a typo...: peer_view knows
+    if len(last) == len(pairs):  # every key once (a hub's sections): no list to merge
+        text = last.get("AllowedIPs")
+        allowed = [text] if text else []
+    else:
+        allowed = []
+        for key, value in pairs:
+            if key == "AllowedIPs":
+                if value:
+                    allowed.append(value)
+                else:
+                    allowed.clear()  # an empty assignment resets the list
     text = last.get("PublicKey")
     if not text:
         return None  # skipped by to_wg_device, but peer_view still checks the other values

@@ -13,7 +13,6 @@ installed file, which share almost every peer. Secret keys are never cached.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import itertools
 import socket
@@ -57,27 +56,32 @@ def _v6_address(value: int) -> IPv6Address:
     return address
 
 
-def _build(cls, make_address, hosts_of, max_len: int, addr: int, plen: int):
+def _build(cls, make_address, hosts_of, masks, max_len: int, addr: int, plen: int):
     """What cls((addr, plen), strict=False).__init__ leaves in the object (CPython 3.11)."""
     net = _new(cls)
-    netmask, prefixlen = cls._make_netmask(plen)
+    netmask = masks[plen]
     attrs = net.__dict__
     attrs["network_address"] = make_address(addr & netmask._ip)
     attrs["netmask"] = netmask
-    attrs["_prefixlen"] = prefixlen
-    if prefixlen == max_len - 1:
+    attrs["_prefixlen"] = plen
+    if plen == max_len - 1:
         attrs["hosts"] = net.__iter__
-    elif prefixlen == max_len:
+    elif plen == max_len:
         attrs["hosts"] = hosts_of(addr)
     return net
 
 
+# The netmask objects the constructor takes from cls._make_netmask (shared by all networks).
+_V4_MASKS = [IPv4Network._make_netmask(n)[0] for n in range(33)]
+_V6_MASKS = [IPv6Network._make_netmask(n)[0] for n in range(129)]
+
+
 def _v4(addr: int, plen: int) -> IPv4Network:
-    return _build(IPv4Network, _v4_address, _v4_hosts, 32, addr, plen)
+    return _build(IPv4Network, _v4_address, _v4_hosts, _V4_MASKS, 32, addr, plen)
 
 
 def _v6(addr: int, plen: int) -> IPv6Network:
-    return _build(IPv6Network, _v6_address, _v6_hosts, 128, addr, plen)
+    return _build(IPv6Network, _v6_address, _v6_hosts, _V6_MASKS, 128, addr, plen)
 
 
 def _same(fast, slow) -> bool:
@@ -153,7 +157,7 @@ def parse_network(text: str) -> IPv4Network | IPv6Network:
 # The last of 43 base64 digits of a 32-byte key carries 4 bits and two zero
 # bits: only these digits are canonical (wg's key_from_base64 refuses others).
 _CANONICAL_LAST = frozenset("AEIMQUYcgkosw048")
-_b64decode = base64.b64decode
+_a2b_base64 = binascii.a2b_base64
 _PUBLIC_RAW = PublicKey.raw.__set__
 _SECRET_RAW = PresharedKey.raw.__set__  # the slot of _SecretKey, shared by PrivateKey and PresharedKey
 
@@ -163,7 +167,8 @@ def _key_bytes(text: str) -> bytes | None:
     if len(text) != 44 or text[43] != "=" or text[42] not in _CANONICAL_LAST:
         return None
     try:
-        return _b64decode(text, validate=True)
+        # strict_mode (3.11): only the alphabet, padding only at the end, as b64decode(validate=True)
+        return _a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
         return None
 
