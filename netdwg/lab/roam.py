@@ -112,8 +112,10 @@ def _return_away(lab: Lab, host: str, node: Node) -> None:
 def _join_lan(lab: Lab, host: str, node: Node, lan: SiteLan) -> None:
     sw = lab.ns(lan.switch)
     port = f"roam-{host}"[:15]
+    # A dual-stack LAN: IPv6 by SLAAC from the office router's advertisements, as a laptop gets it.
+    v6 = "LinkLocalAddressing=ipv6\nIPv6AcceptRA=yes\n" if lan.prefix6 else "LinkLocalAddressing=no\nIPv6AcceptRA=no\n"
     node.write_file(f"/etc/systemd/network/20-lab-{ROAM_IF}.network",
-                    f"[Match]\nName={ROAM_IF}\n\n[Network]\nDHCP=ipv4\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n")
+                    f"[Match]\nName={ROAM_IF}\n\n[Network]\nDHCP=ipv4\n{v6}")
     node.run(["networkctl", "reload"])
     lab.sandbox.veth(sw, port, node.netns, ROAM_IF, up=False)
     sw.run(["sh", "-ec", f"ip link set {port} master br0 up"])
@@ -164,6 +166,9 @@ def roam(lab: Lab, host: str, to: str, measure: bool = True, say=lambda s: None)
     else:
         _join_lan(lab, host, node, subject)
         wait_until(lambda: _has_address_in(node, ROAM_IF, subject), 15, what=f"a DHCP lease on {to}'s LAN")
+        if lab.topology.hub.endpoint.address.version == 6:  # the hub is reached over IPv6: wait for SLAAC
+            wait_until(lambda: _route_dev(node, str(lab.topology.hub.endpoint.address)) == ROAM_IF, 15,
+                       what=f"an IPv6 default route on {to}'s LAN")
     moved_in = time.monotonic() - t0
     if not guard_running(lab, host):
         _kick_tunnel(lab, node)  # netdwg-guard does this itself: let it show that it does

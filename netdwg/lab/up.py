@@ -367,6 +367,8 @@ def bring_up(topology_path: str | Path, say: Say = _quiet, mode: str = "auto", s
                     "--pid-file=", "--user=root", "--no-ping", "--log-dhcp", "--log-facility=-"]
             if d.domain:
                 argv.append(f"--domain={d.domain}")
+            if d.ra:  # SLAAC on the LAN's IPv6 prefix (taken from lan0's address), for laptops roaming in
+                argv += ["--enable-ra", f"--dhcp-range=::,constructor:{d.ifname},ra-only"]
             sb.spawn(lab.ns(d.ns), argv, name="dnsmasq")
         say(f"[+] hosts configured, DHCP on {len(world.dhcp)} LANs ({time.monotonic() - t0:.1f}s)")
         wait_for_tunnels(lab, configs, wait, say)

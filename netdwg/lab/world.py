@@ -109,6 +109,7 @@ class Dhcp:
     netmask: IPv4Address
     router: IPv4Address
     domain: str | None
+    ra: bool = False  # router advertisements for the LAN's IPv6 prefix (SLAAC for laptops roaming in)
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +366,7 @@ class _Planner:
                 and a not in (router, gateway, device)]
         if free and own_router:  # DHCP is the office router's job (a gateway-router serves none here)
             self.dhcp.append(Dhcp(rtr, "lan0", free[0], free[-1], prefix.netmask, router,
-                                  lan.fingerprint.domain))
+                                  lan.fingerprint.domain, ra=lan6 is not None))
         site_lan = SiteLan(host.name, index, prefix, sw, rtr, rtr_addr, router_mac, dev,
                            IPv4Interface(f"{device}/{prefix.prefixlen}"),
                            IPv4Interface(f"{gateway}/{prefix.prefixlen}"), gw_if, lan.return_path,
