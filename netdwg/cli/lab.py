@@ -16,11 +16,15 @@ Bring the whole topology up in network namespaces on this machine and test it
 with real traffic. Every host becomes a namespace with its own mount namespace
 (private /etc/systemd/network, /run/systemd, /run/dbus, /run/wireguard,
 /etc/netdwg), a private dbus-daemon, systemd-networkd (networkd and netplan
-hosts) and wireguard-go, configured by `netdwg apply` run inside it. Around
-them: a simulated internet (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24
-only), a NAT router in front of every host without a public endpoint, and for
-every site LAN a switch, the office router (NAT, dnsmasq DHCP, the static
-return route when return_path = static-route) and a test device.
+hosts) and wireguard-go, configured as an admin would: the topology and a
+throwaway secrets store copied into its /etc/netdwg, then `netdwg apply
+--topology /etc/netdwg/netdwg.conf --host NAME` run inside it. Around them: a
+simulated internet (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 only; also
+IPv6 from 2001:db8::/32 when a host has an IPv6 endpoint), a NAT router (NAT44
+and NAT66) in front of every host without a public endpoint, and for every
+site LAN a switch, the office router (NAT, dnsmasq DHCP and IPv6 router
+advertisements, the static return route when return_path = static-route) and
+a test device.
 
 Nothing in the root network namespace is changed. Everything created is
 recorded under /run/netdwg-lab/ and `netdwg lab down` removes it, also after a
