@@ -48,7 +48,10 @@ def section_pairs(sec: EffectiveSection) -> list[tuple[str, str]] | None:
     if "\\" in body or "\r" in body:  # continuations and CR line ends: the full parser
         return None
     if "[" not in body:  # no header-like line can hide here: one C-level scan of the body
-        return [(key.rstrip(" \t"), value.strip(" \t")) for key, value in _PAIR.findall(body)]
+        pairs = _PAIR.findall(body)
+        if " =" in body or "= " in body or "\t" in body or " \n" in body or body.endswith(" "):
+            pairs = [(key.rstrip(" \t"), value.strip(" \t")) for key, value in pairs]
+        return pairs
     pairs = []
     append = pairs.append
     for line in body.split("\n"):  # only "\n" ends a line here, as in syntax.split_lines

@@ -269,7 +269,8 @@ def peer_view(sec: EffectiveSection) -> WireGuardPeerView:
 
 
 def peer_views(eff: EffectiveUnit) -> tuple[WireGuardPeerView, ...]:
-    return tuple(peer_view(s) for s in eff.instances("WireGuardPeer"))
+    with gc_paused():  # 10,000 peers: tens of thousands of small acyclic objects
+        return tuple(peer_view(s) for s in eff.instances("WireGuardPeer"))
 
 
 def _list(sec: EffectiveSection | None, key: str) -> tuple[str, ...]:
