@@ -26,7 +26,7 @@ from netdwg.keys import PublicKey
 from netdwg.topology.model import (
     Backend, GuardAction, Host, Lan, Network, ReturnPath, Role, SiteFingerprint, SitePair, Topology,
 )
-from netdwg.topology.spec import CONFIGSPEC, KNOWN_KEYS, fast_validate, scan_lines
+from netdwg.topology.spec import CONFIGSPEC, KNOWN_KEYS, fast_parse, fast_validate, scan_lines
 from netdwg.wireguard import Endpoint
 
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
@@ -114,7 +114,7 @@ def parse_topology(text: str, path: str = "<topology>") -> Topology:
 
 
 def _parse(text: str, path: str, fast: bool) -> Topology:
-    """`fast`: convert with the fast checker (spec.fast_validate) when it vouches for the whole file.
+    """`fast`: parse and convert with spec.fast_parse and spec.fast_validate when they vouch for the whole file.
 
     Otherwise, and whenever the file has a problem, configobj's Validator runs and
     its findings are the diagnostics: both ways give the same `Topology`
@@ -123,7 +123,8 @@ def _parse(text: str, path: str, fast: bool) -> Topology:
     out = _Collector(path, *scan_lines(text))
     found = None
     if fast:
-        found = fast_validate(_read_conf(text, path, None))
+        tree = fast_parse(text)
+        found = fast_validate(tree if tree is not None else _read_conf(text, path, None))
     if found is None:
         conf = _read_conf(text, path, io.StringIO(CONFIGSPEC))
         _check_with_validator(conf, out)

@@ -230,8 +230,6 @@ _CHECKS: tuple | None = None
 
 def _validated(section, checks) -> dict:
     """One section's values as the Validator leaves them: written keys in file order, then defaults in spec order."""
-    if section.sections:
-        raise _Fallback
     values = dict.copy(section)  # the parsed values (the loader turns interpolation off)
     for key, check, default in checks:
         value = values.get(key, _REQUIRED)
@@ -240,36 +238,104 @@ def _validated(section, checks) -> dict:
                 raise _Fallback
             values[key] = list(default) if type(default) is list else default
         else:
-            values[key] = check(value)
+            values[key] = check(value)  # a subsection (a dict) is no str or list: _Fallback
     if len(values) != len(checks):  # a key the spec does not know
         raise _Fallback
     return values
 
 
-def fast_validate(conf):
+def _subsections(section) -> dict:
+    """A section that must hold only sections (the root, [hosts], [pairs]): its subsections, in file order."""
+    found = dict(dict.items(section))
+    if not all(isinstance(value, dict) for value in found.values()):
+        raise _Fallback
+    return found
+
+
+def fast_validate(tree):
     """(network, {host: values}, {pair: values}) as configobj's Validator would convert them, or None.
 
-    `conf` is the file parsed by ConfigObj without a configspec (nor interpolation). None means:
-    run the Validator (there is an error to report, or something this checker
-    leaves to configobj).
+    `tree` is the parsed file without configspec or interpolation: a ConfigObj,
+    or `fast_parse`'s nested dicts (sections are dicts, values str or list).
+    None means: run the Validator (there is an error to report, or something
+    this checker leaves to configobj).
     """
     global _CHECKS
     if _CHECKS is None:
         _CHECKS = _build_checks()
     network_checks, host_checks, pair_checks = _CHECKS
-    if conf.scalars or not set(conf.sections) <= {"network", "hosts", "pairs"} or "network" not in conf.sections:
-        return None
     try:
-        network = _validated(dict.__getitem__(conf, "network"), network_checks)
+        root = _subsections(tree)
+        if "network" not in root or not set(root) <= {"network", "hosts", "pairs"}:
+            return None
+        network = _validated(root["network"], network_checks)
         groups = []
         for name, checks in (("hosts", host_checks), ("pairs", pair_checks)):
-            group = dict.get(conf, name)
-            if group is None:
-                groups.append({})
-                continue
-            if group.scalars:
-                raise _Fallback
-            groups.append({key: _validated(dict.__getitem__(group, key), checks) for key in group.sections})
+            group = _subsections(root[name]) if name in root else {}
+            groups.append({key: _validated(values, checks) for key, values in group.items()})
     except _Fallback:
         return None
     return network, groups[0], groups[1]
+
+
+# --- the fast parser --------------------------------------------------------------------------
+#
+# ConfigObj's parser runs several regular expressions per line (a quarter of a
+# second for a 10,000-host file). `fast_parse` reads the plain subset real
+# topology files are written in: [section] and [[subsection]] lines, `key =
+# value` with unquoted values, comma lists, '#' comments. Anything else
+# (quotes, triple quotes, odd names, duplicates, a line configobj would reject)
+# returns None and ConfigObj parses the file, so its syntax errors stay the
+# diagnostics (tests/property/test_topology_load_fast.py compares both parsers).
+
+_FAST_SECTION = re.compile(r"(\[{1,2})([A-Za-z0-9_.-]+)(\]{1,2})\s*(?:#.*)?")
+_FAST_KEY = re.compile(r"[A-Za-z0-9_.-]+")
+# str.splitlines() splits on these too (configobj splits with it); "\r" and a BOM are left to configobj
+_ODD_CHARACTERS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\ufeff]")
+
+
+def fast_parse(text: str) -> dict | None:
+    """The file as nested dicts, exactly as ConfigObj(list_values=True) parses it, or None (let ConfigObj parse it)."""
+    if _ODD_CHARACTERS.search(text):
+        return None
+    root: dict = {}
+    top: dict | None = None  # the current [section]
+    current = root
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if not stripped or stripped[0] == "#":
+            continue
+        if stripped[0] == "[":
+            match = _FAST_SECTION.fullmatch(stripped)
+            if match is None or len(match.group(1)) != len(match.group(3)):
+                return None
+            name = match.group(2)
+            if len(match.group(1)) == 1:
+                parent = root
+            elif top is not None:
+                parent = top
+            else:
+                return None  # [[x]] before any [section]: "Section too nested"
+            if name in parent:
+                return None  # duplicate
+            current = parent[name] = {}
+            if parent is root:
+                top = current
+            continue
+        key, equals, value = stripped.partition("=")
+        key = key.rstrip()
+        if not equals or not _FAST_KEY.fullmatch(key) or key in current:
+            return None
+        body = value.partition("#")[0].strip()  # an unquoted value ends at '#'
+        if not body or "'" in body or '"' in body:
+            return None  # empty values and quoting: configobj's own rules
+        if "," in body:
+            items = [item.strip() for item in body.split(",")]
+            if items[-1] == "":
+                items.pop()  # "a, b," is the list [a, b]
+            if not items or "" in items:
+                return None  # "," alone, or "a,,b"
+            current[key] = items
+        else:
+            current[key] = body
+    return root

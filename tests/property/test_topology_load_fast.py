@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from netdwg.errors import ConfigError
 from netdwg.topology import load as load_module
-from netdwg.topology.spec import fast_validate, scan_lines
+from netdwg.topology.spec import fast_parse, fast_validate, scan_lines
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -157,3 +157,63 @@ def test_line_scanner_finds_what_the_regex_scanner_found(text):
     for section, keys in keys_of.items():
         for key, line in keys.items():
             assert where[(*section, key)] <= line  # a section path may shadow a key path of the same name
+
+
+def _as_dicts(section) -> dict:
+    """A ConfigObj section as fast_parse's nested dicts."""
+    return {key: _as_dicts(value) if isinstance(value, dict) else value for key, value in dict.items(section)}
+
+
+_PLAIN_VALUES = ["a", "b c", "10.0.0.1", "[2001:db8::1]:51820", ", ", " , ", ",", " # c", "#x", "\t", "\u00a0", "\x1f",
+                 "ü", "%(x)s", "=", "a=b"]
+_ODD_VALUES = ["'", '"', "\'\'\'", "\r", "\u2028", "\x0c", ""]
+_ODD_SECTIONS = ["[ hosts ]", "[[a]", "[[[x]]]", "['q']", "[a b]", "[]", "[[a]]]"]
+
+
+_FIRST_VALUES = ["a", "b c", "10.0.0.1", "[2001:db8::1]:51820", "ü", "%(x)s", "a=b"]
+
+
+def _key_lines(draw, keys: list[str], values: list[str], dividers: list[str]) -> list[str]:
+    lines = []
+    for key in draw(st.lists(st.sampled_from(keys), unique=True, max_size=4)):
+        first = draw(st.sampled_from(_FIRST_VALUES))
+        value = first + "".join(draw(st.lists(st.sampled_from(values), max_size=2)))
+        lines.append(f"{draw(st.sampled_from(['', '  ', chr(9)]))}{key}{draw(st.sampled_from(dividers))}{value}")
+    return lines
+
+
+@st.composite
+def config_texts(draw):
+    """Sections and keys in the plain subset the fast parser reads (with its corner cases);
+    a third of the files also hold what it must leave to ConfigObj."""
+    odd = not draw(st.integers(0, 2))
+    values = _PLAIN_VALUES + (_ODD_VALUES if odd else [])
+    keys = ["name", "role", "a", "b", "c.d", "e-f", "g_h"] + (["x y", "'k'", "k#", "[k", "a"] if odd else [])
+    dividers = [" = ", "=", "\t=  "] + ([" ", "=="] if odd else [])
+    lines = _key_lines(draw, keys, values, dividers) if odd else []
+    for top in draw(st.lists(st.sampled_from(["network", "hosts", "pairs", "x"]), unique=True, max_size=3)):
+        lines.append(draw(st.sampled_from([f"[{top}]", f"  [{top}]  # c", f"[{top}]#"])))
+        lines += _key_lines(draw, keys, values, dividers)
+        for sub in draw(st.lists(st.sampled_from(["a", "b", "c-1", "d.e"]), unique=True, max_size=3)):
+            lines.append(draw(st.sampled_from([f"  [[{sub}]]", f"[[{sub}]] # c", f"\t[[{sub}]]"])))
+            lines += _key_lines(draw, keys, values, dividers)
+        if draw(st.booleans()):
+            lines.insert(draw(st.integers(0, len(lines))), draw(st.sampled_from(["# comment", "  #x = 1", "", "  "])))
+    if odd:
+        odd_lines = _ODD_SECTIONS + ["[[a]]", "[network]", "a = 1", "just words"]
+        lines.insert(draw(st.integers(0, len(lines))), draw(st.sampled_from(odd_lines)))
+    return "\n".join(lines) + draw(st.sampled_from(["\n", ""] + (["\r\n"] if odd else [])))
+
+
+@settings(max_examples=600, deadline=None)
+@given(config_texts())
+def test_fast_parser_reads_what_configobj_reads(text):
+    tree = fast_parse(text)
+    if tree is not None:  # None: it leaves the file to ConfigObj
+        assert tree == _as_dicts(load_module._read_conf(text, "t.conf", None))
+
+
+def test_fast_parser_reads_real_files():
+    for path in [REPO / "examples" / "harbor.conf", *sorted(REPO.glob("tests/golden/*/topology.conf"))]:
+        text = path.read_text()
+        assert fast_parse(text) == _as_dicts(load_module._read_conf(text, str(path), None)), path
