@@ -8,6 +8,7 @@ a Kind=wireguard .netdev (networkd), a wg-quick .conf, or a netplan YAML tunnel.
 
 from __future__ import annotations
 
+import binascii
 import ipaddress
 import os
 from dataclasses import dataclass
@@ -193,33 +194,46 @@ def _name_comment(section: _Section) -> str:
     return ""
 
 
+def _key(cls, text: str, where: str, line: int):
+    """A key from base64, fast (C, strict) for the well-formed common case; the
+    keys module's own parser (with its error message) for anything else."""
+    if len(text) == 44:
+        try:
+            return cls(binascii.a2b_base64(text, strict_mode=True))
+        except (binascii.Error, ValueError):
+            pass
+    return cls.from_base64(text, Span(where, line))
+
+
 def _peer(section: _Section, where: str, names: dict[str, str], secret) -> WgPeer | None:
+    values = section.values_of
     public = _value(section, names["public"])
-    span = Span(where, section.line)
     if public is None:
         return None  # networkd ignores such a section; so do we
     nets = []
-    for value in section.values(names["allowed"]):
+    for value in values.get(names["allowed"], ()):
         for item in value.replace(",", " ").split():
             try:
                 nets.append(parse_network(item))
             except ValueError:
-                raise ParseError(f"invalid AllowedIPs entry {item!r}", span) from None
+                raise ParseError(f"invalid AllowedIPs entry {item!r}", Span(where, section.line)) from None
         if not value:
             nets = []  # an empty assignment resets the list (systemd semantics)
     psk = _value(section, names["psk"])
-    psk_file = _value(section, names.get("psk_file", "-"))
-    if psk is None and psk_file:
-        psk = secret(PurePosixPath(psk_file), span).strip()
+    if psk is None and "psk_file" in names:
+        psk_file = _value(section, names["psk_file"])
+        if psk_file:
+            psk = secret(PurePosixPath(psk_file), Span(where, section.line)).strip()
     endpoint = _value(section, "Endpoint")
     keepalive = _value(section, "PersistentKeepalive")
     if keepalive not in (None, "off") and not (keepalive.isdigit() and int(keepalive) < 65536):
-        raise ParseError(f"invalid PersistentKeepalive {keepalive!r}", span, fix="write seconds (1-65535), 0 or off")
+        raise ParseError(f"invalid PersistentKeepalive {keepalive!r}", Span(where, section.line),
+                         fix="write seconds (1-65535), 0 or off")
     return WgPeer(
-        PublicKey.from_base64(public, span),
-        tuple(dict.fromkeys(nets)),
-        PresharedKey.from_base64(psk, span) if psk else None,
-        Endpoint.parse(endpoint, span) if endpoint else None,
+        _key(PublicKey, public, where, section.line),
+        tuple(dict.fromkeys(nets)) if len(nets) > 1 else tuple(nets),
+        _key(PresharedKey, psk, where, section.line) if psk else None,
+        Endpoint.parse(endpoint, Span(where, section.line)) if endpoint else None,
         0 if keepalive in (None, "off") else int(keepalive),
         _name_comment(section),
     )
