@@ -27,7 +27,7 @@ from typing import Callable, Mapping
 
 from configobj import ConfigObj, ConfigObjError
 
-from netdwg.errors import SecretsError, Span
+from netdwg.errors import NotPermittedError, SecretsError, Span
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey, genkey, genpsk, pubkey
 from netdwg.topology.model import Role, Topology
 
@@ -157,17 +157,24 @@ def load_secrets(path: str | Path, missing_ok: bool = True) -> Secrets:
     path = Path(path)
     try:
         st = path.stat()
+    except PermissionError:
+        raise NotPermittedError("permission denied", Span(str(path)), fix="run as root") from None
     except FileNotFoundError:
         if missing_ok:
             return Secrets()
         raise SecretsError(f"{path}: no secrets store", fix="run 'netdwg keys generate' to create it") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise SecretsError("not a regular file, so not a secrets store", Span(str(path)),
+                           fix="point [network] secrets = at a file (netdwg keys generate creates it)")
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise SecretsError(f"{path}: mode {stat.S_IMODE(st.st_mode):04o} lets others read private keys",
+        raise SecretsError(f"mode {stat.S_IMODE(st.st_mode):04o} lets others read private keys",
                            Span(str(path)), fix=f"chmod 600 {path}")
     try:
         return parse_secrets(path.read_text(encoding="utf-8"), str(path))
     except PermissionError:
-        raise SecretsError(f"{path}: permission denied", fix="run as root") from None
+        raise NotPermittedError("permission denied reading the secrets store", Span(str(path)),
+                                fix="run as root (the store is 0600 root:root)") from None
+
 
 
 def save_secrets(path: str | Path, secrets: Secrets) -> None:
