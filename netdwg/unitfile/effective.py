@@ -31,7 +31,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 from netdwg.errors import ParseError, Span
 from netdwg.unitfile.io import load_unit
-from netdwg.unitfile.syntax import Assignment, Section, UnitFile
+from netdwg.unitfile.syntax import Assignment, Entry, Section, UnitFile
 
 # CONF_PATHS("systemd/network") in 252. Debian 12 is merged-/usr, so /lib is /usr/lib.
 NETWORK_DIRS = ("/etc/systemd/network", "/run/systemd/network",
@@ -81,24 +81,26 @@ class EffectiveSection:
     name: str
     span: Span  # the header of the (first) instance
     _values: tuple[Value, ...] | None = ()
-    # (file, syntax section, header line) while _values is None
-    _source: tuple[str, Section, int] | None = None
+    # (file, syntax section, header line, what is above it: the previous Section or the
+    # preamble's entries, whose trailing comments belong to this section) while _values is None
+    _source: tuple[str, Section, int, Section | tuple[Entry, ...]] | None = None
 
     @classmethod
-    def lazy(cls, name: str, span: Span, path: str, section: Section, header_line: int) -> "EffectiveSection":
+    def lazy(cls, name: str, span: Span, path: str, section: Section, header_line: int,
+             above: Section | tuple[Entry, ...] = ()) -> "EffectiveSection":
         """The section whose values come from ``section`` (read on first use)."""
         sec = _new(cls)
         _E_NAME(sec, name)
         _E_SPAN(sec, span)
         _E_VALUES(sec, None)
-        _E_SOURCE(sec, (path, section, header_line))
+        _E_SOURCE(sec, (path, section, header_line, above))
         return sec
 
     @property
     def assignments(self) -> tuple[Value, ...]:
         values = self._values
         if values is None:
-            path, section, line = self._source
+            path, section, line, _above = self._source
             values = tuple(_section_values(path, section, line))
             _E_VALUES(self, values)  # a cache of a pure function of the (immutable) source
         return values
@@ -231,16 +233,18 @@ def _merge(main: UnitFile, dropins: Sequence[UnitFile]) -> EffectiveUnit:
     lazy = EffectiveSection.lazy
     for unit in (main, *dropins):
         path = unit.path
+        above: Section | tuple = unit.preamble
         for section, line in zip(unit.sections, unit.section_lines()):
             name = section.name
             if name in INSTANCED_SECTIONS:
                 order.append(len(instanced))
-                instanced.append(lazy(name, _span(path, line), path, section, line))
+                instanced.append(lazy(name, _span(path, line), path, section, line, above))
             elif name in merged:
                 merged[name][0].extend(_section_values(path, section, line))
             else:
                 merged[name] = (_section_values(path, section, line), Span(path, line))
                 order.append(name)
+            above = section
     sections = []
     for item in order:
         if isinstance(item, int):

@@ -21,7 +21,7 @@ from netdwg.errors import ParseError
 from netdwg.keys import PresharedKey
 from netdwg.unitfile.effective import EffectiveSection
 from netdwg.unitfile.fastvalues import parse_network, public_key, secret_key
-from netdwg.unitfile.syntax import Assignment
+from netdwg.unitfile.syntax import Assignment, Comment
 from netdwg.wireguard import Endpoint, WgPeer
 
 WS = " \t\n\r"  # what the parser strips around keys and values (syntax.WHITESPACE)
@@ -40,7 +40,7 @@ def section_pairs(sec: EffectiveSection) -> list[tuple[str, str]] | None:
     values = sec._values
     if values is not None:
         return [(v.key, v.text) for v in values]
-    _path, section, _line = sec._source
+    section = sec._source[1]
     entries = section._entries
     if entries is not None:
         return [(e.key, e.value) for e in entries if type(e) is Assignment]
@@ -129,3 +129,42 @@ def fast_peer(sec: EffectiveSection) -> WgPeer | None:
     _P_KA(peer, keepalive)
     _P_NAME(peer, "")
     return peer
+
+
+def section_name_comment(sec: EffectiveSection) -> str:
+    """The peer's name: first word of the comment run directly above its header ("# spoke-3: office").
+
+    That run belongs to the section (netdwg.unitfile.edit moves and removes it
+    with the peer); the renderers write the peer's host name there.
+    """
+    if sec._source is None:
+        return ""
+    above = sec._source[3]
+    if type(above) is tuple:
+        entries = above
+    elif above._entries is None and "\\" not in above.body and "\r" not in above.body:
+        texts = []
+        lines = above.body.split("\n")
+        if lines and not lines[-1]:
+            lines.pop()  # the line end before the header
+        for line in reversed(lines):
+            s = line.strip(WS)
+            if not s or (s[0] != "#" and s[0] != ";"):
+                break
+            texts.append(s[1:].strip())
+        return _first_word(reversed(texts))
+    else:
+        entries = above.entries
+    texts = []
+    for entry in reversed(entries):
+        if type(entry) is not Comment:
+            break
+        texts.append(entry.text)
+    return _first_word(reversed(texts))
+
+
+def _first_word(texts) -> str:
+    for text in texts:
+        if text:
+            return text.split()[0].strip(":,")
+    return ""

@@ -10,14 +10,14 @@ are returned as paths, and `to_wg_device` takes a ``read_secret`` callback.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Callable
 
 from netdwg.errors import ParseError, SecretsError, Span
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
 from netdwg.unitfile.effective import EffectiveSection, EffectiveUnit, Value, gc_paused
-from netdwg.unitfile.fastpeers import fast_peer
+from netdwg.unitfile.fastpeers import fast_peer, section_name_comment
 from netdwg.unitfile.fastvalues import parse_network as fast_network
 from netdwg.unitfile.fastvalues import public_key as fast_public_key
 from netdwg.unitfile.fastvalues import secret_key
@@ -364,17 +364,23 @@ def _read_key(read_secret: ReadSecret | None, path: PurePosixPath, span: Span, p
     return parse(Value("key file " + str(path), text.strip(), span))
 
 
-def to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None = None) -> WgDevice:
+def to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None = None, *,
+                 peer_names: bool = False) -> WgDevice:
     """The WireGuard device a .netdev describes, as netdwg.wireguard values.
 
     Peers without PublicKey= are skipped, as networkd skips them (the checker
     warns). Key files are read through ``read_secret(path, span) -> text``.
+    ``peer_names``: fill `WgPeer.name` from the first word of the first
+    comment inside each ``[WireGuardPeer]`` (where netdwg's renderers write
+    the peer's host name), for messages such as "remove peer spoke-3".
+    Plain sections take `netdwg.unitfile.fastpeers` (no `Value` objects);
+    the result is the same either way.
     """
     with gc_paused():
-        return _to_wg_device(eff, read_secret)
+        return _to_wg_device(eff, read_secret, peer_names)
 
 
-def _to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None) -> WgDevice:
+def _to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None, peer_names: bool) -> WgDevice:
     netdev = netdev_view(eff)
     if netdev.kind and netdev.kind != "wireguard":
         raise ParseError(f"{eff.path} is a Kind={netdev.kind} device, not wireguard", netdev.span)
@@ -385,16 +391,19 @@ def _to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None) -> WgDevic
     peers = []
     for sec in eff.instances("WireGuardPeer"):
         peer = fast_peer(sec)  # the same WgPeer as below for plain sections, without Value objects
-        if peer is not None:
-            peers.append(peer)
-            continue
-        view = peer_view(sec)
-        if view.public_key is None:
-            continue
-        psk = view.preshared_key
-        if psk is None and view.preshared_key_file is not None:
-            psk = _read_key(read_secret, view.preshared_key_file, view.span or Span(eff.path), parse_psk)
-        peers.append(WgPeer(public_key=view.public_key, allowed_ips=view.allowed_ips, preshared_key=psk,
-                            endpoint=view.endpoint, persistent_keepalive=view.persistent_keepalive))
+        if peer is None:
+            view = peer_view(sec)
+            if view.public_key is None:
+                continue
+            psk = view.preshared_key
+            if psk is None and view.preshared_key_file is not None:
+                psk = _read_key(read_secret, view.preshared_key_file, view.span or Span(eff.path), parse_psk)
+            peer = WgPeer(public_key=view.public_key, allowed_ips=view.allowed_ips, preshared_key=psk,
+                          endpoint=view.endpoint, persistent_keepalive=view.persistent_keepalive)
+        if peer_names:
+            name = section_name_comment(sec)
+            if name:
+                peer = replace(peer, name=name)
+        peers.append(peer)
     return WgDevice(name=netdev.name, private_key=private, listen_port=wg.listen_port,
                     fwmark=wg.firewall_mark, peers=tuple(peers))

@@ -126,6 +126,8 @@ _plain_section = st.lists(st.one_of(_plain_line, st.sampled_from(["", "# spoke"]
     lambda ls: "[WireGuardPeer]\nPublicKey=" + KEYS[0] + "\n" + "".join(x + "\n" for x in ls))
 _section = st.lists(_line, max_size=8).map(lambda ls: "[WireGuardPeer]\n" + "".join(x + "\n" for x in ls)) | \
     _plain_section
+_above = st.lists(st.sampled_from(["# spoke-1", "#", "; laptop: Ana's", "", "  # indented"]), max_size=3)
+_section = st.tuples(_above, _section).map(lambda t: "".join(x + "\n" for x in t[0]) + t[1])
 _unit_text = st.lists(_section, min_size=1, max_size=4).map(
     lambda ss: "[NetDev]\nName=wg0\nKind=wireguard\n\n[WireGuard]\nPrivateKey=" + KEYS[2] + "\n" + "".join(ss))
 
@@ -174,6 +176,9 @@ def test_fast_peers_equal_peer_view(text, edited):
                                   view.persistent_keepalive)
     fresh = effective_unit(parse_unit(text, "/etc/systemd/network/50-wg0.netdev"))
     assert result(lambda e: to_wg_device(e, read_secret), fresh) == result(slow_device, eff)
+    # peer names: the same from the text (fresh) and from parsed nodes (eff, when edited)
+    assert result(lambda e: to_wg_device(e, read_secret, peer_names=True), fresh) == \
+        result(lambda e: to_wg_device(e, read_secret, peer_names=True), eff)
 
 
 def test_plain_hub_sections_take_the_fast_path():
@@ -190,3 +195,21 @@ def test_plain_hub_sections_take_the_fast_path():
     # the lazy sections built no Value objects, and still give file:line on demand
     assert [sec._values for sec in eff.instances("WireGuardPeer")] == [None, None]
     assert eff.instances("WireGuardPeer")[1].get("AllowedIPs").span.line == 15
+
+
+def test_peer_names_come_from_the_comment_directly_above_each_peer():
+    text = ("# Managed by netdwg\n[NetDev]\nName=wg0\nKind=wireguard\n\n[WireGuard]\nPrivateKey=" + KEYS[2] + "\n\n"
+            "# office: the Oslo office\n[WireGuardPeer]\nPublicKey=" + KEYS[0] + "\nAllowedIPs=10.60.0.2/32\n\n"
+            "# laptop\n\n[WireGuardPeer]\n# inside, not a name\nPublicKey=" + KEYS[1] + "\n\n"
+            "#\n; ana,\n[WireGuardPeer]\nPublicKey=" + KEYS[2] + "\n")
+    for edited in (False, True):
+        unit = parse_unit(text, "/x.netdev")
+        if edited:
+            for section in unit.sections:
+                section.entries
+        device = to_wg_device(effective_unit(unit), peer_names=True)
+        # a blank line between comment and header detaches it (as edit.remove_peer sees it)
+        assert [p.name for p in device.peers] == ["office", "", "ana"]
+        assert [p.name for p in to_wg_device(effective_unit(unit)).peers] == ["", "", ""]
+    first = parse_unit("# hub\n[WireGuardPeer]\nPublicKey=" + KEYS[0] + "\n", "/x.netdev")
+    assert [p.name for p in to_wg_device(effective_unit(first), peer_names=True).peers] == ["hub"]
