@@ -115,6 +115,8 @@ def prepare_topology(path: str | Path, complete: bool = True, announce=None):
     read_text_file(path)
     try:
         return prepare(path, complete=complete, announce=announce)
+    except NotPermittedError:  # already names the file (and is a PermissionError too)
+        raise
     except PermissionError as err:  # saving the store: mkstemp beside it was refused
         store = _secrets_store(path)
         if store is None:
