@@ -120,11 +120,16 @@ def _parse(text: str, path: str, fast: bool) -> Topology:
     its findings are the diagnostics: both ways give the same `Topology`
     (tests/property/test_topology_load_fast.py).
     """
-    out = _Collector(path, *scan_lines(text))
     found = None
-    if fast:
-        tree = fast_parse(text)
-        found = fast_validate(tree if tree is not None else _read_conf(text, path, None))
+    parsed = fast_parse(text) if fast else None
+    if parsed is not None:
+        tree, where, keys_of = parsed
+        out = _Collector(path, where, keys_of)
+        found = fast_validate(tree)
+    else:
+        out = _Collector(path, *scan_lines(text))
+        if fast:
+            found = fast_validate(_read_conf(text, path, None))
     if found is None:
         conf = _read_conf(text, path, io.StringIO(CONFIGSPEC))
         _check_with_validator(conf, out)

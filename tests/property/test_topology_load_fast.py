@@ -208,12 +208,14 @@ def config_texts(draw):
 @settings(max_examples=600, deadline=None)
 @given(config_texts())
 def test_fast_parser_reads_what_configobj_reads(text):
-    tree = fast_parse(text)
-    if tree is not None:  # None: it leaves the file to ConfigObj
+    parsed = fast_parse(text)
+    if parsed is not None:  # None: it leaves the file to ConfigObj
+        tree, where, keys_of = parsed
         assert tree == _as_dicts(load_module._read_conf(text, "t.conf", None))
+        assert (where, keys_of) == scan_lines(text)  # the line maps of the same pass
 
 
 def test_fast_parser_reads_real_files():
     for path in [REPO / "examples" / "harbor.conf", *sorted(REPO.glob("tests/golden/*/topology.conf"))]:
         text = path.read_text()
-        assert fast_parse(text) == _as_dicts(load_module._read_conf(text, str(path), None)), path
+        assert fast_parse(text)[0] == _as_dicts(load_module._read_conf(text, str(path), None)), path
