@@ -158,7 +158,7 @@ def load_secrets(path: str | Path, missing_ok: bool = True) -> Secrets:
     try:
         st = path.stat()
     except PermissionError:
-        raise NotPermittedError("permission denied", Span(str(path)), fix="run as root") from None
+        raise NotPermittedError("cannot read the secrets store: permission denied", Span(str(path)), fix="run as root (the store holds the private keys, mode 0600)") from None
     except FileNotFoundError:
         if missing_ok:
             return Secrets()
@@ -172,7 +172,7 @@ def load_secrets(path: str | Path, missing_ok: bool = True) -> Secrets:
     try:
         return parse_secrets(path.read_text(encoding="utf-8"), str(path))
     except PermissionError:
-        raise NotPermittedError("permission denied reading the secrets store", Span(str(path)),
+        raise NotPermittedError("cannot read the secrets store: permission denied", Span(str(path)),
                                 fix="run as root (the store is 0600 root:root)") from None
 
 
