@@ -14,29 +14,15 @@ from netdwg.host.files import RootFiles
 from netdwg.plan import DesiredHost, HostState, Plan, plan_host
 
 
+from netdwg.apply.args import add_source_arguments  # noqa: E402,F401  (re-exported for callers)
+
+
 @dataclass
 class Session:
     desired: DesiredHost
     ports: Ports
     observed: HostState
     plan: Plan
-
-
-def add_source_arguments(parser) -> None:
-    source = parser.add_argument_group("what the host should have (one of)")
-    source.add_argument("--from", dest="from_dir", metavar="DIR", type=Path,
-                        help="a directory of files rendered for this host, laid out as under / "
-                             "(DIR/etc/systemd/network/50-wg0.netdev)")
-    source.add_argument("--topology", metavar="FILE", type=Path,
-                        help="the topology file (default /etc/netdwg/netdwg.conf when it exists)")
-    source.add_argument("--host", metavar="NAME", help="this host's name in the topology (default: the short host name)")
-    parser.add_argument("--root", metavar="DIR", type=Path, default=Path("/"),
-                        help="plan/apply against a directory tree instead of the live system "
-                             "(files only: no device, networkd, nftables or sysctl changes)")
-    parser.add_argument("--state-dir", metavar="DIR", type=Path,
-                        default=Path(os.environ["NETDWG_STATE_DIR"]) if os.environ.get("NETDWG_STATE_DIR") else None,
-                        help="where netdwg keeps its list of managed files and backups "
-                             "(default $NETDWG_STATE_DIR, else ROOT/var/lib/netdwg)")
 
 
 def load_files(args):

@@ -9,10 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from netdwg.apply.execute import apply_plan
-from netdwg.apply.session import add_source_arguments, open_session
+from netdwg.apply.args import add_source_arguments
 from netdwg.errors import EXIT_OK
-from netdwg.plan.show import format_plan, plan_to_json
 
 DESCRIPTION = """\
 Execute the plan `netdwg plan` shows, announcing every step ([#] ...):
@@ -55,6 +53,10 @@ def _announce(text: str) -> None:
 
 
 def run(args) -> int:
+    from netdwg.apply.execute import apply_plan
+    from netdwg.apply.session import open_session
+    from netdwg.plan.show import format_plan, plan_to_json
+
     session = open_session(args, need_root=not args.dry_run)
     plan = session.plan
     if not args.dry_run:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from netdwg.apply.session import add_source_arguments, open_session
+from netdwg.apply.args import add_source_arguments
 from netdwg.errors import EXIT_OK, EXIT_WARNINGS
-from netdwg.plan.show import format_plan, plan_to_json
 
 DESCRIPTION = """\
 Compare what this host should have (rendered files, or the topology) with what
@@ -38,6 +37,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from netdwg.apply.session import open_session
+    from netdwg.plan.show import format_plan, plan_to_json
+
     session = open_session(args, need_root=False)
     if args.json:
         print(json.dumps(plan_to_json(session.plan), indent=2))

@@ -7,12 +7,8 @@ import json
 import time
 from pathlib import Path
 
-from netdwg.apply.desired import desired_from_files, read_rendered_dir
-from netdwg.apply.observe import Ports, live_ports, observe
-from netdwg.apply.session import add_source_arguments, is_live, load_files
+from netdwg.apply.args import add_source_arguments
 from netdwg.errors import EXIT_OK, EXIT_WARNINGS, ConfigError
-from netdwg.host.files import RootFiles
-from netdwg.plan import plan_host
 
 DESCRIPTION = """\
 Show each WireGuard interface of this host: per peer its name from the
@@ -54,7 +50,7 @@ def _host_files(root: Path):
     return tuple(files)
 
 
-def _installed_files(root: Path, files: RootFiles):
+def _installed_files(root: Path, files):
     """Without a source, the configuration is what is installed: network files plus netdwg's managed ones."""
     from netdwg.rendered import RenderedFile
 
@@ -69,6 +65,7 @@ def _installed_files(root: Path, files: RootFiles):
 def read_rendered_dir_under(root: Path, sub: str):
     from pathlib import PurePosixPath
 
+    from netdwg.apply.desired import read_rendered_dir
     from netdwg.rendered import RenderedFile
 
     for f in read_rendered_dir(root / sub):
@@ -94,7 +91,12 @@ def _bytes(n: int) -> str:
 
 
 def run(args) -> int:
+    from netdwg.apply.desired import desired_from_files
+    from netdwg.apply.observe import Ports, live_ports, observe
+    from netdwg.apply.session import is_live, load_files
+    from netdwg.host.files import RootFiles
     from netdwg.host.routes import read_routes
+    from netdwg.plan import plan_host
 
     root = Path(args.root)
     live = is_live(args)
