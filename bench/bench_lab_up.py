@@ -2,8 +2,9 @@
 
 Synthetic hub-and-spoke topologies: one hub, a site with a LAN for every third
 host, roaming laptops for the rest. Prints one line per size. Needs root.
-Run: .venv/bin/python bench/bench_lab_up.py [--configure standin|apply] [SIZES...]
-(standin, the default, measures the lab itself; apply adds netdwg apply in every host.)
+Run: .venv/bin/python bench/bench_lab_up.py [--configure standin|apply] [--ipv6] [SIZES...]
+(standin, the default, measures the lab itself; apply adds netdwg apply in every host;
+--ipv6 gives the hub only an IPv6 endpoint: the dual-stack internet, tunnels over IPv6, NAT66.)
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from netdwg.lab.state import destroy_labs
 from netdwg.lab.up import bring_up
 
 
-def synthetic(n_hosts: int) -> str:
+def synthetic(n_hosts: int, ipv6: bool = False) -> str:
+    endpoint = "[2001:db8::10]:51820" if ipv6 else "198.51.100.10:51820"
     lines = ["[network]", f"name = bench{n_hosts}", "pool = 10.99.0.0/16", "[hosts]",
-             "  [[hub]]", "  role = hub", "  endpoint = 198.51.100.10:51820", "  address = 10.99.0.1"]
+             "  [[hub]]", "  role = hub", f"  endpoint = {endpoint}", "  address = 10.99.0.1"]
     for i in range(1, n_hosts):
         if i % 3 == 1:
             lines += [f"  [[site{i}]]", "  role = site", f"  address = 10.99.1.{i}", f"  lan = 172.16.{i}.0/24",
@@ -30,16 +32,17 @@ def synthetic(n_hosts: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(sizes: list[int], mode: str) -> int:
+def main(sizes: list[int], mode: str, ipv6: bool = False) -> int:
     if os.geteuid() != 0:
         print("bench_lab_up: needs root (network namespaces); skipped")
         return 0
-    print(f"hosts configured by: {mode}")
+    print(f"hosts configured by: {mode}; internet: {'dual-stack (IPv6-only hub)' if ipv6 else 'IPv4'}; "
+          f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'hosts':>5}  {'namespaces':>10}  {'processes':>9}  {'up (s)':>7}  {'down (s)':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             topo = Path(tmp) / f"bench{n}.conf"
-            topo.write_text(synthetic(n))
+            topo.write_text(synthetic(n, ipv6))
             state = Path(tmp) / f"state{n}"
             t0 = time.monotonic()
             try:
@@ -61,4 +64,6 @@ if __name__ == "__main__":
         i = args.index("--configure")
         mode = args[i + 1]
         del args[i:i + 2]
-    sys.exit(main([int(a) for a in args] or [5, 20, 50], mode))
+    ipv6 = "--ipv6" in args
+    args = [a for a in args if a != "--ipv6"]
+    sys.exit(main([int(a) for a in args] or [5, 20, 50], mode, ipv6))

@@ -113,7 +113,8 @@ def _join_lan(lab: Lab, host: str, node: Node, lan: SiteLan) -> None:
     sw = lab.ns(lan.switch)
     port = f"roam-{host}"[:15]
     # A dual-stack LAN: IPv6 by SLAAC from the office router's advertisements, as a laptop gets it.
-    v6 = "LinkLocalAddressing=ipv6\nIPv6AcceptRA=yes\n" if lan.prefix6 else "LinkLocalAddressing=no\nIPv6AcceptRA=no\n"
+    ra = any(d.ns == lan.router and d.ra for d in lab.world.dhcp)
+    v6 = "LinkLocalAddressing=ipv6\nIPv6AcceptRA=yes\n" if ra else "LinkLocalAddressing=no\nIPv6AcceptRA=no\n"
     node.write_file(f"/etc/systemd/network/20-lab-{ROAM_IF}.network",
                     f"[Match]\nName={ROAM_IF}\n\n[Network]\nDHCP=ipv4\n{v6}")
     node.run(["networkctl", "reload"])

@@ -28,12 +28,16 @@ keepalive, and NAT66 is the stricter case — a tunnel that comes up behind it
 also comes up behind the stateful IPv6 firewall of a real home router.  An
 IPv6 LAN prefix that shares its interface with an IPv4 LAN (lan = V4, V6) is
 simulated on the same switch (router, gateway and test device get addresses
-in it); an IPv6-only LAN is not simulated.  Addresses are added without DAD
+in it, and `lab check` pings them); an IPv4-only LAN whose gateway sits
+behind the office router gets an underlay-only IPv6 prefix
+2001:db8:ffff:200+N::/64 (the gateway must reach an IPv6 hub; nothing in the
+topology routes it); an IPv6-only LAN is not simulated.  Addresses are added without DAD
 (nothing else claims them) so nothing waits for it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
 
@@ -53,6 +57,7 @@ LAB6 = IPv6Network("2001:db8:ffff::/48")  # the lab's own IPv6 (internet links, 
 INET6_SIDE = 0x1  # 2001:db8:ffff:1::K  the internet router's end of port K
 WAN6 = 0x2  # 2001:db8:ffff:2::K  a box's public IPv6 on port K (no IPv6 endpoint of its own)
 HOME6 = 0x100  # 2001:db8:ffff:100+N::/64  the home network behind NAT router N
+OFFICE6 = 0x200  # 2001:db8:ffff:200+N::/64  an IPv4-only LAN's IPv6 underlay (a gateway behind its office router)
 
 
 def lab6(subnet: int, host: int = 0) -> IPv6Address:
@@ -283,7 +288,15 @@ class _Planner:
                     self.error(host, f"LAN {lan6.prefix} overlaps the lab's own {LAB6}",
                                "use another IPv6 LAN prefix for the lab (e.g. 2001:db8:60::/64)")
                     lan6 = None
-                uplink, router_public = self.plan_lan(host, index, lan, lan6, default=behind_nat and index == 0)
+                underlay6 = False
+                if lan6 is None and self.ipv6 and behind_nat and index == 0:
+                    # The gateway reaches the internet through its office router: the office has IPv6
+                    # from its provider even when the topology routes none of it through the tunnel.
+                    lan6 = dataclasses.replace(lan, prefix=IPv6Network(f"{lab6(OFFICE6 + len(self.lans) + 1)}/64"),
+                                               gateway_address=None, router=None)
+                    underlay6 = True
+                uplink, router_public = self.plan_lan(host, index, lan, lan6, underlay6,
+                                                      default=behind_nat and index == 0)
                 uplinks.append(uplink)
                 if behind_nat and index == 0:
                     public = router_public  # a one-armed gateway is seen through its office router's NAT
@@ -314,7 +327,7 @@ class _Planner:
         self.hosts.append(HostBox(host.name, ns, host.role, str(host.backend), tuple(uplinks), nat,
                                   public or IPv4Address("0.0.0.0")))
 
-    def plan_lan(self, host: Host, index: int, lan: Lan, lan6: Lan | None,
+    def plan_lan(self, host: Host, index: int, lan: Lan, lan6: Lan | None, underlay6: bool,
                  default: bool) -> tuple[Uplink, IPv4Address | None]:
         """A LAN of `host`: switch, test device, and an office router unless the gateway is the router."""
         suffix = "" if index == 0 else str(index + 1)
@@ -370,7 +383,8 @@ class _Planner:
         site_lan = SiteLan(host.name, index, prefix, sw, rtr, rtr_addr, router_mac, dev,
                            IPv4Interface(f"{device}/{prefix.prefixlen}"),
                            IPv4Interface(f"{gateway}/{prefix.prefixlen}"), gw_if, lan.return_path,
-                           lan6.prefix if lan6 else None, rtr6, dev6, gw6)
+                           *((None, None, None, None) if underlay6 or lan6 is None
+                             else (lan6.prefix, rtr6, dev6, gw6)))
         self.lans.append(site_lan)
         return Uplink(host.name, gw_if, site_lan.gateway_address, gateway=router if default else None,
                       address6=gw6, gateway6=rtr6.ip if (rtr6 and default) else None), public

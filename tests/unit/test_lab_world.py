@@ -250,3 +250,15 @@ def test_hosts_that_keep_their_own_key_get_a_lab_key():
     assert parse_topology(stripped).host("bergen").public_key is None
     assert lab_topology(parse_topology(text)).host("bergen").public_key is None
     assert len(stripped.splitlines()) == len(text.splitlines()) - 1
+
+
+def test_gateway_behind_an_ipv4_only_office_still_reaches_an_ipv6_hub():
+    text = synthetic(5).replace("198.51.100.10:51820", "[2001:db8::10]:51820")
+    topology = parse_topology(text)
+    world = _world(topology)
+    site = world.host("site1").uplinks[0]
+    lab6 = ipaddress.ip_network("2001:db8:ffff::/48")
+    assert site.address6.ip in lab6 and site.gateway6 in lab6  # an underlay-only prefix via its office router
+    lan, = world.lans_of("site1")
+    assert lan.prefix6 is None  # not the topology's: lab check does not probe it
+    assert not any(p.dst.address.version == 6 and p.dst.site for p in expected_probes(topology, world))
