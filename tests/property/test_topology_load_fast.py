@@ -219,3 +219,22 @@ def test_fast_parser_reads_real_files():
     for path in [REPO / "examples" / "harbor.conf", *sorted(REPO.glob("tests/golden/*/topology.conf"))]:
         text = path.read_text()
         assert fast_parse(text)[0] == _as_dicts(load_module._read_conf(text, str(path), None)), path
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["0", "1", "00", "01", "255", "256", "1000", "9", ".", "..", " ", "a", "::", ":",
+                                 "\u0661", "+1", "-1", "0x1", "\x00"]), max_size=9).map("".join)
+       | st.lists(st.sampled_from(["0", "1", "10", "01", "255", "256", "1000", " 7", "\u0661", "", "0x1", "1e1"]),
+                  min_size=3, max_size=5).map(".".join))
+def test_address_fast_path_accepts_what_ipaddress_accepts(text):
+    import ipaddress
+
+    try:
+        expected = ipaddress.ip_address(text.strip())
+    except ValueError:
+        expected = None
+    try:
+        found = load_module._ip_address(text)
+    except ValueError:
+        found = None
+    assert found == expected and type(found) is type(expected)
