@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import select
+import signal
 import sys
 import time
 from pathlib import Path
@@ -49,7 +50,10 @@ def register(subparsers) -> None:
 
 
 def _announce(text: str) -> None:
-    print(f"[#] {text}", file=sys.stderr, flush=True)
+    try:
+        print(f"[#] {text}", file=sys.stderr, flush=True)
+    except OSError:
+        pass  # the terminal is gone (ssh dropped): keep going, a revert must still happen
 
 
 def run(args) -> int:
@@ -76,35 +80,65 @@ def run(args) -> int:
     if args.confirm is not None:
         kept = wait_for_confirmation(args.confirm, session.ports.files.state_dir / "confirm")
         if not kept:
+            for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, signal.SIG_IGN)  # a half-done revert is the one thing worse than none
             _announce(f"no confirmation within {args.confirm:g} s: reverting")
             problems = transaction.rollback()
             if problems:
                 _announce("revert incomplete: " + "; ".join(problems))
     elapsed = time.monotonic() - started
-    if args.json:
-        print(json.dumps({"applied": kept, "reverted": not kept, "seconds": round(elapsed, 3),
-                          "plan": plan_to_json(plan)}))
-    else:
-        print(f"{'applied' if kept else 'reverted'}: {len(plan.steps())} change(s) in {elapsed:.2f} s")
+    try:
+        if args.json:
+            print(json.dumps({"applied": kept, "reverted": not kept, "seconds": round(elapsed, 3),
+                              "plan": plan_to_json(plan)}))
+        else:
+            print(f"{'applied' if kept else 'reverted'}: {len(plan.steps())} change(s) in {elapsed:.2f} s")
+    except OSError:
+        pass  # nobody is reading any more; the exit code still says what happened
     return EXIT_OK if kept else 2
 
 
 def wait_for_confirmation(seconds: float, confirm_file: Path) -> bool:
-    """True when the admin confirms in time: Enter on stdin, or `touch STATE_DIR/confirm`."""
+    """True when the admin confirms in time: Enter on stdin, or `touch STATE_DIR/confirm`.
+
+    SIGHUP (the admin's ssh session died, maybe cut off by this very change),
+    SIGTERM and SIGINT end the wait without confirmation: the caller reverts.
+    Without this, the hangup would kill netdwg and leave the change in place.
+    """
+    hung_up = []
+
+    def give_up(signum, frame) -> None:
+        hung_up.append(signum)
+
+    previous = {sig: signal.signal(sig, give_up) for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)}
+    try:
+        return _wait(seconds, confirm_file, hung_up)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _wait(seconds: float, confirm_file: Path, hung_up: list) -> bool:
     confirm_file.unlink(missing_ok=True)
     _announce(f"press Enter within {seconds:g} s to keep the change "
               f"(or touch {confirm_file}); otherwise it is reverted")
     deadline = time.monotonic() + seconds
     stdin_open = sys.stdin is not None and not sys.stdin.closed
     while time.monotonic() < deadline:
+        if hung_up:
+            _announce(f"signal {signal.Signals(hung_up[0]).name} while waiting: nobody can confirm")
+            return False
         if confirm_file.exists():
             confirm_file.unlink(missing_ok=True)
             return True
         timeout = min(0.2, max(0.0, deadline - time.monotonic()))
         if stdin_open:
-            ready, _, _ = select.select([sys.stdin], [], [], timeout)
+            try:
+                ready, _, _ = select.select([sys.stdin], [], [], timeout)
+                line = sys.stdin.readline() if ready else None
+            except (OSError, ValueError, InterruptedError):
+                stdin_open, ready, line = False, [], None  # the terminal went away
             if ready:
-                line = sys.stdin.readline()
                 if line == "":
                     stdin_open = False  # EOF: nobody will type; keep waiting for the file
                 else:

@@ -242,3 +242,21 @@ def test_confirm_reverts_unless_confirmed(host, tmp_path):
     result = netdwg(host, "apply", "--from", str(tmp_path / "new"), "--confirm", "5", input="\n")
     assert result.returncode == 0 and "applied" in result.stdout
     assert read_all(host, new) == new and device_view(host) == expected_view(new_peers)
+
+
+def test_confirm_reverts_at_once_when_the_admins_session_hangs_up(host, tmp_path):
+    key = genkey()
+    old_peers = peers("a", 2, 0)
+    old = render(tmp_path / "old", key, old_peers)
+    assert netdwg(host, "apply", "--from", str(tmp_path / "old")).returncode == 0
+    render(tmp_path / "new", key, peers("b", 2, 1), forward="0")
+    proc = popen_netdwg(host, "apply", "--from", str(tmp_path / "new"), "--confirm", "300")
+    for line in proc.stderr:  # wait until it is applied and waiting for Enter
+        if b"press Enter" in line:
+            break
+    assert device_view(host) != expected_view(old_peers)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGHUP)  # the ssh session died (perhaps cut off by this very change)
+    proc.communicate(timeout=30)
+    assert time.monotonic() - started < 10 and proc.returncode == 2
+    assert read_all(host, old) == old and device_view(host) == expected_view(old_peers)
