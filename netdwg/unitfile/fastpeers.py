@@ -70,8 +70,8 @@ def section_pairs(sec: EffectiveSection) -> list[tuple[str, str]] | None:
     return pairs
 
 
-def fast_peer(sec: EffectiveSection) -> WgPeer | None:
-    """The `WgPeer` that `peer_view` gives for ``sec``, or None: "ask peer_view"."""
+def fast_peer(sec: EffectiveSection, name: str = "") -> WgPeer | None:
+    """The `WgPeer` (called ``name``) that `peer_view` gives for ``sec``, or None: "ask peer_view"."""
     pairs = section_pairs(sec)
     if pairs is None:
         return None
@@ -127,7 +127,7 @@ def fast_peer(sec: EffectiveSection) -> WgPeer | None:
     _P_PSK(peer, psk)
     _P_END(peer, endpoint)
     _P_KA(peer, keepalive)
-    _P_NAME(peer, "")
+    _P_NAME(peer, name)
     return peer
 
 

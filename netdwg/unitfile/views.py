@@ -10,7 +10,7 @@ are returned as paths, and `to_wg_device` takes a ``read_secret`` callback.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Callable
 
@@ -390,7 +390,8 @@ def _to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None, peer_names
         private = _read_key(read_secret, wg.private_key_file, wg.span or Span(eff.path), parse_private_key)
     peers = []
     for sec in eff.instances("WireGuardPeer"):
-        peer = fast_peer(sec)  # the same WgPeer as below for plain sections, without Value objects
+        name = section_name_comment(sec) if peer_names else ""
+        peer = fast_peer(sec, name)  # the same WgPeer as below for plain sections, without Value objects
         if peer is None:
             view = peer_view(sec)
             if view.public_key is None:
@@ -399,11 +400,7 @@ def _to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None, peer_names
             if psk is None and view.preshared_key_file is not None:
                 psk = _read_key(read_secret, view.preshared_key_file, view.span or Span(eff.path), parse_psk)
             peer = WgPeer(public_key=view.public_key, allowed_ips=view.allowed_ips, preshared_key=psk,
-                          endpoint=view.endpoint, persistent_keepalive=view.persistent_keepalive)
-        if peer_names:
-            name = section_name_comment(sec)
-            if name:
-                peer = replace(peer, name=name)
+                          endpoint=view.endpoint, persistent_keepalive=view.persistent_keepalive, name=name)
         peers.append(peer)
     return WgDevice(name=netdev.name, private_key=private, listen_port=wg.listen_port,
                     fwmark=wg.firewall_mark, peers=tuple(peers))
