@@ -182,6 +182,9 @@ class KernelWgLink:
 
         sock = self._socket()
         try:
+            if getattr(sock, "prid", None) is None:
+                # pyroute2 0.9 binds the genl family on the first request (0.7 in __init__).
+                sock.info(self.ifname)
             sock.nlm_request(msg, msg_type=sock.prid, msg_flags=NLM_F_REQUEST | NLM_F_ACK)
         except Exception as err:
             raise ExternalError(f"{self.ifname}: the kernel refused the WireGuard change: {err}",
