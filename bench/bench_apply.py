@@ -136,6 +136,14 @@ def main() -> int:
         if after[public].allowed_ips != "10.250.0.1/32" and REPEATS % 2 == 1:
             raise SystemExit("the changed peer was not changed")
 
+        startup_cpu = []
+        for _ in range(REPEATS):
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            hub.node.run([PYTHON, "-c", "import netdwg.cli.apply, netdwg.apply.session, netdwg.apply.execute"],
+                         env=ENV)
+            after_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            startup_cpu.append(after_usage.ru_utime + after_usage.ru_stime - usage.ru_utime - usage.ru_stime)
+
         sync_times = []
         state = REPEATS % 2  # the device now matches variants[state]
         for r in range(REPEATS):
@@ -153,6 +161,7 @@ def main() -> int:
           f"(min {min(netdwg_times):.3f}, max {max(netdwg_times):.3f}; whole command incl. Python start-up)")
     print(f"netdwg apply CPU time (user+sys):       {statistics.median(cpu_times):.3f} s median "
           f"(wall time above includes waiting for the CPU on a shared machine; load {os.getloadavg()[0]:.1f})")
+    print(f"  of which Python start-up + imports:   {statistics.median(startup_cpu):.3f} s CPU")
     print(f"wg syncconf, same change:               {sync_s:.3f} s median of {REPEATS}")
     print(f"ratio apply / syncconf:                 {apply_s / sync_s:.1f}x   (target <= 3x, <= 1 s)")
     print(f"other peers' handshakes/endpoints lost: {lost_total} by netdwg apply, {lost_sync} by wg syncconf (target 0)")
