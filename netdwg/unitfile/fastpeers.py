@@ -25,9 +25,12 @@ from netdwg.unitfile.syntax import Assignment, Comment
 from netdwg.wireguard import Endpoint, WgPeer
 
 WS = " \t\n\r"  # what the parser strips around keys and values (syntax.WHITESPACE)
-# One "Key=value" line of a body without CR or backslash, as the line loop below reads it:
-# blank, "#"/";" comment and "=value" lines do not match (systemd skips them).
-_PAIR = re.compile(r"^[ \t]*([^ \t\n#;=\[][^=\n]*)=([^\n]*)", re.M)
+# A "Key=value" line of a body without CR, backslash or indented lines, for keys that begin
+# with an ASCII letter (every key networkd knows does): blank, "#"/";" comment and "=value"
+# lines do not match, as systemd skips them. A line whose key begins otherwise is not seen,
+# which changes nothing: its key is unknown, and peer_view ignores unknown keys too.
+# (A leading letter instead of [^\s#;=] makes the scan about twice as fast.)
+_PAIR = re.compile(r"^([A-Za-z][^=\n]*)=(.*)", re.M)
 _HANDLED = frozenset({"PublicKey", "PresharedKey", "AllowedIPs", "Endpoint", "PersistentKeepalive"})
 
 _new = object.__new__
@@ -36,7 +39,10 @@ _P_END, _P_KA, _P_NAME = WgPeer.endpoint.__set__, WgPeer.persistent_keepalive.__
 
 
 def section_pairs(sec: EffectiveSection) -> list[tuple[str, str]] | None:
-    """(key, value) of every assignment in reading order, without building `Value`s; None: not cheaply."""
+    """(key, value) of the assignments in reading order, without building `Value`s; None: not cheaply.
+
+    Keys that do not begin with an ASCII letter may be left out (see _PAIR).
+    """
     values = sec._values
     if values is not None:
         return [(v.key, v.text) for v in values]
@@ -47,7 +53,8 @@ def section_pairs(sec: EffectiveSection) -> list[tuple[str, str]] | None:
     body = section.body
     if "\\" in body or "\r" in body:  # continuations and CR line ends: the full parser
         return None
-    if "[" not in body:  # no header-like line can hide here: one C-level scan of the body
+    if "[" not in body and "\n " not in body and "\n\t" not in body and body[:1] not in (" ", "\t"):
+        # every line starts in column 0: one C-level scan of the body (see _PAIR)
         pairs = _PAIR.findall(body)
         if " =" in body or "= " in body or "\t" in body or " \n" in body or body.endswith(" "):
             pairs = [(key.rstrip(" \t"), value.strip(" \t")) for key, value in pairs]

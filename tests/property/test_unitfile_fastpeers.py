@@ -105,7 +105,8 @@ _line = st.one_of(
     st.sampled_from(list(_value_for)).flatmap(lambda k: st.tuples(
         st.sampled_from(["", " ", "\t"]), st.just(k), st.sampled_from(["=", " = ", "=\t"]), _value_for[k],
         st.sampled_from(["", " ", "\t"])).map("".join)),
-    st.sampled_from(["", "   ", "# spoke", " ; note", "no equals sign", "=orphan", "Key With Space=1"]),
+    st.sampled_from(["", "   ", "# spoke", " ; note", "no equals sign", "=orphan", "Key With Space=1", "9Key=1",
+                     "_PublicKey=x", "ÉKey=1", "# PublicKey=x"]),
 )
 _GOOD_NETS = ["10.0.0.1/32", "10.0.0.0/8", "fd00::1/128", "fd00::/64", "10.0.0.1"]
 _GOOD = {"PublicKey": KEYS + [""], "PresharedKey": KEYS + [""],
