@@ -6,7 +6,7 @@ permission-first and atomically.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 # networkd runs as systemd-network: key-bearing files must be readable by that
@@ -20,7 +20,7 @@ MODE_PRIVATE = 0o600
 @dataclass(frozen=True, slots=True)
 class RenderedFile:
     path: PurePosixPath  # absolute path on the host, e.g. /etc/systemd/network/50-wg0.netdev
-    text: str
+    text: str = field(repr=False)  # may hold a key: never in a repr or traceback
     mode: int = MODE_PUBLIC
     owner: str = "root"
     group: str = "root"
