@@ -1,4 +1,4 @@
-"""Load, compile, render and lint a hub with 10,000 roaming clients and 50 sites.
+"""Load (topology and secrets), compile, render and lint a hub with 10,000 roaming clients and 50 sites.
 
 Prints wall and CPU time of each phase and of all together (issue 3's target:
 under 2 s). Key generation happens before timing: it is a one-time cost of
@@ -19,7 +19,7 @@ from netdwg.render import render_host
 from netdwg.render.text import bulk_allocation
 from netdwg.topology import load_topology
 from netdwg.topology.compile import compile_topology
-from netdwg.topology.secrets import complete_secrets, Secrets
+from netdwg.topology.secrets import Secrets, complete_secrets, load_secrets, save_secrets
 
 
 def big_topology_text(roaming: int, sites: int) -> str:
@@ -49,9 +49,11 @@ def main(roaming: int = 10_000, sites: int = 50) -> None:
         path = Path(tmp) / "bench.conf"
         path.write_text(big_topology_text(roaming, sites))
         topology, load_wall, load_cpu = _timed(lambda: load_topology(path))
-    # Key generation is the secrets store's one-time cost, outside the timings;
-    # deriving the 10,051 public keys from the private keys is part of compile.
-    secrets, _ = complete_secrets(topology, Secrets())
+        # Key generation is the secrets store's one-time cost, outside the timings;
+        # reading the store is part of every render, deriving the public keys part of compile.
+        secrets, _ = complete_secrets(topology, Secrets())
+        save_secrets(Path(tmp) / "bench.secrets", secrets)
+        secrets, secrets_wall, secrets_cpu = _timed(lambda: load_secrets(Path(tmp) / "bench.secrets"))
     try:
         from netdwg.lint import run_lint
     except ImportError:
@@ -61,7 +63,8 @@ def main(roaming: int = 10_000, sites: int = 50) -> None:
     lint_wall = lint_cpu = 0.0
     if run_lint is not None:
         _, lint_wall, lint_cpu = _timed(lambda: run_lint(topology, configs))
-    phases = [("load topology file", load_wall, load_cpu), ("compile (incl. public keys)", compile_wall, compile_cpu),
+    phases = [("load topology file", load_wall, load_cpu), ("load secrets store", secrets_wall, secrets_cpu),
+              ("compile (incl. public keys)", compile_wall, compile_cpu),
               ("render all hosts", render_wall, render_cpu)]
     if run_lint is not None:
         phases.append(("lint", lint_wall, lint_cpu))
@@ -70,8 +73,7 @@ def main(roaming: int = 10_000, sites: int = 50) -> None:
     print(f"  {'phase':<30}{'wall s':>8}{'cpu s':>8}")
     for name, wall, cpu in phases:
         print(f"  {name:<30}{wall:8.3f}{cpu:8.3f}")
-    total = " + ".join(name.split()[0] for name, _, _ in phases)
-    print(f"  {total:<30}{sum(p[1] for p in phases):8.3f}{sum(p[2] for p in phases):8.3f}   (target < 2 s)")
+    print(f"  {'all together':<30}{sum(p[1] for p in phases):8.3f}{sum(p[2] for p in phases):8.3f}   (target < 2 s)")
 
 
 if __name__ == "__main__":
