@@ -123,8 +123,9 @@ def parse_network(text: str) -> IPv4Network | IPv6Network:
 
     The fast path takes ``ADDRESS/DIGITS`` and ``ADDRESS`` only; inet_pton accepts exactly the
     dotted quads and hex-and-colon IPv6 texts ipaddress accepts (leading zeros
-    in an octet refused by both; a property test compares them). Anything else
-    (``%scope``, embedded IPv4, a netmask, no prefix) goes to the constructor.
+    in an octet refused by both; tests/property/test_unitfile_fastpeers.py
+    compares them). Anything else (``%scope``, embedded IPv4, a netmask,
+    whatever inet_pton refuses) goes to the constructor, which also words the error.
     """
     net = _networks.get(text)
     if net is not None:
