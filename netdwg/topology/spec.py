@@ -225,7 +225,7 @@ def _build_checks():
             _SectionChecks(_section_checks(spec["pairs"]["__many__"])))
 
 
-_CHECKS: tuple | None = None
+_CHECKS: tuple | bool | None = None  # built on first use; False: unavailable
 
 
 class _SectionChecks:
@@ -291,7 +291,12 @@ def fast_validate(tree):
     """
     global _CHECKS
     if _CHECKS is None:
-        _CHECKS = _build_checks()
+        try:
+            _CHECKS = _build_checks()
+        except Exception:  # noqa: BLE001 - a configobj whose internals differ: the Validator does it all
+            _CHECKS = False
+    if not _CHECKS:
+        return None
     network_checks, host_checks, pair_checks = _CHECKS
     try:
         root = _subsections(tree)
