@@ -9,7 +9,8 @@ venv's.
 
 Nothing here touches the network configuration of the machine: the root is
 a directory used with chroot, inside a private mount namespace (unshare -m)
-so the /proc it needs disappears with the command.
+so the /proc and /dev it needs disappear with the command; the build runs in
+an empty network namespace (unshare -n) to prove it is offline.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ def deb(commit) -> Path:
 def debian_root(deb):
     """A fresh Debian 12 (bookworm) minbase root with the .deb installed by apt."""
     root = Path(tempfile.mkdtemp(prefix="ndw-debroot-", dir="/var/tmp"))
+    root.chmod(0o755)  # it becomes "/": mkdtemp's 0700 would lock every other user out
     CACHE.mkdir(parents=True, exist_ok=True)
     try:
         started = time.monotonic()
@@ -125,7 +127,7 @@ def test_package_ships_commands_units_docs_and_a_conffile(deb):
     listing = _run(["dpkg-deb", "--contents", str(deb)]).stdout
     paths = {line.split()[5].lstrip(".") for line in listing.splitlines()}
     for expected in ("/usr/bin/netdwg", "/usr/bin/netdwg-guard",
-                     "/lib/systemd/system/netdwg-guard.service",
+                     "/lib/systemd/system/netdwg-guard.service", "/lib/systemd/system/netdwg-recover.service",
                      "/lib/systemd/system/netdwg-apply.service", "/lib/systemd/system/netdwg-apply.path",
                      "/usr/share/man/man8/netdwg.8.gz", "/usr/share/man/man8/netdwg-guard.8.gz",
                      "/usr/share/man/man5/netdwg.conf.5.gz",
@@ -139,11 +141,12 @@ def test_package_ships_commands_units_docs_and_a_conffile(deb):
     assert "python3-pyroute2 (>= 0.7.2)" in depends
 
 
-def test_units_are_installed_but_nothing_is_enabled(debian_root):
+def test_units_are_installed_and_only_the_boot_recovery_is_enabled(debian_root):
     units = debian_root / "lib" / "systemd" / "system"
-    assert (units / "netdwg-guard.service").is_file()
-    enabled = [str(p) for p in (debian_root / "etc" / "systemd" / "system").rglob("netdwg*")]
-    assert enabled == [], f"the package enabled units: {enabled}"
+    for name in ("netdwg-guard.service", "netdwg-apply.path", "netdwg-apply.service", "netdwg-recover.service"):
+        assert (units / name).is_file(), name
+    enabled = sorted(str(p.relative_to(debian_root)) for p in (debian_root / "etc" / "systemd" / "system").rglob("netdwg*"))
+    assert enabled == ["etc/systemd/system/multi-user.target.wants/netdwg-recover.service"], enabled
 
 
 def test_netdwg_runs_with_debian12_libraries(debian_root):

@@ -21,7 +21,7 @@ UNITS = sorted(p for p in (REPO / "units").iterdir() if p.suffix in {".service",
 # Exposure targets (0 = locked down, 10 = unprotected). The guard's comes from
 # issue 5; apply must write networkd/netplan/sysctl files and live sysctls, so
 # it cannot have ProtectKernelTunables= or a read-only /etc.
-EXPOSURE_LIMIT = {"netdwg-guard.service": 2.5, "netdwg-apply.service": 3.0}
+EXPOSURE_LIMIT = {"netdwg-guard.service": 2.5, "netdwg-apply.service": 3.0, "netdwg-recover.service": 3.0}
 
 pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
 
@@ -78,7 +78,7 @@ def scratch_root(tmp_path_factory) -> Path:
 
 def test_units_exist():
     names = {u.name for u in UNITS}
-    assert {"netdwg-guard.service", "netdwg-apply.service", "netdwg-apply.path"} <= names
+    assert {"netdwg-guard.service", "netdwg-apply.service", "netdwg-apply.path", "netdwg-recover.service"} <= names
 
 
 @pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
@@ -124,6 +124,13 @@ def test_guard_unit_is_a_notify_service_with_a_watchdog_and_only_net_admin():
     assert _value(unit, "Service", "ProtectSystem") == "strict"
 
 
+def test_recover_runs_only_with_a_pending_record_and_before_networkd():
+    unit = REPO / "units" / "netdwg-recover.service"
+    assert _value(unit, "Unit", "ConditionPathExists") == "/var/lib/netdwg/pending-confirmation"
+    assert "systemd-networkd.service" in _value(unit, "Unit", "Before").split()
+    assert _value(unit, "Service", "ExecStart") == "/usr/bin/netdwg apply --recover"
+
+
 def test_apply_path_triggers_apply_on_the_default_topology():
     path = REPO / "units" / "netdwg-apply.path"
     assert _value(path, "Path", "PathChanged") == "/etc/netdwg/netdwg.conf"
@@ -138,7 +145,8 @@ def test_apply_path_triggers_apply_on_the_default_topology():
 # AmbientCapabilities= (for example SecureBits=noroot without ambient
 # capabilities would leave a root service with none at all).
 NEEDED_CAPABILITIES = {"netdwg-guard.service": {"net_admin"},
-                       "netdwg-apply.service": {"net_admin", "chown", "fowner"}}
+                       "netdwg-apply.service": {"net_admin", "chown", "fowner"},
+                       "netdwg-recover.service": {"net_admin", "chown", "fowner"}}
 _CAP_BITS = {"chown": 0, "dac_override": 1, "dac_read_search": 2, "fowner": 3, "net_admin": 12}
 
 
