@@ -46,10 +46,13 @@ class Transaction:
         self.touched_devices: set[str] = set()
         self.old_firewall: str | None = None
 
-    def run(self, plan: Plan) -> None:
+    def run(self, plan: Plan, before_changes: Callable[["Transaction"], None] | None = None) -> None:
+        """`before_changes` runs once everything is read and nothing is changed yet (apply --confirm's record)."""
         step = None
         try:
             self._prepare(plan)
+            if before_changes is not None:
+                before_changes(self)
             promised = self._promise(plan)
             for step in plan.steps():
                 self.announce(step.describe())
@@ -205,9 +208,10 @@ class Transaction:
         return problems
 
 
-def apply_plan(plan: Plan, ports: Ports, desired: DesiredHost, observed: HostState, announce: Announce) -> Transaction:
+def apply_plan(plan: Plan, ports: Ports, desired: DesiredHost, observed: HostState, announce: Announce,
+               before_changes: Callable[[Transaction], None] | None = None) -> Transaction:
     transaction = Transaction(ports, desired, observed, announce)
-    transaction.run(plan)
+    transaction.run(plan, before_changes)
     return transaction
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -44,14 +45,43 @@ def is_live(args) -> bool:
     return Path(args.root).resolve() == Path("/")
 
 
+def announce(text: str) -> None:
+    """A step, on stderr like wg-quick's `[#] ip link ...`; a vanished terminal (ssh cut off) stops nothing."""
+    try:
+        print(f"[#] {text}", file=sys.stderr, flush=True)
+    except OSError:
+        pass
+
+
+def make_ports(args) -> Ports:
+    """Live adapters for root "/", files only for --root DIR."""
+    root = Path(args.root)
+    return live_ports(root, args.state_dir) if is_live(args) else Ports(RootFiles(root, args.state_dir), False)
+
+
+def open_ports(args, applying: bool = False) -> Ports:
+    """The host adapters for this run, after reverting an abandoned `apply --confirm` (see apply.confirm).
+
+    Every plan/apply/status run starts here, so an unconfirmed change never
+    outlives the process that waited for its confirmation. A change still
+    waiting for confirmation blocks another apply (`applying`), and is only
+    noted by plan and status.
+    """
+    from netdwg.apply.confirm import note_waiting, recover, refuse_while_waiting
+
+    ports = make_ports(args)
+    recover(ports, announce, refuse_while_waiting if applying else note_waiting(announce))
+    return ports
+
+
 def open_session(args, need_root: bool) -> Session:
     live = is_live(args)
     if live and need_root and os.geteuid() != 0:
         raise NotPermittedError("applying to the live system needs root",
                                 fix="run it with sudo, or use --root DIR to apply to a directory tree")
     root = Path(args.root)
-    ports = live_ports(root, args.state_dir) if live else Ports(RootFiles(root, args.state_dir), False)
-    files = load_files(args)
+    files = load_files(args)  # bad input is reported before anything is reverted or read
+    ports = open_ports(args, applying=need_root)
 
     def read_secret(path: PurePosixPath, span: Span | None) -> str:
         state = ports.files.read(path)

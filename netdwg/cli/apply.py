@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import select
+import os
 import signal
-import sys
 import time
-from pathlib import Path
 
 from netdwg.apply.args import add_source_arguments
 from netdwg.errors import EXIT_OK
@@ -42,6 +40,9 @@ def register(subparsers) -> None:
     add_source_arguments(parser)
     parser.add_argument("--confirm", metavar="SECONDS", type=float,
                         help="revert automatically unless confirmed within SECONDS (like netplan try)")
+    parser.add_argument("--recover", action="store_true",
+                        help="only revert a change an interrupted --confirm run left unconfirmed (killed, or "
+                             "the host rebooted), then exit; netdwg-recover.service runs this at boot")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and stop (same as netdwg plan)")
     parser.add_argument("--wait", metavar="SECONDS", type=float, default=30.0,
                         help="how long to wait for networkd to configure links (default 30)")
@@ -49,24 +50,21 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def _announce(text: str) -> None:
-    try:
-        print(f"[#] {text}", file=sys.stderr, flush=True)
-    except OSError:
-        pass  # the terminal is gone (ssh dropped): keep going, a revert must still happen
-
-
 def run(args) -> int:
+    if args.recover:
+        return run_recover(args)
+    from netdwg.apply.confirm import CONFIRM_FILE, build_record, clear_record, wait_for_confirmation, write_record
     from netdwg.apply.execute import apply_plan
-    from netdwg.apply.session import open_session
+    from netdwg.apply.session import announce, open_session
     from netdwg.plan.show import format_plan, plan_to_json
 
     session = open_session(args, need_root=not args.dry_run)
     plan = session.plan
+    state_dir = session.ports.files.state_dir
     if not args.dry_run:
         # Even when there is nothing to do: a killed run may have left temp files behind.
         for path in session.ports.files.sweep_temp_files(tuple(f.path for f in session.desired.files)):
-            _announce(f"removed stale temp file {path} (an earlier apply was interrupted)")
+            announce(f"removed stale temp file {path} (an earlier apply was interrupted)")
     if args.dry_run or plan.is_empty:
         if args.json:
             print(json.dumps({"applied": False, "plan": plan_to_json(plan)}))
@@ -75,17 +73,30 @@ def run(args) -> int:
         return EXIT_OK
     session.ports.wait_timeout = args.wait
     started = time.monotonic()
-    transaction = apply_plan(plan, session.ports, session.desired, session.observed, _announce)
+    record = None
+    if args.confirm is not None:
+        # Written before the first change: a kill -9 or reboot from here on is reverted by the next run.
+        def record(transaction) -> None:
+            write_record(state_dir, build_record(transaction, plan, args.confirm))
+    try:
+        transaction = apply_plan(plan, session.ports, session.desired, session.observed, announce, record)
+    except BaseException:
+        if record is not None:
+            clear_record(state_dir)  # the transaction rolled back already
+        raise
     kept = True
     if args.confirm is not None:
-        kept = wait_for_confirmation(args.confirm, session.ports.files.state_dir / "confirm")
+        kept = wait_for_confirmation(args.confirm, state_dir / CONFIRM_FILE, announce)
+        problems = []
         if not kept:
             for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, signal.SIG_IGN)  # a half-done revert is the one thing worse than none
-            _announce(f"no confirmation within {args.confirm:g} s: reverting")
+            announce(f"no confirmation within {args.confirm:g} s: reverting")
             problems = transaction.rollback()
             if problems:
-                _announce("revert incomplete: " + "; ".join(problems))
+                announce("revert incomplete: " + "; ".join(problems) + " (netdwg apply --recover retries)")
+        if not problems:
+            clear_record(state_dir)
     elapsed = time.monotonic() - started
     try:
         if args.json:
@@ -98,51 +109,14 @@ def run(args) -> int:
     return EXIT_OK if kept else 2
 
 
-def wait_for_confirmation(seconds: float, confirm_file: Path) -> bool:
-    """True when the admin confirms in time: Enter on stdin, or `touch STATE_DIR/confirm`.
+def run_recover(args) -> int:
+    """Only revert what an interrupted `apply --confirm` left (boot-time oneshot, or by hand)."""
+    from netdwg.apply.confirm import recover, refuse_while_waiting
+    from netdwg.apply.session import announce, is_live, make_ports
+    from netdwg.errors import NotPermittedError
 
-    SIGHUP (the admin's ssh session died, maybe cut off by this very change),
-    SIGTERM and SIGINT end the wait without confirmation: the caller reverts.
-    Without this, the hangup would kill netdwg and leave the change in place.
-    """
-    hung_up = []
-
-    def give_up(signum, frame) -> None:
-        hung_up.append(signum)
-
-    previous = {sig: signal.signal(sig, give_up) for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)}
-    try:
-        return _wait(seconds, confirm_file, hung_up)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _wait(seconds: float, confirm_file: Path, hung_up: list) -> bool:
-    confirm_file.unlink(missing_ok=True)
-    _announce(f"press Enter within {seconds:g} s to keep the change "
-              f"(or touch {confirm_file}); otherwise it is reverted")
-    deadline = time.monotonic() + seconds
-    stdin_open = sys.stdin is not None and not sys.stdin.closed
-    while time.monotonic() < deadline:
-        if hung_up:
-            _announce(f"signal {signal.Signals(hung_up[0]).name} while waiting: nobody can confirm")
-            return False
-        if confirm_file.exists():
-            confirm_file.unlink(missing_ok=True)
-            return True
-        timeout = min(0.2, max(0.0, deadline - time.monotonic()))
-        if stdin_open:
-            try:
-                ready, _, _ = select.select([sys.stdin], [], [], timeout)
-                line = sys.stdin.readline() if ready else None
-            except (OSError, ValueError, InterruptedError):
-                stdin_open, ready, line = False, [], None  # the terminal went away
-            if ready:
-                if line == "":
-                    stdin_open = False  # EOF: nobody will type; keep waiting for the file
-                else:
-                    return True
-        else:
-            time.sleep(timeout)
-    return False
+    if is_live(args) and os.geteuid() != 0:
+        raise NotPermittedError("reverting on the live system needs root", fix="run it with sudo")
+    reverted = recover(make_ports(args), announce, refuse_while_waiting)
+    print("reverted the unconfirmed change" if reverted else "nothing to recover")
+    return EXIT_OK

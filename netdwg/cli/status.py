@@ -92,15 +92,14 @@ def _bytes(n: int) -> str:
 
 def run(args) -> int:
     from netdwg.apply.desired import desired_from_files
-    from netdwg.apply.observe import Ports, live_ports, observe
-    from netdwg.apply.session import is_live, load_files
-    from netdwg.host.files import RootFiles
+    from netdwg.apply.observe import observe
+    from netdwg.apply.session import is_live, load_files, open_ports
     from netdwg.host.routes import read_routes
     from netdwg.plan import plan_host
 
     root = Path(args.root)
     live = is_live(args)
-    ports = live_ports(root, args.state_dir) if live else Ports(RootFiles(root, args.state_dir), False)
+    ports = open_ports(args)
     from netdwg.topology.model import DEFAULT_TOPOLOGY
 
     use_topology = args.from_dir or args.topology or Path(DEFAULT_TOPOLOGY).exists()

@@ -131,7 +131,8 @@ class RootFiles:
         atomic_write(target, "".join(f"{kind} {name}\n" for kind, name in sorted(set(steps))).encode(), 0o600, None)
 
     # Backups: a copy of every file before apply replaces or removes it.
-    def backup(self, state: FileState) -> Path:
+    def backup_path(self, path: PurePosixPath) -> Path:
+        """Where this run keeps (or will keep) the copy of `path`; creates the run's backup directory."""
         if self.backup_dir is None:
             stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
             for directory in (self.state_dir, self.state_dir / "backups"):
@@ -140,12 +141,14 @@ class RootFiles:
             self.backup_dir = self.state_dir / "backups" / stamp
             self.backup_dir.mkdir(mode=0o700)
             _prune_backups(self.state_dir / "backups", keep=10)
-        copy = self.backup_dir / PurePosixPath(state.path).relative_to("/")
+        return self.backup_dir / PurePosixPath(path).relative_to("/")
+
+    def backup(self, state: FileState) -> Path:
+        """Copy the file atomically (a pending --confirm revert may read it after a kill -9)."""
+        copy = self.backup_path(state.path)
         old_umask = os.umask(0o077)  # every directory and copy in the backup tree: root only
         try:
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(self.host_path(state.path), copy)
-            os.chmod(copy, 0o600)
+            atomic_write(copy, self.host_path(state.path).read_bytes(), 0o600, None)
         finally:
             os.umask(old_umask)
         return copy
@@ -199,10 +202,10 @@ def _prune_backups(directory: Path, keep: int) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def restore_file(files: RootFiles, state: FileState) -> None:
-    """Put a file back exactly as observed before apply (content, mode, owner)."""
+def restore_file(files: RootFiles, state: FileState, data: bytes | None = None) -> None:
+    """Put a file back as observed before apply (content, mode, owner); `data`: its exact bytes when known."""
     try:
         ids = (pwd.getpwnam(state.owner).pw_uid, grp.getgrnam(state.group).gr_gid) if files.is_root_user else None
     except KeyError:
         ids = None
-    files.write_bytes(state.path, state.text.encode("utf-8"), state.mode, ids)
+    files.write_bytes(state.path, state.text.encode("utf-8") if data is None else data, state.mode, ids)

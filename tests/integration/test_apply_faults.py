@@ -260,3 +260,30 @@ def test_confirm_reverts_at_once_when_the_admins_session_hangs_up(host, tmp_path
     proc.communicate(timeout=30)
     assert time.monotonic() - started < 10 and proc.returncode == 2
     assert read_all(host, old) == old and device_view(host) == expected_view(old_peers)
+
+
+def test_kill_9_while_waiting_for_confirmation_is_reverted_by_the_next_run(host, tmp_path):
+    key = genkey()
+    old_peers = peers("a", 3, 0)
+    old = render(tmp_path / "old", key, old_peers)
+    assert netdwg(host, "apply", "--from", str(tmp_path / "old")).returncode == 0
+    new_peers = old_peers[1:] + peers("b", 2, 1)
+    render(tmp_path / "new", key, new_peers, forward="0", extra_network="Address=10.98.0.1/24\n")
+    proc = popen_netdwg(host, "apply", "--from", str(tmp_path / "new"), "--confirm", "300")
+    for line in proc.stderr:
+        if b"press Enter" in line:
+            break
+    assert device_view(host) == expected_view(new_peers)
+    assert "10.98.0.1/24" in host.run(["ip", "-4", "-o", "addr", "show", "dev", "wg0"]).stdout
+    proc.send_signal(signal.SIGKILL)  # or a reboot: nothing of the waiting process remains
+    proc.communicate()
+    assert device_view(host) == expected_view(new_peers)  # the unconfirmed change outlived its process...
+    result = netdwg(host, "status")  # ...until the next netdwg run of any kind
+    assert f"(pid {proc.pid}) ended before its change was confirmed: reverting it" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert read_all(host, old) == old
+    assert device_view(host) == expected_view(old_peers)
+    assert host.run(["sysctl", "-n", "net.ipv4.ip_forward"]).stdout.strip() == "1"
+    assert "10.98.0.1/24" not in host.run(["ip", "-4", "-o", "addr", "show", "dev", "wg0"]).stdout
+    assert netdwg(host, "plan", "--from", str(tmp_path / "old")).returncode == 0  # converged on the old state
+    assert "nothing to recover" in netdwg(host, "apply", "--recover").stdout
