@@ -24,7 +24,7 @@ _new = object.__new__
 _inet_pton = socket.inet_pton
 _AF_INET, _AF_INET6 = socket.AF_INET, socket.AF_INET6
 _HEX_COLON = frozenset("0123456789abcdefABCDEF:")
-_CACHE_MAX = 65_536  # prefixes or keys kept (a few MB); cleared beyond (a 10,000-peer hub has 20,000 prefixes)
+_CACHE_MAX = 65_536  # entries per cache, then cleared: a 10,000-peer hub has 20,000 prefixes (~600 B each)
 
 _networks: dict[str, IPv4Network | IPv6Network] = {}
 _public_keys: dict[str, PublicKey] = {}
