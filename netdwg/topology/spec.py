@@ -323,7 +323,7 @@ def fast_validate(tree):
 # diagnostics (tests/property/test_topology_load_fast.py compares both parsers).
 
 _FAST_SECTION = re.compile(r"(\[{1,2})([A-Za-z0-9_.-]+)(\]{1,2})\s*(?:#.*)?")
-_FAST_KEY = re.compile(r"[A-Za-z0-9_.-]+")
+_FAST_KEY = re.compile(r"[A-Za-z0-9_.:-]+")  # ":" for the secrets store's "a:b" PSK names
 # str.splitlines() splits on these too (configobj splits with it); "\r" and a BOM are left to configobj
 _ODD_CHARACTERS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\ufeff]")
 

@@ -188,7 +188,7 @@ def config_texts(draw):
     a third of the files also hold what it must leave to ConfigObj."""
     odd = not draw(st.integers(0, 2))
     values = _PLAIN_VALUES + (_ODD_VALUES if odd else [])
-    keys = ["name", "role", "a", "b", "c.d", "e-f", "g_h"] + (["x y", "'k'", "k#", "[k", "a"] if odd else [])
+    keys = ["name", "role", "a", "b", "c.d", "e-f", "g_h", "a:b"] + (["x y", "'k'", "k#", "[k", "a"] if odd else [])
     dividers = [" = ", "=", "\t=  "] + ([" ", "=="] if odd else [])
     lines = _key_lines(draw, keys, values, dividers) if odd else []
     for top in draw(st.lists(st.sampled_from(["network", "hosts", "pairs", "x"]), unique=True, max_size=3)):
