@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from netdwg.errors import ConfigError, ParseError, SecretsError, Span
+from netdwg.errors import ConfigError, NotPermittedError, ParseError, SecretsError, Span
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
 from netdwg.plan.model import DesiredHost
 from netdwg.plan.netparse import parse_network
@@ -44,9 +44,25 @@ def file_policy(path: PurePosixPath, text: str) -> tuple[int, str, str, bool]:
     return MODE_PUBLIC, "root", "root", has_key
 
 
+def check_directory(directory: Path, what: str, fix: str) -> Path:
+    """A NetdwgError naming `directory` unless it is one this user may read."""
+    try:
+        is_dir = directory.is_dir()
+        exists = directory.exists()
+    except PermissionError:
+        is_dir, exists = False, True
+    if not exists:
+        raise ConfigError(f"no such directory ({what})", span=Span(str(directory)), fix=fix)
+    if not is_dir:
+        raise ConfigError(f"is a file, not a directory ({what})", span=Span(str(directory)), fix=fix)
+    if not os.access(directory, os.R_OK | os.X_OK):
+        raise NotPermittedError(f"cannot read the directory ({what}): permission denied", Span(str(directory)),
+                                fix="run as root, or as a user who may read it")
+    return directory
+
+
 def read_rendered_dir(directory: Path) -> tuple[RenderedFile, ...]:
-    if not directory.is_dir():
-        raise ConfigError(f"{directory}: not a directory", fix="pass the directory `netdwg render --out` wrote for this host")
+    check_directory(directory, "--from", "pass the directory `netdwg render --out` wrote for this host")
     files = []
     for dirpath, dirnames, filenames in os.walk(directory):
         dirnames.sort()
@@ -56,16 +72,24 @@ def read_rendered_dir(directory: Path) -> tuple[RenderedFile, ...]:
             try:
                 text = source.read_text()
             except UnicodeDecodeError:
-                raise ParseError(f"{source}: not a text file", fix="remove it from the rendered directory") from None
+                raise ParseError("not a text file (invalid UTF-8)", Span(str(source)),
+                                 fix="remove it from the rendered directory") from None
+            except PermissionError:
+                raise NotPermittedError("cannot read it: permission denied", Span(str(source)),
+                                        fix="run as root (rendered files hold keys)") from None
             mode, owner, group, secret = file_policy(path, text)
             files.append(RenderedFile(path, text, mode, owner, group, secret))
     if not files:
-        raise ConfigError(f"{directory}: no files", fix="render this host first: netdwg render --out DIR")
+        raise ConfigError("no files in this directory", span=Span(str(directory)),
+                          fix="render this host first: netdwg render --out DIR")
     return tuple(files)
 
 
-def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None) -> DesiredHost:
-    """Everything else follows from the files: devices, sysctls, firewall, backend."""
+def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source_dir: Path | None = None) -> DesiredHost:
+    """Everything else follows from the files: devices, sysctls, firewall, backend.
+
+    `source_dir`: the --from directory, so errors name the file the admin can open.
+    """
     by_path = {f.path: f for f in files}
 
     def secret(path: PurePosixPath, span: Span | None) -> str:
@@ -82,7 +106,8 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None) -> Des
     firewall = None
     backend = "networkd"
     for f in files:
-        text, where = f.text, str(f.path)
+        text = f.text
+        where = str(source_dir / f.path.relative_to("/")) if source_dir is not None else str(f.path)
         if f.path.suffix == ".netdev" and any(str(f.path.parent).endswith(d) for d in NETWORKD_DIRS):
             device = device_from_netdev(text, where, secret)
             if device is not None:
@@ -337,10 +362,10 @@ def desired_from_topology(topology: Path, host: str) -> tuple[RenderedFile, ...]
     Secrets are not generated here: a host applies what the topology's secrets
     store holds (`netdwg render` or `netdwg keys` completes it).
     """
+    from netdwg.cli._common import prepare_topology, unknown_host
     from netdwg.render import render_host
-    from netdwg.topology.prepare import prepare
 
-    configs = prepare(topology, complete=False).compile()
+    configs = prepare_topology(topology, complete=False).compile()
     if host not in configs:
-        raise ConfigError(f"{topology}: no host {host!r}", fix="one of: " + ", ".join(sorted(configs)))
+        raise unknown_host(host, sorted(configs), topology)
     return tuple(render_host(configs[host]))

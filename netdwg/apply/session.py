@@ -53,8 +53,23 @@ def announce(text: str) -> None:
         pass
 
 
-def make_ports(args) -> Ports:
+def check_tree_options(args, writing: bool) -> None:
+    """--root and --state-dir name directories (or ones apply may create): say so before anything runs."""
+    from netdwg.cli._common import check_output_dir
+
+    for option, path in (("--root", None if is_live(args) else args.root), ("--state-dir", args.state_dir)):
+        if path is None:
+            continue
+        if writing:
+            check_output_dir(path, option)
+        elif Path(path).exists() and not Path(path).is_dir():
+            raise ConfigError(f"is a file, not a directory ({option})", span=Span(str(path)),
+                              fix=f"{option} names a directory")
+
+
+def make_ports(args, writing: bool = False) -> Ports:
     """Live adapters for root "/", files only for --root DIR."""
+    check_tree_options(args, writing)
     root = Path(args.root)
     return live_ports(root, args.state_dir) if is_live(args) else Ports(RootFiles(root, args.state_dir), False)
 
@@ -69,7 +84,7 @@ def open_ports(args, applying: bool = False) -> Ports:
     """
     from netdwg.apply.confirm import note_waiting, recover, refuse_while_waiting
 
-    ports = make_ports(args)
+    ports = make_ports(args, writing=applying)
     recover(ports, announce, refuse_while_waiting if applying else note_waiting(announce))
     return ports
 
@@ -90,6 +105,6 @@ def open_session(args, need_root: bool) -> Session:
                                fix="create it (netdwg keys genkey) or render it with the other files")
         return state.text
 
-    desired = desired_from_files(files, read_secret)
+    desired = desired_from_files(files, read_secret, args.from_dir)
     observed = observe(desired, ports)
     return Session(desired, ports, observed, plan_host(desired, observed))

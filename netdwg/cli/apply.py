@@ -8,7 +8,7 @@ import os
 import signal
 import time
 
-from netdwg.apply.args import add_source_arguments
+from netdwg.apply.args import add_source_arguments, seconds
 from netdwg.errors import EXIT_OK
 
 DESCRIPTION = """\
@@ -28,6 +28,8 @@ examples:
         keep the change only if confirmed (Enter) within 60 s, else revert:
         use this when you reach the host through the tunnel you are changing
   netdwg apply --from out/relay --root /tmp/image   build an image tree, touch nothing live
+  netdwg apply --recover
+        revert what an apply --confirm killed or rebooted while waiting left unconfirmed
 
 exit status: 0 applied (or nothing to do), 2 bad input or failed and rolled back,
 77 not root for a live apply.
@@ -38,13 +40,13 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("apply", help="make this host match its configuration", description=DESCRIPTION,
                                    epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_source_arguments(parser)
-    parser.add_argument("--confirm", metavar="SECONDS", type=float,
+    parser.add_argument("--confirm", metavar="SECONDS", type=seconds,
                         help="revert automatically unless confirmed within SECONDS (like netplan try)")
     parser.add_argument("--recover", action="store_true",
                         help="only revert a change an interrupted --confirm run left unconfirmed (killed, or "
                              "the host rebooted), then exit; netdwg-recover.service runs this at boot")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and stop (same as netdwg plan)")
-    parser.add_argument("--wait", metavar="SECONDS", type=float, default=30.0,
+    parser.add_argument("--wait", metavar="SECONDS", type=seconds, default=30.0,
                         help="how long to wait for networkd to configure links (default 30)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     parser.set_defaults(func=run)
@@ -117,6 +119,6 @@ def run_recover(args) -> int:
 
     if is_live(args) and os.geteuid() != 0:
         raise NotPermittedError("reverting on the live system needs root", fix="run it with sudo")
-    reverted = recover(make_ports(args), announce, refuse_while_waiting)
+    reverted = recover(make_ports(args, writing=True), announce, refuse_while_waiting)
     print("reverted the unconfirmed change" if reverted else "nothing to recover")
     return EXIT_OK

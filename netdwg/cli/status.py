@@ -104,7 +104,8 @@ def run(args) -> int:
 
     use_topology = args.from_dir or args.topology or Path(DEFAULT_TOPOLOGY).exists()
     files = load_files(args) if use_topology else _installed_files(root, ports.files)
-    desired = desired_from_files(files, lambda path, span: (ports.files.read(path) or _missing(path)).text)
+    desired = desired_from_files(files, lambda path, span: (ports.files.read(path) or _missing(path)).text,
+                                 args.from_dir)
     observed = observe(desired, ports)
     plan = plan_host(desired, observed)
     now = time.time()

@@ -91,3 +91,60 @@ def test_a_live_apply_as_non_root_says_so_and_exits_77(tmp_path):
                             env={"PYTHONPATH": str(REPO), "PATH": os.environ["PATH"]})
     assert result.returncode == EXIT_NOPERM
     assert "needs root" in result.stderr and "--root DIR" in result.stderr
+
+
+def _netdwg(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "netdwg", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+
+
+@pytest.mark.parametrize("args, says", [
+    (["plan", "--from", "/nonexistent"], "/nonexistent: no such directory (--from)"),
+    (["status", "--from", "afile"], "afile: is a file, not a directory (--from)"),
+    (["apply", "--from", "empty", "--root", "image"], "empty: no files in this directory"),
+    (["plan", "-t", "/nonexistent"], "/nonexistent: no such topology file"),
+    (["plan", "-t", "."], ".: is a directory, not a topology file"),
+    (["plan", "-t", "afile"], "afile:1: error: Invalid line"),
+    (["plan", "--from", "src", "--root", "afile"], "afile: is a file, not a directory (--root)"),
+    (["apply", "--from", "src", "--root", "image", "--state-dir", "afile"], "afile: is not a directory"),
+    (["apply", "--recover", "--root", "afile"], "afile: is not a directory"),
+    (["apply", "--from", "src", "--confirm", "0"], "'0' is not a positive number of seconds"),
+    (["apply", "--from", "src", "--wait", "soon"], "'soon' is not a positive number of seconds"),
+    (["plan", "--from", "bad"], "bad/etc/systemd/network/50-wg0.netdev:5: invalid PersistentKeepalive 'often'"),
+])
+def test_bad_input_names_the_file_and_a_fix_never_a_traceback(tmp_path, args, says):
+    (tmp_path / "afile").write_text("x\n")
+    (tmp_path / "empty").mkdir()
+    rendered(tmp_path)[0].rename(tmp_path / "src")
+    bad = tmp_path / "bad/etc/systemd/network"
+    bad.mkdir(parents=True)
+    (bad / "50-wg0.netdev").write_text(f"[NetDev]\nName=wg0\nKind=wireguard\n\n[WireGuardPeer]\n"
+                                       f"PublicKey={genkey().public_key()}\nPersistentKeepalive=often\n")
+    result = _netdwg(*args, cwd=tmp_path)
+    assert result.returncode == 2, result
+    assert says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "fix:" in result.stderr or "usage:" in result.stderr
+
+
+def test_t_is_short_for_topology_and_an_unknown_host_gets_a_guess(tmp_path):
+    conf = tmp_path / "net.conf"
+    conf.write_text((REPO / "examples/harbor.conf").read_text())
+    assert _netdwg("render", "-t", str(conf), "--out", str(tmp_path / "out"), cwd=tmp_path).returncode == 0
+    long = _netdwg("plan", "--topology", str(conf), "--host", "oslo", "--root", "image", "--json", cwd=tmp_path)
+    short = _netdwg("plan", "-t", str(conf), "--host", "oslo", "--root", "image", "--json", cwd=tmp_path)
+    assert long.returncode == short.returncode == 1 and long.stdout == short.stdout
+    assert "50-wg-harbor.netdev" in short.stdout
+    wrong = _netdwg("status", "-t", str(conf), "--host", "osloo", "--root", "image", cwd=tmp_path)
+    assert wrong.returncode == 2 and "no host 'osloo' in the topology" in wrong.stderr
+    assert "did you mean 'oslo'?" in wrong.stderr
+
+
+@pytest.mark.parametrize("verb", ["plan", "apply", "status"])
+def test_help_teaches_with_a_description_and_examples(verb, tmp_path):
+    text = _netdwg(verb, "--help", cwd=tmp_path).stdout
+    assert "--topology FILE, -t FILE" in text
+    examples = text.split("examples:", 1)[1].split("exit status", 1)[0]
+    count = sum(1 for line in examples.splitlines() if line.strip().startswith("netdwg "))
+    assert 2 <= count <= 4, examples
+    assert "exit status" in text
