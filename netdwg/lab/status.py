@@ -6,6 +6,7 @@ import time
 
 from netdwg.lab.roam import where_is
 from netdwg.lab.state import Lab
+from netdwg.lab.world import public_address6
 
 
 def lab_status(lab: Lab) -> dict:
@@ -24,6 +25,7 @@ def lab_status(lab: Lab) -> dict:
         hosts.append({
             "host": box.name, "role": str(box.role), "backend": box.backend, "netns": node.name,
             "holder_pid": node.pid, "public_address": str(box.public_address),
+            "public_address6": str(public_address6(lab.world, box) or "") or None,
             "location": where_is(lab, box.name) if box.nat else "-",
             "configured_by": extra.get("configured_by", {}).get(box.name, "?"),
             "peers": len(stamps), "handshakes": sum(1 for s in stamps if s),
@@ -35,6 +37,7 @@ def lab_status(lab: Lab) -> dict:
             "namespaces": len(lab.sandbox.record.netns), "processes": len(lab.sandbox.record.procs),
             "hosts": hosts,
             "lans": [{"site": lan.site, "prefix": str(lan.prefix), "router": str(lan.router_address.ip),
+                      "prefix6": str(lan.prefix6) if lan.prefix6 else None,
                       "device": str(lan.device_address.ip), "return_path": str(lan.return_path)}
                      for lan in lab.world.lans]}
 
@@ -45,11 +48,13 @@ def format_status(st: dict) -> str:
     rows = [("HOST", "ROLE", "BACKEND", "WHERE", "PUBLIC", "HANDSHAKES", "CONFIGURED BY", "DAEMONS")]
     for h in st["hosts"]:
         daemons = " ".join(f"{w}{'' if d['alive'] else '(dead)'}" for w, d in h["daemons"].items() if w != "holder")
-        rows.append((h["host"], h["role"], h["backend"], h["location"], h["public_address"],
+        rows.append((h["host"], h["role"], h["backend"], h["location"],
+                     h["public_address"] + (f", {h['public_address6']}" if h.get("public_address6") else ""),
                      f"{h['handshakes']}/{h['peers']}", h["configured_by"], daemons))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines += ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows]
     for lan in st["lans"]:
-        lines.append(f"LAN {lan['prefix']} of {lan['site']}: router {lan['router']}, test device {lan['device']}, "
+        prefix = lan["prefix"] + (f", {lan['prefix6']}" if lan.get("prefix6") else "")
+        lines.append(f"LAN {prefix} of {lan['site']}: router {lan['router']}, test device {lan['device']}, "
                      f"return path {lan['return_path']}")
     return "\n".join(lines)

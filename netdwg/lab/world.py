@@ -404,3 +404,13 @@ def plan_world(topology: Topology, return_routes: Mapping[str, tuple[ReturnRoute
     return World(topology.network.name, tuple(p.namespaces), tuple(p.hosts), tuple(p.lans), tuple(p.wires),
                  tuple(p.bridges), tuple(p.uplinks), tuple(p.masq), tuple(p.routers), tuple(p.routes),
                  tuple(p.dhcp), p.ipv6)
+
+
+def public_address6(world: World, box: HostBox) -> IPv6Address | None:
+    """The IPv6 address the internet sees for `box`: its own, its NAT router's, or its office router's."""
+    own = next((u.address6.ip for u in box.uplinks if u.peer6 is not None), None)
+    if own is not None or not world.ipv6:
+        return own
+    lans = world.lans_of(box.name)
+    front = box.nat or (lans[0].router if lans and not lans[0].gateway_is_router else None)
+    return next((u.address6.ip for u in world.uplinks if u.ns == front and u.peer6 is not None), None)

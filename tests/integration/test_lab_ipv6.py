@@ -11,6 +11,7 @@ from netdwg.lab.check import expected_probes, format_table, run_probes
 from netdwg.lab.roam import AWAY, ROAM_IF, roam
 from netdwg.lab.sandbox import snapshot_root_netns
 from netdwg.lab.state import destroy_labs
+from netdwg.lab.status import format_status, lab_status
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -56,6 +57,12 @@ def test_ipv6_only_hub_roaming_laptop_and_clean_root(tmp_path, lab_up):
     ana_nat_wan = next(u for u in lab.world.uplinks if u.ns == "ana-nat" and u.ifname == "wan0").address6.ip
     hub_sees = lab.node("hub").run(["wg", "show", "wg-tide", "endpoints"]).stdout
     assert f"[{ana_nat_wan}]:" in hub_sees
+
+    status = lab_status(lab)
+    hosts = {h["host"]: h for h in status["hosts"]}
+    assert hosts["hub"]["public_address6"] == "2001:db8::61" and hosts["hub"]["handshakes"] == 2
+    assert hosts["ana"]["public_address6"] == str(ana_nat_wan)
+    assert "2001:db8:61::/64" in format_status(status)
 
     results = run_probes(lab, expected_probes(lab.topology, lab.world), trace=False)
     assert all(r.ok for r in results), format_table(results)

@@ -262,3 +262,15 @@ def test_gateway_behind_an_ipv4_only_office_still_reaches_an_ipv6_hub():
     lan, = world.lans_of("site1")
     assert lan.prefix6 is None  # not the topology's: lab check does not probe it
     assert not any(p.dst.address.version == 6 and p.dst.site for p in expected_probes(topology, world))
+
+
+def test_public_ipv6_is_what_the_hub_sees():
+    from netdwg.lab.world import public_address6
+
+    topology = load_topology(GOLDEN / "dual-stack" / "topology.conf")
+    world = _world(topology)
+    assert public_address6(world, world.host("hub")) == ipaddress.ip_address("2001:db8::60")
+    nat_wan = next(u for u in world.uplinks if u.ns == "laptop-nat" and u.ifname == "wan0").address6.ip
+    assert public_address6(world, world.host("laptop")) == nat_wan
+    rtr_wan = next(u for u in world.uplinks if u.ns == "office-rtr" and u.ifname == "wan0").address6.ip
+    assert public_address6(world, world.host("office")) == rtr_wan
