@@ -156,6 +156,23 @@ def _route_block(routes) -> str:
     return "".join(out)
 
 
+# WireGuard carries IP packets only (no link layer, no neighbour discovery, no
+# router advertisements), so an IPv6 link-local address on it serves nothing.
+# Left at its default (LinkLocalAddressing=ipv6, IPv6AcceptRA=yes on a host that
+# does not forward), networkd 252 gives the link a fe80:: address, solicits a
+# router that can never answer and reports the link "configuring" until NDisc
+# times out: 3 solicitations 4 s apart, ~12 s on every start and reload (on a
+# wireguard-go tun device; networkd skips IPv6LL itself only for kind "wireguard").
+# Static IPv6 addresses and routes still work without it: networkd enables IPv6 on
+# a link that has static IPv6 configuration. IPv6AcceptRA=no is implied by
+# LinkLocalAddressing=no but is written so a drop-in re-enabling link-local
+# addressing brings the wait back only if it also asks for RAs. Both keys exist in
+# every networkd that can run WireGuard (v237+: LinkLocalAddressing= v219,
+# IPv6AcceptRA= v231). netplan 0.106 writes LinkLocalAddressing=ipv6 with
+# ConfigureWithoutCarrier=yes for a tunnel, which skips the NDisc wait instead.
+NO_LINK_LOCAL = "LinkLocalAddressing=no\nIPv6AcceptRA=no\n"
+
+
 @lru_cache(maxsize=256)
 def _network_head(name: str, mtu: int) -> str:
     out = comment_lines(HEADER)
@@ -164,6 +181,7 @@ def _network_head(name: str, mtu: int) -> str:
     _section(out, "Link")
     out.append(unit_line("MTUBytes", str(mtu)))
     _section(out, "Network")
+    out.append(NO_LINK_LOCAL)
     return "".join(out)
 
 

@@ -197,6 +197,48 @@ def test_networkd_252_loads_our_files_without_warnings(networkd_node, scenario, 
     assert not ours, "\n".join(ours)
 
 
+def _setup_state(node, ifname: str) -> str:
+    out = node.run(["networkctl", "list", "--no-legend", "--no-pager"]).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 5 and fields[1] == ifname:
+            return fields[-1]
+    return "(missing)"
+
+
+@pytest.mark.parametrize("scenario,host", [("dual-stack", "office"), ("hub-spokes", "relay")])
+def test_networkd_configures_our_wireguard_link_without_waiting_for_a_router(networkd_node, scenario, host):
+    """No IPv6 link-local/RA on the tunnel: "configured" at once, not after NDisc's ~12 s timeout.
+
+    wireguard-go makes a tun device, for which networkd 252 (unlike for kind "wireguard")
+    would otherwise add a fe80:: address and solicit routers. IPv6 addresses and routes
+    must still be configured without the link-local address (dual-stack).
+    """
+    node = networkd_node
+    config = compiled(scenario)[host]
+    iface = config.interfaces[0]
+    node.start_wireguard_go(iface.name)
+    for f in render_interfaces(config, "networkd"):
+        node.write_file(str(f.path), f.text, mode=f.mode, owner=f.owner, group=f.group)
+    started = time.monotonic()
+    node.run(["networkctl", "reload"])
+    state = _setup_state(node, iface.name)
+    while state != "configured" and time.monotonic() - started < 15:
+        time.sleep(0.02)
+        state = _setup_state(node, iface.name)
+    took = time.monotonic() - started
+    assert state == "configured", node.networkd_log()[-3000:]
+    assert took < 1.0, f"{iface.name} took {took:.2f} s to be configured\n{node.networkd_log()[-3000:]}"
+    addrs = json.loads(node.run(["ip", "-j", "addr", "show", "dev", iface.name]).stdout)[0]["addr_info"]
+    have = {ipaddress.ip_interface(f"{a['local']}/{a['prefixlen']}") for a in addrs}
+    assert set(iface.addresses) <= have
+    assert not [a for a in have if a.version == 6 and a.ip.is_link_local], have
+    for route in iface.routes:
+        family = "-6" if route.destination.version == 6 else "-4"
+        out = node.run(["ip", family, "route", "show", str(route.destination), "dev", iface.name]).stdout
+        assert out.strip(), f"route {route.destination} missing"
+
+
 # --- nftables and sysctl ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -51,6 +51,8 @@ def builder_network(iface):
     unit.add_section("Match").append("Name", iface.name)
     unit.add_section("Link").append("MTUBytes", iface.mtu)
     unit.add_section("Network")
+    unit.append("LinkLocalAddressing", "no")
+    unit.append("IPv6AcceptRA", "no")
     for address in iface.addresses:
         unit.append("Address", address)
     for route in iface.routes:
