@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -36,10 +35,10 @@ def package() -> Path:
     return built[0]
 
 
-def _members(package: Path) -> dict[str, tarfile.TarInfo]:
-    # .pkg.tar.zst needs zstd, which tarfile lacks: let bsdtar list it.
+def _members(package: Path) -> set[str]:
+    # Arch's .pkg.tar.zst needs zstd, which tarfile lacks: let bsdtar list it.
     listing = subprocess.run(["bsdtar", "-tf", str(package)], capture_output=True, text=True, check=True).stdout
-    return {name: None for name in listing.splitlines()}
+    return set(listing.splitlines())
 
 
 def _pkginfo(package: Path) -> list[tuple[str, str]]:
@@ -55,7 +54,8 @@ def test_package_holds_commands_units_docs_and_license(package):
     # usr/lib/python3.X/site-packages; Debian's (here) gives usr/local/...
     assert any(n.endswith("bin/netdwg") for n in names)
     assert any(n.endswith("bin/netdwg-guard") for n in names)
-    for expected in ("usr/lib/systemd/system/netdwg-guard.service", "usr/lib/systemd/system/netdwg-apply.path",
+    for expected in ("usr/lib/systemd/system/netdwg-guard.service", "usr/lib/systemd/system/netdwg-recover.service",
+                     "usr/lib/systemd/system/netdwg-apply.path",
                      "usr/lib/systemd/system/netdwg-apply.service", "usr/share/man/man8/netdwg.8.gz",
                      "usr/share/man/man8/netdwg-guard.8.gz", "usr/share/man/man5/netdwg.conf.5.gz",
                      "usr/share/bash-completion/completions/netdwg", "usr/share/doc/netdwg/examples/harbor.conf",
