@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from netdwg.unitfile import load_unit
+
 REPO = Path(__file__).resolve().parents[2]
 UNITS = sorted(p for p in (REPO / "units").iterdir() if p.suffix in {".service", ".path", ".socket", ".timer"})
 # Exposure targets (0 = locked down, 10 = unprotected). The guard's comes from
@@ -26,36 +28,20 @@ EXPOSURE_LIMIT = {"netdwg-guard.service": 2.5, "netdwg-apply.service": 3.0, "net
 pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
 
 
-def _sections(path: Path) -> dict[str, list[tuple[str, str]]]:
-    """[section] -> (key, value) list; repeated keys kept, as systemd reads them."""
-    sections: dict[str, list[tuple[str, str]]] = {}
-    current = None
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("["):
-            current = sections.setdefault(line.strip("[]"), [])
-        else:
-            key, _, value = line.partition("=")
-            current.append((key.strip(), value.strip()))
-    return sections
+def _values(unit: Path, section: str, key: str) -> list[str]:
+    """Every value given to key in [section], in file order (read with netdwg's own unit-file parser)."""
+    return [a.value for part in load_unit(unit).sections_named(section) for a in part.assignments(key)]
 
 
-def _value(path: Path, section: str, key: str) -> str | None:
-    values = [v for k, v in _sections(path).get(section, []) if k == key]
-    return values[-1] if values else None
+def _value(unit: Path, section: str, key: str) -> str | None:
+    values = _values(unit, section, key)
+    return values[-1] if values else None  # the last assignment wins
 
 
 def _executables() -> set[str]:
     """Absolute programs named by Exec*= lines (after systemd's -@:+! prefixes)."""
-    found = set()
-    for unit in UNITS:
-        for values in _sections(unit).values():
-            for key, value in values:
-                if key.startswith("Exec") and value:
-                    found.add(value.split()[0].lstrip("-@:+!"))
-    return found
+    return {a.value.split()[0].lstrip("-@:+!") for unit in UNITS for part in load_unit(unit).sections
+            for a in part.assignments() if a.key.startswith("Exec") and a.value}
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +137,7 @@ _CAP_BITS = {"chown": 0, "dac_override": 1, "dac_read_search": 2, "fowner": 3, "
 
 
 def _words(unit: Path, key: str) -> list[str]:
-    return [w for k, v in _sections(unit).get("Service", []) if k == key for w in v.split()]
+    return [word for value in _values(unit, "Service", key) for word in value.split()]
 
 
 @pytest.mark.root
