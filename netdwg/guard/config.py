@@ -21,6 +21,7 @@ The format is a small INI file: a ``[guard]`` section, then one
     dns_domain = oslo.harbor.test
     keep_hosts = 172.20.10.5   # kept in the tunnel on a foreign LAN with this prefix
     tls_pin = 172.20.10.5:443 sha256:9f86d081...  # optional: an office host's certificate
+    ssh_host_key = 172.20.10.5 ssh-ed25519 AAAAC3Nza...  # optional: an office host's SSH key
 
 Parsing keeps file:line for every value, so a mistake reads
 ``guard.conf:9: invalid action 'metrik'`` with a fix.
@@ -28,8 +29,12 @@ Parsing keeps file:line for every value, so a mistake reads
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
+import hashlib
 import ipaddress
+import struct
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +84,55 @@ class TlsPin:
         return f"{host}:{self.port} sha256:{self.sha256}"
 
 
+SSH_KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521")
+
+
+@dataclass(frozen=True, slots=True)
+class SshHostKey:
+    """An active proof: the office host at host:port proves, in an SSH key exchange, that it
+    holds the private half of this host key (a known_hosts line: HOST KEYTYPE BASE64)."""
+
+    host: IPAddress
+    port: int
+    key_type: str  # ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256/384/521
+    key: bytes  # the public key blob (what BASE64 decodes to)
+
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the key blob: what a Proof of it carries."""
+        return hashlib.sha256(self.key).hexdigest()
+
+    @classmethod
+    def parse(cls, text: str) -> "SshHostKey":
+        """`HOST KEYTYPE BASE64` or `[HOST]:PORT KEYTYPE BASE64` (known_hosts forms; a comment may follow)."""
+        parts = text.split()
+        if len(parts) < 3 or parts[1] not in SSH_KEY_TYPES:
+            raise ValueError(text)
+        where, port = parts[0], 22
+        if where.startswith("[") and "]:" in where:
+            where, _, port_text = where[1:].partition("]:")
+            if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+                raise ValueError(text)
+            port = int(port_text)
+        host = ipaddress.ip_address(where.strip("[]"))
+        try:
+            blob = base64.b64decode(parts[2], validate=True)
+            (length,) = struct.unpack(">I", blob[:4])
+            inner = blob[4:4 + length].decode("ascii")
+        except (binascii.Error, struct.error, UnicodeDecodeError):
+            raise ValueError(text) from None
+        if inner != parts[1]:  # the blob names its own type: catches a key pasted under the wrong type
+            raise ValueError(text)
+        return cls(host, port, parts[1], blob)
+
+    def __str__(self) -> str:
+        where = str(self.host) if self.port == 22 else f"[{self.host}]:{self.port}"
+        return f"{where} {self.key_type} {base64.b64encode(self.key).decode()}"
+
+    def __repr__(self) -> str:  # the blob is long and public; its fingerprint is enough
+        return f"SshHostKey({self.host}:{self.port} {self.key_type} sha256:{self.sha256[:16]}…)"
+
+
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
     """What makes a LAN *this* site. Every non-empty component must match."""
@@ -88,9 +142,11 @@ class Fingerprint:
     router_macs: tuple[str, ...] = ()  # lowercase aa:bb:cc:dd:ee:ff
     dns_domains: tuple[str, ...] = ()  # lowercase, no trailing dot
     tls_pins: tuple[TlsPin, ...] = ()  # optional active proof; all must match
+    ssh_host_keys: tuple[SshHostKey, ...] = ()  # optional active proof; all must match
 
     def is_empty(self) -> bool:
-        return not (self.dhcp_servers or self.routers or self.router_macs or self.dns_domains or self.tls_pins)
+        return not (self.dhcp_servers or self.routers or self.router_macs or self.dns_domains or self.tls_pins
+                    or self.ssh_host_keys)
 
     def describe(self) -> str:
         parts = []
@@ -104,6 +160,8 @@ class Fingerprint:
             parts.append("dns_domain=" + ",".join(self.dns_domains))
         if self.tls_pins:
             parts.append("tls_pin=" + ",".join(f"{p.host}:{p.port}" for p in self.tls_pins))
+        if self.ssh_host_keys:
+            parts.append("ssh_host_key=" + ",".join(f"{p.host}:{p.port}/{p.key_type}" for p in self.ssh_host_keys))
         return " ".join(parts) or "(none)"
 
 
@@ -161,6 +219,8 @@ def render_guard_config(config: GuardConfig) -> str:
                 lines.append(f"{key} = {', '.join(map(str, values))}")
         for pin in fp.tls_pins:  # one per line: a pin has a space in it
             lines.append(f"tls_pin = {pin}")
+        for key in fp.ssh_host_keys:
+            lines.append(f"ssh_host_key = {key}")
     return "\n".join(lines) + "\n"
 
 
@@ -168,7 +228,7 @@ def render_guard_config(config: GuardConfig) -> str:
 
 _GUARD_KEYS = {"interface", "hub_peer", "hub_endpoint", "identify_timeout"}
 _SITE_KEYS = {"lan", "action", "widen_to", "peer", "dhcp_server", "router", "router_mac",
-              "dns_domain", "keep_hosts", "tls_pin"}
+              "dns_domain", "keep_hosts", "tls_pin", "ssh_host_key"}
 _SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -270,6 +330,10 @@ def _parse_site(section: _Section, name: str) -> GuardSite:
         tls_pins=tuple(_parse_with("tls_pin", v, sp, TlsPin.parse,
                                    "write HOST:PORT sha256:HEX, e.g. 172.20.10.5:443 sha256:9f86d0...")
                        for v, sp in section.values.get("tls_pin", [])),
+        ssh_host_keys=tuple(_parse_with("ssh_host_key", v, sp, SshHostKey.parse,
+                                        "write HOST KEYTYPE BASE64 as in known_hosts, e.g. the output of "
+                                        "'ssh-keyscan -t ed25519 172.20.10.5'")
+                            for v, sp in section.values.get("ssh_host_key", [])),
     )
     keep_hosts = tuple(_parse_with("keep_hosts address", v, s, ip, ip_fix) for v, s in _items(section, "keep_hosts"))
     for host, (_, span) in zip(keep_hosts, _items(section, "keep_hosts")):

@@ -336,20 +336,27 @@ class Guard:
             return None
 
     def _start_proof(self, prove: Prove) -> None:
-        key = (prove.dev, prove.host, prove.port)
+        key = (prove.dev, prove.host, prove.port, prove.kind)
         if key in self._proving:
             return
         self._proving.add(key)
 
         async def check() -> None:
+            # Off the hot path: a task of its own, bounded by its timeout; the site stays
+            # IDENTIFYING (tunnel route kept) until the ProofSeen event arrives.
             try:
-                digest = await fetch_certificate_sha256(prove.dev, prove.host, prove.port)
-                proof = Proof(prove.dev, prove.host, prove.port, sha256=digest)
+                if prove.ssh is not None:
+                    from netdwg.guard.sshkey import fetch_ssh_host_key_sha256  # noqa: PLC0415 (cryptography)
+                    digest = await fetch_ssh_host_key_sha256(prove.dev, prove.host, prove.port, prove.ssh.key_type)
+                else:
+                    digest = await fetch_certificate_sha256(prove.dev, prove.host, prove.port)
+                proof = Proof(prove.dev, prove.host, prove.port, sha256=digest, kind=prove.kind)
             except (OSError, asyncio.TimeoutError, ValueError) as err:
-                proof = Proof(prove.dev, prove.host, prove.port, error=str(err) or type(err).__name__)
+                proof = Proof(prove.dev, prove.host, prove.port, error=str(err) or type(err).__name__,
+                              kind=prove.kind)
             finally:
                 self._proving.discard(key)
-            log.info("TLS check of %s:%d via %s: %s", prove.host, prove.port, prove.dev,
+            log.info("%s check of %s:%d via %s: %s", prove.kind.upper(), prove.host, prove.port, prove.dev,
                      proof.error or "sha256:" + proof.sha256)
             self.deliver([ProofSeen(proof)], time.monotonic())
 

@@ -92,13 +92,15 @@ class Lease:
 @dataclass(frozen=True, slots=True)
 class Proof:
     """The result of an active check of an office host through one link: the SHA-256 of the
-    certificate it presented, or the error (sha256 empty)."""
+    certificate it presented (kind "tls") or of the SSH host key it proved to hold (kind "ssh"),
+    or the error (sha256 empty)."""
 
     dev: str
     host: IPAddress
     port: int
     sha256: str = ""
     error: str = ""
+    kind: str = "tls"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +117,8 @@ class Observed:
     down_links: frozenset[str] = frozenset()
     proofs: tuple[Proof, ...] = ()  # cleared when the link loses carrier or its address
 
-    def proof_for(self, dev: str, host: IPAddress, port: int) -> Proof | None:
-        return next((p for p in self.proofs if (p.dev, p.host, p.port) == (dev, host, port)), None)
+    def proof_for(self, dev: str, host: IPAddress, port: int, kind: str = "tls") -> Proof | None:
+        return next((p for p in self.proofs if (p.dev, p.host, p.port, p.kind) == (dev, host, port, kind)), None)
 
     def routes_on(self, dev: str) -> list[Route]:
         return [r for r in self.routes if r.dev == dev]
@@ -236,7 +238,8 @@ def fold(observed: Observed, event: Event) -> Observed:
                            first_seen=tuple(p for p in observed.first_seen if p[0] != address),
                            proofs=tuple(p for p in observed.proofs if p.dev != address.dev))
         case ProofSeen(proof):
-            rest = tuple(p for p in observed.proofs if (p.dev, p.host, p.port) != (proof.dev, proof.host, proof.port))
+            rest = tuple(p for p in observed.proofs
+                         if (p.dev, p.host, p.port, p.kind) != (proof.dev, proof.host, proof.port, proof.kind))
             return replace(observed, proofs=rest + (proof,))
         case RouteAdded(route):
             # replace: same identity, maybe new attributes

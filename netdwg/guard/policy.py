@@ -14,7 +14,7 @@ import enum
 import ipaddress
 from dataclasses import dataclass, field, replace
 
-from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite
+from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite, SshHostKey
 from netdwg.guard.observed import Address, Observed, Route, RT_TABLE_MAIN
 from netdwg.keys import PublicKey
 from netdwg.wireguard import IPAddress, IPInterface, IPNetwork
@@ -94,11 +94,17 @@ class Probe:
 @dataclass(frozen=True, slots=True)
 class Prove:
     """Fetch the certificate of an office host through one link (SO_BINDTODEVICE: the tunnel
-    route still covers the host) and report its SHA-256 as a ProofSeen event."""
+    route still covers the host) and report its SHA-256 as a ProofSeen event; with an SSH
+    pin, have the host prove it holds that host key instead."""
 
     dev: str
     host: IPAddress
     port: int
+    ssh: SshHostKey | None = None  # None: a TLS check
+
+    @property
+    def kind(self) -> str:
+        return "tls" if self.ssh is None else "ssh"
 
 
 Step = Apply | Undo | Probe | Prove
@@ -173,8 +179,17 @@ def match_fingerprint(fp: Fingerprint, ev: Evidence) -> tuple[_Match, tuple[str,
     check(fp.routers, ev.router, "router")
     check(fp.router_macs, ev.router_mac, "router MAC")
     check(fp.dns_domains, ev.dns_domain, "DNS domain")
+    for key in fp.ssh_host_keys:
+        proof = next((p for p in ev.proofs if (p.kind, p.host, p.port) == ("ssh", key.host, key.port)), None)
+        if proof is None:
+            unknown.append(f"SSH host key of {key.host}:{key.port} not checked yet")
+        elif proof.error:
+            mismatch.append(f"SSH check of {key.host}:{key.port} failed: {proof.error}")
+        elif proof.sha256 != key.sha256:
+            mismatch.append(f"SSH host key of {key.host}:{key.port} is sha256:{proof.sha256[:16]}…, "
+                            f"not the pinned {key.key_type} sha256:{key.sha256[:16]}…")
     for pin in fp.tls_pins:
-        proof = next((p for p in ev.proofs if (p.host, p.port) == (pin.host, pin.port)), None)
+        proof = next((p for p in ev.proofs if (p.kind, p.host, p.port) == ("tls", pin.host, pin.port)), None)
         if proof is None:
             unknown.append(f"TLS certificate of {pin.host}:{pin.port} not checked yet")
         elif proof.error:
@@ -240,8 +255,11 @@ def identify(config: GuardConfig, site: GuardSite, learned: tuple[Fingerprint, .
             if mac_ip and ev.router_mac is None and any(fp.router_macs for fp in fingerprints):
                 probes.append(Probe(dev, mac_ip))
             for pin in dict.fromkeys(p for fp in fingerprints for p in fp.tls_pins):
-                if not any((p.host, p.port) == (pin.host, pin.port) for p in ev.proofs):
+                if not any((p.kind, p.host, p.port) == ("tls", pin.host, pin.port) for p in ev.proofs):
                     probes.append(Prove(dev, pin.host, pin.port))
+            for key in dict.fromkeys(k for fp in fingerprints for k in fp.ssh_host_keys):
+                if not any((p.kind, p.host, p.port) == ("ssh", key.host, key.port) for p in ev.proofs):
+                    probes.append(Prove(dev, key.host, key.port, ssh=key))
             continue
         results.append((cand, Verdict.FOREIGN, reasons))
     order = (Verdict.TRUSTED, Verdict.IDENTIFYING, Verdict.FOREIGN)

@@ -474,7 +474,7 @@ def _guard(ctx: CompileContext, host: Host, iface: WgInterface | None):
     hub = ctx.hub
     if host.role is not Role.ROAMING or not host.guard or iface is None or hub is None:
         return None
-    from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite  # noqa: PLC0415
+    from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite, SshHostKey, TlsPin  # noqa: PLC0415
 
     hub_key = ctx.public_key(hub.name)
     sites: list[GuardSite] = []
@@ -491,6 +491,9 @@ def _guard(ctx: CompileContext, host: Host, iface: WgInterface | None):
                     dhcp_servers=(fp.dhcp_server,) if fp.dhcp_server else (),
                     routers=(fp.router,) if fp.router else (),
                     router_macs=(fp.router_mac,) if fp.router_mac else (),
-                    dns_domains=(fp.domain.lower().rstrip("."),) if fp.domain else ()),
+                    dns_domains=(fp.domain.lower().rstrip("."),) if fp.domain else (),
+                    # load checked both: parse cannot fail here
+                    ssh_host_keys=(SshHostKey.parse(fp.ssh_host_key),) if fp.ssh_host_key else (),
+                    tls_pins=(TlsPin.parse(fp.tls_pin),) if fp.tls_pin else ()),
                 keep_hosts=lan.keep_hosts))
     return GuardConfig(interface=iface.name, hub_peer=hub_key, hub_endpoint=hub.endpoint, sites=tuple(sites))

@@ -117,6 +117,25 @@ def _mac(text: str) -> str:
     return mac
 
 
+def _ssh_host_key(text: str) -> str:
+    """known_hosts form, checked (key type, base64, the blob's own type) and normalised."""
+    from netdwg.guard.config import SshHostKey  # noqa: PLC0415 (only sites with a pin need it)
+    try:
+        return str(SshHostKey.parse(text))
+    except ValueError:
+        raise ValueError(f"{text!r} is not HOST KEYTYPE BASE64 (paste a line of "
+                         f"'ssh-keyscan -t ed25519 HOST', quoted)") from None
+
+
+def _tls_pin(text: str) -> str:
+    from netdwg.guard.config import TlsPin  # noqa: PLC0415
+    try:
+        return str(TlsPin.parse(text))
+    except ValueError:
+        raise ValueError(f"{text!r} is not HOST:PORT sha256:HEX (64 hex digits of the DER certificate's "
+                         f"SHA-256, e.g. from 'openssl x509 -outform der | sha256sum', quoted)") from None
+
+
 def parse_topology(text: str, path: str = "<topology>") -> Topology:
     """Parse and type-check a topology file's text. Raises ConfigError with every problem."""
     # A 10,000-host file makes ~500,000 small acyclic objects: the cyclic garbage
@@ -279,7 +298,9 @@ def _host(name: str, s, network: Network, out: _Collector) -> Host:
         dhcp_server=_opt(out, (*where, "dhcp_server"), _ip_address, s["dhcp_server"]),
         router=_opt(out, (*where, "lan_router"), _ip_address, s["lan_router"]),
         router_mac=_opt(out, (*where, "router_mac"), _mac, s["router_mac"]),
-        domain=s["domain"], ssh_host_key=s["ssh_host_key"],
+        domain=s["domain"],
+        ssh_host_key=_opt(out, (*where, "ssh_host_key"), _ssh_host_key, s["ssh_host_key"]),
+        tls_pin=_opt(out, (*where, "tls_pin"), _tls_pin, s["tls_pin"]),
     )
     keep = tuple(a for a in (out.convert((*where, "keep_hosts"), _ip_address, v, subject) for v in s["keep_hosts"]) if a)
     widen_to = _opt(out, (*where, "widen_to"), _ip_network, s["widen_to"])

@@ -56,10 +56,12 @@ class SiteFingerprint:
     router: IPAddress | None = None
     router_mac: str | None = None  # lowercase aa:bb:cc:dd:ee:ff
     domain: str | None = None
-    ssh_host_key: str | None = None  # "HOST KEYTYPE BASE64": an office host's pinned key
+    ssh_host_key: str | None = None  # "HOST KEYTYPE BASE64": an office host's pinned key (checked form)
+    tls_pin: str | None = None  # "HOST:PORT sha256:HEX": an office host's pinned certificate (checked form)
 
     def is_empty(self) -> bool:
-        return not any((self.dhcp_server, self.router, self.router_mac, self.domain, self.ssh_host_key))
+        return not any((self.dhcp_server, self.router, self.router_mac, self.domain, self.ssh_host_key,
+                        self.tls_pin))
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ secrets = string(default=None)
   router_mac = string(default=None)
   domain = string(default=None)
   ssh_host_key = string(default=None)
+  tls_pin = string(default=None)
 
 [pairs]
   [[__many__]]
