@@ -357,6 +357,51 @@ def test_a_pinned_office_certificate_proves_the_office(clean, pinned_right):
         assert route_dev(lab, DEVICE) == "wg0", "a forged office stays in the tunnel"
 
 
+def _start_sshd(lab, netns, name: str, address) -> "SshHostKey":
+    """A real OpenSSH sshd with a host key of its own on address:22; returns the pin for it."""
+    import os
+
+    from netdwg.guard.config import SshHostKey
+
+    key = lab.sb.rundir / f"{name}-ssh_host_ed25519_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)], check=True)
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
+    lab.sb.spawn(netns, ["/usr/sbin/sshd", "-D", "-e", "-f", "/dev/null", "-h", str(key),
+                         "-o", f"ListenAddress={address}", "-o", "PidFile=none"], name=f"sshd-{name}")
+    log = lab.sb.rundir / f"{netns.name}-sshd-{name}.log"
+    wait_until(lambda: log.exists() and "Server listening" in log.read_text(errors="replace"), timeout=10,
+               what=f"sshd {name}")
+    return SshHostKey.parse(f"{address} {key.with_suffix('.pub').read_text()}")
+
+
+def test_a_pinned_ssh_host_key_proves_the_office_and_the_cafes_sshd_does_not(clean):
+    """Only the SSH pin tells the two LANs apart here: same prefix, both have 172.20.10.5:22."""
+    lab = clean
+    office_key = _start_sshd(lab, lab.dev, "office", DEVICE)
+    lab.cafe.run(["ip", "addr", "add", f"{DEVICE}/24", "dev", "c-lap"])  # the café's box poses as the office host
+    try:
+        cafe_key = _start_sshd(lab, lab.cafe, "cafe", DEVICE)
+        assert cafe_key.key != office_key.key
+        lab.write_guard_config(Action.REMOVE, fingerprint=Fingerprint(ssh_host_keys=(office_key,)), timeout=10.0)
+        lab.start_guard()
+
+        lab.join("cafe")
+        status = wait_verdict(lab, "foreign")
+        reasons = [r for s in status["sites"] if s["site"] == "oslo" for r in s["reasons"]]
+        assert any(f"SSH host key of {DEVICE}:22 is sha256:{cafe_key.sha256[:16]}" in r for r in reasons), reasons
+        assert route_dev(lab, DEVICE) == "wg0", "the café's sshd does not make the café the office"
+        assert ping(lab.lap, DEVICE), "the office host stays reachable through the tunnel"
+        lab.leave("cafe")
+        wait_verdict(lab, "away")
+
+        lab.join("office")
+        wait_dev(lab, DEVICE, "lan0")
+        wait_verdict(lab, "trusted")
+        assert f"SSH check of {DEVICE}:22 via lan0: sha256:{office_key.sha256}" in lab.guard_log()
+    finally:
+        lab.cafe.run(["ip", "addr", "del", f"{DEVICE}/24", "dev", "c-lap"], check=False)
+
+
 def test_a_hub_endpoint_by_name_is_followed_when_its_address_changes(clean):
     """networkd resolves an Endpoint name once (systemd #9911); the guard re-resolves it."""
     from netdwg.wireguard import Endpoint
