@@ -69,6 +69,7 @@ class Facts:
         self._peers: tuple | None = None
         self._outside: frozenset | None = None
         self._reachers: dict[str, list[Host]] | None = None
+        self._site_reachers: dict[str, list[Host]] | None = None
 
     @property
     def outside_pool(self) -> frozenset:
@@ -101,6 +102,17 @@ class Facts:
                     table[reached.name].append(spoke)
             self._reachers = table
         return self._reachers.get(site.name, [])
+
+    def site_reachers(self, site: Host) -> list[Host]:
+        """`reachers(site)` that are sites: a few, where reachers() may hold 10,000 laptops."""
+        if self._site_reachers is None:
+            table: dict[str, list[Host]] = {s.name: [] for s in self.sites}
+            for spoke in self.spokes:  # in spokes order, as reachers()
+                if spoke.role is Role.SITE:
+                    for reached in self.reached_sites(spoke):
+                        table[reached.name].append(spoke)
+            self._site_reachers = table
+        return self._site_reachers.get(site.name, [])
 
 
 _CACHE: list = [None, None]  # (topology, Facts): run_lint calls every rule on one topology
@@ -148,17 +160,20 @@ def _derive_peers(topology: Topology) -> tuple[PeerPrefixes, ...]:
     known = facts(topology)
     hub = known.hub
     if hub is not None:
-        # spokes with the same reach share one AllowedIPs tuple towards the hub (10,000 laptops
-        # reaching 50 sites would otherwise build 500,000 entries)
-        towards_hub: dict[tuple, tuple] = {}
+        # Spokes with the same reach share one AllowedIPs tuple towards the hub (10,000 laptops
+        # reaching 50 sites would otherwise build 500,000 entries). The cache is keyed by the
+        # `reach` value itself, not by the names it resolves to (that built a 50-name tuple per
+        # laptop). A roaming host's reached sites depend on its reach only; a site's also on its
+        # own name (it does not reach itself), so sites key by (reach, name).
+        towards_hub: dict[object, tuple] = {}
         for spoke in known.spokes:
             own = tuple((host_prefix(a), Source(spoke.name, "address")) for a in spoke.addresses)
             lans = tuple((p, Source(spoke.name, "lan")) for p in spoke.lan_prefixes) if spoke.role is Role.SITE else ()
             peers.append(PeerPrefixes(hub.name, net.interface, spoke.name, own + lans))
-            reached_names = tuple(s.name for s in reached_sites(topology, spoke))
-            shared = towards_hub.get(reached_names)
+            key = spoke.reach if spoke.role is Role.ROAMING else (spoke.reach, spoke.name)
+            shared = towards_hub.get(key)
             if shared is None:
-                shared = towards_hub[reached_names] = pool + tuple(
+                shared = towards_hub[key] = pool + tuple(
                     (p, Source(s.name, "lan")) for s in reached_sites(topology, spoke) for p in s.lan_prefixes)
             peers.append(PeerPrefixes(spoke.name, net.interface, hub.name, shared))
     for a in mesh_sites(topology):

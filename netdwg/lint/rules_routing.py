@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import heapq
 from typing import Iterator
 
 from netdwg.errors import Diagnostic, Severity
@@ -144,13 +145,54 @@ def check_mtu(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
                        span, subject(host), fix=f"set mtu = {IPV6_MIN_MTU} or more")
 
 
+class _ReachGroup:
+    """Unguarded roaming hosts with one `reach` value: they route the same LANs.
+
+    NDW022 looks at each group once per LAN instead of at every host (50 LANs x
+    10,000 laptops). A mutable accumulator local to the rule, not a model value.
+    """
+
+    __slots__ = ("sites", "phones", "laptops", "routed", "first_lan", "summary", "_phone_names")
+
+    def __init__(self, sites: frozenset[str]) -> None:
+        self.sites = sites  # names of the sites whose LANs they route
+        self.phones: list[tuple[int, object]] = []  # (host index, host): wg-quick clients
+        self.laptops: list[tuple[int, object]] = []  # (host index, host): the others
+        self.routed: list[tuple[str, str]] = []  # (LAN label, widen fix) of each LAN they route, in file order
+        self.first_lan: int | None = None  # the first LAN they route: where their warnings go in the order
+        self.summary: tuple[str, str, int] | None = None  # (LAN listing, first fix, LAN count), formatted once
+        self._phone_names: list[str] | None = None
+
+    def phone_names(self) -> list[str]:
+        if self._phone_names is None:
+            self._phone_names = [host.name for _, host in self.phones]
+        return self._phone_names
+
+
+def _reach_groups(topology: Topology) -> list[_ReachGroup]:
+    known = facts(topology)
+    groups: dict[object, _ReachGroup] = {}
+    for index, host in enumerate(known.spokes):
+        if host.role is not Role.ROAMING or host.guard:
+            continue
+        # a roaming host is never a site, so what it reaches depends on its reach value alone
+        group = groups.get(host.reach)
+        if group is None:
+            group = groups[host.reach] = _ReachGroup(frozenset(s.name for s in known.reached_sites(host)))
+        (group.phones if host.backend is Backend.WG_QUICK else group.laptops).append((index, host))
+    return list(groups.values())
+
+
 def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
     """NDW022: a roaming host routes a site's LAN into the tunnel, so on that LAN its own traffic hairpins via the hub.
 
     Linux laptops get a warning each (set guard = yes); wg-quick clients, which
-    cannot run the guard, get one note per LAN listing them.
+    cannot run the guard, get one note per LAN listing them. Order: the notes
+    per LAN in file order (clients in host order), then the laptops' warnings
+    in the order of the first LAN each routes, then host order.
     """
-    laptops: dict[str, list] = {}
+    groups = _reach_groups(topology)
+    lan_index = 0
     for site in sites(topology):
         for lan in site.lans:
             if lan.guard_action is GuardAction.WIDEN:
@@ -166,17 +208,20 @@ def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagno
                                site.span("widen_to"), subject(site),
                                fix=f"use a prefix shorter than /{lan.prefix.prefixlen} that contains {lan.prefix}")
                 continue
-            wider = _wider(lan.prefix)
-            widen_fix = f"guard_action = widen and widen_to = {wider} on '{site.name}'"
+            lan_index += 1
+            widen_fix = f"guard_action = widen and widen_to = {_wider(lan.prefix)} on '{site.name}'"
             label = f"{site.name}'s {lan.prefix}"
-            phones = []
-            for host in facts(topology).reachers(site):
-                if host.role is not Role.ROAMING or host.guard:
-                    continue
-                if host.backend is Backend.WG_QUICK:
-                    phones.append(host.name)
-                else:
-                    laptops.setdefault(host.name, []).append((label, widen_fix))
+            reaching = [g for g in groups if site.name in g.sites]
+            with_phones = [g for g in reaching if g.phones]
+            if len(with_phones) == 1:  # the common case: the same names for every LAN, listed once
+                phones = with_phones[0].phone_names()
+            else:  # host order across groups
+                phones = [host.name for _, host in heapq.merge(*(g.phones for g in with_phones))]
+            for group in reaching:
+                if group.laptops:
+                    group.routed.append((label, widen_fix))
+                    if group.first_lan is None:
+                        group.first_lan = lan_index
             if phones:
                 yield make(
                     "NDW022", Severity.INFO,
@@ -184,18 +229,20 @@ def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagno
                     "traffic to it goes via the hub", site.span("lan"), subject(site),
                     fix=f"set {widen_fix} (a covering prefix lets the LAN's own route win)")
     # one warning per laptop, naming the LANs it routes (not one per laptop and LAN: 10,000 x 50)
-    by_name = facts(topology).by_name
-    for name, routed in laptops.items():
-        host = by_name[name]
-        lans = listing(label for label, _ in routed)
+    laptops = sorted((g.first_lan, index, host, g) for g in groups if g.routed for index, host in g.laptops)
+    for _, _, host, group in laptops:
+        if group.summary is None:
+            group.summary = (listing(label for label, _ in group.routed), group.routed[0][1], len(group.routed))
+        lans, first_fix, count = group.summary
+        name = host.name
         yield make(
             "NDW022", Severity.WARNING,
             f"routes {lans} into the tunnel; on such a LAN, DHCP gives it the same prefix with a higher metric "
             "and the tunnel route wins, so LAN traffic goes via the hub",
             host.span("reach") if host.reach is not None else host.span(), subject(host),
-            fix=f"set guard = yes on '{name}', or set {routed[0][1]} (likewise for the other sites)"
-            if len(routed) > 1 else f"set guard = yes on '{name}', or set {routed[0][1]} "
-                                    "(a covering prefix lets the LAN's own route win)")
+            fix=f"set guard = yes on '{name}', or set {first_fix} (likewise for the other sites)"
+            if count > 1 else f"set guard = yes on '{name}', or set {first_fix} "
+                              "(a covering prefix lets the LAN's own route win)")
 
 
 def check_compiled_coverage(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
@@ -232,7 +279,10 @@ def check_compiled_coverage(topology: Topology, compiled=None) -> Iterator[Diagn
                                site.span("return_path"), subject(site),
                                fix="add those LANs to the MASQUERADE sources, or use return_path = static-route")
                 outside = facts(topology).outside_pool
-                for client in facts(topology).reachers(site):
+                # with the whole pool covered and every address in it, nobody can be missing:
+                # skip the loop over (maybe 10,000) clients
+                clients = () if pool_covered and not outside else facts(topology).reachers(site)
+                for client in clients:
                     if client.role is Role.ROAMING:
                         # with the whole pool covered, only out-of-pool addresses (NDW014) can be missing
                         missing = [a for a in client.addresses if a.version == lan.prefix.version
@@ -259,7 +309,7 @@ def _foreign_lans(topology: Topology, site) -> list:
     if site in mesh:
         found += [(p, o.name) for o in mesh if o is not site for p in o.lan_prefixes]
     if facts(topology).hub is not None:
-        found += [(p, o.name) for o in facts(topology).reachers(site) if o.role is Role.SITE for p in o.lan_prefixes]
+        found += [(p, o.name) for o in facts(topology).site_reachers(site) for p in o.lan_prefixes]
     return found
 
 

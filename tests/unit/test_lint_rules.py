@@ -554,3 +554,32 @@ def test_two_pairs_on_one_gateway_need_their_own_interface_and_port():
     assert sorted(h.message for h in hits) == [
         "on 'a', interface wg-s2s is used by pair 'ab' too", "on 'a', port 51821 is used by pair 'ab' too"]
     assert all(h.subject == "pair 'ac'" for h in hits)
+
+
+def test_roaming_conflict_order_across_reach_groups():
+    """Clients are grouped by reach internally; the findings keep file order: a note per LAN listing its
+    wg-quick clients in host order, then one warning per laptop, by the first LAN it routes, then host order."""
+    from netdwg.lint.rules_routing import check_roaming_conflict
+
+    def roaming(name, number, backend, reach=None):
+        return (f"  [[{name}]]\n  role = roaming\n  address = 10.9.1.{number}\n  backend = {backend}\n"
+                + (f"  reach = {reach}\n" if reach else ""))
+
+    text = ("[network]\nname = t\npool = 10.9.0.0/16\n[hosts]\n"
+            "  [[hub]]\n  role = hub\n  address = 10.9.0.1\n  endpoint = 198.51.100.1:51820\n"
+            + "".join(f"  [[s{i}]]\n  role = site\n  address = 10.9.0.{i + 1}\n  lan = 172.20.{i}.0/24\n"
+                      f"  lan_address = 172.20.{i}.1\n  return_path = static-route\n" for i in (1, 2, 3))
+            + roaming("p1", 1, "wg-quick", "s2") + roaming("l1", 2, "networkd", "s2, s3")
+            + roaming("p2", 3, "wg-quick") + roaming("l2", 4, "networkd")
+            + roaming("l3", 5, "networkd", "s3") + roaming("p3", 6, "wg-quick", "s2"))
+    found = list(check_roaming_conflict(parse_topology(text, "t.conf")))
+    notes = [(d.subject, d.message.split(" route ")[0]) for d in found if d.severity is Severity.INFO]
+    assert notes == [("host 's1'", "wg-quick clients p2"), ("host 's2'", "wg-quick clients p1, p2, p3"),
+                     ("host 's3'", "wg-quick clients p2")]
+    warnings = [d for d in found if d.severity is Severity.WARNING]
+    assert [d.subject for d in warnings] == ["host 'l2'", "host 'l1'", "host 'l3'"]
+    assert "s1's 172.20.1.0/24, s2's 172.20.2.0/24, s3's 172.20.3.0/24" in warnings[0].message
+    assert "(likewise for the other sites)" in warnings[0].fix
+    assert "s2's 172.20.2.0/24, s3's 172.20.3.0/24" in warnings[1].message and "s1's" not in warnings[1].message
+    assert "routes s3's 172.20.3.0/24 into" in warnings[2].message and "widen_to = 172.20.0.0/16 on 's3'" in warnings[2].fix
+    assert all(d.severity is not Severity.ERROR for d in found)
