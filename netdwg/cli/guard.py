@@ -1,4 +1,9 @@
-"""`netdwg guard`: look at and drive the roaming conflict guard (netdwg-guard)."""
+"""`netdwg guard`: look at and drive the roaming conflict guard (netdwg-guard).
+
+Only argparse and netdwg.guard.defaults are imported at the top: every verb is
+registered for any `netdwg` call, and the guard's daemon pulls in asyncio,
+pyroute2 and watchdog. The verbs import what they need when they run.
+"""
 
 from __future__ import annotations
 
@@ -10,72 +15,89 @@ import time
 from pathlib import Path
 
 from netdwg.errors import EXIT_OK, ConfigError, NotPermittedError
-from netdwg.guard import config as cfg
+from netdwg.guard.defaults import add_path_arguments, add_run_arguments
 
 DESCRIPTION = """\
 A roaming laptop routes office LANs into WireGuard. When it joins one of those
 LANs, the tunnel route wins over the LAN's own and LAN traffic hairpins through
 the hub. netdwg-guard notices, checks that the LAN really is that office (DHCP
-server, router address and MAC, DNS domain: more than the prefix, so a café
-handing out the same prefix is not trusted) and applies the site's action:
-remove, metric or widen. Everything it changes is undone on leaving.
+server, router address and MAC, DNS domain, optionally a pinned SSH host key or
+TLS certificate: more than the prefix, so a café handing out the same prefix is
+not trusted) and applies the site's action: remove, metric or widen.
+Everything it changes is undone on leaving.
 """
 
 EPILOG = """\
-Examples:
-  netdwg guard status              what the guard sees, what it decided and why
+examples:
+  netdwg guard status               what the guard sees, what it decided and why
   netdwg guard status --json
-  netdwg guard learn oslo          in the oslo office: record this LAN's fingerprint
-  netdwg guard run --foreground -v debug: run the daemon in this terminal
+  netdwg guard learn oslo           in the oslo office: record this LAN's fingerprint
+  netdwg guard run --foreground -v  debug: run the daemon in this terminal
+
+exit status: 0 ok, 2 bad input (guard.conf, unknown site), 77 not permitted.
+"""
+
+STATUS_DESCRIPTION = """\
+Show each site's verdict (away, identifying, trusted, foreign), the reasons,
+and the changes in effect. Reads the running guard's status file; when no
+guard runs, decides afresh from this host's addresses, routes and leases.
+"""
+
+STATUS_EPILOG = """\
+examples:
+  netdwg guard status
+  netdwg guard status --json | jq '.sites[] | {site, verdict, reasons}'
+"""
+
+LEARN_DESCRIPTION = """\
+Run this while connected to SITE's office LAN: the DHCP server, router
+address and MAC and DNS domain of the link on SITE's prefix are stored in
+the learned-fingerprints file. A running guard re-reads it (SIGHUP).
+Active proofs (ssh_host_key, tls_pin) are declared in the topology instead.
+"""
+
+LEARN_EPILOG = """\
+examples:
+  sudo netdwg guard learn oslo
+  sudo netdwg guard learn oslo --json
+"""
+
+RUN_DESCRIPTION = """\
+Run netdwg-guard, the daemon. Under systemd use netdwg-guard.service;
+--foreground logs to this terminal instead of the journal.
+"""
+
+RUN_EPILOG = """\
+examples:
+  sudo netdwg guard run --foreground --verbose
+  sudo netdwg guard run --foreground --config ./guard.conf --no-dbus
 """
 
 
 def register(subparsers) -> None:
+    raw = argparse.RawDescriptionHelpFormatter
     parser = subparsers.add_parser("guard", help="the roaming conflict guard: status, learn, run",
-                                   description=DESCRIPTION, epilog=EPILOG,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+                                   description=DESCRIPTION, epilog=EPILOG, formatter_class=raw)
     verbs = parser.add_subparsers(dest="guard_command", metavar="VERB")
 
     status = verbs.add_parser("status", help="what the guard sees and decided, and why",
-                              description="Show each site's verdict (away, identifying, trusted, foreign), "
-                                          "the reasons, and the changes in effect. Reads the running guard's "
-                                          "status file; when no guard runs, decides afresh from the host.",
-                              epilog="Example: netdwg guard status --json | jq '.sites[]'",
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    _paths(status)
+                              description=STATUS_DESCRIPTION, epilog=STATUS_EPILOG, formatter_class=raw)
+    add_path_arguments(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(func=run_status)
 
     learn = verbs.add_parser("learn", help="record the current LAN as SITE's fingerprint",
-                             description="Run this while connected to SITE's office LAN: the DHCP server, "
-                                         "router address and MAC and DNS domain of the link on SITE's "
-                                         "prefix are stored in the learned-fingerprints file; a running "
-                                         "guard re-reads it (SIGHUP).",
-                             epilog="Example: sudo netdwg guard learn oslo",
-                             formatter_class=argparse.RawDescriptionHelpFormatter)
+                             description=LEARN_DESCRIPTION, epilog=LEARN_EPILOG, formatter_class=raw)
     learn.add_argument("site", metavar="SITE", help="a site name from guard.conf")
-    _paths(learn)
+    add_path_arguments(learn)
     learn.add_argument("--json", action="store_true", help="machine-readable output")
     learn.set_defaults(func=run_learn)
 
     run = verbs.add_parser("run", help="run the guard daemon (netdwg-guard)",
-                           description="Run netdwg-guard. Under systemd use netdwg-guard.service; "
-                                       "--foreground logs to this terminal.",
-                           epilog="Example: sudo netdwg guard run --foreground --verbose",
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-    from netdwg.guard.daemon import add_run_arguments
-
+                           description=RUN_DESCRIPTION, epilog=RUN_EPILOG, formatter_class=raw)
     add_run_arguments(run)
     run.set_defaults(func=run_daemon)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
-
-
-def _paths(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=cfg.DEFAULT_CONFIG_PATH, help="guard.conf (default %(default)s)")
-    parser.add_argument("--learned", type=Path, default=cfg.DEFAULT_LEARNED_PATH,
-                        help="learned fingerprints (default %(default)s)")
-    parser.add_argument("--status", type=Path, default=cfg.DEFAULT_STATUS_PATH,
-                        help="the running guard's status file (default %(default)s)")
 
 
 def _guard_pid(status_path: Path) -> int | None:
@@ -90,7 +112,7 @@ def _guard_pid(status_path: Path) -> int | None:
     return pid if b"guard" in cmdline else None
 
 
-def _observe(config: cfg.GuardConfig, probe_site: cfg.GuardSite | None = None):
+def _observe(config, probe_site=None):
     from netdwg.guard.actions import probe_neighbour
     from netdwg.guard.observed import Observed, fold
     from netdwg.guard.policy import gather_evidence, identify
@@ -116,7 +138,9 @@ def _observe(config: cfg.GuardConfig, probe_site: cfg.GuardSite | None = None):
 
 
 def run_status(args) -> int:
-    config = cfg.load_guard_config(args.config)
+    from netdwg.guard.config import load_guard_config
+
+    config = load_guard_config(args.config)
     pid = _guard_pid(args.status)
     if pid:
         status = json.loads(args.status.read_text())
@@ -157,10 +181,11 @@ def run_status(args) -> int:
 
 
 def run_learn(args) -> int:
+    from netdwg.guard.config import load_guard_config
     from netdwg.guard.learned import add_learned, fingerprint_of_link, load_learned, save_learned
     from netdwg.guard.policy import identify
 
-    config = cfg.load_guard_config(args.config)
+    config = load_guard_config(args.config)
     site = config.site(args.site)
     if site is None:
         raise ConfigError(f"no site {args.site!r} in {args.config}",

@@ -43,10 +43,8 @@ from netdwg.errors import ConfigError, NotPermittedError, ParseError, Span
 from netdwg.keys import PublicKey
 from netdwg.wireguard import Endpoint, IPAddress, IPNetwork
 
-DEFAULT_CONFIG_PATH = Path("/etc/netdwg/guard.conf")
-DEFAULT_STATE_PATH = Path("/run/netdwg/guard.state")
-DEFAULT_LEARNED_PATH = Path("/var/lib/netdwg/guard-learned.json")
-DEFAULT_STATUS_PATH = Path("/run/netdwg/guard.status")
+from netdwg.guard.defaults import (  # noqa: F401 (re-exported: callers use cfg.DEFAULT_*)
+    DEFAULT_CONFIG_PATH, DEFAULT_LEARNED_PATH, DEFAULT_STATE_PATH, DEFAULT_STATUS_PATH)
 
 DEFAULT_IDENTIFY_TIMEOUT = 3.0  # seconds
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from netdwg.errors import EXIT_INTERNAL, EXIT_OK, NetdwgError
 from netdwg.guard import config as cfg
+from netdwg.guard.defaults import DNS_REFRESH, add_run_arguments  # noqa: F401 (add_run_arguments re-exported)
 from netdwg.guard.actions import execute, fetch_certificate_sha256, probe_neighbour, resolve_endpoint, wg_port_for
 from netdwg.guard.rtnl import RtnlRoutes
 from netdwg.guard.learned import load_learned
@@ -33,7 +34,6 @@ from netdwg.guard.state import GuardState, load_state, save_state
 
 log = logging.getLogger("netdwg.guard")
 
-DNS_REFRESH = 300.0  # seconds between re-resolutions of a hub endpoint given by name
 PROBE_INTERVAL = 0.05  # seconds between two ARP probes of the same router (one datagram each)
 
 
@@ -422,23 +422,6 @@ def build_parser(prog: str = "netdwg-guard") -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_run_arguments(parser)
     return parser
-
-
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=cfg.DEFAULT_CONFIG_PATH,
-                        help="guard.conf (default %(default)s)")
-    parser.add_argument("--state", type=Path, default=cfg.DEFAULT_STATE_PATH,
-                        help="record of changes (default %(default)s)")
-    parser.add_argument("--learned", type=Path, default=cfg.DEFAULT_LEARNED_PATH,
-                        help="learned fingerprints (default %(default)s)")
-    parser.add_argument("--status", type=Path, default=cfg.DEFAULT_STATUS_PATH,
-                        help="status file (default %(default)s)")
-    parser.add_argument("--leases", type=Path, default=LEASE_DIR, help="networkd lease directory (default %(default)s)")
-    parser.add_argument("--no-dbus", action="store_true", help="do not use D-Bus (netlink and lease files only)")
-    parser.add_argument("--dns-refresh", type=float, default=DNS_REFRESH, metavar="SECONDS",
-                        help="re-resolve a hub endpoint given by name this often (default %(default)g)")
-    parser.add_argument("--foreground", action="store_true", help="log to stderr even under systemd")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging (reaction times, D-Bus)")
 
 
 async def _serve(guard: Guard) -> int:

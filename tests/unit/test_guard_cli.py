@@ -32,6 +32,27 @@ def test_help_teaches_with_examples(capsys):
     assert "netdwg guard learn oslo" in out and "café" in out
 
 
+def test_help_imports_nothing_heavy_and_wraps_every_description():
+    """`netdwg guard --help` (and every other netdwg call: verbs are all registered)
+    must not pay for asyncio, pyroute2 or the daemon."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom netdwg.cli import main\n"
+            "for argv in (['guard', '--help'], ['guard', 'status', '--help'], ['guard', 'learn', '--help'],"
+            " ['guard', 'run', '--help']):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            "print('LOADED', sorted(m for m in sys.modules if m.startswith(('asyncio', 'pyroute2', 'watchdog',"
+            " 'netdwg.guard.'))))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"COLUMNS": "100", "PATH": "/usr/bin:/bin"}, cwd=str(__import__("pathlib").Path(
+                             __file__).resolve().parents[2])).stdout
+    assert out.rsplit("LOADED", 1)[1].strip() == "['netdwg.guard.defaults']"
+    helps = out.rsplit("LOADED", 1)[0]
+    assert helps.count("examples:") == 4 and "Examples:" not in helps
+    assert max(len(line) for line in helps.splitlines()) <= 100  # descriptions wrapped, not one long line
+
+
 def test_learn_an_unknown_site_is_a_user_error_with_the_known_ones(tmp_path, capsys):
     conf = tmp_path / "guard.conf"
     conf.write_text(CONF)

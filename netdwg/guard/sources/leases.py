@@ -16,11 +16,11 @@ import socket
 from pathlib import Path
 from typing import Callable
 
+from netdwg.guard.defaults import LEASE_DIR  # noqa: F401 (one definition for the CLI and daemon)
 from netdwg.guard.observed import Lease, LeaseGone, LeaseSeen
 
 log = logging.getLogger("netdwg.guard")
 
-LEASE_DIR = Path("/run/systemd/netif/leases")
 SOURCE = "lease-file"
 
 
