@@ -415,9 +415,10 @@ def status_json(decision: Decision | None, state, config: cfg.GuardConfig, pid: 
 def build_parser(prog: str = "netdwg-guard") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="Keep a roaming laptop's office LANs off the tunnel while it is really in "
-                    "that office, and in the tunnel everywhere else (netdwg topology, issue 5).",
-        epilog="Examples:\n  netdwg-guard --foreground --verbose\n"
+        description="Keep a roaming laptop's office LANs off the tunnel while it is really in\n"
+                    "that office, and in the tunnel everywhere else. Configured by\n"
+                    "/etc/netdwg/guard.conf, which 'netdwg render' writes for guard = yes.\n",
+        epilog="examples:\n  netdwg-guard --foreground --verbose\n"
                "  systemctl enable --now netdwg-guard.service\n",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_run_arguments(parser)
