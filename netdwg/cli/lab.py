@@ -33,7 +33,7 @@ crash or Ctrl-C.
 
 EPILOG = """\
 examples:
-  netdwg lab up examples/harbor.conf      build the lab (5 hosts: 2 s, plus netdwg apply in each)
+  netdwg lab up examples/harbor.conf      build the lab (5 hosts: ~5 s with netdwg apply)
   netdwg lab check                        who reaches whom, with paths; exit 1 on any mismatch
   netdwg lab roam ana oslo                move laptop ana onto oslo's LAN (DHCP), iperf3 before/after
   netdwg lab roam ana away                and back
