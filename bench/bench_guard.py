@@ -32,17 +32,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from netdwg.guard.config import Action  # noqa: E402
-from netdwg.guard.scenario import DEVICE, OFFICE_LAN, build_roaming_lab  # noqa: E402
+from netdwg.guard.scenario import DEVICE, OFFICE_LAN, OFFICE_ROUTER, build_roaming_lab  # noqa: E402
 from netdwg.lab.sandbox import Sandbox, wait_until  # noqa: E402
 
 TS = re.compile(r"^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)\]\s*(.*)$")
 
 
 class RouteMonitor:
-    """`ip -ts monitor route` in the laptop's namespaces, lines kept with their timestamps."""
+    """`ip -ts monitor route neigh` in the laptop's namespaces, lines kept with their timestamps."""
 
     def __init__(self, lab) -> None:
-        self.proc = subprocess.Popen(["nsenter", "-t", str(lab.lap.pid), "-m", "-n", "ip", "-ts", "monitor", "route"],
+        self.proc = subprocess.Popen(["nsenter", "-t", str(lab.lap.pid), "-m", "-n", "ip", "-ts", "monitor", "route", "neigh"],
                                      stdout=subprocess.PIPE, text=True, start_new_session=True)
         self.lines: list[tuple[float, str]] = []
         self.lock = threading.Lock()
@@ -72,6 +72,20 @@ class RouteMonitor:
 
 def _is_lan_route(text: str) -> bool:
     return text.startswith(f"{OFFICE_LAN} dev lan0") and "proto kernel" in text
+
+
+def _is_router_mac(text: str) -> bool:
+    """The kernel learned the office router's MAC on lan0 (the guard's ARP probe, or earlier)."""
+    return text.startswith(f"{OFFICE_ROUTER} dev lan0 lladdr")
+
+
+_BLOCKER = re.compile(r"oslo=identifying\(([^)]*)\)")
+
+
+def last_blocker(log: str) -> str:
+    """What the guard still waited for in its last round before the fix (from its -v log)."""
+    found = _BLOCKER.findall(log)
+    return found[-1] if found else "(nothing: fixed in the first round)"
 
 
 def _is_fix(text: str) -> bool:
@@ -108,23 +122,42 @@ def leave_and_wait(lab, baseline) -> None:
 
 
 def bench_reaction(lab, mon: RouteMonitor, joins: int, baseline) -> None:
-    samples = []
+    samples, to_mac, mac_to_fix, slow = [], [], [], []
+    blockers: dict[str, int] = {}
+    load = os.getloadavg()[0]
     for i in range(joins):
         mark = mon.mark()
+        log_mark = len(lab.guard_log())
         join_and_wait(lab)
         time.sleep(0.02)
         lines = mon.since(mark)
         t_lan = next((t for t, l in lines if _is_lan_route(l)), None)
         t_fix = next((t for t, l in lines if _is_fix(l)), None)
+        t_mac = next((t for t, l in lines if _is_router_mac(l)), None)
         if t_lan is not None and t_fix is not None:
-            samples.append((t_fix - t_lan) * 1000)
+            ms = (t_fix - t_lan) * 1000
+            samples.append(ms)
+            if t_mac is not None:
+                to_mac.append((t_mac - t_lan) * 1000)
+                mac_to_fix.append((t_fix - t_mac) * 1000)
+            blocker = last_blocker(lab.guard_log()[log_mark:])
+            blockers[blocker] = blockers.get(blocker, 0) + 1
+            slow.append((ms, blocker, None if t_mac is None else (t_mac - t_lan) * 1000))
         leave_and_wait(lab, baseline)
     if not samples:
         print("reaction: no samples")
         return
     print(f"reaction over {len(samples)} joins (connected route -> tunnel route deleted): "
           f"p50 {pct(samples, 50):.1f} ms, p99 {pct(samples, 99):.1f} ms, max {max(samples):.1f} ms "
-          f"(target p99 <= 20 ms; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+          f"(target p99 <= 20 ms; load average {load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    if to_mac:
+        print(f"  connected route -> router MAC known (ARP): p50 {pct(to_mac, 50):.1f} ms, "
+              f"p99 {pct(to_mac, 99):.1f} ms; router MAC -> fix: p50 {pct(mac_to_fix, 50):.1f} ms, "
+              f"p99 {pct(mac_to_fix, 99):.1f} ms")
+    print("  last thing waited for before the fix: " +
+          "; ".join(f"{n}x {b}" for b, n in sorted(blockers.items(), key=lambda kv: -kv[1])))
+    for ms, blocker, mac in sorted(slow, reverse=True)[:3]:
+        print(f"  slowest: {ms:.1f} ms (ARP done at {'-' if mac is None else f'{mac:.1f}'} ms), waited for: {blocker}")
 
 
 def bench_soak(lab, cycles: int, baseline) -> None:
