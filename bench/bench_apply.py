@@ -36,7 +36,7 @@ def netdev_text(hub_key, peers) -> str:
     lines = ["[NetDev]", "Name=wg0", "Kind=wireguard", "", "[WireGuard]",
              f"PrivateKey={hub_key.reveal_base64()}", "ListenPort=51820"]
     for name, public, psk, ips in peers:
-        lines += ["", "[WireGuardPeer]", f"# {name}", f"PublicKey={public}", f"PresharedKey={psk}", f"AllowedIPs={ips}"]
+        lines += ["", f"# {name}", "[WireGuardPeer]", f"PublicKey={public}", f"PresharedKey={psk}", f"AllowedIPs={ips}"]
     return "\n".join(lines) + "\n"
 
 

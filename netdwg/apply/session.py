@@ -7,6 +7,7 @@ import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
 from netdwg.apply.desired import desired_from_files, desired_from_topology, read_rendered_dir
 from netdwg.apply.observe import Ports, live_ports, observe
@@ -31,7 +32,7 @@ def load_files(args):
     /etc/netdwg/netdwg.conf) compiled for --host (default: this machine's short host name)."""
     if args.from_dir is not None:
         return read_rendered_dir(args.from_dir)
-    from netdwg.topology.model import DEFAULT_TOPOLOGY
+    from netdwg.cli._common import DEFAULT_TOPOLOGY
 
     topology = args.topology or (Path(DEFAULT_TOPOLOGY) if Path(DEFAULT_TOPOLOGY).exists() else None)
     if topology is None:
@@ -89,14 +90,17 @@ def open_ports(args, applying: bool = False) -> Ports:
     return ports
 
 
-def open_session(args, need_root: bool) -> Session:
+def open_session(args, need_root: bool, installed_files: Callable[[Ports], tuple] | None = None) -> Session:
+    """Desired (the source named by args, or `installed_files(ports)`), observed, and the plan between them."""
     live = is_live(args)
     if live and need_root and os.geteuid() != 0:
         raise NotPermittedError("applying to the live system needs root",
                                 fix="run it with sudo, or use --root DIR to apply to a directory tree")
     root = Path(args.root)
-    files = load_files(args)  # bad input is reported before anything is reverted or read
+    files = load_files(args) if installed_files is None else None  # bad input first, before any revert
     ports = open_ports(args, applying=need_root)
+    if files is None:
+        files = installed_files(ports)  # read after open_ports: a revert may have just restored them
 
     def read_secret(path: PurePosixPath, span: Span | None) -> str:
         state = ports.files.read(path)

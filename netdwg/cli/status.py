@@ -91,23 +91,16 @@ def _bytes(n: int) -> str:
 
 
 def run(args) -> int:
-    from netdwg.apply.desired import desired_from_files
-    from netdwg.apply.observe import observe
-    from netdwg.apply.session import is_live, load_files, open_ports
+    from netdwg.apply.session import is_live, open_session
     from netdwg.host.routes import read_routes
-    from netdwg.plan import plan_host
+    from netdwg.cli._common import DEFAULT_TOPOLOGY
 
     root = Path(args.root)
     live = is_live(args)
-    ports = open_ports(args)
-    from netdwg.topology.model import DEFAULT_TOPOLOGY
-
     use_topology = args.from_dir or args.topology or Path(DEFAULT_TOPOLOGY).exists()
-    files = load_files(args) if use_topology else _installed_files(root, ports.files)
-    desired = desired_from_files(files, lambda path, span: (ports.files.read(path) or _missing(path)).text,
-                                 args.from_dir)
-    observed = observe(desired, ports)
-    plan = plan_host(desired, observed)
+    session = open_session(args, need_root=False,
+                           installed_files=None if use_topology else lambda ports: _installed_files(root, ports.files))
+    desired, observed, plan = session.desired, session.observed, session.plan
     now = time.time()
     report = {"interfaces": [], "drift": [s.describe() for s in plan.steps()], "notes": list(plan.notes)}
     for device in desired.devices:
@@ -132,12 +125,6 @@ def run(args) -> int:
     else:
         print(format_status(report, now), end="")
     return EXIT_OK if plan.is_empty else EXIT_WARNINGS
-
-
-def _missing(path):
-    from netdwg.errors import SecretsError
-
-    raise SecretsError(f"key file {path} does not exist", fix="create it or pass --from DIR")
 
 
 def format_status(report: dict, now: float) -> str:

@@ -28,7 +28,7 @@ def render(out: Path, key: PrivateKey, peers, forward: str = "1", extra_network:
     """A host's files: key in a key file, peers with PSKs; returns path -> text."""
     netdev = ["[NetDev]", "Name=wg0", "Kind=wireguard", "", "[WireGuard]", f"PrivateKeyFile={KEY}", "ListenPort=51820"]
     for name, public, psk, net in peers:
-        netdev += ["", "[WireGuardPeer]", f"# {name}", f"PublicKey={public}", f"PresharedKey={psk}", f"AllowedIPs={net}"]
+        netdev += ["", f"# {name}", "[WireGuardPeer]", f"PublicKey={public}", f"PresharedKey={psk}", f"AllowedIPs={net}"]
     files = {NETDEV: "\n".join(netdev) + "\n",
              NETWORK: f"[Match]\nName=wg0\n\n[Network]\nAddress=10.99.0.1/24\n{NO_IPV6LL}{extra_network}",
              KEY: key.reveal_base64() + "\n",

@@ -70,7 +70,7 @@ def render_hub(hub: Host, spokes: list[Host], out: Path) -> Path:
     lines = ["[NetDev]", "Name=wg0", "Kind=wireguard", "", "[WireGuard]",
              f"PrivateKey={hub.key.reveal_base64()}", f"ListenPort={PORT}"]
     for s in spokes:
-        lines += ["", "[WireGuardPeer]", f"# {s.name}", f"PublicKey={s.public}",
+        lines += ["", f"# {s.name}", "[WireGuardPeer]", f"PublicKey={s.public}",
                   f"PresharedKey={s.psk.reveal_base64()}", f"AllowedIPs={s.vpn}/32"]
     network = f"[Match]\nName=wg0\n\n[Network]\nAddress={hub.vpn}/24\n{NO_IPV6LL}"
     sysctl = "# netdwg: the hub routes between spokes\nnet.ipv4.ip_forward = 1\nnet.ipv4.conf.all.send_redirects = 0\n"
@@ -82,7 +82,7 @@ def render_hub(hub: Host, spokes: list[Host], out: Path) -> Path:
 def render_spoke(spoke: Host, hub: Host, out: Path, extra_network: str = "") -> Path:
     netdev = "\n".join(["[NetDev]", "Name=wg0", "Kind=wireguard", "", "[WireGuard]",
                         "PrivateKeyFile=/etc/netdwg/keys/wg0.key", "",
-                        "[WireGuardPeer]", f"# {hub.name}", f"PublicKey={hub.public}",
+                        f"# {hub.name}", "[WireGuardPeer]", f"PublicKey={hub.public}",
                         f"PresharedKey={spoke.psk.reveal_base64()}", "AllowedIPs=10.99.0.0/24",
                         f"Endpoint={hub.underlay}:{PORT}", "PersistentKeepalive=25"]) + "\n"
     network = f"[Match]\nName=wg0\n\n[Network]\nAddress={spoke.vpn}/24\n{NO_IPV6LL}{extra_network}"

@@ -46,7 +46,7 @@ def netdev_text(device):
     lines = ["[NetDev]", "Name=wg0", "Kind=wireguard", "", "[WireGuard]",
              f"PrivateKey={device.private_key.reveal_base64()}", "ListenPort=51820"]
     for p in device.peers:
-        lines += ["", "[WireGuardPeer]", f"# {p.name}", f"PublicKey={p.public_key}",
+        lines += ["", f"# {p.name}", "[WireGuardPeer]", f"PublicKey={p.public_key}",
                   f"AllowedIPs={','.join(map(str, p.allowed_ips))}"]
         if p.preshared_key:
             lines.append(f"PresharedKey={p.preshared_key.reveal_base64()}")

@@ -24,7 +24,7 @@ def rendered(tmp_path: Path, peers: int = 1) -> tuple[Path, list[str]]:
     for i in range(peers):
         psk = genpsk().reveal_base64()
         secrets.append(psk)
-        lines += ["", "[WireGuardPeer]", f"# site{i}", f"PublicKey={genkey().public_key()}",
+        lines += ["", f"# site{i}", "[WireGuardPeer]", f"PublicKey={genkey().public_key()}",
                   f"PresharedKey={psk}", f"AllowedIPs=10.99.0.{i + 2}/32"]
     out = tmp_path / f"rendered{peers}"
     (out / "etc/systemd/network").mkdir(parents=True)
@@ -110,7 +110,7 @@ def _netdwg(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     (["apply", "--recover", "--root", "afile"], "afile: is not a directory"),
     (["apply", "--from", "src", "--confirm", "0"], "'0' is not a positive number of seconds"),
     (["apply", "--from", "src", "--wait", "soon"], "'soon' is not a positive number of seconds"),
-    (["plan", "--from", "bad"], "bad/etc/systemd/network/50-wg0.netdev:5: invalid PersistentKeepalive 'often'"),
+    (["plan", "--from", "bad"], "bad/etc/systemd/network/50-wg0.netdev:7: PersistentKeepalive= takes a number"),
 ])
 def test_bad_input_names_the_file_and_a_fix_never_a_traceback(tmp_path, args, says):
     (tmp_path / "afile").write_text("x\n")
