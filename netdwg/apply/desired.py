@@ -159,9 +159,13 @@ def routes_from_network(text: str, where: str):
 def device_from_netdev(text: str, where: str, secret) -> WgDevice | None:
     """The WireGuard device of a .netdev, peers named from the renderer's comments; None for another Kind.
 
-    Read through `netdwg.unitfile` (effective view + to_wg_device): measured against
-    the reader apply had before, for 5,000 peers cold in a fresh process, 105 ms CPU
-    against 128 ms (bench/bench_unitfile.py has the library's own figures).
+    Read through `netdwg.unitfile` (effective view + to_wg_device) rather than a
+    reader of apply's own. Measured for 5,000 peers: the read itself, cold in a fresh
+    process, 105 ms CPU against 128 ms for apply's old reader; but importing
+    netdwg.unitfile costs ~40-60 ms, so a whole `netdwg plan` of that hub takes
+    248 ms CPU against 228 ms (median of 12, 2-core machine at load 5): within the
+    ~20 ms allowed for one parser instead of two (bench/bench_unitfile.py has the
+    library's own figures).
     """
     from netdwg.unitfile.views import netdev_view, to_wg_device
 
