@@ -410,4 +410,7 @@ def snapshot_root_netns() -> dict[str, object]:
 
 ROOT_SYSCTLS = tuple(s.split("=")[0] for s in NETNS_SYSCTLS) + (
     "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.icmp_ratelimit", "net.ipv6.icmp.ratelimit",
+    # The dual-stack lab: IPv6 forwarding in routers, networkd's per-link IPv6 switches in nodes.
+    "net.ipv6.conf.default.forwarding", "net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6",
+    "net.ipv6.conf.all.accept_ra", "net.ipv6.conf.default.accept_ra",
 )
