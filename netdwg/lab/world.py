@@ -279,6 +279,9 @@ class _Planner:
         if host.role is not Role.ROAMING and host.lans:
             behind_nat = public is None
             v4_lans = [lan for lan in host.lans if lan.prefix.version == 4]
+            if not v4_lans:
+                self.error(host, "a site with only IPv6 LANs cannot be simulated (the lab's LANs are IPv4 "
+                           "or dual-stack)", "give the site an IPv4 LAN too: lan = 172.16.1.0/24, 2001:db8:1::/64")
             for index, lan in enumerate(v4_lans):
                 # An IPv6 LAN is simulated with the IPv4 LAN on its interface (same wire, same
                 # switch); an IPv6-only LAN stays in the topology (and the tunnel) but gets no switch.

@@ -274,3 +274,12 @@ def test_public_ipv6_is_what_the_hub_sees():
     assert public_address6(world, world.host("laptop")) == nat_wan
     rtr_wan = next(u for u in world.uplinks if u.ns == "office-rtr" and u.ifname == "wan0").address6.ip
     assert public_address6(world, world.host("office")) == rtr_wan
+
+
+def test_site_with_only_an_ipv6_lan_is_refused():
+    text = (GOLDEN / "dual-stack" / "topology.conf").read_text()
+    text = text.replace("lan = 172.16.60.0/24, 2001:db8:60::/64", "lan = 2001:db8:60::/64")
+    text = text.replace("lan_address = 172.16.60.1/24, 2001:db8:60::1/64", "lan_address = 2001:db8:60::1/64")
+    with pytest.raises(ConfigError) as err:
+        plan_world(parse_topology(text))
+    assert "only IPv6 LANs" in str(err.value)
