@@ -132,9 +132,11 @@ SECRETS_IN_NODE = "/etc/netdwg/netdwg.secrets"
 
 
 def _run_apply(node: Node, argv: list[str]) -> tuple[bool, str]:
+    t0 = time.monotonic()
     res = node.run([sys.executable, "-m", "netdwg", "apply", *argv], check=False, timeout=120)
     with open(node.rundir / "apply.log", "a") as log:
-        log.write(f"$ netdwg apply {' '.join(argv)}\n{res.stdout}{res.stderr}(exit {res.returncode})\n")
+        log.write(f"$ netdwg apply {' '.join(argv)}\n{res.stdout}{res.stderr}"
+                  f"(exit {res.returncode}, {time.monotonic() - t0:.2f} s)\n")
     lines = [line for line in res.stderr.strip().splitlines() if "internal error (a bug" not in line]
     return res.returncode == 0, f"exit {res.returncode}: {(lines or ['no output'])[-1].strip()}"
 
