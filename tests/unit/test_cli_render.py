@@ -142,3 +142,49 @@ def test_render_refuses_a_topology_with_lint_errors_unless_forced(topo, tmp_path
     assert not out.exists()
     assert main(["render", "--topology", str(topo), "--out", str(out), "--force"]) == 0
     assert (out / "ben/etc/wireguard/wg-harbor.conf").exists()
+
+
+def test_render_reads_the_topology_once_and_creates_each_directory_once(topo, tmp_path, monkeypatch):
+    import netdwg.topology.prepare as prepare_module
+
+    loads, mkdirs = [], []
+    real_load, real_mkdir = prepare_module.load_topology, os.mkdir
+    monkeypatch.setattr(prepare_module, "load_topology", lambda path: loads.append(path) or real_load(path))
+    monkeypatch.setattr(os, "mkdir", lambda path, *a, **k: mkdirs.append(str(path)) or real_mkdir(path, *a, **k))
+    out = tmp_path / "one"
+    assert main(["render", "-t", str(topo), "--host", "ben", "--out", str(out)]) == 0
+    assert len(loads) == 1  # not once to check --host and again to render
+    assert (out / "etc" / "wireguard").is_dir()
+    loads.clear(), mkdirs.clear()
+    out = tmp_path / "all"
+    assert main(["render", "-t", str(topo), "--out", str(out)]) == 0
+    assert len(loads) == 1
+    made = {str(p) for p in out.rglob("*") if p.is_dir()} | {str(out)}
+    assert len(mkdirs) == len(set(mkdirs)) and set(mkdirs) <= made  # no directory asked for twice
+
+
+@pytest.mark.root
+def test_render_as_nobody_beside_a_root_only_directory_names_the_store(request):
+    """Generating the store's keys needs a write beside the topology: refused, it is exit 77 naming the store."""
+    import subprocess
+    from pathlib import Path
+
+    from netdwg.errors import EXIT_NOPERM
+
+    import tempfile
+
+    shared = Path(tempfile.mkdtemp(prefix="ndwrender", dir="/tmp"))  # pytest's tmp_path is 0700 root's
+    request.addfinalizer(lambda: shutil.rmtree(shared, ignore_errors=True))
+    shutil.copy(GOLDEN / "hub-spokes" / "topology.conf", shared / "harbor.conf")
+    (shared / "out").mkdir()
+    os.chown(shared / "out", 65534, 65534)
+    shared.chmod(0o755)  # nobody may read in it, not write
+    (shared / "harbor.conf").chmod(0o644)
+    netdwg = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "netdwg"
+    done = subprocess.run([str(netdwg), "render", "-t", str(shared / "harbor.conf"), "--out", str(shared / "out")],
+                          capture_output=True, text=True, timeout=60, user=65534, group=65534, extra_groups=[],
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(shared), "LANG": "C.UTF-8"})
+    assert done.returncode == EXIT_NOPERM, done.stderr
+    assert f"{shared / 'harbor.secrets'}:" in done.stderr and "run as root" in done.stderr
+    assert "Traceback" not in done.stderr and "/.harbor.secrets." not in done.stderr
+    assert sorted(p.name for p in shared.iterdir()) == ["harbor.conf", "out"] and not any((shared / "out").iterdir())
