@@ -140,6 +140,11 @@ def parse_topology(text: str, path: str = "<topology>") -> Topology:
     """Parse and type-check a topology file's text. Raises ConfigError with every problem."""
     # A 10,000-host file makes ~500,000 small acyclic objects: the cyclic garbage
     # collector's passes over them would add a third to the time. Paused, then restored.
+    if not any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
+        # The packaged /etc/netdwg/netdwg.conf is an all-comment template.
+        raise ConfigError("describes no network yet (only comments)", span=Span(path),
+                          fix="describe your network (netdwg.conf(5); example: /usr/share/doc/netdwg/examples/harbor.conf), "
+                              "or give rendered files with --from DIR")
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -93,3 +93,14 @@ def test_store_values_are_typed_keys():
     secrets, _ = complete_secrets(topology, Secrets())
     assert all(isinstance(k, PrivateKey) for k in secrets.private_keys.values())
     assert all(isinstance(k, PresharedKey) for k in secrets.preshared_keys.values())
+
+
+def test_an_all_comment_topology_says_what_to_do(tmp_path):
+    from netdwg.errors import ConfigError
+    from netdwg.topology import load_topology
+
+    path = tmp_path / "netdwg.conf"
+    path.write_text("# netdwg topology: describe your network here\n\n# [network]\n")
+    with pytest.raises(ConfigError) as err:
+        load_topology(path)
+    assert str(path) in str(err.value) and "--from DIR" in err.value.fix
