@@ -297,7 +297,10 @@ def run_netdwg(*argv, stdin: bytes = b"", cwd=None, **kwargs) -> subprocess.Comp
 
 @pytest.mark.parametrize("stdin,what", [(b"not a key\n", "invalid private key"), (b"", "no private key on stdin"),
                                         (b"\xff\xfe\x00binary", "invalid private key"),
-                                        (b"A" * 10_000_000, "invalid private key")])
+                                        (b"A" * 10_000_000, "invalid private key")],
+                         # explicit ids: pytest puts the id into PYTEST_CURRENT_TEST, and a 10 MB id
+                         # makes every exec in the test fail with E2BIG (seen with Debian's pytest 7.2)
+                         ids=["text", "empty", "binary", "10MB"])
 def test_console_keys_pubkey_bad_stdin(stdin, what):
     done = run_netdwg("keys", "pubkey", stdin=stdin)
     err = done.stderr.decode()

@@ -15,14 +15,14 @@ REPO = Path(__file__).resolve().parents[2]
 HARBOR = (REPO / "examples" / "harbor.conf").read_text()
 
 
-def setup(tmp_path) -> Path:
+def copy_example(tmp_path) -> Path:
     path = tmp_path / "harbor.conf"
     path.write_text(HARBOR)
     return path
 
 
 def test_generate_completes_the_store_once(tmp_path, capsys):
-    path = setup(tmp_path)
+    path = copy_example(tmp_path)
     assert main(["keys", "generate", "--topology", str(path)]) == 0
     out = capsys.readouterr().out
     store = tmp_path / "harbor.secrets"
@@ -40,7 +40,7 @@ def test_generate_completes_the_store_once(tmp_path, capsys):
 
 
 def test_rotate_a_spoke_names_it_and_the_hub(tmp_path, capsys):
-    path = setup(tmp_path)
+    path = copy_example(tmp_path)
     main(["keys", "generate", "--topology", str(path)])
     before = load_secrets(tmp_path / "harbor.secrets")
     capsys.readouterr()
@@ -55,7 +55,7 @@ def test_rotate_a_spoke_names_it_and_the_hub(tmp_path, capsys):
 
 
 def test_rotate_the_hub_names_everyone_and_psks_on_request(tmp_path, capsys):
-    path = setup(tmp_path)
+    path = copy_example(tmp_path)
     main(["keys", "generate", "--topology", str(path)])
     before = load_secrets(tmp_path / "harbor.secrets")
     capsys.readouterr()
@@ -70,7 +70,7 @@ def test_rotate_the_hub_names_everyone_and_psks_on_request(tmp_path, capsys):
 
 
 def test_rotate_refuses_unknown_and_own_key_hosts(tmp_path, capsys):
-    path = setup(tmp_path)
+    path = copy_example(tmp_path)
     assert main(["keys", "rotate", "bn", "--topology", str(path)]) == 2
     assert "did you mean 'ben'?" in capsys.readouterr().err
     key = "o9pP4v/5dFsLHtvdUXuZq6bP121xB5hx12faF2V1aB0="
