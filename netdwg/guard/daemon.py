@@ -149,6 +149,8 @@ class Guard:
         self.routes = RtnlRoutes()
         self.worker_routes = await self._in_worker(RtnlRoutes)
         await self.recover()
+        if any(site.fingerprint.ssh_host_keys for site in self.config.sites):
+            import netdwg.guard.sshkey  # noqa: F401,PLC0415 (cryptography's imports: now, not mid-join)
         monitor = NetlinkMonitor(loop, self.deliver, self.early_probe)
         monitor.start()
         leases = LeaseWatcher(loop, self.deliver, self.paths.leases)
@@ -283,9 +285,12 @@ class Guard:
             outcomes = await self._in_worker(execute, steps, self.worker_routes, self._wg(), keep, present)
         elif steps:  # routes and probes only: ~0.2 ms of netlink, right here
             outcomes = execute(steps, self.routes, None, keep, present)
-        endpoint = await self._endpoint_text() if reset else None  # after the routes: they are urgent
-        if endpoint:
-            await self._in_worker(self._reset_endpoint, endpoint)
+        if reset:
+            # Not awaited: a UAPI call to wireguard-go (or a `wg` process) takes ~10 ms on a
+            # loaded machine, and an uplink change (the LAN address) comes one round before the
+            # connected route it brings; awaiting here delayed that route fix by as much
+            # (bench_guard, 2 CPUs). The single worker thread keeps resets and AllowedIPs in order.
+            self._background(self._move_endpoint())
         if changes:
             failed_apply = {o.step.change for o in outcomes if not o.ok and isinstance(o.step, Apply)}
             stuck = tuple(o.step.change for o in outcomes
@@ -305,6 +310,17 @@ class Guard:
         if any(isinstance(s, Probe) for s in decision.steps):  # no answer yet: probe again soon
             wake = min(wake or now + PROBE_INTERVAL, now + PROBE_INTERVAL)
         self._schedule_wake(wake, now)
+
+    def _background(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _move_endpoint(self) -> None:
+        endpoint = await self._endpoint_text()
+        if endpoint:
+            await self._in_worker(self._reset_endpoint, endpoint)
+            notify("STATUS=" + self.summary())
 
     def _reset_endpoint(self, endpoint: str) -> None:
         try:
