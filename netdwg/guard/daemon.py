@@ -367,7 +367,7 @@ class Guard:
                 else:
                     digest = await fetch_certificate_sha256(prove.dev, prove.host, prove.port)
                 proof = Proof(prove.dev, prove.host, prove.port, sha256=digest, kind=prove.kind)
-            except (OSError, asyncio.TimeoutError, ValueError) as err:
+            except Exception as err:  # noqa: BLE001 -- any failure is a failed proof, never a dead task
                 proof = Proof(prove.dev, prove.host, prove.port, error=str(err) or type(err).__name__,
                               kind=prove.kind)
             finally:
