@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -42,5 +43,11 @@ def test_systemd_analyze_verify_is_clean(tmp_path):
     # verify checks that ExecStart exists; the installed path is not there in a checkout
     unit = tmp_path / "netdwg-guard.service"
     unit.write_text(UNIT.read_text().replace("ExecStart=/usr/bin/netdwg-guard", "ExecStart=/bin/true"))
-    res = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
+    # verify also runs `man netdwg-guard(8)`: the package installs the page, a checkout does not
+    # (it was there only while a packaging test had the .deb installed). A stub on MANPATH.
+    man8 = tmp_path / "man" / "man8"
+    man8.mkdir(parents=True)
+    (man8 / "netdwg-guard.8").write_text('.TH NETDWG-GUARD 8\n.SH NAME\nnetdwg-guard \\- stub\n')
+    env = {**os.environ, "MANPATH": str(tmp_path / "man")}
+    res = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, env=env)
     assert res.returncode == 0 and res.stderr.strip() == "", res.stderr
