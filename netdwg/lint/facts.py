@@ -66,6 +66,7 @@ class Facts:
         self.sites = tuple(h for h in topology.hosts if h.role is not Role.ROAMING and h.lans)
         self.mesh = tuple(h for h in topology.hosts if h.role is Role.SITE and h.addresses) if self.hub is None else ()
         self._reached: dict[str, tuple[Host, ...]] = {}
+        self._reached_by_reach: dict[tuple[str, ...] | None, tuple[Host, ...]] = {}
         self._peers: tuple | None = None
         self._outside: frozenset | None = None
         self._reachers: dict[str, list[Host]] | None = None
@@ -83,15 +84,23 @@ class Facts:
     def reached_sites(self, host: Host) -> tuple[Host, ...]:
         found = self._reached.get(host.name)
         if found is None:
-            if host.reach is None and host.role is Role.ROAMING:  # the common case: one shared tuple
-                found = self._reached.get("\0all")
+            if host.role is Role.ROAMING:
+                # A roaming host is never a site, so what it reaches depends on its reach value
+                # alone: 10,000 laptops with a few distinct reach values resolve each value once
+                # and share its tuple (reach None: all sites).
+                found = self._reached_by_reach.get(host.reach)
                 if found is None:
-                    found = self._reached["\0all"] = self.sites
+                    found = self._reached_by_reach[host.reach] = self._resolve_reach(host)
             else:
-                wanted = None if host.reach is None else set(names(host.reach))
-                found = tuple(s for s in self.sites if s.name != host.name and (wanted is None or s.name in wanted))
+                found = self._resolve_reach(host)
             self._reached[host.name] = found
         return found
+
+    def _resolve_reach(self, host: Host) -> tuple[Host, ...]:
+        if host.reach is None and host.role is Role.ROAMING:
+            return self.sites
+        wanted = None if host.reach is None else set(names(host.reach))
+        return tuple(s for s in self.sites if s.name != host.name and (wanted is None or s.name in wanted))
 
     def reachers(self, site: Host) -> list[Host]:
         """The spokes that route `site`'s LANs into their tunnel."""
