@@ -157,6 +157,10 @@ def recover(ports: Ports, announce: Announce, waiting: Callable[[dict], None] | 
         if waiting is not None:
             waiting(record)
         return False
+    if ports.live and os.geteuid() != 0:  # plan/status by a user who can read the state directory
+        announce(f"note: netdwg apply --confirm (pid {record['pid']}) ended before its change was confirmed; "
+                 "run netdwg apply --recover as root to revert it")
+        return False
     announce(f"netdwg apply --confirm (pid {record['pid']}) ended before its change was confirmed: reverting it")
     problems = transaction_from_record(record, ports, announce).rollback()
     if problems:
