@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# Shared test helpers (golden_support, test_apply_lab, test_plan_cli) are plain modules
+# on sys.path; with --import-mode=importlib pytest no longer puts test dirs there.
+for _helpers in (REPO, REPO / "tests", REPO / "tests" / "unit", REPO / "tests" / "integration"):
+    if str(_helpers) not in sys.path:
+        sys.path.insert(0, str(_helpers))
 CORPUS = REPO.parent / "shared" / "corpus"
 
 
