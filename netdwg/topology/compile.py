@@ -33,7 +33,7 @@ from pathlib import PurePosixPath
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
-from netdwg.keys import PublicKey, pubkey
+from netdwg.keys import PublicKey
 from netdwg.topology.hostconfig import (
     KEY_DIR, Firewall, ForwardAllow, HostConfig, Masquerade, ReturnRoute, Route, Sysctl, WgInterface,
 )
@@ -95,7 +95,7 @@ class CompileContext:
             declared = self._by_name[name].public_key  # (Topology.host() scans: O(n) per call)
             private = self.secrets.private_key(name)
             if declared is None and private is not None:
-                key = pubkey(private)
+                key = self.secrets.public_key_of(name)  # recorded in the store (digest checked), else derived
             else:
                 key = public_key(self.topology, self.secrets, name)  # declared, or the SecretsError
             self._keys[name] = key

@@ -5,12 +5,15 @@
 With `complete`, missing host keys and PSKs are generated and the store is
 saved (0600, atomically) before anything is rendered, and every generated
 secret is announced by name (never by value), wg-quick style: "[#] ...".
+A store without (valid) recorded public keys, e.g. one an older netdwg wrote,
+gains them then too (`netdwg keys generate`): later renders need not derive them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Callable, Mapping
 
 from netdwg.topology.hostconfig import HostConfig
@@ -40,10 +43,15 @@ def prepare(path: str | Path, complete: bool = True,
     generated: tuple[str, ...] = ()
     if complete:
         secrets, generated = complete_secrets(topology, secrets)
-        if generated:
+        records = secrets.verified_public_keys()
+        unrecorded = sum(secrets.public_keys.get(host) != record for host, record in records.items())
+        if generated or unrecorded:
+            secrets = replace(secrets, public_keys=MappingProxyType(records))
             if announce:
                 for what in generated:
                     announce(f"[#] generated {what}")
+                if unrecorded and not generated:
+                    announce(f"[#] recorded {unrecorded} public key(s) in the store (derived once, not on every render)")
             save_secrets(secrets_path, secrets)
             if announce:
                 announce(f"[#] saved {secrets_path} (mode 0600)")

@@ -44,6 +44,9 @@ SNIPPETS = [
     "dup = " + base64.b64encode(bytes(32)).decode(), "x:y = " + base64.b64encode(bytes(range(32))).decode(),
     "nocolon = " + base64.b64encode(bytes(32)).decode(),
     "W1=", "A=", "==", "\n", "\n\n", "AAAA", "relay = ", " = x",
+    # [public_keys] records: key then digest; a malformed one is dropped by both paths alike.
+    "[public_keys]", " 0123456789abcdef", "0123456789ABCDEF", " 0123456789abcde", "\t",
+    "rec = " + base64.b64encode(bytes(range(32))).decode() + " 0123456789abcdef",
 ]
 
 
@@ -66,7 +69,7 @@ def outcome(parse, text: str):
         return ("error", type(err).__name__, str(err))
     except Exception as err:  # noqa: BLE001 - compared, not hidden: both paths must fail alike
         return ("crash", type(err).__name__)
-    return ("ok", dict(secrets.private_keys), dict(secrets.preshared_keys))
+    return ("ok", dict(secrets.private_keys), dict(secrets.preshared_keys), dict(secrets.public_keys))
 
 
 @given(stores())
@@ -74,6 +77,7 @@ def test_written_stores_take_the_fast_path_and_read_back(secrets):
     text = format_secrets(secrets)
     assert _read_fast(text) is not None
     assert parse_secrets(text) == secrets
+    assert dict(parse_secrets(text).public_keys) == secrets.verified_public_keys()
     assert outcome(parse_secrets, text) == outcome(lambda t: _parse_with_configobj(t, "<secrets>"), text)
 
 
