@@ -38,7 +38,7 @@ The usual flow: write /etc/netdwg/netdwg.conf (see netdwg.conf(5)), then
   netdwg render --out DIR          see every host's files
   netdwg plan                      on a host: what apply would change
   netdwg apply --confirm 60        apply, revert unless confirmed
-  netdwg lab up && netdwg lab check   prove the design in namespaces first
+  netdwg lab up FILE; netdwg lab check   prove the design in namespaces first
 
 Exit codes: 0 ok, 1 warnings (--strict) or pending changes, 2 bad input,
 77 not permitted (run as root), 70 a bug in netdwg (please report it),
