@@ -5,7 +5,7 @@ Why not pyroute2 here: on 0.9 each sync call runs its own event loop (about
 1-10 ms per call and unusable inside our asyncio loop, so every change needed
 a thread hop), while the reaction target is 20 ms end to end. These few
 messages are fixed by the kernel ABI (linux/rtnetlink.h) and identical for
-0.7 and 0.9 users; pyroute2 stays for monitoring and full dumps.
+0.7 and 0.9 users; pyroute2 stays for full dumps (events: sources/nlmsg.py).
 """
 
 from __future__ import annotations

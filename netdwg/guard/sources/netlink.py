@@ -1,10 +1,10 @@
-"""Netlink address, route, neighbour and link events (pyroute2), as guard events.
+"""Netlink address, route, neighbour and link events, as guard events.
 
-pyroute2 0.7.2 (Debian 12) has no AsyncIPRoute, and 0.9's sync IPRoute runs
-its own event loop, so neither can be read inside our asyncio loop: a bound
-sync IPRoute is read in a thread, which hands typed events to the loop with
-call_soon_threadsafe. Messages are parsed with get_attr() only, which reads
-the same in 0.7 and 0.9 (msg.get('ifname') is 0.9-only).
+Events are read on the asyncio loop from a plain socket (sources/nlmsg.py);
+full dumps use pyroute2 in a thread (0.7.2, Debian 12, has no AsyncIPRoute,
+and 0.9's sync IPRoute runs its own event loop). Messages of both kinds are
+read with msg[field] and get_attr() only, which read the same in pyroute2 0.7
+and 0.9 (msg.get('ifname') is 0.9-only) and in nlmsg.RawMessage.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import threading
 import time
 from typing import Callable
 
+from netdwg.guard.sources.nlmsg import open_monitor_socket, parse_messages
 from netdwg.guard.observed import (Address, AddressAdded, AddressRemoved, LinkGone, Neighbour, NeighbourGone,
                                    NeighbourSeen, LinkState, Route, RouteAdded, RouteRemoved, Snapshot)
 
@@ -165,55 +166,95 @@ def take_snapshot() -> Snapshot:
 
 
 class NetlinkMonitor:
-    """Reads rtnetlink multicast groups in a thread; calls `deliver(events, received_at)`
-    on the asyncio loop. On start, and after a receive-buffer overflow, it
-    delivers a full Snapshot taken *after* binding, so no change is missed."""
+    """Reads rtnetlink multicast groups on the asyncio loop itself (a plain socket,
+    netdwg.guard.sources.nlmsg) and calls `deliver(events, received_at)` there. On
+    start, and after a receive-buffer overflow, it first delivers a full Snapshot
+    taken *after* binding (pyroute2, in a thread: 0.9's sync API cannot run inside
+    our loop), and reads events only after it, so no change is missed or reordered."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, deliver: Callable[[list, float], None],
                  early: Callable[[list], None] | None = None) -> None:
         self.loop = loop
         self.deliver = deliver
-        self.early = early  # called in this thread first: latency-critical side effects (ARP probes)
+        self.early = early  # called first: latency-critical side effects (ARP probes)
         self.links = LinkNames()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="netlink", daemon=True)
-        self._ipr = None
+        self._sock: socket.socket | None = None
+        self._stopped = False
+        self._dumping = False
 
     def start(self) -> None:
-        self._thread.start()
+        self._sock = open_monitor_socket()
+        self._resync()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopped = True
+        if self._sock is not None:
+            try:
+                self.loop.remove_reader(self._sock.fileno())
+            except (ValueError, RuntimeError):  # loop closed at shutdown
+                pass
+            self._sock.close()
+            self._sock = None
+
+    def _resync(self) -> None:
+        """Stop reading, dump everything in a thread, deliver it, then read the queued events."""
+        if self._dumping or self._stopped or self._sock is None:
+            return
+        self._dumping = True
+        try:
+            self.loop.remove_reader(self._sock.fileno())
+        except ValueError:
+            pass
+        threading.Thread(target=self._dump, name="netlink-dump", daemon=True).start()
+
+    def _dump(self) -> None:
+        while not self._stopped:
+            try:
+                with unbound_iproute() as dumper:
+                    snapshot = read_snapshot(dumper, self.links)
+                break
+            except Exception:
+                log.exception("netlink dump failed; retrying")
+                time.sleep(0.5)
+        else:
+            return
+        try:
+            self.loop.call_soon_threadsafe(self._resume, snapshot)
+        except RuntimeError:  # loop closed at shutdown
+            pass
+
+    def _resume(self, snapshot: Snapshot) -> None:
+        self._dumping = False
+        if self._stopped or self._sock is None:
+            return
+        self._hand_over([snapshot])
+        self.loop.add_reader(self._sock.fileno(), self._readable)
+        self._readable()  # what queued up during the dump
 
     def _hand_over(self, events: list) -> None:
-        if events and self.early is not None:
+        if not events:
+            return
+        if self.early is not None:
             try:
                 self.early(events)
             except Exception:  # never let a shortcut break the monitor
                 log.debug("early hook failed", exc_info=True)
-        if events and not self._stop.is_set():
-            try:
-                self.loop.call_soon_threadsafe(self.deliver, events, time.monotonic())
-            except RuntimeError:  # loop closed at shutdown
-                self._stop.set()
+        self.deliver(events, time.monotonic())
 
-    def _run(self) -> None:
-        from pyroute2 import IPRoute
-
-        while not self._stop.is_set():
-            try:
-                with IPRoute() as ipr:
-                    ipr.bind()
-                    with unbound_iproute() as dumper:
-                        self._hand_over([read_snapshot(dumper, self.links)])
-                    while not self._stop.is_set():
-                        for msg in ipr.get():
-                            self._hand_over(events_of(msg, self.links))
-            except OSError as err:  # ENOBUFS: we lost messages; re-bind and re-dump
-                log.warning("netlink monitor: %s; re-reading everything", err)
-                time.sleep(0.05)
-            except Exception:
-                if self._stop.is_set():
-                    return
-                log.exception("netlink monitor failed; restarting it")
-                time.sleep(0.5)
+    def _readable(self) -> None:
+        sock = self._sock
+        events: list = []
+        try:
+            while sock is not None and not self._stopped:
+                try:
+                    data = sock.recv(65536)
+                except BlockingIOError:
+                    break
+                for msg in parse_messages(data):
+                    events.extend(events_of(msg, self.links))
+        except OSError as err:  # ENOBUFS or an overrun: we lost messages; re-dump
+            self._hand_over(events)
+            log.warning("netlink monitor: %s; re-reading everything", err)
+            self._resync()
+            return
+        self._hand_over(events)
