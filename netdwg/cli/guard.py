@@ -2,7 +2,7 @@
 
 Only argparse and netdwg.guard.defaults are imported at the top: every verb is
 registered for any `netdwg` call, and the guard's daemon pulls in asyncio,
-pyroute2 and watchdog. The verbs import what they need when they run.
+and pyroute2. The verbs import what they need when they run.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The guard's default paths and its command-line options, in a module that imports
 nothing heavy: `netdwg --help` registers every verb, and `netdwg guard --help` must not
-pull in asyncio, pyroute2 or watchdog (netdwg.guard.daemon does)."""
+pull in asyncio or pyroute2 (netdwg.guard.daemon does)."""
 
 from __future__ import annotations
 

@@ -154,7 +154,7 @@ def test_netdwg_runs_with_debian12_libraries(debian_root):
     assert re.fullmatch(r"netdwg \d+\.\d+\.\d+", version), version
     # The libraries it runs with are Debian 12's packages (pyroute2 0.7.2 reports
     # __version__ "unknown", so ask dpkg), and netdwg itself is the packaged one.
-    packages = ["python3-pyroute2", "python3-configobj", "python3-cryptography", "python3-watchdog",
+    packages = ["python3-pyroute2", "python3-configobj", "python3-cryptography",
                 "python3-yaml", "python3-qrcode", "python3-systemd", "python3-dbus-fast"]
     shown = in_root(debian_root, "dpkg-query", "-W", "-f", "${Package} ${Version}\\n", *packages).stdout
     versions = dict(line.split() for line in shown.splitlines())
@@ -163,7 +163,7 @@ def test_netdwg_runs_with_debian12_libraries(debian_root):
     assert versions["python3-cryptography"].startswith("38.0.4-"), versions
     assert versions["python3-dbus-fast"].startswith("1.84."), versions
     print("\n[debian 12] " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
-    probe = ("import netdwg, pyroute2, configobj, yaml, qrcode, watchdog, systemd.daemon, cryptography;"
+    probe = ("import netdwg, pyroute2, configobj, yaml, qrcode, systemd.daemon, cryptography;"
              "print(netdwg.__file__, pyroute2.__file__)")
     files = in_root(debian_root, "python3", "-c", probe).stdout.split()
     assert all(f.startswith("/usr/lib/python3/dist-packages/") for f in files), files
@@ -193,7 +193,7 @@ def test_lint_and_render_of_the_example_topology(debian_root):
 
 def test_every_module_imports_with_debian12_libraries(debian_root):
     # Verbs import lazily; this catches an API that Debian's older library
-    # lacks (pyroute2 0.7.2, dbus-fast 1.84, watchdog 2.2, ...) in any module.
+    # lacks (pyroute2 0.7.2, dbus-fast 1.84, ...) in any module.
     probe = ("import importlib, pkgutil, netdwg\n"
              "names = [m.name for m in pkgutil.walk_packages(netdwg.__path__, 'netdwg.')\n"
              "         if not m.name.endswith('__main__')]  # that one runs the CLI\n"
