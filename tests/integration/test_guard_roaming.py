@@ -106,7 +106,10 @@ def test_join_and_leave_the_office(clean, action):
     lab.leave("office")
     wait_dev(lab, DEVICE, "wg0")
     wait_until(lambda: wg_route_set(lab) == lab.baseline, timeout=5, what="tunnel routes exactly as before")
-    assert str(OFFICE_LAN) in allowed_ips(lab) and "172.20.0.0/16" not in allowed_ips(lab)
+    # undo runs in reverse order of apply: for widen the routes come back first, then the
+    # AllowedIPs (one UAPI call later), so wait for that too rather than racing it
+    wait_until(lambda: str(OFFICE_LAN) in allowed_ips(lab) and "172.20.0.0/16" not in allowed_ips(lab),
+               timeout=5, what="AllowedIPs exactly as before")
     assert ping(lab.lap, DEVICE, count=3), "office device reachable through the tunnel again"
     wait_verdict(lab, "away")
     assert not lab.paths["state"].exists(), "nothing left in effect, nothing recorded"
