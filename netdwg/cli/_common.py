@@ -103,42 +103,15 @@ def unknown_host(name: str, hosts: Iterable[str], topology_path: str | Path) -> 
 
 
 def prepare_topology(path: str | Path, complete: bool = True, announce=None):
-    """`netdwg.topology.prepare.prepare` with the errors a non-root user meets made plain.
+    """`netdwg.topology.prepare.prepare` after the topology file's own checks.
 
-    The secrets store (beside the topology, mode 0600, root's) is what a user
-    without root can neither read nor save: that is exit 77 naming the store,
-    not a temporary file's name or exit 2.
+    A store a non-root user can neither read nor save is exit 77 naming the store:
+    `load_secrets` and `save_secrets` raise that themselves.
     """
-    from netdwg.errors import SecretsError
     from netdwg.topology.prepare import prepare
 
     read_text_file(path)
-    try:
-        return prepare(path, complete=complete, announce=announce)
-    except NotPermittedError:  # already names the file (and is a PermissionError too)
-        raise
-    except PermissionError as err:  # saving the store: mkstemp beside it was refused
-        store = _secrets_store(path)
-        if store is None:
-            raise
-        raise NotPermittedError(f"cannot save the secrets store: {err.strerror.lower()}", Span(str(store)),
-                                fix="run as root (the store holds the private keys; it is written mode 0600)") from None
-    except SecretsError:
-        store = _secrets_store(path)
-        if store is not None and store.exists() and not os.access(store, os.R_OK):
-            raise NotPermittedError("cannot read the secrets store: permission denied", Span(str(store)),
-                                    fix="run as root (the store holds the private keys, mode 0600)") from None
-        raise
-
-
-def _secrets_store(path: str | Path) -> Path | None:
-    from netdwg.topology import load_topology
-    from netdwg.topology.secrets import default_secrets_path
-
-    try:
-        return default_secrets_path(load_topology(path))
-    except NetdwgError:
-        return None
+    return prepare(path, complete=complete, announce=announce)
 
 
 def write_or_explain(write, path: str | Path, what: str = "the topology file") -> None:

@@ -94,30 +94,6 @@ def make_directories(path: Path, made: set[Path]) -> None:
         made.add(directory)
 
 
-def complete_store(prepared, announce):
-    """`prepare(complete=True)` on an already loaded topology and store: generate what the
-    store lacks, announce it by name, save the store (0600). Returns the completed `Prepared`."""
-    from dataclasses import replace
-
-    from netdwg.topology.secrets import complete_secrets, save_secrets
-
-    secrets, generated = complete_secrets(prepared.topology, prepared.secrets)
-    if not generated:
-        return prepared
-    for what in generated:
-        announce(f"[#] generated {what}")
-    try:
-        save_secrets(prepared.secrets_path, secrets)
-    except NotPermittedError:
-        raise
-    except PermissionError as err:  # mkstemp beside the store was refused: name the store, not the temp file
-        raise NotPermittedError(f"cannot save the secrets store: {err.strerror.lower()}",
-                                Span(str(prepared.secrets_path)),
-                                fix="run as root (the store holds the private keys; it is written mode 0600)") from None
-    announce(f"[#] saved {prepared.secrets_path} (mode 0600)")
-    return replace(prepared, secrets=secrets, generated=generated)
-
-
 def check_lint(topology, configs, force: bool) -> None:
     """Refuse to render a topology the linter finds errors in (warnings are printed, not fatal)."""
     try:
@@ -148,7 +124,9 @@ def run(args) -> int:
     prepared = prepare_topology(args.topology, complete=False)
     if args.host and not prepared.topology.has_host(args.host):
         raise unknown_host(args.host, (h.name for h in prepared.topology.hosts), args.topology)
-    prepared = complete_store(prepared, announce=lambda m: print(m, file=sys.stderr))
+    from netdwg.topology.prepare import complete_prepared
+
+    prepared = complete_prepared(prepared, announce=lambda m: print(m, file=sys.stderr), record_public_keys=False)
     with bulk_allocation():
         configs = prepared.compile()
         check_lint(prepared.topology, configs, args.force)

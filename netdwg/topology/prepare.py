@@ -39,20 +39,30 @@ def prepare(path: str | Path, complete: bool = True,
             announce: Callable[[str], None] | None = None) -> Prepared:
     topology = load_topology(path)
     secrets_path = default_secrets_path(topology)
-    secrets = load_secrets(secrets_path)
-    generated: tuple[str, ...] = ()
-    if complete:
-        secrets, generated = complete_secrets(topology, secrets)
-        records = secrets.verified_public_keys()
-        unrecorded = sum(secrets.public_keys.get(host) != record for host, record in records.items())
-        if generated or unrecorded:
-            secrets = replace(secrets, public_keys=MappingProxyType(records))
-            if announce:
-                for what in generated:
-                    announce(f"[#] generated {what}")
-                if unrecorded and not generated:
-                    announce(f"[#] recorded {unrecorded} public key(s) in the store (derived once, not on every render)")
-            save_secrets(secrets_path, secrets)
-            if announce:
-                announce(f"[#] saved {secrets_path} (mode 0600)")
-    return Prepared(topology, secrets, secrets_path, generated)
+    prepared = Prepared(topology, load_secrets(secrets_path), secrets_path)
+    return complete_prepared(prepared, announce) if complete else prepared
+
+
+def complete_prepared(prepared: Prepared, announce: Callable[[str], None] | None = None,
+                      record_public_keys: bool = True) -> Prepared:
+    """Generate what the store lacks and save it (0600) before anything is rendered.
+
+    Generated secrets are announced by name, never by value, and only once the
+    store holding them is saved. `record_public_keys`: also save a store that
+    only lacks recorded public keys (`netdwg keys generate` does; a render that
+    generates nothing leaves the store untouched).
+    """
+    secrets, generated = complete_secrets(prepared.topology, prepared.secrets)
+    records = secrets.verified_public_keys()
+    unrecorded = sum(secrets.public_keys.get(host) != record for host, record in records.items())
+    if not generated and not (record_public_keys and unrecorded):
+        return prepared
+    secrets = replace(secrets, public_keys=MappingProxyType(records))
+    save_secrets(prepared.secrets_path, secrets)
+    if announce:
+        for what in generated:
+            announce(f"[#] generated {what}")
+        if unrecorded and not generated:
+            announce(f"[#] recorded {unrecorded} public key(s) in the store (derived once, not on every render)")
+        announce(f"[#] saved {prepared.secrets_path} (mode 0600)")
+    return replace(prepared, secrets=secrets, generated=generated)

@@ -347,10 +347,15 @@ def load_secrets(path: str | Path, missing_ok: bool = True) -> Secrets:
 def save_secrets(path: str | Path, secrets: Secrets) -> None:
     """Write atomically with mode 0600 from the start (wg-quick's umask 077, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     old_umask = os.umask(0o077)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        except PermissionError as err:  # name the store, not the temp file mkstemp tried
+            raise NotPermittedError(f"cannot save the secrets store: {(err.strerror or 'permission denied').lower()}",
+                                    Span(str(path)),
+                                    fix="run as root (the store holds the private keys; it is written mode 0600)") from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(format_secrets(secrets))

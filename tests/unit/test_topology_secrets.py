@@ -104,3 +104,19 @@ def test_an_all_comment_topology_says_what_to_do(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_topology(path)
     assert str(path) in str(err.value) and "--from DIR" in err.value.fix
+
+
+def test_generated_keys_are_announced_only_once_the_store_is_saved(tmp_path):
+    from netdwg.topology.prepare import Prepared, complete_prepared
+
+    topology = parse_topology(TOPOLOGY, str(tmp_path / "t.conf"))
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    said: list[str] = []
+    with pytest.raises(OSError):
+        complete_prepared(Prepared(topology, Secrets(), blocker / "t.secrets"), said.append)
+    assert said == []  # nothing claims keys that were never kept
+
+    prepared = complete_prepared(Prepared(topology, Secrets(), tmp_path / "t.secrets"), said.append)
+    assert said[-1].startswith("[#] saved") and len(prepared.generated) == 5
+    assert load_secrets(tmp_path / "t.secrets") == prepared.secrets
