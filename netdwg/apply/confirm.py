@@ -19,14 +19,11 @@ process.
 
 from __future__ import annotations
 
-import json
 import os
-import select
-import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 from netdwg.apply.execute import Announce, Transaction
 from netdwg.apply.observe import Ports
@@ -80,17 +77,29 @@ def build_record(transaction: Transaction, plan: Plan, seconds: float) -> dict:
 def write_record(state_dir: Path, record: dict) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
     state_dir.chmod(0o700)
+    import json
+
     atomic_write(state_dir / RECORD, json.dumps(record).encode(), 0o600, None)
 
 
 def read_record(state_dir: Path) -> dict | None:
     try:
-        return json.loads((state_dir / RECORD).read_text())
+        text = (state_dir / RECORD).read_text()
     except (FileNotFoundError, PermissionError):
         return None  # a non-root plan/status cannot see root's state directory: nothing it could revert
+    except ValueError:  # not UTF-8
+        raise _unreadable_record(state_dir) from None
+    import json  # only now: every plan/apply/status run gets here, few find a record
+
+    try:
+        return json.loads(text)
     except ValueError:
-        raise ApplyError(f"{state_dir / RECORD}: unreadable pending-confirmation record",
-                         fix=f"revert by hand from the newest backup in {state_dir / 'backups'}, then delete it") from None
+        raise _unreadable_record(state_dir) from None
+
+
+def _unreadable_record(state_dir: Path) -> ApplyError:
+    return ApplyError(f"{state_dir / RECORD}: unreadable pending-confirmation record",
+                      fix=f"revert by hand from the newest backup in {state_dir / 'backups'}, then delete it")
 
 
 def clear_record(state_dir: Path) -> None:
@@ -179,6 +188,8 @@ def wait_for_confirmation(seconds: float, confirm_file: Path, announce: Announce
     Without this, the hangup would kill netdwg and leave the change in place
     until the next run finds the record (see the module docstring).
     """
+    import signal
+
     hung_up: list[int] = []
 
     def give_up(signum, frame) -> None:
@@ -193,6 +204,9 @@ def wait_for_confirmation(seconds: float, confirm_file: Path, announce: Announce
 
 
 def _wait(seconds: float, confirm_file: Path, hung_up: list, announce: Announce) -> bool:
+    import select
+    import signal
+
     confirm_file.unlink(missing_ok=True)
     announce(f"press Enter within {seconds:g} s to keep the change "
              f"(or touch {confirm_file}); otherwise it is reverted")

@@ -8,11 +8,10 @@ The leading underscore keeps this module out of the verb list.
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from netdwg.errors import ConfigError, NetdwgError, NotPermittedError, ParseError, Span
 
@@ -95,6 +94,8 @@ def check_output_dir(path: str | Path, option: str = "--out") -> Path:
 
 def unknown_host(name: str, hosts: Iterable[str], topology_path: str | Path) -> ConfigError:
     """The error for a host name the topology does not have, with a guess and the list."""
+    import difflib
+
     names = list(hosts)
     guess = difflib.get_close_matches(name, names, n=1)
     listed = ", ".join(names) if names else "none"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import signal
 import time
 
 from netdwg.apply.args import add_source_arguments, seconds
@@ -69,6 +67,8 @@ def run(args) -> int:
             announce(f"removed stale temp file {path} (an earlier apply was interrupted)")
     if args.dry_run or plan.is_empty:
         if args.json:
+            import json
+
             print(json.dumps({"applied": False, "plan": plan_to_json(plan)}))
         else:
             print(format_plan(plan), end="")
@@ -91,6 +91,8 @@ def run(args) -> int:
         kept = wait_for_confirmation(args.confirm, state_dir / CONFIRM_FILE, announce)
         problems = []
         if not kept:
+            import signal
+
             for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, signal.SIG_IGN)  # a half-done revert is the one thing worse than none
             announce(f"no confirmation within {args.confirm:g} s: reverting")
@@ -102,6 +104,8 @@ def run(args) -> int:
     elapsed = time.monotonic() - started
     try:
         if args.json:
+            import json
+
             print(json.dumps({"applied": kept, "reverted": not kept, "seconds": round(elapsed, 3),
                               "plan": plan_to_json(plan)}))
         else:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import grp
 import os
 import pwd
-import shutil
 import stat
 import time
 from pathlib import Path, PurePosixPath
@@ -198,6 +197,10 @@ def _pid_alive(text: str) -> bool:
 
 def _prune_backups(directory: Path, keep: int) -> None:
     runs = sorted(p for p in directory.iterdir() if p.is_dir())
+    if len(runs) <= keep:
+        return
+    import shutil  # here: shutil brings bz2 and lzma (~3.5 ms of every apply's start)
+
     for old in runs[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
 

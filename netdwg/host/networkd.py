@@ -9,8 +9,6 @@ networkd owns: addresses, routes, new devices.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
 
 from netdwg.errors import ApplyError, ExternalError
@@ -57,6 +55,10 @@ class NetworkdBus:
         return reply.body if reply is not None else []
 
     def _run(self, path, interface, member, signature="", body=None):
+        # Imported here, not at the top: asyncio (and ssl, logging) is ~40 ms that an
+        # apply changing only WireGuard peers never needs.
+        import asyncio
+
         return asyncio.run(self._call(path, interface, member, signature, body))
 
     def check_running(self) -> None:
@@ -79,6 +81,8 @@ class NetworkdBus:
         self._run(MANAGER_PATH, MANAGER_IFACE, "ReconfigureLink", "i", [self.ifindex(ifname)])
 
     def describe_link(self, ifname: str) -> dict:
+        import json
+
         index = self.ifindex(ifname)
         return json.loads(self._run(MANAGER_PATH, MANAGER_IFACE, "DescribeLink", "i", [index])[0])
 

@@ -7,8 +7,6 @@ transaction, so there is no moment without rules, and no other table is touched.
 
 from __future__ import annotations
 
-import subprocess
-
 from netdwg.errors import ExternalError
 
 TABLE = "inet netdwg"
@@ -25,7 +23,9 @@ class NftFirewall:
     def __init__(self, nft: str = "nft") -> None:
         self.nft = nft
 
-    def _run(self, argv: list[str], stdin: str | None = None) -> subprocess.CompletedProcess:
+    def _run(self, argv: list[str], stdin: str | None = None):
+        import subprocess  # when nft runs, not when apply merely might need it
+
         try:
             return subprocess.run([self.nft, *argv], input=stdin, capture_output=True, text=True, timeout=30)
         except FileNotFoundError:

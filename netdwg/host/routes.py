@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
-import subprocess
 from dataclasses import dataclass
 
 
@@ -25,6 +23,8 @@ class LiveRoute:
 
 
 def parse_routes(text: str, interface: str) -> tuple[LiveRoute, ...]:
+    import json
+
     out = []
     for entry in json.loads(text or "[]"):
         dst = entry.get("dst", "")
@@ -41,6 +41,8 @@ def parse_routes(text: str, interface: str) -> tuple[LiveRoute, ...]:
 
 
 def read_routes(interface: str) -> tuple[LiveRoute, ...]:
+    import subprocess
+
     routes: list[LiveRoute] = []
     for family in ("-4", "-6"):
         result = subprocess.run(["ip", "-j", family, "route", "show", "table", "all", "dev", interface],

@@ -73,19 +73,25 @@ UNIT010 the same PublicKey in two [WireGuardPeer] sections of one file.
 
 from __future__ import annotations
 
-from netdwg.unitfile.builder import UnitBuilder, make_assignment, render_value
-from netdwg.unitfile.check import check_effective, check_unit, check_unit_file
-from netdwg.unitfile.edit import (add_peer, append_section, find_peer, remove_key, remove_peer, remove_peer_key,
-                                  remove_section, set_peer_allowed_ips, set_peer_value, set_value, sync_peers)
-from netdwg.unitfile.effective import (NETWORK_DIRS, EffectiveSection, EffectiveUnit, UnitLocation, Value,
-                                       effective_unit, load_effective, locate_unit)
-from netdwg.unitfile.io import load_unit
-from netdwg.unitfile.syntax import (Assignment, Blank, Comment, Invalid, Section, UnitFile, format_unit,
-                                    parse_unit)
-from netdwg.unitfile.views import (AddressView, DHCPv4View, MatchView, NetDevView, NetworkView, RouteView,
-                                   RoutingPolicyRuleView, WireGuardPeerView, WireGuardView, address_views,
-                                   dhcpv4_view, match_view, netdev_view, network_view, peer_views, route_views,
-                                   routing_policy_rule_views, to_wg_device, wireguard_view)
+# Each public name -> the submodule that defines it. Loaded on first use (PEP 562):
+# `from netdwg.unitfile.fastvalues import ...` (the apply path, 5,000 peers) must not
+# pay ~40 ms for views, checks and the schema it never uses; `from netdwg.unitfile
+# import X` and `netdwg.unitfile.X` work as before.
+_SOURCES = {
+    "builder": ("UnitBuilder", "make_assignment", "render_value"),
+    "check": ("check_effective", "check_unit", "check_unit_file"),
+    "edit": ("add_peer", "append_section", "find_peer", "remove_key", "remove_peer", "remove_peer_key",
+             "remove_section", "set_peer_allowed_ips", "set_peer_value", "set_value", "sync_peers"),
+    "effective": ("NETWORK_DIRS", "EffectiveSection", "EffectiveUnit", "UnitLocation", "Value", "effective_unit",
+                  "load_effective", "locate_unit"),
+    "io": ("load_unit",),
+    "syntax": ("Assignment", "Blank", "Comment", "Invalid", "Section", "UnitFile", "format_unit", "parse_unit"),
+    "views": ("AddressView", "DHCPv4View", "MatchView", "NetDevView", "NetworkView", "RouteView",
+              "RoutingPolicyRuleView", "WireGuardPeerView", "WireGuardView", "address_views", "dhcpv4_view",
+              "match_view", "netdev_view", "network_view", "peer_views", "route_views",
+              "routing_policy_rule_views", "to_wg_device", "wireguard_view"),
+}
+_MODULE_OF = {name: module for module, names in _SOURCES.items() for name in names}
 
 __all__ = [
     "AddressView", "DHCPv4View", "MatchView", "NetDevView", "NetworkView", "RouteView", "RoutingPolicyRuleView",
@@ -97,3 +103,18 @@ __all__ = [
     "Section", "UnitBuilder", "UnitFile", "UnitLocation", "Value", "effective_unit", "format_unit",
     "load_effective", "load_unit", "locate_unit", "make_assignment", "parse_unit", "render_value",
 ]
+
+
+def __getattr__(name: str):
+    module = _MODULE_OF.get(name)
+    if module is None:  # also how `from netdwg.unitfile import views` finds the submodule
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
