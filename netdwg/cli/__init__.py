@@ -43,6 +43,33 @@ Exit codes: 0 ok, 1 warnings (--strict) or pending changes, 2 bad input,
 """
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse.RawDescriptionHelpFormatter, sized without importing shutil.
+
+    argparse asks shutil.get_terminal_size() for the width each time it makes a
+    formatter, which every add_argument() does, and shutil brings bz2, lzma and
+    zlib: ~3 ms of every `netdwg apply`. The width follows the same rule.
+    """
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        super().__init__(prog, indent_increment, max_help_position,
+                         terminal_columns() - 2 if width is None else width)
+
+
+def terminal_columns() -> int:
+    """shutil.get_terminal_size().columns: $COLUMNS, else the terminal on stdout, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def build_parser(only: str | None = None, light: bool = False) -> argparse.ArgumentParser:
     """The parser; `only` registers just that verb module, `light` lists verbs without importing them."""
     parser = argparse.ArgumentParser(
@@ -50,7 +77,7 @@ def build_parser(only: str | None = None, light: bool = False) -> argparse.Argum
         description="Declarative, checked and safe-to-change WireGuard networks "
         "for systemd-networkd, netplan and wg-quick hosts.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 
 from netdwg.apply.args import add_source_arguments, seconds
+from netdwg.cli import HelpFormatter
 from netdwg.errors import EXIT_OK
 
 DESCRIPTION = """\
@@ -36,7 +36,7 @@ exit status: 0 applied (or nothing to do), 2 bad input or failed and rolled back
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("apply", help="make this host match its configuration", description=DESCRIPTION,
-                                   epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                   epilog=EPILOG, formatter_class=HelpFormatter)
     add_source_arguments(parser)
     parser.add_argument("--confirm", metavar="SECONDS", type=seconds,
                         help="revert automatically unless confirmed within SECONDS (like netplan try)")
@@ -56,7 +56,6 @@ def run(args) -> int:
     from netdwg.apply.confirm import CONFIRM_FILE, build_record, clear_record, wait_for_confirmation, write_record
     from netdwg.apply.execute import apply_plan
     from netdwg.apply.session import announce, open_session
-    from netdwg.plan.show import format_plan, plan_to_json
 
     session = open_session(args, need_root=not args.dry_run)
     plan = session.plan
@@ -66,6 +65,8 @@ def run(args) -> int:
         for path in session.ports.files.sweep_temp_files(tuple(f.path for f in session.desired.files)):
             announce(f"removed stale temp file {path} (an earlier apply was interrupted)")
     if args.dry_run or plan.is_empty:
+        from netdwg.plan.show import format_plan, plan_to_json
+
         if args.json:
             import json
 
@@ -105,6 +106,8 @@ def run(args) -> int:
     try:
         if args.json:
             import json
+
+            from netdwg.plan.show import plan_to_json
 
             print(json.dumps({"applied": kept, "reverted": not kept, "seconds": round(elapsed, 3),
                               "plan": plan_to_json(plan)}))

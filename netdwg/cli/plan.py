@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
-import json
-
 from netdwg.apply.args import add_source_arguments
+from netdwg.cli import HelpFormatter
 from netdwg.errors import EXIT_OK, EXIT_WARNINGS
 
 DESCRIPTION = """\
@@ -29,7 +27,7 @@ exit status: 0 nothing to do, 1 changes pending, 2 bad input, 77 not permitted.
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("plan", help="show what apply would change", description=DESCRIPTION,
-                                   epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                   epilog=EPILOG, formatter_class=HelpFormatter)
     add_source_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
     parser.add_argument("--no-diff", action="store_true", help="list the steps without file diffs")
@@ -42,6 +40,8 @@ def run(args) -> int:
 
     session = open_session(args, need_root=False)
     if args.json:
+        import json
+
         print(json.dumps(plan_to_json(session.plan), indent=2))
     else:
         print(format_plan(session.plan, diffs=not args.no_diff), end="")

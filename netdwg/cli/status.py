@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from pathlib import Path
 
 from netdwg.apply.args import add_source_arguments
+from netdwg.cli import HelpFormatter
 from netdwg.errors import EXIT_OK, EXIT_WARNINGS, ConfigError
 
 DESCRIPTION = """\
@@ -33,7 +32,7 @@ HOST_CONFIG_SUFFIXES = (".netdev", ".network", ".conf", ".yaml", ".yml")
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("status", help="peers, handshakes, routes and drift", description=DESCRIPTION,
-                                   epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                   epilog=EPILOG, formatter_class=HelpFormatter)
     add_source_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=run)
@@ -121,6 +120,8 @@ def run(args) -> int:
             entry["routes"] = [str(r) for r in read_routes(device.name)] if live else []
         report["interfaces"].append(entry)
     if args.json:
+        import json
+
         print(json.dumps(report, indent=2))
     else:
         print(format_status(report, now), end="")
