@@ -82,10 +82,14 @@ def read_rendered_dir(directory: Path) -> tuple[RenderedFile, ...]:
     return tuple(files)
 
 
-def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source_dir: Path | None = None) -> DesiredHost:
+def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source_dir: Path | None = None,
+                       live_texts=None) -> DesiredHost:
     """Everything else follows from the files: devices, sysctls, firewall, backend.
 
     `source_dir`: the --from directory, so errors name the file the admin can open.
+    `live_texts(ifname)`: the live device's peers as `netdwg.peertext` lines, or
+    None; a .netdev's peers equal to them are left out (`WgDevice.unchanged`),
+    and the observed device must then be read without the same peers.
     """
     by_path = {f.path: f for f in files}
 
@@ -105,7 +109,7 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source
     for f in files:
         where = str(source_dir / f.path.relative_to("/")) if source_dir is not None else str(f.path)
         try:
-            backend = _read_one(f, where, secret, devices, routes, sysctls, backend)
+            backend = _read_one(f, where, secret, devices, routes, sysctls, backend, live_texts)
         except NetdwgError as err:
             if not err.fix:  # the readers name file and line; say what to do too
                 err.fix = f"correct it (netdwg check {where} lists every problem), or render this host again"
@@ -115,12 +119,13 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source
     return DesiredHost(files, tuple(devices), tuple(sysctls), firewall, backend, tuple(routes))
 
 
-def _read_one(f: RenderedFile, where: str, secret, devices: list, routes: list, sysctls: list, backend: str) -> str:
+def _read_one(f: RenderedFile, where: str, secret, devices: list, routes: list, sysctls: list, backend: str,
+              live_texts=None) -> str:
     """Add what one file says to devices/routes/sysctls; returns the backend it implies."""
     path, text = f.path, f.text
     in_networkd = any(str(path.parent).endswith(d) for d in NETWORKD_DIRS)
     if path.suffix == ".netdev" and in_networkd:
-        device = device_from_netdev(text, where, secret)
+        device = device_from_netdev(text, where, secret, live_texts)
         if device is not None:
             devices.append(device)
     elif path.suffix == ".network" and in_networkd:
@@ -156,7 +161,7 @@ def routes_from_network(text: str, where: str):
             if route.destination is not None and (route.table or "main") in ("main", "254")]
 
 
-def device_from_netdev(text: str, where: str, secret) -> WgDevice | None:
+def device_from_netdev(text: str, where: str, secret, live_texts=None) -> WgDevice | None:
     """The WireGuard device of a .netdev, peers named from the renderer's comments; None for another Kind.
 
     Read through `netdwg.unitfile` (effective view + to_wg_device) rather than a
@@ -170,9 +175,11 @@ def device_from_netdev(text: str, where: str, secret) -> WgDevice | None:
     from netdwg.unitfile.views import netdev_view, to_wg_device
 
     unit = _unit(text, where)
-    if netdev_view(unit).kind != "wireguard":
+    netdev = netdev_view(unit)
+    if netdev.kind != "wireguard":
         return None
-    return to_wg_device(unit, secret, peer_names=True)
+    texts = live_texts(netdev.name) if live_texts is not None and netdev.name else None
+    return to_wg_device(unit, secret, peer_names=True, live_texts=texts)
 
 
 def device_from_wgquick(name: str, text: str, where: str) -> WgDevice:

@@ -63,7 +63,8 @@ def observe(desired: DesiredHost, ports: Ports) -> HostState:
         for device in desired.devices:
             link = ports.wg(device.name)
             if link is not None:
-                devices.append(link.read())
+                # Without the peers the desired side left out as equal: the diff sees neither.
+                devices.append(link.read(device.unchanged) if device.unchanged else link.read())
         if ports.sysctls is not None:
             sysctls = tuple((k, v) for k, _ in desired.sysctls if (v := ports.sysctls.read(k)) is not None)
         if ports.firewall is not None and desired.firewall is not None:

@@ -90,6 +90,18 @@ def open_ports(args, applying: bool = False) -> Ports:
     return ports
 
 
+def live_peer_texts(ports: Ports):
+    """ifname -> the live device's peers as `netdwg.peertext` lines (None: no fast path), on a live host."""
+    if not ports.live:
+        return None
+
+    def texts(ifname: str):
+        link = ports.wg(ifname)
+        return link.peer_texts() if link is not None else None
+
+    return texts
+
+
 def open_session(args, need_root: bool, installed_files: Callable[[Ports], tuple] | None = None) -> Session:
     """Desired (the source named by args, or `installed_files(ports)`), observed, and the plan between them."""
     live = is_live(args)
@@ -109,6 +121,6 @@ def open_session(args, need_root: bool, installed_files: Callable[[Ports], tuple
                                fix="create it (netdwg keys genkey) or render it with the other files")
         return state.text
 
-    desired = desired_from_files(files, read_secret, args.from_dir)
+    desired = desired_from_files(files, read_secret, args.from_dir, live_peer_texts(ports))
     observed = observe(desired, ports)
     return Session(desired, ports, observed, plan_host(desired, observed))

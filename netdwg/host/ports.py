@@ -29,7 +29,8 @@ class WgLink(Protocol):
     backend: str
     ifname: str
 
-    def read(self) -> LiveDevice: ...
+    def peer_texts(self) -> dict[str, str] | None: ...  # hex key -> netdwg.peertext lines; None: no fast path
+    def read(self, omit: frozenset[str] = frozenset()) -> LiveDevice: ...  # without the peers in omit (hex keys)
     def set_device(self, change: DeviceChange) -> None: ...
     def apply_peer(self, change: PeerChange) -> None: ...
 

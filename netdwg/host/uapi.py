@@ -15,6 +15,7 @@ from pathlib import Path
 
 from netdwg.errors import ExternalError, NotPermittedError
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
+from netdwg.peertext import uapi_peer_texts
 from netdwg.plan.model import DeviceChange, PeerChange
 from netdwg.wireguard import Endpoint, LiveDevice, PeerStatus, WgDevice, WgPeer
 
@@ -30,54 +31,52 @@ TIMEOUT = 10.0
 _ANSWER_END = re.compile(rb"(?:^|\n)errno=-?[0-9]+\n\n$")
 
 
-def parse_get(text: str, ifname: str) -> LiveDevice:
-    """Decode a `get=1` answer (without the final errno line) into values."""
+def parse_get(text: str, ifname: str, omit: frozenset[str] = frozenset()) -> LiveDevice:
+    """Decode a `get=1` answer (without the final errno line) into values.
+
+    Peers whose hex public key is in `omit` are left out (see `WgDevice.unchanged`).
+    """
     private_key, listen_port, fwmark = None, None, 0
     peers: list[WgPeer] = []
     status: list[PeerStatus] = []
-    peer: dict | None = None
-
-    def finish() -> None:
-        if peer is None:
-            return
-        key = peer["public_key"]
-        peers.append(WgPeer(key, tuple(peer["allowed_ips"]), peer["psk"], peer["endpoint"], peer["keepalive"]))
-        status.append(PeerStatus(key, peer["endpoint"], peer["hs_sec"] + peer["hs_nsec"] / 1e9,
-                                 peer["rx"], peer["tx"]))
-
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if not sep:
+    parts = ("\n" + text).split("\npublic_key=")
+    for line in parts[0].split("\n"):
+        key, _, value = line.partition("=")
+        if key == "private_key" and value != ZERO_KEY:
+            private_key = PrivateKey(bytes.fromhex(value))
+        elif key == "listen_port":
+            listen_port = int(value)
+        elif key == "fwmark":
+            fwmark = int(value)
+    left_out = []
+    for part in parts[1:]:
+        hex_key, _, rest = part.partition("\n")
+        if hex_key in omit:
+            left_out.append(hex_key)
             continue
-        if key == "public_key":
-            finish()
-            peer = {"public_key": PublicKey.from_hex(value), "allowed_ips": [], "psk": None, "endpoint": None,
-                    "keepalive": 0, "hs_sec": 0, "hs_nsec": 0, "rx": 0, "tx": 0}
-        elif peer is None:
-            if key == "private_key" and value != ZERO_KEY:
-                private_key = PrivateKey(bytes.fromhex(value))
-            elif key == "listen_port":
-                listen_port = int(value)
-            elif key == "fwmark":
-                fwmark = int(value)
-        elif key == "allowed_ip":
-            peer["allowed_ips"].append(parse_network(value))
-        elif key == "preshared_key":
-            peer["psk"] = None if value == ZERO_KEY else PresharedKey(bytes.fromhex(value))
-        elif key == "endpoint":
-            peer["endpoint"] = Endpoint.parse(value)
-        elif key == "persistent_keepalive_interval":
-            peer["keepalive"] = int(value)
-        elif key == "last_handshake_time_sec":
-            peer["hs_sec"] = int(value)
-        elif key == "last_handshake_time_nsec":
-            peer["hs_nsec"] = int(value)
-        elif key == "rx_bytes":
-            peer["rx"] = int(value)
-        elif key == "tx_bytes":
-            peer["tx"] = int(value)
-    finish()
-    device = WgDevice(ifname, private_key, listen_port, fwmark, tuple(peers))
+        public = PublicKey.from_hex(hex_key)
+        allowed, psk, endpoint, keepalive, hs_sec, hs_nsec, rx, tx = [], None, None, 0, 0, 0, 0, 0
+        for line in rest.split("\n"):
+            key, _, value = line.partition("=")
+            if key == "allowed_ip":
+                allowed.append(parse_network(value))
+            elif key == "preshared_key":
+                psk = None if value == ZERO_KEY else PresharedKey(bytes.fromhex(value))
+            elif key == "endpoint":
+                endpoint = Endpoint.parse(value)
+            elif key == "persistent_keepalive_interval":
+                keepalive = int(value)
+            elif key == "last_handshake_time_sec":
+                hs_sec = int(value)
+            elif key == "last_handshake_time_nsec":
+                hs_nsec = int(value)
+            elif key == "rx_bytes":
+                rx = int(value)
+            elif key == "tx_bytes":
+                tx = int(value)
+        peers.append(WgPeer(public, tuple(allowed), psk, endpoint, keepalive))
+        status.append(PeerStatus(public, endpoint, hs_sec + hs_nsec / 1e9, rx, tx))
+    device = WgDevice(ifname, private_key, listen_port, fwmark, tuple(peers), frozenset(left_out))
     return LiveDevice(device, tuple(status), "userspace")
 
 
@@ -137,6 +136,7 @@ class UapiWgLink:
     def __init__(self, ifname: str, socket_path: Path | None = None) -> None:
         self.ifname = ifname
         self.socket_path = Path(socket_path) if socket_path else RUN_DIR / f"{ifname}.sock"
+        self._answer: str | None = None  # a get answer `peer_texts` fetched for `read`
 
     def request(self, text: str) -> str:
         try:
@@ -165,8 +165,19 @@ class UapiWgLink:
                                 fix="see the step announced above; a rerun retries it")
         return body
 
-    def read(self) -> LiveDevice:
-        return parse_get(self.request("get=1\n\n"), self.ifname)
+    def peer_texts(self) -> dict[str, str]:
+        """hex public key -> configuration lines of every peer (`netdwg.peertext`).
+
+        Keeps the answer for the next `read()`, which decodes it instead of
+        asking again: a get of 5,000 peers costs wireguard-go ~50 ms.
+        """
+        self._answer = self.request("get=1\n\n")
+        return uapi_peer_texts(self._answer)
+
+    def read(self, omit: frozenset[str] = frozenset()) -> LiveDevice:
+        """The device now (or as `peer_texts` just saw it), without the peers in `omit` (hex keys)."""
+        answer, self._answer = self._answer, None
+        return parse_get(answer if answer is not None else self.request("get=1\n\n"), self.ifname, omit)
 
     def set_device(self, change: DeviceChange) -> None:
         lines = format_device_set(change)
