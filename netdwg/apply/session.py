@@ -102,8 +102,13 @@ def live_peer_texts(ports: Ports):
     return texts
 
 
-def open_session(args, need_root: bool, installed_files: Callable[[Ports], tuple] | None = None) -> Session:
-    """Desired (the source named by args, or `installed_files(ports)`), observed, and the plan between them."""
+def open_session(args, need_root: bool, installed_files: Callable[[Ports], tuple] | None = None,
+                 changes_only: bool = False) -> Session:
+    """Desired (the source named by args, or `installed_files(ports)`), observed, and the plan between them.
+
+    `changes_only` (plan, apply): peers the files and the device agree on are
+    left out of both (`WgDevice.unchanged`); status wants every peer.
+    """
     live = is_live(args)
     if live and need_root and os.geteuid() != 0:
         raise NotPermittedError("applying to the live system needs root",
@@ -121,6 +126,6 @@ def open_session(args, need_root: bool, installed_files: Callable[[Ports], tuple
                                fix="create it (netdwg keys genkey) or render it with the other files")
         return state.text
 
-    desired = desired_from_files(files, read_secret, args.from_dir, live_peer_texts(ports))
+    desired = desired_from_files(files, read_secret, args.from_dir, live_peer_texts(ports) if changes_only else None)
     observed = observe(desired, ports)
     return Session(desired, ports, observed, plan_host(desired, observed))

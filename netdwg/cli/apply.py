@@ -57,7 +57,7 @@ def run(args) -> int:
     from netdwg.apply.execute import apply_plan
     from netdwg.apply.session import announce, open_session
 
-    session = open_session(args, need_root=not args.dry_run)
+    session = open_session(args, need_root=not args.dry_run, changes_only=True)
     plan = session.plan
     state_dir = session.ports.files.state_dir
     if not args.dry_run:

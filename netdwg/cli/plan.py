@@ -38,7 +38,7 @@ def run(args) -> int:
     from netdwg.apply.session import open_session
     from netdwg.plan.show import format_plan, plan_to_json
 
-    session = open_session(args, need_root=False)
+    session = open_session(args, need_root=False, changes_only=True)
     if args.json:
         import json
 
