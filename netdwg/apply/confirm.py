@@ -23,6 +23,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from netdwg.apply.execute import Announce, Transaction
@@ -69,6 +70,10 @@ def build_record(transaction: Transaction, plan: Plan, seconds: float) -> dict:
         # beside them: the record is as protected as the backups (0600 in a 0700 directory).
         "devices": {name: format_wgquick(wgquick_from_device(live.device))
                     for name in touched if (live := observed.device(name)) is not None},
+        # Peers the plan left out as unchanged (WgDevice.unchanged) are not in "devices":
+        # the revert leaves them out too, as the rollback of a live apply does.
+        "unchanged": {name: sorted(live.device.unchanged)
+                      for name in touched if (live := observed.device(name)) is not None and live.device.unchanged},
         "networkd": list(plan.networkd.reconfigure) if plan.networkd is not None else None,
         "pending": [list(step) for step in observed.pending],
     }
@@ -115,7 +120,9 @@ def transaction_from_record(record: dict, ports: Ports, announce: Announce) -> T
     """A Transaction whose undo list reverts what the record describes (its rollback does the work)."""
     from netdwg.apply.desired import device_from_wgquick
 
-    old_devices = tuple(LiveDevice(device_from_wgquick(name, text, "pending-confirmation"))
+    unchanged = record.get("unchanged", {})
+    old_devices = tuple(LiveDevice(replace(device_from_wgquick(name, text, "pending-confirmation"),
+                                           unchanged=frozenset(unchanged.get(name, ()))))
                         for name, text in record["devices"].items())
     observed = HostState(devices=old_devices, pending=tuple(tuple(s) for s in record["pending"]))
     transaction = Transaction(ports, DesiredHost(), observed, announce)
