@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from netdwg.apply.desired import desired_from_files, desired_from_topology, read_rendered_dir
+from netdwg.apply.desired import desired_from_files, desired_from_topology, read_rendered_dir, wireguard_names
 from netdwg.apply.observe import Ports, live_ports, observe
 from netdwg.errors import ConfigError, NotPermittedError, SecretsError, Span
 from netdwg.host.files import RootFiles
@@ -126,6 +126,12 @@ def open_session(args, need_root: bool, installed_files: Callable[[Ports], tuple
                                fix="create it (netdwg keys genkey) or render it with the other files")
         return state.text
 
-    desired = desired_from_files(files, read_secret, args.from_dir, live_peer_texts(ports) if changes_only else None)
+    live_texts = None
+    if changes_only and ports.live:
+        for name in wireguard_names(files):  # the device answers while the files are parsed
+            if (link := ports.wg(name)) is not None:
+                link.prefetch()
+        live_texts = live_peer_texts(ports)
+    desired = desired_from_files(files, read_secret, args.from_dir, live_texts)
     observed = observe(desired, ports)
     return Session(desired, ports, observed, plan_host(desired, observed))

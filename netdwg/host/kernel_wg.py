@@ -169,6 +169,9 @@ class KernelWgLink:
                                     fix="load the module (modprobe wireguard) or run a userspace implementation") from None
         return self._sock
 
+    def prefetch(self) -> None:
+        """Nothing to start early: a genetlink dump is read when asked for."""
+
     def peer_texts(self) -> None:
         """No fast path here: the kernel answers in attributes, decoded whole (`netdwg.peertext`)."""
         return None

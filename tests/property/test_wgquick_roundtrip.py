@@ -45,8 +45,13 @@ needs_wgquick = pytest.mark.skipif(not shutil.which("wg-quick") or os.geteuid() 
                                    reason="needs wg-quick and root")
 
 
+# bash keeps \x01 (CTLESC) and \x7f (CTLNUL) as internal quoting marks and loses them in
+# wg-quick's ${line%%...} expansions: a quirk of the shell, not a rule of the format.
+BASH_SAFE = files.filter(lambda text: "\x01" not in text and "\x7f" not in text)
+
+
 @needs_wgquick
-@given(files)
+@given(BASH_SAFE)
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_strip_equals_real_wg_quick_strip(text):
     with tempfile.TemporaryDirectory(prefix="ndwq") as tmp:
