@@ -57,3 +57,19 @@ def test_file_modes_match_the_renderers(scenario):
         f = files[path]
         assert (f"{f.mode:04o}", f"{f.owner}:{f.group}") == (mode, owner), f"{scenario}/{host}{path}"
         assert f.secret == ("secret" in flags) or not f.secret, f"{scenario}/{host}{path}"
+
+
+def test_wireguard_names_finds_the_devices_to_read_early():
+    from pathlib import PurePosixPath
+
+    from netdwg.apply.desired import wireguard_names
+    from netdwg.rendered import RenderedFile
+
+    def netdev(name, text):
+        return RenderedFile(PurePosixPath(f"/etc/systemd/network/{name}.netdev"), text)
+
+    files = (netdev("50-wg0", "# c\n[NetDev]\nName=wg0\nKind=wireguard\n\n[WireGuard]\nListenPort=1\n"),
+             netdev("50-br0", "[NetDev]\nName=br0\nKind=bridge\n"),
+             netdev("60-wg1", "[NetDev]\nKind=wireguard\n\n[WireGuardPeer]\nName=not-this\n"),
+             RenderedFile(PurePosixPath("/etc/wireguard/wg2.conf"), "[NetDev]\nName=wg2\nKind=wireguard\n"))
+    assert wireguard_names(files) == ["wg0"]
