@@ -39,14 +39,21 @@ exit status: 0 ok, 2 bad input (guard.conf, unknown site), 77 not permitted.
 
 STATUS_DESCRIPTION = """\
 Show each site's verdict (away, identifying, trusted, foreign), the reasons,
-and the changes in effect. Reads the running guard's status file; when no
-guard runs, decides afresh from this host's addresses, routes and leases.
+the active checks (pinned SSH host key or TLS certificate: result, error,
+attempt, next try) and the changes in effect. Reads the running guard's
+status file; when no guard runs, decides afresh from this host's addresses,
+routes and leases (without running the checks).
+
+A check that got no answer (refused, timed out) is tried again after 2, 5,
+15 and 30 s, then every 60 s while the laptop stays on that LAN; one that was
+answered with the wrong key every 60 s only. Leaving the LAN starts over.
 """
 
 STATUS_EPILOG = """\
 examples:
   netdwg guard status
   netdwg guard status --json | jq '.sites[] | {site, verdict, reasons}'
+  netdwg guard status --json | jq '.sites[].proofs[] | {host, result, error, attempt, next_try}'
 """
 
 LEARN_DESCRIPTION = """\
@@ -165,6 +172,8 @@ def run_status(args) -> int:
         print(f"  {site['site']}: {site['verdict']}{where}")
         for reason in site["reasons"]:
             print(f"      because {reason}")
+        for proof in site.get("proofs", ()):
+            print(f"      {describe_proof(proof, time.time())}")
     print("in effect:" if status["in_effect"] else "in effect: nothing")
     for change in status["in_effect"]:
         print(f"  {change}")
@@ -178,6 +187,24 @@ def run_status(args) -> int:
         print(f"last reaction: {status['last_reaction_ms']:.1f} ms; hub endpoint re-set "
               f"{status['endpoint_resets']} time(s)")
     return EXIT_OK
+
+
+def describe_proof(proof: dict, now: float) -> str:
+    """One line per active check: `ssh 172.20.10.5:22 via lan0: failed (Connection refused),
+    attempt 2, next try in 4 s`. `now`: wall clock (the status file holds wall-clock times)."""
+    host = f"[{proof['host']}]" if ":" in proof["host"] else proof["host"]
+    line = f"{proof['kind']} {host}:{proof['port']} via {proof['dev']}: "
+    result = proof["result"]
+    if result == "unchecked":
+        return line + "checking"
+    line += {"proven": "proven", "wrong": "WRONG key", "failed": "failed"}.get(result, result)
+    if proof.get("error"):
+        line += f" ({proof['error']})"
+    line += f", attempt {proof['attempt']}"
+    if proof.get("next_try") is not None:
+        left = proof["next_try"] - now
+        line += f", next try in {left:.0f} s" if left >= 0.5 else ", checking again now"
+    return line
 
 
 def run_learn(args) -> int:

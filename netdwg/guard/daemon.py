@@ -366,14 +366,18 @@ class Guard:
                     digest = await fetch_ssh_host_key_sha256(prove.dev, prove.host, prove.port, prove.ssh.key_type)
                 else:
                     digest = await fetch_certificate_sha256(prove.dev, prove.host, prove.port)
-                proof = Proof(prove.dev, prove.host, prove.port, sha256=digest, kind=prove.kind)
+                proof = Proof(prove.dev, prove.host, prove.port, sha256=digest, kind=prove.kind,
+                              at=time.monotonic(), attempt=prove.attempt)
             except Exception as err:  # noqa: BLE001 -- any failure is a failed proof, never a dead task
-                proof = Proof(prove.dev, prove.host, prove.port, error=str(err) or type(err).__name__,
-                              kind=prove.kind)
+                # the attempt and its end time go into the observed value: the policy's retry
+                # schedule reads them from the snapshot, not from state kept here
+                proof = Proof(prove.dev, prove.host, prove.port, error=_describe_error(err), kind=prove.kind,
+                              at=time.monotonic(), attempt=prove.attempt,
+                              conclusive=bool(getattr(err, "conclusive", False)))
             finally:
                 self._proving.discard(key)
-            log.info("%s check of %s:%d via %s: %s", prove.kind.upper(), prove.host, prove.port, prove.dev,
-                     proof.error or "sha256:" + proof.sha256)
+            log.info("%s check of %s:%d via %s (attempt %d): %s", prove.kind.upper(), prove.host, prove.port,
+                     prove.dev, prove.attempt, proof.error or "sha256:" + proof.sha256)
             self.deliver([ProofSeen(proof)], time.monotonic())
 
         task = asyncio.get_running_loop().create_task(check())
@@ -410,15 +414,24 @@ class Guard:
             log.debug("cannot write status: %s", err)
 
 
+def _describe_error(err: BaseException) -> str:
+    """A check's error as status shows it: asyncio's timeout has no message of its own."""
+    if isinstance(err, TimeoutError) and not str(err):
+        return "timed out"
+    return str(err) or type(err).__name__
+
+
 def status_json(decision: Decision | None, state, config: cfg.GuardConfig, pid: int = 0,
                 endpoint_resets: int = 0, last_reaction_ms: float | None = None) -> dict:
+    mono_to_wall = time.time() - time.monotonic()  # proofs carry monotonic times; status shows wall clock
     return {
         "pid": pid,
         "updated": time.time(),
         "interface": config.interface,
         "sites": [{"site": v.site, "verdict": str(v.verdict), "dev": v.dev,
                    "address": str(v.address) if v.address else None, "lan_metric": v.lan_metric,
-                   "reasons": list(v.reasons)} for v in (decision.views if decision else ())],
+                   "reasons": list(v.reasons), "proofs": [p.to_json(mono_to_wall) for p in v.proofs]}
+                  for v in (decision.views if decision else ())],
         "in_effect": [c.describe() for c in state],
         "warnings": list(decision.warnings) if decision else [],
         "endpoint_resets": endpoint_resets,

@@ -93,7 +93,8 @@ class Lease:
 class Proof:
     """The result of an active check of an office host through one link: the SHA-256 of the
     certificate it presented (kind "tls") or of the SSH host key it proved to hold (kind "ssh"),
-    or the error (sha256 empty)."""
+    or the error (sha256 empty). `at` (monotonic) and `attempt` say when and which check of
+    this host on this link it was: the policy's retry schedule reads them (guard/proofs.py)."""
 
     dev: str
     host: IPAddress
@@ -101,6 +102,11 @@ class Proof:
     sha256: str = ""
     error: str = ""
     kind: str = "tls"
+    at: float = 0.0
+    attempt: int = 1
+    # The error is an answer, not a failure: the host answered but cannot sign with the
+    # pinned key (or is no SSH server). Not retried quickly, like a wrong digest.
+    conclusive: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +282,14 @@ def fold(observed: Observed, event: Event) -> Observed:
             return replace(observed, down_links=down, routes=routes, neighbours=neighbours, proofs=proofs)
         case LeaseSeen(lease):
             rest = tuple(l for l in observed.leases if (l.dev, l.source) != (lease.dev, lease.source))
-            return replace(observed, leases=rest + (lease,))
+            before = next((l for l in observed.leases if (l.dev, l.source) == (lease.dev, lease.source)), None)
+            proofs = observed.proofs
+            if before is not None and (before.address, before.server_id) != (lease.address, lease.server_id):
+                # a new lease (another address or DHCP server) is a new network until proven again:
+                # forget the link's proofs, which also restarts the retry backoff (a renewal of the
+                # same lease keeps them)
+                proofs = tuple(p for p in proofs if p.dev != lease.dev)
+            return replace(observed, leases=rest + (lease,), proofs=proofs)
         case LeaseGone(dev, source):
             return replace(observed, leases=tuple(l for l in observed.leases if (l.dev, l.source) != (dev, source)))
         case Snapshot(addresses, routes, neighbours, at, down_links):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite, SshHostKey
 from netdwg.guard.observed import Address, Observed, Route, RT_TABLE_MAIN
+from netdwg.guard.proofs import ProofView, Prove, plan_proofs, targets_of  # noqa: F401 (Prove re-exported)
 from netdwg.keys import PublicKey
 from netdwg.wireguard import IPAddress, IPInterface, IPNetwork
 
@@ -91,22 +92,6 @@ class Probe:
     retry: bool = field(default=False, compare=False)  # set by the daemon: no answer to the last one
 
 
-@dataclass(frozen=True, slots=True)
-class Prove:
-    """Fetch the certificate of an office host through one link (SO_BINDTODEVICE: the tunnel
-    route still covers the host) and report its SHA-256 as a ProofSeen event; with an SSH
-    pin, have the host prove it holds that host key instead."""
-
-    dev: str
-    host: IPAddress
-    port: int
-    ssh: SshHostKey | None = None  # None: a TLS check
-
-    @property
-    def kind(self) -> str:
-        return "tls" if self.ssh is None else "ssh"
-
-
 Step = Apply | Undo | Probe | Prove
 
 
@@ -118,6 +103,8 @@ class SiteView:
     address: IPInterface | None = None
     lan_metric: int | None = None
     reasons: tuple[str, ...] = ()
+    proofs: tuple[ProofView, ...] = ()  # the active checks on `dev`: results, attempts, next try
+    unverified: bool = False  # foreign only for want of evidence (a check failed, no answer yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +113,7 @@ class Decision:
     desired: tuple[Change, ...]
     steps: tuple[Step, ...]
     warnings: tuple[str, ...] = ()
-    wake_at: float | None = None  # re-decide then (an identification timeout ends)
+    wake_at: float | None = None  # re-decide then (an identification timeout ends, a check falls due)
 
 
 # --- identification ----------------------------------------------------------
@@ -183,6 +170,8 @@ def match_fingerprint(fp: Fingerprint, ev: Evidence) -> tuple[_Match, tuple[str,
         proof = next((p for p in ev.proofs if (p.kind, p.host, p.port) == ("ssh", key.host, key.port)), None)
         if proof is None:
             unknown.append(f"SSH host key of {key.host}:{key.port} not checked yet")
+        elif proof.error and not proof.conclusive:  # no answer: says nothing about the network
+            unknown.append(f"SSH host key of {key.host}:{key.port} not proven: {proof.error} (retrying)")
         elif proof.error:
             mismatch.append(f"SSH check of {key.host}:{key.port} failed: {proof.error}")
         elif proof.sha256 != key.sha256:
@@ -192,6 +181,8 @@ def match_fingerprint(fp: Fingerprint, ev: Evidence) -> tuple[_Match, tuple[str,
         proof = next((p for p in ev.proofs if (p.kind, p.host, p.port) == ("tls", pin.host, pin.port)), None)
         if proof is None:
             unknown.append(f"TLS certificate of {pin.host}:{pin.port} not checked yet")
+        elif proof.error and not proof.conclusive:
+            unknown.append(f"TLS certificate of {pin.host}:{pin.port} not proven: {proof.error} (retrying)")
         elif proof.error:
             mismatch.append(f"TLS check of {pin.host}:{pin.port} failed: {proof.error}")
         elif proof.sha256 != pin.sha256:
@@ -223,6 +214,10 @@ def _candidates(config: GuardConfig, site: GuardSite, observed: Observed) -> lis
     return out
 
 
+def _passive(fp: Fingerprint) -> Fingerprint:
+    return replace(fp, tls_pins=(), ssh_host_keys=())
+
+
 def identify(config: GuardConfig, site: GuardSite, learned: tuple[Fingerprint, ...],
              observed: Observed, now: float) -> tuple[SiteView, tuple[Probe | Prove, ...], float | None]:
     candidates = _candidates(config, site, observed)
@@ -237,34 +232,38 @@ def identify(config: GuardConfig, site: GuardSite, learned: tuple[Fingerprint, .
         if not fingerprints:
             results.append((cand, Verdict.FOREIGN, (
                 f"no fingerprint declared or learned for site {site.name!r}: the prefix alone is not trusted "
-                f"(run 'netdwg guard learn {site.name}' in the office)",)))
+                f"(run 'netdwg guard learn {site.name}' in the office)",), (), False))
             continue
         hint = next((r for fp in fingerprints for r in fp.routers), None)
         ev = gather_evidence(observed, dev, hint)
         outcomes = [match_fingerprint(fp, ev) for fp in fingerprints]
         if any(m is _Match.MATCH for m, _ in outcomes):
-            results.append((cand, Verdict.TRUSTED, ("fingerprint matches",)))
+            results.append((cand, Verdict.TRUSTED, ("fingerprint matches",), (), False))
             continue
+        # Active checks only for fingerprints the passive evidence does not already rule out
+        # (a café's DHCP server: no need to knock on its port 22). Asked for in any verdict
+        # but trusted, and again on the schedule of guard/proofs.py, so a check that failed in
+        # the first seconds on the LAN does not leave the laptop hairpinning all day.
+        viable = tuple(fp for fp in fingerprints if match_fingerprint(_passive(fp), ev)[0] is not _Match.MISMATCH)
+        asks, proof_views, proof_wake = plan_proofs(dev, targets_of(viable), ev.proofs, now)
+        probes += asks
+        if proof_wake is not None:
+            wake = proof_wake if wake is None else min(wake, proof_wake)
         reasons = tuple(r for _, rs in outcomes for r in rs)
+        unverified = any(m is _Match.UNKNOWN for m, _ in outcomes)
         since = observed.seen_since(cand.address)
         deadline = (since if since is not None else now) + config.identify_timeout
-        if any(m is _Match.UNKNOWN for m, _ in outcomes) and now < deadline:
-            results.append((cand, Verdict.IDENTIFYING, reasons))
+        if unverified and now < deadline:
+            results.append((cand, Verdict.IDENTIFYING, reasons, proof_views, True))
             wake = deadline if wake is None else min(wake, deadline)
             mac_ip = ev.router or hint
             if mac_ip and ev.router_mac is None and any(fp.router_macs for fp in fingerprints):
                 probes.append(Probe(dev, mac_ip))
-            for pin in dict.fromkeys(p for fp in fingerprints for p in fp.tls_pins):
-                if not any((p.kind, p.host, p.port) == ("tls", pin.host, pin.port) for p in ev.proofs):
-                    probes.append(Prove(dev, pin.host, pin.port))
-            for key in dict.fromkeys(k for fp in fingerprints for k in fp.ssh_host_keys):
-                if not any((p.kind, p.host, p.port) == ("ssh", key.host, key.port) for p in ev.proofs):
-                    probes.append(Prove(dev, key.host, key.port, ssh=key))
             continue
-        results.append((cand, Verdict.FOREIGN, reasons))
+        results.append((cand, Verdict.FOREIGN, reasons, proof_views, unverified))
     order = (Verdict.TRUSTED, Verdict.IDENTIFYING, Verdict.FOREIGN)
     results.sort(key=lambda r: (order.index(r[1]), r[0].lan_metric))
-    cand, verdict, reasons = results[0]
+    cand, verdict, reasons, proof_views, unverified = results[0]
     rivals = [r for r in results if r[1] is not Verdict.TRUSTED]
     if verdict is Verdict.TRUSTED and rivals and min(r[0].lan_metric for r in rivals) <= cand.lan_metric:
         # Wi-Fi in a café and Ethernet in the office on the same prefix: without the tunnel
@@ -273,9 +272,11 @@ def identify(config: GuardConfig, site: GuardSite, learned: tuple[Fingerprint, .
         return (SiteView(site.name, rival[1], rival[0].address.dev, rival[0].address.interface,
                          rival[0].lan_metric,
                          (f"{rival[0].address.dev} (metric {rival[0].lan_metric}) is on the same prefix and is "
-                          f"not verified as {site.name}; it would win over {cand.address.dev}",) + rival[2]),
+                          f"not verified as {site.name}; it would win over {cand.address.dev}",) + rival[2],
+                         rival[3], rival[4]),
                 tuple(probes), wake)
-    return (SiteView(site.name, verdict, cand.address.dev, cand.address.interface, cand.lan_metric, reasons),
+    return (SiteView(site.name, verdict, cand.address.dev, cand.address.interface, cand.lan_metric, reasons,
+                     proof_views, unverified),
             tuple(probes), wake)
 
 
@@ -291,8 +292,9 @@ def _site_changes(config: GuardConfig, site: GuardSite, view: SiteView, observed
     if view.verdict is Verdict.IDENTIFYING:
         return [c for c in state if c.site == site.name], warnings
     if view.verdict is Verdict.FOREIGN:
-        warnings.append(f"site {site.name}: {view.dev} is on {view.address} inside {site.lan} but this is "
-                        f"not {site.name} ({'; '.join(view.reasons)}); office traffic stays in the tunnel")
+        judged = f"is not verified as {site.name}" if view.unverified else f"is not {site.name}"
+        warnings.append(f"site {site.name}: {view.dev} is on {view.address} inside {site.lan} but this "
+                        f"{judged} ({'; '.join(view.reasons)}); office traffic stays in the tunnel")
         template = next(iter(sorted(tunnel_routes + deleted, key=lambda r: r.metric)), None)
         lease = observed.lease_for(view.dev)
         local = {view.address.ip if view.address else None, lease.router if lease else None,

@@ -38,6 +38,14 @@ class SshProofError(ValueError):
     """The server did not prove it holds the key (wrong key, bad signature, protocol error)."""
 
 
+class SshKeyRefuted(SshProofError):
+    """An answer, not a failure: the server cannot sign with the key it shows, or is no SSH-2
+    server at all. The guard does not retry it quickly (guard/proofs.py); a connection closed
+    or reset mid-exchange (sshd still starting, MaxStartups) is a plain SshProofError and is."""
+
+    conclusive = True  # read by the daemon without importing this module (cryptography)
+
+
 # --- wire encoding (RFC 4251 section 5) ---------------------------------------------
 
 def _string(data: bytes) -> bytes:
@@ -122,9 +130,9 @@ def verify_signature(key_blob: bytes, signature: bytes, data: bytes) -> None:
             digest = hashes.SHA256() if sig_type == "rsa-sha2-256" else hashes.SHA512()
             rsa.RSAPublicNumbers(e, n).public_key().verify(raw, data, padding.PKCS1v15(), digest)
         else:
-            raise SshProofError(f"server signed with {sig_type} for a {key_type} key")
+            raise SshKeyRefuted(f"server signed with {sig_type} for a {key_type} key")
     except InvalidSignature:
-        raise SshProofError("the server's signature does not verify: it does not hold this host key") from None
+        raise SshKeyRefuted("the server's signature does not verify: it does not hold this host key") from None
 
 
 # --- the exchange -------------------------------------------------------------------
@@ -158,7 +166,7 @@ async def _read_version(reader: asyncio.StreamReader) -> bytes:
         if line.startswith(b"SSH-"):
             version = line.rstrip(b"\r\n")
             if not version.startswith((b"SSH-2.0-", b"SSH-1.99-")):
-                raise SshProofError(f"not an SSH-2 server: {version[:40]!r}")
+                raise SshKeyRefuted(f"not an SSH-2 server: {version[:40]!r}")
             return version
     raise SshProofError("no SSH version line")
 

@@ -228,8 +228,12 @@ def test_a_pinned_tls_certificate_is_checked_through_the_lan_link():
     forged = fold(on_lan(), ProofSeen(Proof("lan0", pin.host, 443, sha256="cd" * 32)))
     view = next(v for v in run(cfg, forged).views if v.site == "oslo")
     assert view.verdict is Verdict.FOREIGN and "not the pinned" in view.reasons[0]
-    refused = fold(on_lan(), ProofSeen(Proof("lan0", pin.host, 443, error="Connection refused")))
-    assert verdict(run(cfg, refused)) is Verdict.FOREIGN
+    # no answer is no proof: never trusted, judged foreign once identify_timeout is over, asked again
+    refused = fold(on_lan(), ProofSeen(Proof("lan0", pin.host, 443, error="Connection refused", at=10.05)))
+    assert verdict(run(cfg, refused)) is Verdict.IDENTIFYING
+    late = run(cfg, refused, now=14.0)
+    assert verdict(late) is Verdict.FOREIGN and Prove("lan0", pin.host, 443, attempt=2) in late.steps
+    assert "not verified as oslo" in late.warnings[0]
     # leaving forgets the proof: the next LAN must prove itself again
     assert fold(good, LinkState("lan0", carrier=False)).proofs == ()
 

@@ -171,7 +171,8 @@ def test_policy_waits_for_the_ssh_proof_and_trusts_only_the_pinned_key():
     other = fold(on_lan(), ProofSeen(Proof("lan0", pin.host, 22, sha256="cd" * 32, kind="ssh")))
     view = next(v for v in run(cfg, other).views if v.site == "oslo")
     assert view.verdict is Verdict.FOREIGN and "SSH host key" in view.reasons[0]
-    failed = fold(on_lan(), ProofSeen(Proof("lan0", pin.host, 22, error="signature does not verify", kind="ssh")))
+    failed = fold(on_lan(), ProofSeen(Proof("lan0", pin.host, 22, error="signature does not verify", kind="ssh",
+                                          conclusive=True)))
     assert verdict(run(cfg, failed)) is Verdict.FOREIGN
     assert verdict(run(cfg, on_lan(), now=20.0)) is Verdict.FOREIGN  # no answer within identify_timeout
     assert fold(good, LinkState("lan0", carrier=False)).proofs == ()
