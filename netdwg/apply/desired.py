@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 from pathlib import Path, PurePosixPath
 
 from netdwg.errors import ConfigError, NetdwgError, NotPermittedError, ParseError, SecretsError, Span
+from netdwg.host.prefetch import netdev_wireguard_name
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
 from netdwg.plan.model import DesiredHost
 from netdwg.rendered import MODE_NETWORKD_SECRET, MODE_PRIVATE, MODE_PUBLIC, RenderedFile
@@ -83,12 +83,6 @@ def read_rendered_dir(directory: Path) -> tuple[RenderedFile, ...]:
     return tuple(files)
 
 
-# The [NetDev] section's lines up to the next section; Kind= and Name= among them.
-_NETDEV_HEAD = re.compile(r"^\[NetDev\][ \t]*\n((?:[^\[\n][^\n]*\n|\n)*)", re.M)
-_KIND_WG = re.compile(r"^Kind=wireguard[ \t]*$", re.M)
-_NAME = re.compile(r"^Name=(\S+)[ \t]*$", re.M)
-
-
 def wireguard_names(files: tuple[RenderedFile, ...]) -> list[str]:
     """The WireGuard devices the networkd .netdevs among `files` name, read cheaply.
 
@@ -98,9 +92,8 @@ def wireguard_names(files: tuple[RenderedFile, ...]) -> list[str]:
     names = []
     for f in files:
         if f.path.suffix == ".netdev" and any(str(f.path.parent).endswith(d) for d in NETWORKD_DIRS):
-            head = _NETDEV_HEAD.search(f.text)
-            if head and _KIND_WG.search(head.group(1)) and (name := _NAME.search(head.group(1))):
-                names.append(name.group(1))
+            if name := netdev_wireguard_name(f.text):
+                names.append(name)
     return names
 
 

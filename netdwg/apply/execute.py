@@ -9,8 +9,8 @@ when no confirmation comes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import PurePosixPath
-from typing import Callable
 
 from netdwg.apply.observe import Ports
 from netdwg.errors import ApplyError, NetdwgError

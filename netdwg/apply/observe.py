@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from netdwg.host.detect import open_wg_link
 from netdwg.host.files import RootFiles
-from netdwg.host.ports import Firewall, Networkd, Sysctls, WgLink
 from netdwg.plan.model import DesiredHost, HostState
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~5 ms) on apply's path
+if TYPE_CHECKING:
+    from netdwg.host.ports import Firewall, Networkd, Sysctls, WgLink
 
 
 @dataclass

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 from netdwg.apply.desired import desired_from_files, desired_from_topology, read_rendered_dir, wireguard_names
 from netdwg.apply.observe import Ports, live_ports, observe
@@ -86,7 +86,10 @@ def open_ports(args, applying: bool = False) -> Ports:
     from netdwg.apply.confirm import note_waiting, recover, refuse_while_waiting
 
     ports = make_ports(args, writing=applying)
-    recover(ports, announce, refuse_while_waiting if applying else note_waiting(announce))
+    if recover(ports, announce, refuse_while_waiting if applying else note_waiting(announce)):
+        from netdwg.host.prefetch import discard_all
+
+        discard_all()  # devices asked for early may have changed since
     return ports
 
 

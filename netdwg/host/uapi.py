@@ -9,11 +9,11 @@ sends one set per peer change and rolls back by re-reading the device.
 from __future__ import annotations
 
 import ipaddress
-import re
 import socket
 from pathlib import Path
 
 from netdwg.errors import ExternalError, NetdwgError, NotPermittedError
+from netdwg.host import prefetch
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
 from netdwg.peertext import uapi_peer_texts
 from netdwg.plan.model import DeviceChange, PeerChange
@@ -25,10 +25,8 @@ from netdwg.wireguard import Endpoint, LiveDevice, PeerStatus, WgDevice, WgPeer
 # caches, a 5,000-peer apply cost ~0.1 s more CPU.
 from netdwg.unitfile.fastvalues import parse_network  # noqa: E402
 
-RUN_DIR = Path("/run/wireguard")
+RUN_DIR = Path(prefetch.RUN_DIR)
 ZERO_KEY = "0" * 64
-TIMEOUT = 10.0
-_ANSWER_END = re.compile(rb"(?:^|\n)errno=-?[0-9]+\n\n$")
 
 
 def parse_get(text: str, ifname: str, omit: frozenset[str] = frozenset()) -> LiveDevice:
@@ -137,28 +135,24 @@ class UapiWgLink:
         self.ifname = ifname
         self.socket_path = Path(socket_path) if socket_path else RUN_DIR / f"{ifname}.sock"
         self._answer: str | None = None  # a get answer `peer_texts` fetched for `read`
-        self._fetching = None  # the thread of `prefetch`
-        self._error: NetdwgError | None = None
 
     def request(self, text: str) -> str:
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(TIMEOUT)
-                sock.connect(str(self.socket_path))
-                sock.sendall(text.encode())
-                buf = bytearray()
-                while not _ANSWER_END.search(bytes(buf[-40:])):
-                    chunk = sock.recv(1 << 20)
-                    if not chunk:
-                        break
-                    buf += chunk
-        except PermissionError:
-            raise NotPermittedError(f"{self.ifname}: no access to the UAPI socket {self.socket_path}",
-                                    fix="run as root") from None
+            answer = prefetch.exchange(str(self.socket_path), text.encode())
         except OSError as err:
-            raise ExternalError(f"{self.ifname}: UAPI socket {self.socket_path}: {err.strerror or err}",
-                                fix="is the userspace WireGuard (wireguard-go) for this interface running?") from None
-        answer = buf.decode(errors="replace")
+            raise self._socket_error(err) from None
+        return self._checked(answer)
+
+    def _socket_error(self, err: OSError) -> NetdwgError:
+        if isinstance(err, PermissionError):
+            return NotPermittedError(f"{self.ifname}: no access to the UAPI socket {self.socket_path}",
+                                     fix="run as root")
+        return ExternalError(f"{self.ifname}: UAPI socket {self.socket_path}: {err.strerror or err}",
+                             fix="is the userspace WireGuard (wireguard-go) for this interface running?")
+
+    def _checked(self, raw: bytes) -> str:
+        """The answer without its final `errno=0`; an error for any other errno or a cut-off answer."""
+        answer = raw.decode(errors="replace")
         body, _, tail = answer.rstrip("\n").rpartition("errno=")
         if not tail.strip().lstrip("-").isdigit():
             raise ExternalError(f"{self.ifname}: UAPI socket closed mid-answer", fix="check the wireguard-go log and rerun")
@@ -168,27 +162,18 @@ class UapiWgLink:
         return body
 
     def prefetch(self) -> None:
-        """Ask for the device now and take the answer in a thread, for `peer_texts`.
+        """Ask for the device now; `peer_texts`/`read` take the answer (netdwg.host.prefetch).
 
-        wireguard-go spends ~25-45 ms writing 5,000 peers; on another core that
+        wireguard-go spends ~50 ms writing 5,000 peers; on another core that
         overlaps with apply reading the files instead of adding to it.
         """
-        import threading
-
-        def fetch() -> None:
-            try:
-                self._answer = self.request("get=1\n\n")
-            except NetdwgError as err:  # raised where the answer is used
-                self._error = err
-
-        self._fetching = threading.Thread(target=fetch, name=f"uapi-get-{self.ifname}", daemon=True)
-        self._fetching.start()
+        prefetch.start(str(self.socket_path))
 
     def peer_texts(self) -> dict[str, str]:
         """The live peers as `netdwg.peertext` lines (netdev text -> hex public key).
 
         Keeps the answer for the next `read()`, which decodes it instead of
-        asking again: a get of 5,000 peers costs wireguard-go ~50 ms.
+        asking again.
         """
         self._answer = self._fetched()
         return uapi_peer_texts(self._answer)
@@ -200,14 +185,14 @@ class UapiWgLink:
         return parse_get(answer, self.ifname, omit)
 
     def _fetched(self) -> str:
-        """The prefetched or kept answer, else a new one."""
-        if self._fetching is not None:
-            self._fetching.join()
-            self._fetching = None
-            if self._error is not None:
-                error, self._error = self._error, None
-                raise error
-        return self._answer if self._answer is not None else self.request("get=1\n\n")
+        """The kept or prefetched answer, else a new one."""
+        if self._answer is not None:
+            return self._answer
+        try:
+            raw = prefetch.take(str(self.socket_path))
+        except OSError as err:
+            raise self._socket_error(err) from None
+        return self._checked(raw) if raw is not None else self.request("get=1\n\n")
 
     def set_device(self, change: DeviceChange) -> None:
         lines = format_device_set(change)

@@ -10,9 +10,8 @@ file's key that has already been rotated away.
 from __future__ import annotations
 
 import base64
-import difflib
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from netdwg.keys import REDACTED
 from netdwg.wireguard import WgDevice
@@ -84,6 +83,8 @@ def unified_diff(path: str, old: str | None, new: str | None, secrets: frozenset
         tail += 1
     start = max(0, head - context)
     cut = max(0, tail - context)
+    import difflib  # only when a file changed
+
     lines = list(difflib.unified_diff(a[start:len(a) - cut], b[start:len(b) - cut],
                                       fromfile="/dev/null" if old is None else f"a{path}",
                                       tofile="/dev/null" if new is None else f"b{path}", n=context))

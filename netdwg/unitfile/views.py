@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from netdwg.errors import ParseError, SecretsError, Span
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
