@@ -89,7 +89,9 @@ def open_ports(args, applying: bool = False) -> Ports:
     if recover(ports, announce, refuse_while_waiting if applying else note_waiting(announce)):
         from netdwg.host.prefetch import discard_all
 
-        discard_all()  # devices asked for early may have changed since
+        # The revert read (and so used up) the early answers of the devices it changed; the
+        # others may have changed too (networkd >= 257 rewrites peers when it reloads a .netdev).
+        discard_all()
     return ports
 
 

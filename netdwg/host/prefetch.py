@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import socket
-import threading
+from _thread import allocate_lock  # the C module: `threading` is imported only when a read starts
 
 RUN_DIR = "/run/wireguard"
 TIMEOUT = 10.0
@@ -26,8 +26,8 @@ _NETDEV_HEAD = re.compile(r"^\[NetDev\][ \t]*\n((?:[^\[\n][^\n]*\n|\n)*)", re.M)
 _KIND_WG = re.compile(r"^Kind=wireguard[ \t]*$", re.M)
 _NAME = re.compile(r"^Name=(\S+)[ \t]*$", re.M)
 
-_lock = threading.Lock()
-_pending: dict[str, tuple[threading.Thread, list]] = {}  # socket path -> (reader, [answer or OSError])
+_lock = allocate_lock()
+_pending: dict[str, tuple] = {}  # socket path -> (reader, [answer or OSError])
 
 
 def netdev_wireguard_name(text: str) -> str | None:
@@ -56,6 +56,8 @@ def exchange(socket_path: str, request: bytes) -> bytes:
 
 def start(socket_path: str) -> None:
     """Send `get=1` to the socket and read the answer in a thread (nothing if one is under way)."""
+    import threading
+
     with _lock:
         if socket_path in _pending:
             return

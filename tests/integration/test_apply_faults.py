@@ -287,3 +287,29 @@ def test_kill_9_while_waiting_for_confirmation_is_reverted_by_the_next_run(host,
     assert "10.98.0.1/24" not in host.run(["ip", "-4", "-o", "addr", "show", "dev", "wg0"]).stdout
     assert netdwg(host, "plan", "--from", str(tmp_path / "old")).returncode == 0  # converged on the old state
     assert "nothing to recover" in netdwg(host, "apply", "--recover").stdout
+
+
+def test_a_revert_at_the_start_of_a_run_is_not_hidden_by_the_device_read_early(host, tmp_path):
+    """apply/plan --from ask wireguard-go for its peers first thing (netdwg.host.prefetch); when the
+    same run then reverts an abandoned --confirm, the plan must see the reverted device, not the
+    early answer about the one the killed run left."""
+    key = genkey()
+    old_peers = peers("a", 3, 0)
+    render(tmp_path / "old", key, old_peers)
+    assert netdwg(host, "apply", "--from", str(tmp_path / "old")).returncode == 0
+    new_peers = old_peers[1:] + peers("b", 2, 1)
+    render(tmp_path / "new", key, new_peers)
+    proc = popen_netdwg(host, "apply", "--from", str(tmp_path / "new"), "--confirm", "300")
+    for line in proc.stderr:
+        if b"press Enter" in line:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert device_view(host) == expected_view(new_peers)
+
+    result = netdwg(host, "plan", "--from", str(tmp_path / "new"), "--json")  # reverts first, then plans
+    assert "reverting it" in result.stderr, result.stderr
+    assert device_view(host) == expected_view(old_peers)
+    plan = __import__("json").loads(result.stdout)
+    assert result.returncode == 1  # changes pending: the new peers are not on the reverted device
+    assert sorted((p["action"], p["name"]) for p in plan["peers"]) == [("add", "b0"), ("add", "b1"), ("remove", "a0")]
