@@ -30,7 +30,7 @@ from test_apply_lab import ENV, PYTHON, STATE_DIR, add_host, wait_handshake, wg_
 from netdwg.keys import genkey, genpsk  # noqa: E402
 from netdwg.lab.sandbox import Sandbox  # noqa: E402
 
-REPEATS = 5
+REPEATS = 9
 
 
 def netdev_text(hub_key, peers) -> str:

@@ -62,6 +62,51 @@ def redact_text(text: str, secrets: frozenset[bytes] = frozenset(), secret_file:
 
 
 _HUNK = re.compile(r"^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@")
+_BLOCK = 1 << 16
+
+
+def _differing_lines(a: str, b: str, context: int) -> tuple[int, int, int]:
+    """(begin, a_end, b_end): the part of a and b from `context` lines before the first
+    differing line to `context` lines after the last, as string offsets on line starts.
+
+    Compared in 64 KiB blocks (C memcmp) rather than line by line: on a 5,000-peer
+    .netdev with one peer changed, head and tail are 35,000 equal lines.
+    """
+    limit = min(len(a), len(b))
+    head = 0
+    while head + _BLOCK <= limit and a[head:head + _BLOCK] == b[head:head + _BLOCK]:
+        head += _BLOCK
+    step = _BLOCK
+    while step > 1:  # the first differing character (or `limit`) inside the block
+        step //= 2
+        if head + step <= limit and a[head:head + step] == b[head:head + step]:
+            head += step
+    tail, room = 0, limit - head  # the equal tail never reaches into the equal head
+    while tail + _BLOCK <= room and a[len(a) - tail - _BLOCK:len(a) - tail] == b[len(b) - tail - _BLOCK:len(b) - tail]:
+        tail += _BLOCK
+    step = _BLOCK
+    while step > 1:
+        step //= 2
+        if tail + step <= room and a[len(a) - tail - step:len(a) - tail] == b[len(b) - tail - step:len(b) - tail]:
+            tail += step
+    begin = a.rfind("\n", 0, head) + 1  # the start of the first differing line
+    a_end, b_end = len(a) - tail, len(b) - tail
+    if not ((a_end == 0 or a[a_end - 1] == "\n") and (b_end == 0 or b[b_end - 1] == "\n")):
+        nxt = a.find("\n", a_end)  # the equal tail starts mid-line: from the next line on
+        skip = len(a) - a_end if nxt < 0 else nxt + 1 - a_end
+        a_end, b_end = a_end + skip, b_end + skip
+    for _ in range(context):
+        if begin > 0:
+            begin = a.rfind("\n", 0, begin - 1) + 1
+        a_end, b_end = _next_line(a, a_end), _next_line(b, b_end)
+    return begin, a_end, b_end
+
+
+def _next_line(text: str, at: int) -> int:
+    if at >= len(text):
+        return at
+    nxt = text.find("\n", at)
+    return len(text) if nxt < 0 else nxt + 1
 
 
 def unified_diff(path: str, old: str | None, new: str | None, secrets: frozenset[bytes], secret_file: bool,
@@ -72,20 +117,14 @@ def unified_diff(path: str, old: str | None, new: str | None, secrets: frozenset
     changed in a 30,000-line .netdev stays fast), and only the diff's own
     lines are redacted.
     """
-    a = (old or "").splitlines(keepends=True)
-    b = (new or "").splitlines(keepends=True)
-    limit = min(len(a), len(b))
-    head = 0
-    while head < limit and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < limit - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
-    start = max(0, head - context)
-    cut = max(0, tail - context)
+    old_text, new_text = old or "", new or ""
+    begin, a_end, b_end = _differing_lines(old_text, new_text, context)
+    start = old_text.count("\n", 0, begin)  # lines before the part difflib sees
+    a = old_text[begin:a_end].splitlines(keepends=True)
+    b = new_text[begin:b_end].splitlines(keepends=True)
     import difflib  # only when a file changed
 
-    lines = list(difflib.unified_diff(a[start:len(a) - cut], b[start:len(b) - cut],
+    lines = list(difflib.unified_diff(a, b,
                                       fromfile="/dev/null" if old is None else f"a{path}",
                                       tofile="/dev/null" if new is None else f"b{path}", n=context))
     out, removed, added, raw_removed, raw_added = [], [], [], [], []
