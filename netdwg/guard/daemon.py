@@ -376,8 +376,8 @@ class Guard:
                               conclusive=bool(getattr(err, "conclusive", False)))
             finally:
                 self._proving.discard(key)
-            log.info("%s check of %s:%d via %s (attempt %d): %s", prove.kind.upper(), prove.host, prove.port,
-                     prove.dev, prove.attempt, proof.error or "sha256:" + proof.sha256)
+            log.info("%s check of %s:%d via %s: %s (attempt %d)", prove.kind.upper(), prove.host, prove.port,
+                     prove.dev, proof.error or "sha256:" + proof.sha256, prove.attempt)
             self.deliver([ProofSeen(proof)], time.monotonic())
 
         task = asyncio.get_running_loop().create_task(check())
@@ -418,6 +418,8 @@ def _describe_error(err: BaseException) -> str:
     """A check's error as status shows it: asyncio's timeout has no message of its own."""
     if isinstance(err, TimeoutError) and not str(err):
         return "timed out"
+    if isinstance(err, OSError) and err.errno:  # asyncio says "[Errno 111] Connect call failed (...)"
+        return os.strerror(err.errno)
     return str(err) or type(err).__name__
 
 

@@ -238,7 +238,10 @@ def identify(config: GuardConfig, site: GuardSite, learned: tuple[Fingerprint, .
         ev = gather_evidence(observed, dev, hint)
         outcomes = [match_fingerprint(fp, ev) for fp in fingerprints]
         if any(m is _Match.MATCH for m, _ in outcomes):
-            results.append((cand, Verdict.TRUSTED, ("fingerprint matches",), (), False))
+            # nothing to ask: show the checks that proved it (status), not the ones not needed
+            _, shown, _ = plan_proofs(dev, targets_of(fingerprints), ev.proofs, now)
+            results.append((cand, Verdict.TRUSTED, ("fingerprint matches",),
+                            tuple(v for v in shown if v.result != "unchecked"), False))
             continue
         # Active checks only for fingerprints the passive evidence does not already rule out
         # (a café's DHCP server: no need to knock on its port 22). Asked for in any verdict

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -360,21 +361,35 @@ def test_a_pinned_office_certificate_proves_the_office(clean, pinned_right):
         assert route_dev(lab, DEVICE) == "wg0", "a forged office stays in the tunnel"
 
 
-def _start_sshd(lab, netns, name: str, address) -> "SshHostKey":
-    """A real OpenSSH sshd with a host key of its own on address:22; returns the pin for it."""
-    import os
-
+def _ssh_host_key(lab, name: str, address, port: int = 22):
+    """A fresh ed25519 host key for an sshd at address:port: (the pin for it, the key file)."""
     from netdwg.guard.config import SshHostKey
 
+    if not Path("/usr/sbin/sshd").exists():
+        pytest.skip("openssh-server is not installed (make deps)")
     key = lab.sb.rundir / f"{name}-ssh_host_ed25519_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)], check=True)
+    where = str(address) if port == 22 else f"[{address}]:{port}"
+    return SshHostKey.parse(f"{where} {key.with_suffix('.pub').read_text()}"), key
+
+
+def _run_sshd(lab, netns, name: str, key: Path, address, port: int = 22) -> None:
+    """A real OpenSSH sshd serving `key` on address:port, in `netns`; stopped at teardown."""
+    import os
+
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
     lab.sb.spawn(netns, ["/usr/sbin/sshd", "-D", "-e", "-f", "/dev/null", "-h", str(key),
-                         "-o", f"ListenAddress={address}", "-o", "PidFile=none"], name=f"sshd-{name}")
+                         "-o", f"ListenAddress={address}:{port}", "-o", "PidFile=none"], name=f"sshd-{name}")
     log = lab.sb.rundir / f"{netns.name}-sshd-{name}.log"
     wait_until(lambda: log.exists() and "Server listening" in log.read_text(errors="replace"), timeout=10,
                what=f"sshd {name}")
-    return SshHostKey.parse(f"{address} {key.with_suffix('.pub').read_text()}")
+
+
+def _start_sshd(lab, netns, name: str, address) -> "SshHostKey":
+    """A real OpenSSH sshd with a host key of its own on address:22; returns the pin for it."""
+    pin, key = _ssh_host_key(lab, name, address)
+    _run_sshd(lab, netns, name, key, address)
+    return pin
 
 
 def test_a_pinned_ssh_host_key_proves_the_office_and_the_cafes_sshd_does_not(clean):
@@ -403,6 +418,60 @@ def test_a_pinned_ssh_host_key_proves_the_office_and_the_cafes_sshd_does_not(cle
         assert f"SSH check of {DEVICE}:22 via lan0: sha256:{office_key.sha256}" in lab.guard_log()
     finally:
         lab.cafe.run(["ip", "addr", "del", f"{DEVICE}/24", "dev", "c-lap"], check=False)
+
+
+def _oslo_proof(lab) -> dict | None:
+    st = lab.guard_status() or {}
+    return next((p for s in st.get("sites", []) if s["site"] == "oslo" for p in s.get("proofs", [])), None)
+
+
+def test_a_failed_ssh_proof_is_retried_while_the_laptop_stays_on_the_lan(clean):
+    """The office sshd is not up yet when the laptop joins: the guard keeps the hairpin and
+    says why; once sshd answers, the next retry (2 s, 5 s, ... after a failure) proves the
+    office and the LAN route wins; leaving puts the tunnel route back."""
+    lab = clean
+    port = 2222  # not the :22 sshd another test may have left running on the office host
+    pin, key = _ssh_host_key(lab, "office-late", DEVICE, port)
+    lab.write_guard_config(Action.REMOVE, fingerprint=Fingerprint(dns_domains=("oslo.harbor.test",),
+                                                                  ssh_host_keys=(pin,)))
+    lab.start_guard()
+    lab.join("office")
+    # two checks refused, and identify_timeout (3 s) over: judged foreign for want of a proof,
+    # which is where a guard without retries stayed until the laptop left
+    wait_until(lambda: (_oslo_proof(lab) or {}).get("attempt", 0) >= 2, timeout=20,
+               what=f"a second failed SSH check in the status; log:\n{lab.guard_log()[-2500:]}")
+    status = wait_verdict(lab, "foreign")
+    failed = _oslo_proof(lab)
+    assert (failed["result"], failed["error"]) == ("failed", "Connection refused"), failed
+    assert failed["attempt"] == 2 and failed["next_try"] - failed["at"] == pytest.approx(5.0, abs=0.01), failed
+    oslo = next(s for s in status["sites"] if s["site"] == "oslo")
+    assert any("not proven: Connection refused (retrying)" in r for r in oslo["reasons"]), oslo
+    assert route_dev(lab, DEVICE) == "wg0", "no proof, no trust: office traffic stays in the tunnel"
+    assert any(r["dst"] == str(OFFICE_LAN) for r in lab.wg_routes()), "the tunnel route is kept"
+    shown = lab.lap.run([sys.executable, "-m", "netdwg", "guard", "status", "--config", "/etc/netdwg/guard.conf",
+                         "--status", str(lab.paths["status"]), "--learned", str(lab.paths["learned"])],
+                        env={"PYTHONPATH": str(REPO)}).stdout
+    assert f"ssh {DEVICE}:{port} via lan0: failed (" in shown and "next try in" in shown, shown
+
+    started = time.monotonic()
+    _run_sshd(lab, lab.dev, "office-late", key, DEVICE, port)
+    wait_dev(lab, DEVICE, "lan0", timeout=15)
+    took = time.monotonic() - started
+    status = wait_verdict(lab, "trusted")
+    proof = _oslo_proof(lab)
+    print(f"sshd up -> LAN route in {took:.1f} s (attempt {proof['attempt']})")
+    assert took <= 8.0, f"proved {took:.1f} s after sshd came up; log:\n{lab.guard_log()[-2500:]}"
+    assert proof["result"] == "proven" and proof["attempt"] >= 2 and proof["next_try"] is None, proof
+    assert status["warnings"] == []
+    # every attempt was started once: never two checks of the same host at once
+    attempts = [int(line.rsplit("(attempt ", 1)[1].rstrip(")")) for line in lab.guard_log().splitlines()
+                if f"SSH check of {DEVICE}:{port} via lan0: " in line]
+    assert attempts == list(range(1, proof["attempt"] + 1)), attempts
+
+    lab.leave("office")
+    wait_dev(lab, DEVICE, "wg0")
+    wait_until(lambda: wg_route_set(lab) == lab.baseline, timeout=5, what="tunnel routes exactly as before")
+    wait_verdict(lab, "away")
 
 
 def test_a_hub_endpoint_by_name_is_followed_when_its_address_changes(clean):
