@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import signal
+import ssl
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -74,7 +75,8 @@ class Guard:
         self._wake_handle: asyncio.TimerHandle | None = None
         self._last_written: tuple | None = None
         self.lease_watcher: LeaseWatcher | None = None
-        self._proving: set[tuple] = set()
+        self._proving: dict[tuple, Prove] = {}  # checks in flight, by (dev, host, port, kind)
+        self._stale: set[tuple] = set()  # checks in flight whose link was left or re-leased meanwhile
         self._tasks: set[asyncio.Task] = set()
 
     # --- event intake (called on the loop) -----------------------------------
@@ -353,9 +355,14 @@ class Guard:
 
     def _start_proof(self, prove: Prove) -> None:
         key = (prove.dev, prove.host, prove.port, prove.kind)
-        if key in self._proving:
+        running = self._proving.get(key)
+        if running is not None:  # never two checks of the same host on a link at once
+            if prove.attempt < running.attempt:
+                # the policy starts over (the link was left or got a new lease while this check
+                # ran): its answer would carry the old attempt count, and so the old backoff
+                self._stale.add(key)
             return
-        self._proving.add(key)
+        self._proving[key] = prove
 
         async def check() -> None:
             # Off the hot path: a task of its own, bounded by its timeout; the site stays
@@ -375,7 +382,13 @@ class Guard:
                               at=time.monotonic(), attempt=prove.attempt,
                               conclusive=bool(getattr(err, "conclusive", False)))
             finally:
-                self._proving.discard(key)
+                self._proving.pop(key, None)
+            if key in self._stale:
+                self._stale.discard(key)
+                log.debug("%s check of %s:%d via %s (attempt %d) outlived its link: dropped, asked again",
+                          prove.kind.upper(), prove.host, prove.port, prove.dev, prove.attempt)
+                self.wakeup.set()
+                return
             log.info("%s check of %s:%d via %s: %s (attempt %d)", prove.kind.upper(), prove.host, prove.port,
                      prove.dev, proof.error or "sha256:" + proof.sha256, prove.attempt)
             self.deliver([ProofSeen(proof)], time.monotonic())
@@ -418,7 +431,8 @@ def _describe_error(err: BaseException) -> str:
     """A check's error as status shows it: asyncio's timeout has no message of its own."""
     if isinstance(err, TimeoutError) and not str(err):
         return "timed out"
-    if isinstance(err, OSError) and err.errno:  # asyncio says "[Errno 111] Connect call failed (...)"
+    if isinstance(err, OSError) and err.errno and not isinstance(err, ssl.SSLError):
+        # asyncio says "[Errno 111] Connect call failed ('172.20.10.5', 22)"; SSLError's errno is no errno
         return os.strerror(err.errno)
     return str(err) or type(err).__name__
 
