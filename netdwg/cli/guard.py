@@ -173,7 +173,7 @@ def run_status(args) -> int:
         for reason in site["reasons"]:
             print(f"      because {reason}")
         for proof in site.get("proofs", ()):
-            print(f"      {describe_proof(proof, time.time())}")
+            print(f"      {describe_proof(proof, time.time(), status['running'])}")
     print("in effect:" if status["in_effect"] else "in effect: nothing")
     for change in status["in_effect"]:
         print(f"  {change}")
@@ -189,14 +189,14 @@ def run_status(args) -> int:
     return EXIT_OK
 
 
-def describe_proof(proof: dict, now: float) -> str:
+def describe_proof(proof: dict, now: float, running: bool = True) -> str:
     """One line per active check: `ssh 172.20.10.5:22 via lan0: failed (Connection refused),
     attempt 2, next try in 4 s`. `now`: wall clock (the status file holds wall-clock times)."""
     host = f"[{proof['host']}]" if ":" in proof["host"] else proof["host"]
     line = f"{proof['kind']} {host}:{proof['port']} via {proof['dev']}: "
     result = proof["result"]
     if result == "unchecked":
-        return line + "checking"
+        return line + ("checking" if running else "not checked (only a running guard checks)")
     line += {"proven": "proven", "wrong": "WRONG key", "failed": "failed"}.get(result, result)
     if proof.get("error"):
         line += f" ({proof['error']})"

@@ -212,6 +212,10 @@ def test_status_json_has_the_failed_check_with_wall_clock_times():
     assert describe_proof(proof, proof["next_try"] - 12.2) == (
         "ssh 172.20.10.5:22 via lan0: failed (Connection refused), attempt 3, next try in 12 s")
     assert describe_proof(proof, proof["next_try"] + 1).endswith("attempt 3, checking again now")
+    # `netdwg guard status` without a guard decides afresh but runs no check: it says so
+    fresh = status_json(decide(config(), {}, on_lan(), (), JOIN + 0.1), (), config())["sites"][0]["proofs"][0]
+    assert describe_proof(fresh, time.time(), running=False) == (
+        "ssh 172.20.10.5:22 via lan0: not checked (only a running guard checks)")
 
 
 def test_guard_status_prints_the_failed_check_of_a_running_guard(tmp_path, capsys):
