@@ -154,6 +154,13 @@ class Observed:
 _SOURCE_RANK = {"lease-file": 0, "networkmanager": 1, "networkd": 2}
 
 
+def _another_lease(before: Lease, after: Lease) -> bool:
+    """A known address or server id changed to another known one. A fact only filled in or
+    left out (networkd's DescribeLink may lack the server id for a moment) is the same lease."""
+    return any(a is not None and b is not None and a != b
+               for a, b in ((before.address, after.address), (before.server_id, after.server_id)))
+
+
 # --- events -----------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +291,7 @@ def fold(observed: Observed, event: Event) -> Observed:
             rest = tuple(l for l in observed.leases if (l.dev, l.source) != (lease.dev, lease.source))
             before = next((l for l in observed.leases if (l.dev, l.source) == (lease.dev, lease.source)), None)
             proofs = observed.proofs
-            if before is not None and (before.address, before.server_id) != (lease.address, lease.server_id):
+            if before is not None and _another_lease(before, lease):
                 # a new lease (another address or DHCP server) is a new network until proven again:
                 # forget the link's proofs, which also restarts the retry backoff (a renewal of the
                 # same lease keeps them)

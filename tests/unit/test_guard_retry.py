@@ -167,6 +167,8 @@ def test_a_new_lease_resets_the_backoff_but_a_renewal_does_not():
     renewed = fold(o, LeaseSeen(LEASE))
     assert renewed.proofs == o.proofs
     assert asks(decide(config(), {}, renewed, (), JOIN + 30)) == []  # still waiting for +52 s
+    filled_in = fold(fold(o, LeaseSeen(replace(LEASE, server_id=None))), LeaseSeen(LEASE))
+    assert filled_in.proofs == o.proofs, "a fact left out for a moment is not a new lease"
     other_server = fold(o, LeaseSeen(replace(LEASE, server_id=ip("172.20.10.2"))))
     assert other_server.proofs == ()
     assert asks(decide(config(), {}, other_server, (), JOIN + 30)) == [Prove("lan0", HOST, 22, PIN, attempt=1)]
