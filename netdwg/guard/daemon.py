@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import signal
-import ssl
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,10 +21,11 @@ from pathlib import Path
 from netdwg.errors import EXIT_INTERNAL, EXIT_OK, NetdwgError
 from netdwg.guard import config as cfg
 from netdwg.guard.defaults import DNS_REFRESH, add_run_arguments  # noqa: F401 (add_run_arguments re-exported)
-from netdwg.guard.actions import execute, fetch_certificate_sha256, probe_neighbour, resolve_endpoint, wg_port_for
+from netdwg.guard.actions import execute, probe_neighbour, resolve_endpoint, wg_port_for
+from netdwg.guard.checks import run_check
 from netdwg.guard.rtnl import RtnlRoutes
 from netdwg.guard.learned import load_learned
-from netdwg.guard.observed import AddressAdded, LinkState, Observed, Proof, ProofSeen, RouteAdded, Snapshot, fold
+from netdwg.guard.observed import AddressAdded, LinkState, Observed, ProofSeen, RouteAdded, Snapshot, fold
 from netdwg.guard.policy import (AddRoute, Apply, Change, Decision, Probe, Prove, SwapAllowedIps, Undo, decide,
                                  undo_all, uplink_addresses)
 from netdwg.guard.service import notify, setup_logging, watchdog_interval
@@ -366,21 +366,9 @@ class Guard:
 
         async def check() -> None:
             # Off the hot path: a task of its own, bounded by its timeout; the site stays
-            # IDENTIFYING (tunnel route kept) until the ProofSeen event arrives.
+            # untrusted (tunnel route kept) until the ProofSeen event arrives.
             try:
-                if prove.ssh is not None:
-                    from netdwg.guard.sshkey import fetch_ssh_host_key_sha256  # noqa: PLC0415 (cryptography)
-                    digest = await fetch_ssh_host_key_sha256(prove.dev, prove.host, prove.port, prove.ssh.key_type)
-                else:
-                    digest = await fetch_certificate_sha256(prove.dev, prove.host, prove.port)
-                proof = Proof(prove.dev, prove.host, prove.port, sha256=digest, kind=prove.kind,
-                              at=time.monotonic(), attempt=prove.attempt)
-            except Exception as err:  # noqa: BLE001 -- any failure is a failed proof, never a dead task
-                # the attempt and its end time go into the observed value: the policy's retry
-                # schedule reads them from the snapshot, not from state kept here
-                proof = Proof(prove.dev, prove.host, prove.port, error=_describe_error(err), kind=prove.kind,
-                              at=time.monotonic(), attempt=prove.attempt,
-                              conclusive=bool(getattr(err, "conclusive", False)))
+                proof = await run_check(prove)
             finally:
                 self._proving.pop(key, None)
             if key in self._stale:
@@ -425,16 +413,6 @@ class Guard:
             os.replace(tmp, self.paths.status)
         except OSError as err:
             log.debug("cannot write status: %s", err)
-
-
-def _describe_error(err: BaseException) -> str:
-    """A check's error as status shows it: asyncio's timeout has no message of its own."""
-    if isinstance(err, TimeoutError) and not str(err):
-        return "timed out"
-    if isinstance(err, OSError) and err.errno and not isinstance(err, ssl.SSLError):
-        # asyncio says "[Errno 111] Connect call failed ('172.20.10.5', 22)"; SSLError's errno is no errno
-        return os.strerror(err.errno)
-    return str(err) or type(err).__name__
 
 
 def status_json(decision: Decision | None, state, config: cfg.GuardConfig, pid: int = 0,
