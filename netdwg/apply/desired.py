@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from netdwg.errors import ConfigError, NetdwgError, NotPermittedError, ParseError, SecretsError, Span
 from netdwg.host.prefetch import netdev_wireguard_name
+from netdwg.peertext import strip_unchanged_peers
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
 from netdwg.plan.model import DesiredHost
 from netdwg.rendered import MODE_NETWORKD_SECRET, MODE_PRIVATE, MODE_PUBLIC, RenderedFile
@@ -180,21 +182,33 @@ def device_from_netdev(text: str, where: str, secret, live_texts=None) -> WgDevi
     """The WireGuard device of a .netdev, peers named from the renderer's comments; None for another Kind.
 
     Read through `netdwg.unitfile` (effective view + to_wg_device) rather than a
-    reader of apply's own. Measured for 5,000 peers: the read itself, cold in a fresh
-    process, 105 ms CPU against 128 ms for apply's old reader; but importing
-    netdwg.unitfile costs ~40-60 ms, so a whole `netdwg plan` of that hub takes
-    248 ms CPU against 228 ms (median of 12, 2-core machine at load 5): within the
-    ~20 ms allowed for one parser instead of two (bench/bench_unitfile.py has the
-    library's own figures).
+    reader of apply's own. `live_texts(ifname)`: the live device's peers
+    (`netdwg.peertext`); the sections equal to them are cut from the text before
+    it is parsed and named in `WgDevice.unchanged` (a 5,000-peer hub with one peer
+    changed then parses one section, not 5,000). Any error, or a left-out key that
+    a remaining section names too, reads the whole file again, so what is reported
+    (file:line) and decided is what the exact reading gives.
     """
     from netdwg.unitfile.views import netdev_view, to_wg_device
 
+    name = netdev_wireguard_name(text) if live_texts is not None else None
+    texts = live_texts(name) if name else None
+    if texts:
+        reduced, unchanged = strip_unchanged_peers(text, texts)
+        if unchanged:
+            try:
+                unit = _unit(reduced, where)
+                netdev = netdev_view(unit)
+                device = to_wg_device(unit, secret, peer_names=True) if netdev.kind == "wireguard" else None
+            except NetdwgError:
+                device = None
+            if (device is not None and device.name == name
+                    and not any(p.public_key.hex in unchanged for p in device.peers)):
+                return replace(device, unchanged=unchanged)
     unit = _unit(text, where)
-    netdev = netdev_view(unit)
-    if netdev.kind != "wireguard":
+    if netdev_view(unit).kind != "wireguard":
         return None
-    texts = live_texts(netdev.name) if live_texts is not None and netdev.name else None
-    return to_wg_device(unit, secret, peer_names=True, live_texts=texts)
+    return to_wg_device(unit, secret, peer_names=True)
 
 
 def device_from_wgquick(name: str, text: str, where: str) -> WgDevice:
@@ -206,8 +220,6 @@ def device_from_wgquick(name: str, text: str, where: str) -> WgDevice:
 
 def devices_from_netplan(text: str, where: str, secret) -> list[WgDevice]:
     """The wireguard tunnels of a netplan YAML (read by `netdwg.netplan`), key files read through `secret`."""
-    from dataclasses import replace
-
     from netdwg.netplan import load_netplan
 
     def key(cls, path: PurePosixPath):

@@ -16,8 +16,12 @@ from collections.abc import Iterable
 from netdwg.keys import REDACTED
 from netdwg.wireguard import WgDevice
 
+# The value of a key setting, unless it is a path (PrivateKeyFile-like values in netplan's
+# `key: /etc/...`): a value that starts with "/" but is a whole base64 key (1 key in 64
+# starts with "/") is a key all the same.
 _SECRET_SETTING = re.compile(
-    r"^(\s*-?\s*(?:PrivateKey|PresharedKey|private_key|preshared_key|key|shared)\s*[=:]\s*)(?![/\"']?/)(\S.*?)\s*$",
+    r"^(\s*-?\s*(?:PrivateKey|PresharedKey|private_key|preshared_key|key|shared)\s*[=:]\s*)"
+    r"(?!(?![\"']?[A-Za-z0-9+/]{43}=[\"']?\s*$)[/\"']?/)(\S.*?)\s*$",
     re.IGNORECASE,
 )
 _BARE_KEY = re.compile(r"^\s*[A-Za-z0-9+/]{43}=\s*$")

@@ -19,7 +19,6 @@ import re
 
 from netdwg.errors import ParseError
 from netdwg.keys import PresharedKey
-from netdwg.peertext import config_text, key_hex
 from netdwg.unitfile.effective import EffectiveSection
 from netdwg.unitfile.fastvalues import parse_network, public_key, secret_key
 from netdwg.unitfile.syntax import Assignment, Comment
@@ -137,39 +136,6 @@ def fast_peer(sec: EffectiveSection, name: str = "") -> WgPeer | None:
     _P_KA(peer, keepalive)
     _P_NAME(peer, name)
     return peer
-
-
-def unchanged_sections(sections, live_texts) -> dict[int, str]:
-    """index -> hex public key of the sections whose text is a live peer's (`netdwg.peertext`).
-
-    ``live_texts``: `uapi_peer_texts` of the device. Empty unless every other
-    section's PublicKey= is readable here and canonical; a key that two
-    sections name is never left out (the exact path decides which one
-    networkd takes). Then both sides of the diff leave out the same peers.
-    """
-    found: dict[int, str] = {}
-    named: dict[str, int] = {}
-    for index, sec in enumerate(sections):
-        hex_key = None
-        source = sec._source
-        if sec._values is None and source is not None and source[1]._entries is None:
-            text = config_text(source[1].body)  # the raw text: an edited section takes the exact path
-            if text is not None:
-                hex_key = live_texts.get(text)
-        if hex_key is not None:
-            found[index] = hex_key
-        else:
-            pairs = section_pairs(sec)
-            if pairs is None:
-                return {}
-            text = dict(pairs).get("PublicKey")
-            if not text:
-                continue  # networkd skips a peer without a key; nothing to collide with
-            hex_key = key_hex(text)
-            if hex_key is None:
-                return {}
-        named[hex_key] = named.get(hex_key, 0) + 1
-    return {i: k for i, k in found.items() if named[k] == 1}
 
 
 def section_name_comment(sec: EffectiveSection) -> str:

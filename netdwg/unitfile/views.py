@@ -12,12 +12,12 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from netdwg.errors import ParseError, SecretsError, Span
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
 from netdwg.unitfile.effective import EffectiveSection, EffectiveUnit, Value, gc_paused
-from netdwg.unitfile.fastpeers import fast_peer, section_name_comment, unchanged_sections
+from netdwg.unitfile.fastpeers import fast_peer, section_name_comment
 from netdwg.unitfile.fastvalues import parse_network as fast_network
 from netdwg.unitfile.fastvalues import public_key as fast_public_key
 from netdwg.unitfile.fastvalues import secret_key
@@ -365,7 +365,7 @@ def _read_key(read_secret: ReadSecret | None, path: PurePosixPath, span: Span, p
 
 
 def to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None = None, *,
-                 peer_names: bool = False, live_texts: Mapping[str, str] | None = None) -> WgDevice:
+                 peer_names: bool = False) -> WgDevice:
     """The WireGuard device a .netdev describes, as netdwg.wireguard values.
 
     Peers without PublicKey= are skipped, as networkd skips them (the checker
@@ -375,16 +375,12 @@ def to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None = None, *,
     the peer's host name), for messages such as "remove peer spoke-3".
     Plain sections take `netdwg.unitfile.fastpeers` (no `Value` objects);
     the result is the same either way.
-    ``live_texts``: the live device's peers as `netdwg.peertext` lines (hex
-    key -> text); peers equal to theirs are left out and named in
-    `WgDevice.unchanged` (apply's fast path; the live side leaves out the same).
     """
     with gc_paused():
-        return _to_wg_device(eff, read_secret, peer_names, live_texts)
+        return _to_wg_device(eff, read_secret, peer_names)
 
 
-def _to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None, peer_names: bool,
-                  live_texts: Mapping[str, str] | None = None) -> WgDevice:
+def _to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None, peer_names: bool) -> WgDevice:
     netdev = netdev_view(eff)
     if netdev.kind and netdev.kind != "wireguard":
         raise ParseError(f"{eff.path} is a Kind={netdev.kind} device, not wireguard", netdev.span)
@@ -393,11 +389,7 @@ def _to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None, peer_names
     if private is None and wg.private_key_file is not None:
         private = _read_key(read_secret, wg.private_key_file, wg.span or Span(eff.path), parse_private_key)
     peers = []
-    sections = eff.instances("WireGuardPeer")
-    unchanged = unchanged_sections(sections, live_texts) if live_texts else {}
-    for index, sec in enumerate(sections):
-        if index in unchanged:
-            continue
+    for sec in eff.instances("WireGuardPeer"):
         name = section_name_comment(sec) if peer_names else ""
         peer = fast_peer(sec, name)  # the same WgPeer as below for plain sections, without Value objects
         if peer is None:
@@ -411,4 +403,4 @@ def _to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None, peer_names
                           endpoint=view.endpoint, persistent_keepalive=view.persistent_keepalive, name=name)
         peers.append(peer)
     return WgDevice(name=netdev.name, private_key=private, listen_port=wg.listen_port,
-                    fwmark=wg.firewall_mark, peers=tuple(peers), unchanged=frozenset(unchanged.values()))
+                    fwmark=wg.firewall_mark, peers=tuple(peers))

@@ -21,9 +21,12 @@ from hypothesis import strategies as st
 
 from netdwg.errors import NetdwgError
 from netdwg.host.uapi import parse_get
-from netdwg.peertext import config_text, key_hex, uapi_peer_texts
+from netdwg.apply.desired import device_from_netdev
+from netdwg.peertext import strip_unchanged_peers, uapi_peer_texts
 from netdwg.plan.diff import diff_device
 from netdwg.unitfile import effective_unit, parse_unit, to_wg_device
+
+WHERE = "/etc/systemd/network/50-wg0.netdev"
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -117,28 +120,33 @@ def scenario(draw):
     return live, draw(st.permutations(wanted)), draw(_style)
 
 
+def exact_and_fast(text: str, answer: str):
+    """The device read whole, and the fast reading with the live side leaving out the same peers."""
+    exact = device_from_netdev(text, WHERE, None)
+    fast = device_from_netdev(text, WHERE, None, lambda name: uapi_peer_texts(answer) if name == "wg0" else None)
+    return exact, fast, parse_get(answer, "wg0", omit=fast.unchanged)
+
+
 @SETTINGS
 @given(scenario())
 def test_leaving_out_equal_peers_never_changes_the_plan(case):
     live_peers, wanted, style = case
-    answer = uapi_text(live_peers)
-    unit = effective_unit(parse_unit(netdev_text(wanted, style), "/etc/systemd/network/50-wg0.netdev"))
-
+    answer, text = uapi_text(live_peers), netdev_text(wanted, style)
     try:
-        exact = changes(to_wg_device(unit), parse_get(answer, "wg0"))
-    except NetdwgError as err:  # a bad value ("025"): the fast path must say the same
+        exact_plan = changes(device_from_netdev(text, WHERE, None), parse_get(answer, "wg0"))
+    except NetdwgError as err:  # a bad value ("025"): the fast path must say the same, file:line included
         with pytest.raises(NetdwgError) as fast_err:
-            to_wg_device(unit, live_texts=uapi_peer_texts(answer))
+            exact_and_fast(text, answer)
         assert str(fast_err.value) == str(err)
         return
-
-    desired = to_wg_device(unit, live_texts=uapi_peer_texts(answer))
-    live = parse_get(answer, "wg0", omit=desired.unchanged)
-    assert live.device.unchanged == desired.unchanged
-    assert changes(desired, live) == exact
-    # Nothing left out is a peer the exact path would touch.
-    touched = {key for _, key, _ in exact[1]}
-    assert not touched & desired.unchanged
+    exact, fast, live = exact_and_fast(text, answer)
+    assert live.device.unchanged == fast.unchanged
+    assert changes(fast, live) == exact_plan
+    # What is left out is exactly what the exact path finds equal, minus nothing it would touch.
+    touched = {key for _, key, _ in exact_plan[1]}
+    assert not touched & fast.unchanged
+    assert {p.public_key.hex for p in fast.peers} | fast.unchanged == {p.public_key.hex for p in exact.peers}
+    assert {p.name for p in fast.peers} <= {p.name for p in exact.peers}  # names survive the cut
 
 
 @SETTINGS
@@ -146,39 +154,31 @@ def test_leaving_out_equal_peers_never_changes_the_plan(case):
 def test_a_device_that_matches_its_file_decodes_no_peer(peers):
     """The point of the fast path: a device that has the file's peers leaves every one out."""
     answer = uapi_text(peers)
-    unit = effective_unit(parse_unit(netdev_text(peers, "lines"), "/etc/systemd/network/50-wg0.netdev"))
-    desired = to_wg_device(unit, live_texts=uapi_peer_texts(answer))
-    assert desired.peers == ()
-    assert desired.unchanged == {p["key"].hex() for p in peers}
-    assert parse_get(answer, "wg0", omit=desired.unchanged).device.peers == ()
+    _, fast, live = exact_and_fast(netdev_text(peers, "lines"), answer)
+    assert fast.peers == () and live.device.peers == ()
+    assert fast.unchanged == {p["key"].hex() for p in peers}
 
 
 @pytest.mark.parametrize("netdev", sorted(GOLDEN.glob("*/expected/*/etc/systemd/network/*.netdev")),
                          ids=lambda p: str(p.relative_to(GOLDEN)))
 def test_what_the_renderer_writes_is_the_canonical_text(netdev):
     """Every peer netdwg renders without an endpoint (all of a hub's) is left out when the device has it."""
-    unit = effective_unit(parse_unit(netdev.read_text(), str(netdev)))
+    text = netdev.read_text()
+    unit = effective_unit(parse_unit(text, str(netdev)))
     if unit.get("NetDev", "Kind").text != "wireguard" or unit.get("WireGuard", "PrivateKeyFile"):
         pytest.skip("not an inline-key WireGuard device")
-    device = to_wg_device(unit)
+    device = to_wg_device(unit, peer_names=True)
     as_dicts = [{"key": p.public_key.raw, "psk": p.preshared_key.raw if p.preshared_key else None,
                  "ips": [str(n) for n in p.allowed_ips], "keepalive": p.persistent_keepalive,
                  "endpoint": str(p.endpoint) if p.endpoint else None} for p in device.peers]
-    fast = to_wg_device(unit, live_texts=uapi_peer_texts(uapi_text(as_dicts)))
+    answer = uapi_text(as_dicts)
+    fast = device_from_netdev(text, str(netdev), None, lambda name: uapi_peer_texts(answer))
     assert fast.unchanged == {p.public_key.hex for p in device.peers if p.endpoint is None}
-    assert all(p.endpoint is not None for p in fast.peers)
+    assert [p.name for p in fast.peers] == [p.name for p in device.peers if p.endpoint is not None]
 
 
-def test_only_canonical_keys_have_a_hex_form():
-    key = b64(bytes(range(32)))
-    assert key_hex(key) == bytes(range(32)).hex()
-    assert key_hex(key[:42] + "B=") is None  # same bytes to a lenient decoder, not canonical
-    assert key_hex(key[:-1]) is None
-    assert key_hex(" " + key[1:]) is None
-
-
-def test_only_the_exact_renderer_text_is_a_live_peer():
-    """A section is left out only when its assignments are the canonical text, byte for byte."""
+def test_only_the_exact_renderer_text_is_cut():
+    """A section is cut only when its assignments are the canonical text, byte for byte."""
     key, psk = bytes(range(1, 33)), bytes(range(2, 34))
     answer = (f"listen_port=1\npublic_key={key.hex()}\npreshared_key={psk.hex()}\nprotocol_version=1\n"
               "endpoint=203.0.113.1:9\nlast_handshake_time_sec=0\nlast_handshake_time_nsec=0\ntx_bytes=0\n"
@@ -186,10 +186,16 @@ def test_only_the_exact_renderer_text_is_a_live_peer():
     canonical = f"PublicKey={b64(key)}\nPresharedKey={b64(psk)}\nAllowedIPs=10.0.0.1/32\nAllowedIPs=fd00::1/128\n"
     texts = uapi_peer_texts(answer)
     assert texts == {canonical: key.hex()}
-    assert config_text(canonical + "\n# next-peer\n\n") == canonical
-    for body in [canonical + "Endpoint=192.0.2.1:1\n", canonical + "\nEndpoint=192.0.2.1:1\n",
-                 canonical + "\n# a comment \\\nEndpoint=192.0.2.1:1\n", canonical.replace("=", " = "),
-                 canonical.replace("\n", "\r\n"), canonical.replace("AllowedIPs=fd00::1/128\n", "")]:
-        assert texts.get(config_text(body)) is None, body
+    head = "[NetDev]\nName=wg0\nKind=wireguard\n\n"
+    assert strip_unchanged_peers(head + "# a\n[WireGuardPeer]\n" + canonical + "\n# next\n", texts) == \
+        (head + "# a\n\n# next\n", frozenset({key.hex()}))
+    for section in [canonical + "Endpoint=192.0.2.1:1\n", canonical + "\nEndpoint=192.0.2.1:1\n",
+                    canonical + "\n# a comment \\\nEndpoint=192.0.2.1:1\n", canonical.replace("=", " = "),
+                    canonical.replace("\n", "\r\n"), canonical.replace("AllowedIPs=fd00::1/128\n", ""),
+                    canonical + "\n  [Other]\n"]:
+        text = head + "[WireGuardPeer]\n" + section
+        assert strip_unchanged_peers(text, texts) == (text, frozenset()), section
+    twice = head + ("[WireGuardPeer]\n" + canonical) * 2  # one key, two sections: the exact path decides
+    assert strip_unchanged_peers(twice, texts) == (twice, frozenset())
     # A line wireguard-go does not print today makes the peer take the exact path.
     assert uapi_peer_texts(answer + "new_setting=1\n") == {}

@@ -16,6 +16,13 @@ def test_key_settings_are_hidden_in_every_format_even_when_the_value_is_unknown(
     assert out.count("(hidden)") == 5
 
 
+def test_a_key_that_starts_with_a_slash_is_a_key_not_a_path():
+    key = "/" + genkey().reveal_base64()[1:]  # 1 key in 64 starts with "/"
+    for line in (f"PrivateKey={key}\n", f"PresharedKey = {key}\n", f"      key: {key}\n", f'  shared: "{key}"\n'):
+        assert key not in redact_text(line), line
+    assert redact_text("      key: /etc/netdwg/keys/wg0.key\n") == "      key: /etc/netdwg/keys/wg0.key\n"
+
+
 def test_public_keys_paths_and_other_settings_stay_readable():
     public = genkey().public_key().base64
     text = (f"PublicKey={public}\nPrivateKeyFile=/etc/netdwg/keys/wg0.key\n"
