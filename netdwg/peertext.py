@@ -55,13 +55,14 @@ def _base64_lines(hex_keys):
     return map(bytes.decode, map(binascii.b2a_base64, map(bytes.fromhex, hex_keys)))
 
 
-_TEXT = "PublicKey={}PresharedKey={}{}".format
+_TEXT = "[WireGuardPeer]\nPublicKey={}PresharedKey={}{}".format
 _TO_NETDEV = methodcaller("replace", "allowed_ip=", "AllowedIPs=")
 _ZERO_PSK_LINE = "PresharedKey=" + next(_base64_lines([ZERO_HEX]))
 
 
 def uapi_peer_texts(answer: str) -> dict[str, str]:
-    """netdev text (see above) -> hex public key, for every peer of a UAPI `get=1` answer (without errno=).
+    """netdev text (see above, with its [WireGuardPeer] header) -> hex public key, for every peer
+    of a UAPI `get=1` answer (without errno=).
 
     A peer printed otherwise than wireguard-go prints it today, or with a line
     not known here, is not matched by _LIVE_PEER and is left to the exact path.
@@ -80,40 +81,46 @@ def uapi_peer_texts(answer: str) -> dict[str, str]:
     return dict(zip(texts, keys))
 
 
-# One [WireGuardPeer] section as netdwg renders it: the header, its assignments (group 1),
-# then only blank and comment lines up to the next header or the end. A section with
+# One [WireGuardPeer] section as netdwg renders it: the header and its assignments (group 1),
+# then only blank and comment lines (group 2) up to the next header or the end. A section with
 # anything else (an assignment after a blank line, an indented or annotated header, a
 # backslash in a comment) does not match and is read the exact way.
 _PEER_SECTION = re.compile(
-    r"^\[WireGuardPeer\]\n((?:[A-Za-z][^\n]*\n)*)(?=(?:[ \t]*(?:[#;][^\n\\]*)?\n)*(?:\[|\Z))", re.M)
+    r"^(\[WireGuardPeer\]\n(?:[A-Za-z][^\n]*\n)*)((?:[ \t]*(?:[#;][^\n\\]*)?\n)*)(?=\[|\Z)", re.M)
 
 
 def strip_unchanged_peers(text: str, live_texts: dict[str, str]) -> tuple[str, frozenset[str]]:
     """(text without the peers the device has exactly, their hex public keys).
 
-    The [WireGuardPeer] sections whose assignments equal a live peer's text
-    (`uapi_peer_texts`) lose their header and assignments; comments and blank
-    lines stay, so the peer names above the remaining sections stay too. One
-    regex pass over the text instead of parsing 5,000 sections. A key two
-    sections share is never left out. Texts with continuations or CRs are left
-    whole (their sections are not split the same way). Line numbers in the
-    result differ from the file's: read it again whole to report an error.
+    The [WireGuardPeer] sections whose text equals a live peer's
+    (`uapi_peer_texts`) are cut, with the comments after them unless a
+    remaining section follows (its name is the comment above it). One regex
+    split and a dictionary lookup per section instead of parsing 5,000
+    sections. A key two sections share is never left out. Texts with
+    continuations or CRs are left whole (their sections are not split the
+    same way). Line numbers in the result differ from the file's: read it
+    again whole to report an error.
     """
     if not live_texts or "\\\n" in text or "\r" in text:
         return text, frozenset()
-    found = [(m.start(), m.end(), key) for m in _PEER_SECTION.finditer(text)
-             if (key := live_texts.get(m.group(1))) is not None]
-    keys = [key for _, _, key in found]
+    parts = _PEER_SECTION.split(text)  # [between, section, trailer, between, section, trailer, ..., between]
+    hexes = list(map(live_texts.get, parts[1::3]))
+    keys = [key for key in hexes if key is not None]
+    if not keys:
+        return text, frozenset()
     unique = set(keys)
     if len(unique) != len(keys):
         twice = {key for key in unique if keys.count(key) > 1}
-        found = [f for f in found if f[2] not in twice]
+        hexes = [None if key in twice else key for key in hexes]
         unique -= twice
-    if not found:
-        return text, frozenset()
-    pieces, last = [], 0
-    for start, end, _ in found:
-        pieces.append(text[last:start])
-        last = end
-    pieces.append(text[last:])
-    return "".join(pieces), frozenset(unique)
+    out = [parts[0]]
+    last = len(hexes) - 1
+    for i, key in enumerate(hexes):
+        between = parts[3 * i + 3]
+        if key is None:
+            out += (parts[3 * i + 1], parts[3 * i + 2], between)
+            continue
+        if between or (i < last and hexes[i + 1] is None):
+            out.append(parts[3 * i + 2])  # a remaining section follows: keep the comment that names it
+        out.append(between)
+    return "".join(out), frozenset(unique)

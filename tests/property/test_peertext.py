@@ -146,7 +146,8 @@ def test_leaving_out_equal_peers_never_changes_the_plan(case):
     touched = {key for _, key, _ in exact_plan[1]}
     assert not touched & fast.unchanged
     assert {p.public_key.hex for p in fast.peers} | fast.unchanged == {p.public_key.hex for p in exact.peers}
-    assert {p.name for p in fast.peers} <= {p.name for p in exact.peers}  # names survive the cut
+    # Each remaining peer keeps its name (the comment above its section survives the cut).
+    assert {(p.public_key, p.name) for p in fast.peers} <= {(p.public_key, p.name) for p in exact.peers}
 
 
 @SETTINGS
@@ -185,10 +186,12 @@ def test_only_the_exact_renderer_text_is_cut():
               "rx_bytes=0\npersistent_keepalive_interval=0\nallowed_ip=10.0.0.1/32\nallowed_ip=fd00::1/128\n")
     canonical = f"PublicKey={b64(key)}\nPresharedKey={b64(psk)}\nAllowedIPs=10.0.0.1/32\nAllowedIPs=fd00::1/128\n"
     texts = uapi_peer_texts(answer)
-    assert texts == {canonical: key.hex()}
+    assert texts == {"[WireGuardPeer]\n" + canonical: key.hex()}
     head = "[NetDev]\nName=wg0\nKind=wireguard\n\n"
     assert strip_unchanged_peers(head + "# a\n[WireGuardPeer]\n" + canonical + "\n# next\n", texts) == \
-        (head + "# a\n\n# next\n", frozenset({key.hex()}))
+        (head + "# a\n", frozenset({key.hex()}))
+    kept = head + "[WireGuardPeer]\n" + canonical + "\n# b\n[WireGuardPeer]\nPublicKey=x\n"
+    assert strip_unchanged_peers(kept, texts) == (head + "\n# b\n[WireGuardPeer]\nPublicKey=x\n", frozenset({key.hex()}))
     for section in [canonical + "Endpoint=192.0.2.1:1\n", canonical + "\nEndpoint=192.0.2.1:1\n",
                     canonical + "\n# a comment \\\nEndpoint=192.0.2.1:1\n", canonical.replace("=", " = "),
                     canonical.replace("\n", "\r\n"), canonical.replace("AllowedIPs=fd00::1/128\n", ""),

@@ -86,7 +86,7 @@ def test_left_out_peers_are_not_decoded_and_are_named():
 def test_uapi_peer_texts_reads_what_wireguard_go_prints():
     private, public, psk = genkey(), genkey().public_key(), genpsk()
     texts = uapi_peer_texts(answer(private, public, psk))
-    first = (f"PublicKey={public.base64}\nPresharedKey={psk.reveal_base64()}\n"
+    first = (f"[WireGuardPeer]\nPublicKey={public.base64}\nPresharedKey={psk.reveal_base64()}\n"
              "AllowedIPs=10.99.0.2/32\nAllowedIPs=172.20.10.0/24\nPersistentKeepalive=25\n")
     assert texts[first] == public.hex and len(texts) == 2
 
