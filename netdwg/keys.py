@@ -44,6 +44,8 @@ def _decode_base64(text: str, what: str, span: Span | None) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class PublicKey:
+    """A WireGuard public key (32 bytes): safe to show."""
+
     raw: bytes
 
     def __post_init__(self) -> None:
@@ -79,6 +81,8 @@ class PublicKey:
 
 @dataclass(frozen=True, slots=True)
 class _SecretKey:
+    """The 32 bytes of a private key or PSK: never in a repr, str or log line."""
+
     raw: bytes
 
     def __post_init__(self) -> None:

@@ -19,6 +19,8 @@ MODE_PRIVATE = 0o600
 
 @dataclass(frozen=True, slots=True)
 class RenderedFile:
+    """One file a renderer made for a host: where it goes, its text and its permissions."""
+
     path: PurePosixPath  # absolute path on the host, e.g. /etc/systemd/network/50-wg0.netdev
     text: str = field(repr=False)  # may hold a key: never in a repr or traceback
     mode: int = MODE_PUBLIC

@@ -55,6 +55,8 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class WgPeer:
+    """One peer of a WireGuard interface, as configured (not its live status)."""
+
     public_key: PublicKey
     allowed_ips: tuple[IPNetwork, ...] = ()
     preshared_key: PresharedKey | None = None
@@ -73,6 +75,8 @@ class WgPeer:
 
 @dataclass(frozen=True, slots=True)
 class WgDevice:
+    """A WireGuard interface: its own key and port, and its peers."""
+
     name: str
     private_key: PrivateKey | None = None
     listen_port: int | None = None

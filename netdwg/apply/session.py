@@ -21,6 +21,8 @@ from netdwg.apply.args import add_source_arguments  # noqa: E402,F401  (re-expor
 
 @dataclass
 class Session:
+    """One plan/apply/status run: what should be, the adapters, what is, and the plan."""
+
     desired: DesiredHost
     ports: Ports
     observed: HostState

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class LiveRoute:
+    """A route the kernel holds into one interface."""
+
     destination: ipaddress.IPv4Network | ipaddress.IPv6Network
     interface: str
     metric: int = 0

@@ -253,7 +253,7 @@ def _unit_value(text: str, section: str, key: str) -> str:
     """The first `key=` in `[section]`: enough of unit-file syntax to find [Match] Name=
     or [NetDev] Kind= (the lossless parser lives in netdwg.unitfile)."""
     current = ""
-    for raw in text.splitlines():
+    for raw in _lines(text):
         line = raw.strip()
         if line.startswith("[") and line.endswith("]"):
             current = line[1:-1]
@@ -262,3 +262,15 @@ def _unit_value(text: str, section: str, key: str) -> str:
             if name.strip() == key:
                 return value.strip()
     return ""
+
+
+def _lines(text: str):
+    """The lines of text one at a time: [NetDev] and [Match] come first, and a 5,000-peer
+    .netdev has 35,000 lines that splitlines() would cut up for nothing."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            end = len(text)
+        yield text[start:end]
+        start = end + 1

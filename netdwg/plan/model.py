@@ -67,6 +67,8 @@ class HostState:
 
 @dataclass(frozen=True, slots=True)
 class FileChange:
+    """One file to create, update, remove or re-permission, with its redacted diff."""
+
     path: PurePosixPath
     action: str  # "create" | "update" | "remove" | "chmod"
     diff: str  # unified diff, secrets redacted
@@ -150,6 +152,8 @@ class PeerChange:
 
 @dataclass(frozen=True, slots=True)
 class SysctlChange:
+    """A kernel setting to change live: key, value now (None: unreadable), value wanted."""
+
     key: str
     old: str | None
     new: str
@@ -204,6 +208,8 @@ class RecordManaged:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """Every step apply takes, in order; empty means the host already matches."""
+
     files: tuple[FileChange, ...] = ()
     netplan: NetplanGenerate | None = None
     sysctls: tuple[SysctlChange, ...] = ()

@@ -126,6 +126,8 @@ def _span(section: EffectiveSection | None, eff: EffectiveUnit) -> Span:
 # -- views
 @dataclass(frozen=True, slots=True)
 class NetDevView:
+    """[NetDev]: the device a .netdev creates."""
+
     name: str
     kind: str
     description: str = ""
@@ -136,6 +138,8 @@ class NetDevView:
 
 @dataclass(frozen=True, slots=True)
 class WireGuardView:
+    """[WireGuard]: the device's own key, port, mark and route settings."""
+
     private_key: PrivateKey | None = None
     private_key_file: PurePosixPath | None = None
     listen_port: int | None = None  # None: unset or "auto"
@@ -147,6 +151,8 @@ class WireGuardView:
 
 @dataclass(frozen=True, slots=True)
 class WireGuardPeerView:
+    """One [WireGuardPeer] section, each value parsed."""
+
     public_key: PublicKey | None
     preshared_key: PresharedKey | None = None
     preshared_key_file: PurePosixPath | None = None
@@ -160,6 +166,8 @@ class WireGuardPeerView:
 
 @dataclass(frozen=True, slots=True)
 class MatchView:
+    """[Match]: which links a .network applies to."""
+
     names: tuple[str, ...] = ()
     mac_addresses: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
@@ -171,6 +179,8 @@ class MatchView:
 
 @dataclass(frozen=True, slots=True)
 class NetworkView:
+    """[Network]: addresses, gateways, DNS and the link's behaviour."""
+
     addresses: tuple[IPInterface, ...] = ()
     gateways: tuple[IPAddress, ...] = ()
     dns: tuple[str, ...] = ()
@@ -186,6 +196,8 @@ class NetworkView:
 
 @dataclass(frozen=True, slots=True)
 class AddressView:
+    """One [Address] section."""
+
     address: IPInterface
     peer: IPInterface | None = None
     label: str = ""
@@ -195,6 +207,8 @@ class AddressView:
 
 @dataclass(frozen=True, slots=True)
 class RouteView:
+    """One [Route] section."""
+
     destination: IPNetwork | None = None
     gateway: IPAddress | None = None
     source: IPNetwork | None = None
@@ -208,6 +222,8 @@ class RouteView:
 
 @dataclass(frozen=True, slots=True)
 class RoutingPolicyRuleView:
+    """One [RoutingPolicyRule] section."""
+
     to: IPNetwork | None = None
     from_: IPNetwork | None = None
     table: str = ""
@@ -222,6 +238,8 @@ class RoutingPolicyRuleView:
 
 @dataclass(frozen=True, slots=True)
 class DHCPv4View:
+    """[DHCPv4]: how the DHCP client installs its routes."""
+
     route_metric: int | None = None
     route_table: str = ""
     use_dns: bool = True
