@@ -5,7 +5,9 @@ included) next to `wg syncconf` for the same change on the same device, and
 how many other peers lost their handshake or endpoint (targets: <= 1 s,
 <= 3x syncconf, 0 lost). Three real spokes hold live sessions; the other
 peers get live endpoints set behind the configuration's back (as roaming
-peers do), which apply must leave alone.
+peers do), which apply must leave alone. Each apply runs between two
+syncconfs (there and back), so both see the same load on a shared machine;
+the ratio printed is the median of the per-apply ratios.
 
 Run as root: python bench/bench_apply.py [PEERS]
 """
