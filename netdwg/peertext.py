@@ -84,7 +84,11 @@ def uapi_peer_texts(answer: str) -> dict[str, str]:
 # One [WireGuardPeer] section as netdwg renders it: the header and its assignments (group 1),
 # then only blank and comment lines (group 2) up to the next header or the end. A section with
 # anything else (an assignment after a blank line, an indented or annotated header, a
-# backslash in a comment) does not match and is read the exact way.
+# backslash in a comment) does not match and is read the exact way. A trailer line is at most
+# _SAFE_LINE characters: a longer one may exceed systemd's LONG_LINE_MAX (1 MiB, in bytes),
+# which the parser refuses with file:line, and a cut must not hide that error.
+_SAFE_LINE = 1024 * 1024 // 4 - 1  # 4 bytes per character at most in UTF-8, "\n" included
+_BLANK_LINE = re.compile(r"^[ \t]*\n", re.M)
 _PEER_SECTION = re.compile(
     r"^(\[WireGuardPeer\]\n(?:[A-Za-z][^\n]*\n)*)((?:[ \t]*(?:[#;][^\n\\]*)?\n)*)(?=\[|\Z)", re.M)
 
@@ -101,8 +105,8 @@ def strip_unchanged_peers(text: str, live_texts: dict[str, str]) -> tuple[str, f
     same way). Line numbers in the result differ from the file's: read it
     again whole to report an error.
     """
-    if not live_texts or "\\\n" in text or "\r" in text:
-        return text, frozenset()
+    if not live_texts or "\\\n" in text or "\r" in text or "\0" in text:
+        return text, frozenset()  # NUL: the parser refuses the file (file:line); a cut must not hide it
     parts = _PEER_SECTION.split(text)  # [between, section, trailer, between, section, trailer, ..., between]
     hexes = list(map(live_texts.get, parts[1::3]))
     keys = [key for key in hexes if key is not None]
@@ -120,7 +124,14 @@ def strip_unchanged_peers(text: str, live_texts: dict[str, str]) -> tuple[str, f
         if key is None:
             out += (parts[3 * i + 1], parts[3 * i + 2], between)
             continue
+        trailer = parts[3 * i + 2]
         if between or (i < last and hexes[i + 1] is None):
-            out.append(parts[3 * i + 2])  # a remaining section follows: keep the comment that names it
+            # A remaining section follows: keep the comment that names it. Its name is the comment
+            # run above its header, which stopped at a blank line of this trailer or else at this
+            # section's last assignment; without one, a blank line stands in for that assignment
+            # (or the run would reach into the comments above this section: another name).
+            out += (trailer,) if _BLANK_LINE.search(trailer) else ("\n", trailer)
+        elif len(trailer) > _SAFE_LINE:
+            return text, frozenset()  # maybe a line the parser refuses: let it say where
         out.append(between)
     return "".join(out), frozenset(unique)

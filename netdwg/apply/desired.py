@@ -133,6 +133,12 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source
             raise
         if f.path.suffix == ".nft" and "table inet netdwg" in f.text:
             firewall = f.text
+    names = [d.name for d in devices]
+    if len(set(names)) < len(names) and any(d.unchanged for d in devices):
+        # Two files for one device (two .netdevs, or a .netdev and a wg-quick .conf): each desired
+        # device is diffed against the one live device, which can leave out only one set of
+        # peers. Read every file whole, so the plan is the exact one (plan.diff's InternalError else).
+        return desired_from_files(files, read_secret, source_dir)
     return DesiredHost(files, tuple(devices), tuple(sysctls), firewall, backend, tuple(routes))
 
 
