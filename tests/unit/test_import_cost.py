@@ -14,7 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+import netdwg
+
+# Where netdwg is imported from: the checkout, or dist-packages where the .deb installed it
+# (make deb-test runs this suite against the installed package; -S drops site, so say where).
+REPO = Path(netdwg.__file__).resolve().parents[1]
 APPLY_PATH = ("netdwg.cli.apply", "netdwg.apply.session", "netdwg.apply.execute", "netdwg.apply.confirm")
 
 # Never on the apply path of a host whose plan holds only live WireGuard peer changes.
