@@ -68,15 +68,21 @@ def build_record(transaction: Transaction, plan: Plan, seconds: float) -> dict:
         "firewall": {"old": transaction.old_firewall} if plan.firewall is not None else None,
         # The old devices hold the private key and PSKs, like the backed-up .netdev files
         # beside them: the record is as protected as the backups (0600 in a 0700 directory).
-        "devices": {name: format_wgquick(wgquick_from_device(live.device))
+        # Every peer, also those the plan left out as unchanged (WgDevice.unchanged): the revert
+        # may meet a device restarted empty (reboot, wireguard-go restarted) and must put them back.
+        "devices": {name: format_wgquick(wgquick_from_device(_whole(transaction, live).device))
                     for name in touched if (live := observed.device(name)) is not None},
-        # Peers the plan left out as unchanged (WgDevice.unchanged) are not in "devices":
-        # the revert leaves them out too, as the rollback of a live apply does.
-        "unchanged": {name: sorted(live.device.unchanged)
-                      for name in touched if (live := observed.device(name)) is not None and live.device.unchanged},
+        "unchanged": {},  # read by transaction_from_record (records written before every peer was kept)
         "networkd": list(plan.networkd.reconfigure) if plan.networkd is not None else None,
         "pending": [list(step) for step in observed.pending],
     }
+
+
+def _whole(transaction: Transaction, live: LiveDevice) -> LiveDevice:
+    """`live` with the peers it left out, read again (nothing is changed yet: see Transaction.run)."""
+    if not live.device.unchanged:
+        return live
+    return transaction.ports.wg(live.device.name).read()
 
 
 def write_record(state_dir: Path, record: dict) -> None:
