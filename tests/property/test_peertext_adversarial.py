@@ -211,7 +211,8 @@ def test_live_device_forms_do_not_change_the_plan():
 
 _TRIVIA = st.sampled_from(["", "\n", "# {name}\n", "; {name}: note\n", "  # {name}\n", "\t\n", "  \n",
                            "# {name}\n# more\n", "\n# {name}\n", "# a \\\n", "#\n", "# {name}\0x\n"])
-_VARIANT = st.sampled_from(["canonical"] * 6 + ["ips", "endpoint", "spaces", "crlf-line", "reset", "indent-header"])
+_VARIANT = st.sampled_from(["canonical"] * 6 + ["ips", "endpoint", "spaces", "crlf-line", "reset", "indent-header",
+                                                 "shared"])
 
 
 @st.composite
@@ -241,6 +242,8 @@ def handwritten(draw):
             body += "AllowedIPs=\n"
         elif variant == "indent-header":
             body = "  " + body
+        elif variant == "shared":  # another peer's prefix (WireGuard moves it to the peer set last)
+            body = section(key, ["10.0.0.1/32"], psk, keepalive)
         text += body
     text += "".join(draw(st.lists(_TRIVIA, max_size=2))).format(name="end")
     if draw(st.integers(0, 5)) == 0:
@@ -254,6 +257,36 @@ def handwritten(draw):
 def test_handwritten_layouts_plan_the_same_with_and_without_the_fast_path(case):
     text, live = case
     assert_same(text, live)
+    try:
+        fast = device_from_netdev(text, WHERE, None, lambda name: uapi_peer_texts(live))
+    except NetdwgError:
+        return
+    if fast is not None and fast.unchanged:  # no remaining peer takes a prefix a left-out peer holds
+        held = {str(n) for p in parse_get(live, "wg0").device.peers if p.public_key.hex in fast.unchanged
+                for n in p.allowed_ips}
+        assert not held & {str(n) for p in fast.peers for n in p.allowed_ips}
+
+
+@pytest.mark.parametrize("others", [1, 20], ids=["few changed", "many changed"])
+def test_a_peer_taking_a_left_out_peers_prefix_keeps_it_in_the_plan(others):
+    """WireGuard keeps a prefix on one peer: a changed peer given 10.0.0.1/32 takes it from the
+    unchanged peer holding it, and only an undo that reads that peer can give it back."""
+    text = head() + section(KEYS[0], ["10.0.0.1/32"]) + section(KEYS[1], ["10.0.0.2/32"]) + \
+        section(KEYS[3], ["10.0.0.1/32"] + [f"10.1.0.{i}/32" for i in range(others)])
+    fast = device_from_netdev(text, WHERE, None, lambda name: uapi_peer_texts(LIVE3))
+    assert KEYS[0].hex() not in fast.unchanged
+    assert_same(text, LIVE3)
+    apart = text.replace("[WireGuardPeer]\nPublicKey=" + b64(KEYS[3]) + "\nAllowedIPs=10.0.0.1/32\n",
+                         "[WireGuardPeer]\nPublicKey=" + b64(KEYS[3]) + "\n")
+    assert device_from_netdev(apart, WHERE, None, lambda name: uapi_peer_texts(LIVE3)).unchanged == \
+        {KEYS[0].hex(), KEYS[1].hex()}  # no shared prefix: both left out
+
+
+def test_a_mapped_ipv4_prefix_takes_the_exact_path():
+    """wireguard-go prints ::ffff:10.0.0.7 dotted, Python in hex: no string test can be trusted."""
+    live = answer([(KEYS[0], ["::ffff:10.0.0.7/128"], None, 0, None)])
+    text = head() + section(KEYS[0], ["::ffff:10.0.0.7/128"]) + section(KEYS[1], ["::ffff:10.0.0.7/128"])
+    assert device_from_netdev(text, WHERE, None, lambda name: uapi_peer_texts(live)).unchanged == frozenset()
 
 
 def test_the_blank_line_is_added_only_where_no_blank_line_stops_the_name():
