@@ -210,7 +210,10 @@ def device_from_netdev(text: str, where: str, secret, live_texts=None) -> WgDevi
                 device = None
             if (device is not None and device.name == name
                     and not any(p.public_key.hex in unchanged for p in device.peers)
-                    and not _takes_a_left_out_prefix(device, text, reduced, texts, unchanged)):
+                    and not _takes_a_left_out_prefix(device, text, reduced, texts, unchanged)
+                    # A new private key makes WireGuard (wireguard-go, the kernel) remove the peer with
+                    # its public key: not a peer to leave out of the plan and its undo.
+                    and not (device.private_key is not None and device.private_key.public_key().hex in unchanged)):
                 return replace(device, unchanged=unchanged)
     unit = _unit(text, where)
     if netdev_view(unit).kind != "wireguard":

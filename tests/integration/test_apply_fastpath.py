@@ -149,3 +149,20 @@ def test_a_rollback_restores_an_unchanged_peer_whose_prefix_a_changed_peer_took(
     assert result.returncode == 2 and "everything applied was rolled back" in result.stderr, result.stderr
     assert read_all(host, old) == old
     assert device_view(host) == expected_view(old_peers)
+
+
+def test_a_rollback_restores_the_peer_a_new_private_key_removed(host, tmp_path):
+    """wireguard-go removes the peer whose public key is the device's new one. That peer's section
+    is unchanged in the files, but it must not be left out: the rollback has to put it back."""
+    old_key, new_key = genkey(), genkey()
+    old_peers = [("self", new_key.public_key().base64, peers("x", 1, 0)[0][2], "10.99.0.2/32")] + peers("a", 2, 1)
+    old = render(tmp_path / "old", old_key, old_peers)
+    assert netdwg(host, "apply", "--from", str(tmp_path / "old")).returncode == 0
+    assert device_view(host) == expected_view(old_peers)
+    bad = "\n[Route]\nDestination=10.50.0.0/16\nType=throw\nGateway=10.99.0.9\n"
+    render(tmp_path / "new", new_key, old_peers, extra_network=bad)
+    result = netdwg(host, "apply", "--from", str(tmp_path / "new"), "--wait", "10")
+    assert result.returncode == 2 and "everything applied was rolled back" in result.stderr, result.stderr
+    assert read_all(host, old) == old
+    assert device_view(host) == expected_view(old_peers)
+    assert host.run(["wg", "show", "wg0", "private-key"]).stdout.strip() == old_key.reveal_base64()

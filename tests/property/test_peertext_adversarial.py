@@ -298,3 +298,17 @@ def test_the_blank_line_is_added_only_where_no_blank_line_stops_the_name():
     tight = head() + "# alice\n" + section(KEYS[0]) + "# carol\n" + section(KEYS[2], ["10.9.0.0/16"])
     assert strip_unchanged_peers(tight, texts)[0] == \
         head() + "# alice\n\n# carol\n" + section(KEYS[2], ["10.9.0.0/16"])
+
+
+def test_a_peer_with_the_public_key_of_the_new_private_key_is_not_left_out():
+    """Setting a private key removes the peer with its public key (wireguard-go's SetPrivateKey,
+    the kernel's set_device): an undo must see that peer to put it back."""
+    from netdwg.keys import PrivateKey
+
+    mine = PrivateKey(bytes(range(100, 132)))
+    theirs = mine.public_key().raw
+    live = answer([(theirs, ["10.0.0.1/32"], None, 0, None), (KEYS[1], ["10.0.0.2/32"], None, 0, None)])
+    text = head().replace(b64(PRIVATE), mine.reveal_base64()) + section(theirs) + section(KEYS[1], ["10.0.0.2/32"])
+    fast = device_from_netdev(text, WHERE, None, lambda name: uapi_peer_texts(live))
+    assert theirs.hex() not in fast.unchanged
+    assert_same(text, live)
