@@ -198,7 +198,12 @@ def device_from_netdev(text: str, where: str, secret, live_texts=None) -> WgDevi
     from netdwg.unitfile.views import netdev_view, to_wg_device
 
     name = netdev_wireguard_name(text) if live_texts is not None else None
-    texts = live_texts(name) if name else None
+    try:
+        texts = live_texts(name) if name else None
+    except NetdwgError:
+        # A device that cannot be read (a stale UAPI socket): the exact path says so when it reads
+        # the device, after every file's errors; reporting it here would come first.
+        texts = None
     if texts:
         reduced, unchanged = strip_unchanged_peers(text, texts)
         if unchanged:

@@ -312,3 +312,27 @@ def test_a_peer_with_the_public_key_of_the_new_private_key_is_not_left_out():
     fast = device_from_netdev(text, WHERE, None, lambda name: uapi_peer_texts(live))
     assert theirs.hex() not in fast.unchanged
     assert_same(text, live)
+
+
+def test_a_device_that_cannot_be_read_does_not_hide_a_file_error(tmp_path):
+    """A stale UAPI socket (wireguard-go gone): the exact path reads the files first, so a broken
+    .network after the .netdev is what plan reports, and a good set of files reads the same."""
+    import socket
+
+    from netdwg.host.uapi import UapiWgLink
+
+    path = tmp_path / "wg0.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stale:
+        stale.bind(str(path))  # closed without listening: connect() is refused
+    link = UapiWgLink("wg0", path)
+    with pytest.raises(NetdwgError):
+        link.peer_texts()
+    netdev = RenderedFile(PurePosixPath("/etc/systemd/network/50-wg0.netdev"), head() + section(KEYS[0]))
+    bad = RenderedFile(PurePosixPath("/etc/systemd/network/60-wg0.network"), "[Match]\nName=wg0\n[Route\n")
+    with pytest.raises(NetdwgError) as exact:
+        desired_from_files((netdev, bad))
+    with pytest.raises(NetdwgError) as fast:
+        desired_from_files((netdev, bad), None, None, lambda name: UapiWgLink(name, path).peer_texts())
+    assert str(fast.value) == str(exact.value) and "60-wg0.network:3" in str(exact.value)
+    good = desired_from_files((netdev,), None, None, lambda name: UapiWgLink(name, path).peer_texts())
+    assert good.devices == desired_from_files((netdev,)).devices
