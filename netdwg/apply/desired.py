@@ -123,22 +123,26 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source
     sysctls: list[tuple[str, str]] = []
     firewall = None
     backend = "networkd"
+    origin: dict[str, str] = {}  # device name -> the file that describes it
     for f in files:
         where = str(source_dir / f.path.relative_to("/")) if source_dir is not None else str(f.path)
+        before = len(devices)
         try:
             backend = _read_one(f, where, secret, devices, routes, sysctls, backend, live_texts)
         except NetdwgError as err:
             if not err.fix:  # the readers name file and line; say what to do too
                 err.fix = f"correct it (netdwg check {where} lists every problem), or render this host again"
             raise
+        for device in devices[before:]:
+            if device.name in origin:
+                # Each would be diffed against the one live device, each removing the other's peers
+                # on every run; networkd 252 itself reads only the first .netdev for a name.
+                raise ConfigError(f"two files describe the WireGuard device {device.name}: "
+                                  f"{origin[device.name]} and {where}", span=Span(where),
+                                  fix="keep one of them (render this host again: netdwg writes one file per device)")
+            origin[device.name] = where
         if f.path.suffix == ".nft" and "table inet netdwg" in f.text:
             firewall = f.text
-    names = [d.name for d in devices]
-    if len(set(names)) < len(names) and any(d.unchanged for d in devices):
-        # Two files for one device (two .netdevs, or a .netdev and a wg-quick .conf): each desired
-        # device is diffed against the one live device, which can leave out only one set of
-        # peers. Read every file whole, so the plan is the exact one (plan.diff's InternalError else).
-        return desired_from_files(files, read_secret, source_dir)
     return DesiredHost(files, tuple(devices), tuple(sysctls), firewall, backend, tuple(routes))
 
 

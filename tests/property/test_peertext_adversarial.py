@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netdwg.apply.desired import desired_from_files, device_from_netdev
-from netdwg.errors import NetdwgError
+from netdwg.errors import ConfigError, NetdwgError
 from netdwg.host.uapi import parse_get
 from netdwg.peertext import strip_unchanged_peers, uapi_peer_texts
 from netdwg.plan import HostState, plan_host
@@ -133,20 +133,17 @@ def test_a_long_but_valid_comment_is_only_slower():
     assert_same(text, LIVE3)
 
 
-def test_two_netdevs_for_one_device_plan_as_the_exact_path_does():
-    """Two .netdev files name wg0 (networkd 252 uses the first): plan must not stop with an
-    internal error where the exact reading gives a plan."""
+def test_two_files_for_one_device_are_refused_on_both_paths():
+    """Two .netdev files name wg0: each would be diffed against the one live device and remove
+    the other's peers on every run (networkd 252 reads only the first). Both paths refuse it,
+    naming both files, instead of planning (or stopping with an internal error)."""
     files = (RenderedFile(PurePosixPath("/etc/systemd/network/50-wg0.netdev"), head() + section(KEYS[0])),
              RenderedFile(PurePosixPath("/etc/systemd/network/60-wg0.netdev"),
                           head() + section(KEYS[1], ["10.0.0.2/32"])))
-
-    def plan(fast: bool):
-        texts = (lambda name: uapi_peer_texts(LIVE3)) if fast else None
-        desired = desired_from_files(files, None, None, texts)
-        observed = HostState(devices=tuple(parse_get(LIVE3, d.name, omit=d.unchanged) for d in desired.devices))
-        return [step.describe() for step in plan_host(desired, observed).steps()]
-
-    assert plan(fast=True) == plan(fast=False)
+    for texts in (None, lambda name: uapi_peer_texts(LIVE3)):
+        with pytest.raises(ConfigError, match="two files describe the WireGuard device wg0: "
+                                              "/etc/systemd/network/50-wg0.netdev and /etc/systemd/network/60-wg0.netdev"):
+            desired_from_files(files, None, None, texts)
 
 
 # -- cases that already held; pinned because test_peertext.py does not generate them
