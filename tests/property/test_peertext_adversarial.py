@@ -23,7 +23,6 @@ from netdwg.apply.desired import desired_from_files, device_from_netdev
 from netdwg.errors import ConfigError, NetdwgError
 from netdwg.host.uapi import parse_get
 from netdwg.peertext import strip_unchanged_peers, uapi_peer_texts
-from netdwg.plan import HostState, plan_host
 from netdwg.plan.diff import diff_device
 from netdwg.rendered import RenderedFile
 
