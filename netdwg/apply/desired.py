@@ -219,10 +219,10 @@ def device_from_netdev(text: str, where: str, secret, live_texts=None) -> WgDevi
                 device = None
             if (device is not None and device.name == name
                     and not any(p.public_key.hex in unchanged for p in device.peers)
-                    and not _takes_a_left_out_prefix(device, text, reduced, texts, unchanged)
-                    # A new private key makes WireGuard (wireguard-go, the kernel) remove the peer with
-                    # its public key: not a peer to leave out of the plan and its undo.
-                    and not (device.private_key is not None and device.private_key.public_key().hex in unchanged)):
+                    and not _takes_a_left_out_prefix(device, text, reduced, texts, unchanged)):
+                # (A new private key is checked against the left-out peers once the plan shows
+                # one: see `planned_with_every_peer`; deriving a public key here costs the
+                # cryptography import on every run.)
                 return replace(device, unchanged=unchanged)
     unit = _unit(text, where)
     if netdev_view(unit).kind != "wireguard":
@@ -304,3 +304,15 @@ def desired_from_topology(topology: Path, host: str) -> tuple[RenderedFile, ...]
     if host not in configs:
         raise unknown_host(host, sorted(configs), topology)
     return tuple(render_host(configs[host]))
+
+
+def rekeys_a_left_out_peer(desired: DesiredHost, plan) -> bool:
+    """The plan sets a new private key on a device whose left-out peers include the peer with
+    that key's public key. WireGuard (wireguard-go, the kernel) removes that peer when the key
+    is set, so the plan and its undo must see it: plan again without leaving peers out."""
+    for change in plan.devices:
+        device = next((d for d in desired.devices if d.name == change.ifname), None)
+        if change.private_key is not None and device is not None and device.unchanged:
+            if change.private_key.public_key().hex in device.unchanged:  # cryptography: only on a key change
+                return True
+    return False

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from netdwg.apply.desired import desired_from_files, desired_from_topology, read_rendered_dir, wireguard_names
+from netdwg.apply.desired import (desired_from_files, desired_from_topology, read_rendered_dir,
+                                  rekeys_a_left_out_peer, wireguard_names)
 from netdwg.apply.observe import Ports, live_ports, observe
 from netdwg.errors import ConfigError, NotPermittedError, SecretsError, Span
 from netdwg.host.files import RootFiles
@@ -146,4 +147,9 @@ def open_session(args, need_root: bool, installed_files: Callable[[Ports], tuple
     with gc_paused():
         desired = desired_from_files(files, read_secret, args.from_dir, live_texts)
         observed = observe(desired, ports)
-        return Session(desired, ports, observed, plan_host(desired, observed))
+        plan = plan_host(desired, observed)
+        if live_texts is not None and rekeys_a_left_out_peer(desired, plan):
+            desired = desired_from_files(files, read_secret, args.from_dir)  # a key rotation: rare
+            observed = observe(desired, ports)
+            plan = plan_host(desired, observed)
+        return Session(desired, ports, observed, plan)

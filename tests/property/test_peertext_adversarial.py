@@ -19,8 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from netdwg.apply.desired import desired_from_files, device_from_netdev
+from netdwg.apply.desired import desired_from_files, device_from_netdev, rekeys_a_left_out_peer
 from netdwg.errors import ConfigError, NetdwgError
+from netdwg.plan import HostState, plan_host
 from netdwg.host.uapi import parse_get
 from netdwg.peertext import strip_unchanged_peers, uapi_peer_texts
 from netdwg.plan.diff import diff_device
@@ -305,8 +306,13 @@ def test_a_peer_with_the_public_key_of_the_new_private_key_is_not_left_out():
     theirs = mine.public_key().raw
     live = answer([(theirs, ["10.0.0.1/32"], None, 0, None), (KEYS[1], ["10.0.0.2/32"], None, 0, None)])
     text = head().replace(b64(PRIVATE), mine.reveal_base64()) + section(theirs) + section(KEYS[1], ["10.0.0.2/32"])
-    fast = device_from_netdev(text, WHERE, None, lambda name: uapi_peer_texts(live))
-    assert theirs.hex() not in fast.unchanged
+    files = (RenderedFile(PurePosixPath(WHERE), text),)
+    desired = desired_from_files(files, None, None, lambda name: uapi_peer_texts(live))
+    assert theirs.hex() in desired.devices[0].unchanged  # left out while reading...
+    observed = HostState(devices=(parse_get(live, "wg0", omit=desired.devices[0].unchanged),), live=True)
+    assert rekeys_a_left_out_peer(desired, plan_host(desired, observed))  # ...so the session plans again
+    exact = desired_from_files(files, None, None)
+    assert not rekeys_a_left_out_peer(exact, plan_host(exact, HostState(devices=(parse_get(live, "wg0"),), live=True)))
     assert_same(text, live)
 
 
