@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from netdwg.host.detect import open_wg_link
 from netdwg.host.files import RootFiles
@@ -80,7 +80,32 @@ def observe(desired: DesiredHost, ports: Ports) -> HostState:
     removing = any(p.public_key not in wanted for d in devices for p in d.device.peers)
     return HostState(states, managed, tuple(devices), sysctls, firewall_present, time.time(), ports.live,
                      installed_peer_names(states, files) if removing else (), routes,
-                     files.pending() if ports.live else ())
+                     files.pending() if ports.live else (), unit_overrides(desired, files.root))
+
+
+NETWORKD_UNIT_DIRS = ("/etc/systemd/network", "/run/systemd/network")
+
+
+def unit_overrides(desired: DesiredHost, root: Path) -> tuple:
+    """Drop-ins, masks and same-named files that change what networkd reads for a desired unit.
+
+    netdwg writes no drop-ins; one an admin (or another tool) put beside its file
+    is merged over it by networkd, and apply would not know: say so.
+    """
+    from netdwg.unitfile.effective import locate_unit
+
+    out = []
+    for f in desired.files:
+        if f.path.suffix not in (".netdev", ".network") or str(f.path.parent) not in NETWORKD_UNIT_DIRS:
+            continue
+        location = locate_unit(f.path.name, root)
+        if location.masked:
+            out.append((f.path, PurePosixPath("/dev/null"), "masked"))
+        elif location.main is not None and location.main != f.path:
+            out.append((f.path, location.main, "shadowed"))
+        out.extend((f.path, dropin, "drop-in") for dropin in location.dropins)
+    return tuple(out)
+
 
 
 def installed_peer_names(states, files: RootFiles):

@@ -79,6 +79,7 @@ def plan_host(desired: DesiredHost, observed: HostState) -> Plan:
     if observed.live and (any(_under(f.path, NETPLAN_DIR) for f in files if f.action != "chmod") or "netplan" in pending):
         netplan = NetplanGenerate()
 
+    notes.extend(override_notes(observed.overrides))
     networkd = None
     if observed.live:
         networkd = plan_networkd(files, netplan is not None, desired.devices, observed.devices)
@@ -274,3 +275,17 @@ def _lines(text: str):
             end = len(text)
         yield text[start:end]
         start = end + 1
+
+
+def override_notes(overrides) -> list[str]:
+    """What an admin should know when networkd reads something else than netdwg's file."""
+    notes = []
+    for path, other, kind in overrides:
+        if kind == "drop-in":
+            notes.append(f"networkd also reads {other} after {path}: its settings override netdwg's "
+                         "(remove it, or put the setting in the topology)")
+        elif kind == "masked":
+            notes.append(f"{path} is masked (a same-named link to {other} in a networkd directory): networkd ignores it")
+        else:
+            notes.append(f"networkd reads {other} instead of {path} (same name, earlier directory): remove one")
+    return notes

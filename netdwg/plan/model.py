@@ -57,6 +57,9 @@ class HostState:
     # Live steps an interrupted apply had planned but maybe not done: ("networkd", "wg0"),
     # ("netplan", ""), ("firewall", ""). Their files are already new, so only this says so.
     pending: tuple[tuple[str, str], ...] = ()
+    # What makes networkd read something else than a desired unit file: (desired path, the other
+    # file, "drop-in" | "masked" | "shadowed"). A drop-in is read after it and overrides it.
+    overrides: tuple[tuple[PurePosixPath, PurePosixPath, str], ...] = ()
 
     def file(self, path: PurePosixPath) -> FileState | None:
         return next((f for f in self.files if f.path == path), None)

@@ -148,3 +148,21 @@ def test_help_teaches_with_a_description_and_examples(verb, tmp_path):
     count = sum(1 for line in examples.splitlines() if line.strip().startswith("netdwg "))
     assert 2 <= count <= 4, examples
     assert "exit status" in text
+
+
+def test_a_drop_in_beside_a_managed_unit_is_pointed_out(tmp_path, capsys):
+    """networkd merges NAME.netdev.d/*.conf over netdwg's file; apply does not manage it, so plan says so."""
+    source, _ = rendered(tmp_path)
+    root = tmp_path / "image"
+    assert main(["apply", "--from", str(source), "--root", str(root)]) == 0
+    capsys.readouterr()
+    dropin = root / "etc/systemd/network/50-wg0.netdev.d/mtu.conf"
+    dropin.parent.mkdir()
+    dropin.write_text("[WireGuard]\nListenPort=4000\n")
+    assert main(["plan", "--from", str(source), "--root", str(root), "--json"]) == 0  # nothing to change...
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert ("networkd also reads /etc/systemd/network/50-wg0.netdev.d/mtu.conf after "
+            "/etc/systemd/network/50-wg0.netdev: its settings override netdwg's") in " ".join(notes)  # ...but this
+    dropin.unlink()
+    assert main(["plan", "--from", str(source), "--root", str(root), "--json"]) == 0
+    assert not any("also reads" in note for note in json.loads(capsys.readouterr().out)["notes"])
