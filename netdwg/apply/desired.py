@@ -134,6 +134,7 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source
                 err.fix = f"correct it (netdwg check {where} lists every problem), or render this host again"
             raise
         for device in devices[before:]:
+            check_prefixes_once(device, where)
             if device.name in origin:
                 # Each would be diffed against the one live device, each removing the other's peers
                 # on every run; networkd 252 itself reads only the first .netdev for a name.
@@ -144,6 +145,23 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source
         if f.path.suffix == ".nft" and "table inet netdwg" in f.text:
             firewall = f.text
     return DesiredHost(files, tuple(devices), tuple(sysctls), firewall, backend, tuple(routes))
+
+
+def check_prefixes_once(device: WgDevice, where: str) -> None:
+    """A prefix in the AllowedIPs of two peers: WireGuard keeps it on the last one set, so every
+    apply would move it again and the plan would never be empty. (The topology linter reports
+    overlaps before rendering; this is for hand-written files.) Peers left out as unchanged
+    (`WgDevice.unchanged`) are not seen here: a remaining peer that lists one of their prefixes
+    makes the reading exact (desired._takes_a_left_out_prefix)."""
+    owner: dict = {}
+    for peer in device.peers:
+        for net in peer.allowed_ips:
+            other = owner.setdefault(net, peer)
+            if other is not peer and other.public_key != peer.public_key:
+                names = [p.name or p.public_key.short() for p in (other, peer)]
+                raise ConfigError(f"{device.name}: AllowedIPs {net} is on two peers, {names[0]} and {names[1]}",
+                                  span=Span(where),
+                                  fix="WireGuard routes a prefix to one peer only: keep it on one of them")
 
 
 def _read_one(f: RenderedFile, where: str, secret, devices: list, routes: list, sysctls: list, backend: str,

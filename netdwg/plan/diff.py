@@ -170,7 +170,7 @@ def peer_fields_differing(want: WgPeer, have: WgPeer) -> tuple[str, ...]:
     fields = []
     if set(want.allowed_ips) != set(have.allowed_ips):
         fields.append("allowed_ips")
-    if want.preshared_key != have.preshared_key:
+    if _psk(want) != _psk(have):
         fields.append("preshared_key")
     # Unset desired endpoint: leave the live one alone (a roaming peer's last
     # known address; WireGuard cannot unset an endpoint anyway).
@@ -179,6 +179,12 @@ def peer_fields_differing(want: WgPeer, have: WgPeer) -> tuple[str, ...]:
     if want.persistent_keepalive != have.persistent_keepalive:
         fields.append("persistent_keepalive")
     return tuple(fields)
+
+
+def _psk(peer: WgPeer):
+    """A PSK of 32 zero bytes is WireGuard's "no PSK" (the device reports none): the same as unset."""
+    psk = peer.preshared_key
+    return None if psk is None or psk.raw == bytes(32) else psk
 
 
 def plan_networkd(files: tuple[FileChange, ...], netplan: bool, devices: tuple[WgDevice, ...],

@@ -73,3 +73,30 @@ def test_wireguard_names_finds_the_devices_to_read_early():
              netdev("60-wg1", "[NetDev]\nKind=wireguard\n\n[WireGuardPeer]\nName=not-this\n"),
              RenderedFile(PurePosixPath("/etc/wireguard/wg2.conf"), "[NetDev]\nName=wg2\nKind=wireguard\n"))
     assert wireguard_names(files) == ["wg0"]
+
+
+def test_one_prefix_on_two_peers_is_refused_with_both_names():
+    """WireGuard keeps a prefix on one peer: each apply would move it back and the plan would never be empty."""
+    from pathlib import PurePosixPath
+
+    from netdwg.errors import ConfigError
+    from netdwg.rendered import RenderedFile
+
+    text = ("[NetDev]\nName=wg0\nKind=wireguard\n\n[WireGuard]\nListenPort=51820\n\n"
+            f"# alpha\n[WireGuardPeer]\nPublicKey={genkey().public_key()}\nAllowedIPs=10.9.0.0/24\n\n"
+            f"# beta\n[WireGuardPeer]\nPublicKey={genkey().public_key()}\nAllowedIPs=10.8.0.1/32, 10.9.0.0/24\n")
+    files = (RenderedFile(PurePosixPath("/etc/systemd/network/50-wg0.netdev"), text),)
+    with pytest.raises(ConfigError, match="wg0: AllowedIPs 10.9.0.0/24 is on two peers, alpha and beta"):
+        desired_from_files(files)
+
+
+def test_a_zero_psk_is_no_psk():
+    """32 zero bytes is WireGuard's "no PSK": a file that writes it out matches a device without one."""
+    from netdwg.keys import PresharedKey
+    from netdwg.plan.diff import peer_fields_differing
+    from netdwg.wireguard import WgPeer
+
+    key = genkey().public_key()
+    assert peer_fields_differing(WgPeer(key, (), PresharedKey(bytes(32))), WgPeer(key, (), None)) == ()
+    assert peer_fields_differing(WgPeer(key, (), PresharedKey(bytes(range(32)))), WgPeer(key, (), None)) == (
+        "preshared_key",)
