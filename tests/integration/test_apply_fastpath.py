@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from test_apply_faults import expected_view, peers, read_all, render
-from test_apply_lab import netdwg, popen_netdwg, wg_dump, write_tree
+from test_apply_faults import apply_waiting_for_confirmation, expected_view, peers, read_all, render
+from test_apply_lab import netdwg, wg_dump, write_tree
 
 from netdwg.keys import genkey
 
@@ -59,10 +59,7 @@ def test_a_revert_after_wireguard_go_restarted_puts_back_every_old_peer(host, tm
     assert netdwg(host, "apply", "--from", str(tmp_path / "old")).returncode == 0
     new_peers = old_peers[1:] + peers("b", 1, 1)  # a0 removed, b0 added, a1..a3 left out as unchanged
     render(tmp_path / "new", key, new_peers)
-    proc = popen_netdwg(host, "apply", "--from", str(tmp_path / "new"), "--confirm", "300")
-    for line in proc.stderr:
-        if b"press Enter" in line:
-            break
+    proc = apply_waiting_for_confirmation(host, tmp_path / "new")
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     assert device_view(host) == expected_view(new_peers)

@@ -226,6 +226,15 @@ def work_window(host, source: Path) -> float:
     return last - started
 
 
+def apply_waiting_for_confirmation(host, source: Path):
+    """`apply --confirm 300` started, returned once it has applied and waits for Enter."""
+    proc = popen_netdwg(host, "apply", "--from", str(source), "--confirm", "300")
+    for line in proc.stderr:
+        if b"press Enter" in line:
+            break
+    return proc
+
+
 def test_confirm_reverts_unless_confirmed(host, tmp_path):
     key = genkey()
     old_peers = peers("a", 3, 0)
@@ -250,10 +259,7 @@ def test_confirm_reverts_at_once_when_the_admins_session_hangs_up(host, tmp_path
     old = render(tmp_path / "old", key, old_peers)
     assert netdwg(host, "apply", "--from", str(tmp_path / "old")).returncode == 0
     render(tmp_path / "new", key, peers("b", 2, 1), forward="0")
-    proc = popen_netdwg(host, "apply", "--from", str(tmp_path / "new"), "--confirm", "300")
-    for line in proc.stderr:  # wait until it is applied and waiting for Enter
-        if b"press Enter" in line:
-            break
+    proc = apply_waiting_for_confirmation(host, tmp_path / "new")
     assert device_view(host) != expected_view(old_peers)
     started = time.monotonic()
     proc.send_signal(signal.SIGHUP)  # the ssh session died (perhaps cut off by this very change)
@@ -269,10 +275,7 @@ def test_kill_9_while_waiting_for_confirmation_is_reverted_by_the_next_run(host,
     assert netdwg(host, "apply", "--from", str(tmp_path / "old")).returncode == 0
     new_peers = old_peers[1:] + peers("b", 2, 1)
     render(tmp_path / "new", key, new_peers, forward="0", extra_network="Address=10.98.0.1/24\n")
-    proc = popen_netdwg(host, "apply", "--from", str(tmp_path / "new"), "--confirm", "300")
-    for line in proc.stderr:
-        if b"press Enter" in line:
-            break
+    proc = apply_waiting_for_confirmation(host, tmp_path / "new")
     assert device_view(host) == expected_view(new_peers)
     assert "10.98.0.1/24" in host.run(["ip", "-4", "-o", "addr", "show", "dev", "wg0"]).stdout
     proc.send_signal(signal.SIGKILL)  # or a reboot: nothing of the waiting process remains
@@ -299,10 +302,7 @@ def test_a_revert_at_the_start_of_a_run_is_not_hidden_by_the_device_read_early(h
     assert netdwg(host, "apply", "--from", str(tmp_path / "old")).returncode == 0
     new_peers = old_peers[1:] + peers("b", 2, 1)
     render(tmp_path / "new", key, new_peers)
-    proc = popen_netdwg(host, "apply", "--from", str(tmp_path / "new"), "--confirm", "300")
-    for line in proc.stderr:
-        if b"press Enter" in line:
-            break
+    proc = apply_waiting_for_confirmation(host, tmp_path / "new")
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     assert device_view(host) == expected_view(new_peers)
