@@ -175,7 +175,8 @@ def main() -> int:
     print(f"netdwg apply, one peer changed:         {apply_s:.3f} s median of {REPEATS} "
           f"(min {min(netdwg_times):.3f}, max {max(netdwg_times):.3f}; whole command incl. Python start-up)")
     print(f"netdwg apply CPU time (user+sys):       {statistics.median(cpu_times):.3f} s median "
-          f"(wall time above includes waiting for the CPU on a shared machine; load {os.getloadavg()[0]:.1f})")
+          f"(incl. the child that reads the device; wall time above includes waiting for the CPU on a shared "
+          f"machine; load {os.getloadavg()[0]:.1f})")
     print(f"  of which Python start-up + imports:   {statistics.median(startup_cpu):.3f} s CPU")
     print(f"wg syncconf, same change:               {sync_s:.3f} s median of {len(sync_times)}")
     print(f"ratio apply / syncconf:                 {statistics.median(ratios):.1f}x median of {REPEATS} "

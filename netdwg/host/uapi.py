@@ -135,6 +135,7 @@ class UapiWgLink:
         self.ifname = ifname
         self.socket_path = Path(socket_path) if socket_path else RUN_DIR / f"{ifname}.sock"
         self._answer: str | None = None  # a get answer `peer_texts` fetched for `read`
+        self._texts: dict[str, str] | None = None  # its peer texts, when prefetch made them
 
     def request(self, text: str) -> str:
         try:
@@ -152,8 +153,7 @@ class UapiWgLink:
 
     def _checked(self, raw: bytes) -> str:
         """The answer without its final `errno=0`; an error for any other errno or a cut-off answer."""
-        answer = raw.decode(errors="replace")
-        body, _, tail = answer.rstrip("\n").rpartition("errno=")
+        body, tail = prefetch.split_answer(raw)
         if not tail.strip().lstrip("-").isdigit():
             raise ExternalError(f"{self.ifname}: UAPI socket closed mid-answer", fix="check the wireguard-go log and rerun")
         if int(tail) != 0:
@@ -176,12 +176,13 @@ class UapiWgLink:
         asking again.
         """
         self._answer = self._fetched()
-        return uapi_peer_texts(self._answer)
+        texts, self._texts = self._texts, None
+        return texts if texts is not None else uapi_peer_texts(self._answer)
 
     def read(self, omit: frozenset[str] = frozenset()) -> LiveDevice:
         """The device now (or as `peer_texts` just saw it), without the peers in `omit` (hex keys)."""
         answer = self._fetched()
-        self._answer = None
+        self._answer = self._texts = None
         return parse_get(answer, self.ifname, omit)
 
     def _fetched(self) -> str:
@@ -189,10 +190,14 @@ class UapiWgLink:
         if self._answer is not None:
             return self._answer
         try:
-            raw = prefetch.take(str(self.socket_path))
+            fetched = prefetch.take(str(self.socket_path))
         except OSError as err:
             raise self._socket_error(err) from None
-        return self._checked(raw) if raw is not None else self.request("get=1\n\n")
+        if fetched is None:
+            self._texts = None
+            return self.request("get=1\n\n")
+        raw, self._texts = fetched
+        return self._checked(raw)
 
     def set_device(self, change: DeviceChange) -> None:
         lines = format_device_set(change)
