@@ -142,7 +142,7 @@ def open_session(args, need_root: bool, installed_files: Callable[[Ports], tuple
         live_texts = live_peer_texts(ports)
     # A 5,000-peer hub means ~50,000 acyclic values (sections, keys, prefixes) that live
     # until the run ends: the cyclic GC would only rescan them (~10% of the time here).
-    from netdwg.unitfile.effective import gc_paused
+    from netdwg.allocation import gc_paused
 
     with gc_paused():
         desired = desired_from_files(files, read_secret, args.from_dir, live_texts)

@@ -115,7 +115,7 @@ def check_lint(topology, configs, force: bool) -> None:
 def run(args) -> int:
     from netdwg.render import render_host
     from netdwg.render.lanrouter import instructions
-    from netdwg.render.text import bulk_allocation
+    from netdwg.allocation import gc_paused
 
     # Everything the user named is checked before missing secrets are generated and saved;
     # the topology and the store are read once (a 10,000-host topology takes 0.3 s to load).
@@ -127,7 +127,7 @@ def run(args) -> int:
     from netdwg.topology.prepare import complete_prepared
 
     prepared = complete_prepared(prepared, announce=lambda m: print(m, file=sys.stderr), record_public_keys=False)
-    with bulk_allocation():
+    with gc_paused():
         configs = prepared.compile()
         check_lint(prepared.topology, configs, args.force)
     hosts = [args.host] if args.host else list(configs)
@@ -138,7 +138,7 @@ def run(args) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         for name in hosts:
             root = args.out if args.host else args.out / name
-            with bulk_allocation():
+            with gc_paused():
                 files = render_host(configs[name], args.format, key_files=args.key_files)
             for file in files:
                 path = write_rendered(root, file, made)

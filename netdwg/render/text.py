@@ -10,8 +10,6 @@ produce for the same values (tests/unit/test_render_text.py).
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from functools import lru_cache
 
 from netdwg.errors import InternalError
@@ -58,20 +56,3 @@ class Shared:
             self._blocks.clear()
         self._blocks[id(value)] = (value, text)
         return text
-
-
-@contextmanager
-def bulk_allocation():
-    """Pause the cyclic garbage collector while compiling/rendering many hosts.
-
-    Compiling a 10,000-client hub allocates millions of small acyclic objects;
-    the collector's generation-2 passes over them cost about a third of the
-    time. Nothing here creates cycles, so pausing it is safe; it is restored after.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -8,7 +8,6 @@ types are checked here; whether the network makes sense is the linter's job.
 from __future__ import annotations
 
 import difflib
-import gc
 import io
 import ipaddress
 import re
@@ -23,6 +22,7 @@ try:  # configobj >= 5.0.9 ships validate inside the package; Debian 12's 5.0.8 
 except ImportError:  # pragma: no cover - depends on the installed configobj
     from validate import Validator  # type: ignore[no-redef]
 
+from netdwg.allocation import gc_paused
 from netdwg.errors import ConfigError, Diagnostic, NetdwgError, ParseError, Severity, Span
 from netdwg.keys import PublicKey
 from netdwg.topology.model import (
@@ -145,13 +145,8 @@ def parse_topology(text: str, path: str = "<topology>") -> Topology:
         raise ConfigError("describes no network yet (only comments)", span=Span(path),
                           fix="describe your network (netdwg.conf(5); example: /usr/share/doc/netdwg/examples/harbor.conf), "
                               "or give rendered files with --from DIR")
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _parse(text, path, fast=True)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _parse(text: str, path: str, fast: bool) -> Topology:

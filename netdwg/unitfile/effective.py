@@ -21,14 +21,13 @@ pure; only `locate_unit` and `load_effective` touch the file system.
 
 from __future__ import annotations
 
-import gc
 import os
 import stat
-from collections.abc import Iterable, Iterator, Mapping, Sequence  # not typing: ~4 ms of import
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence  # not typing: ~4 ms of import
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from netdwg.allocation import gc_paused
 from netdwg.errors import ParseError, Span
 from netdwg.unitfile.io import load_unit
 from netdwg.unitfile.syntax import Assignment, Entry, Section, UnitFile
@@ -201,23 +200,6 @@ def _section_values(path: str, section: Section, header_line: int) -> list[Value
             out.append(_value(entry.key, entry.value, path, line))
         line += entry.nlines
     return out
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while building many small acyclic objects (restored after).
-
-    A 10,000-peer .netdev becomes ~150,000 nodes and values; with the GC on,
-    each young-generation pass rescans them all, which doubles the time
-    measured here. Nothing built here forms cycles, so nothing is lost.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def effective_unit(main: UnitFile, dropins: Sequence[UnitFile] = ()) -> EffectiveUnit:

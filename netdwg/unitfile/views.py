@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from collections.abc import Callable
 
+from netdwg.allocation import gc_paused
 from netdwg.errors import ParseError, SecretsError, Span
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
-from netdwg.unitfile.effective import EffectiveSection, EffectiveUnit, Value, gc_paused
+from netdwg.unitfile.effective import EffectiveSection, EffectiveUnit, Value
 from netdwg.unitfile.fastpeers import fast_peer, section_name_comment
 from netdwg.unitfile.fastvalues import parse_network as fast_network
 from netdwg.unitfile.fastvalues import public_key as fast_public_key
