@@ -14,14 +14,13 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from netdwg.errors import ConfigError, NetdwgError, NotPermittedError, ParseError, SecretsError, Span
-from netdwg.host.prefetch import netdev_wireguard_name
+from netdwg.host.prefetch import NETWORKD_DIRS, netdev_wireguard_name
 from netdwg.peertext import strip_unchanged_peers
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
 from netdwg.plan.model import DesiredHost
 from netdwg.rendered import MODE_NETWORKD_SECRET, MODE_PRIVATE, MODE_PUBLIC, RenderedFile
 from netdwg.wireguard import Endpoint, WgDevice, WgPeer
 
-NETWORKD_DIRS = ("etc/systemd/network", "run/systemd/network")
 
 
 def file_policy(path: PurePosixPath, text: str) -> tuple[int, str, str, bool]:
@@ -134,7 +133,7 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source
                 err.fix = f"correct it (netdwg check {where} lists every problem), or render this host again"
             raise
         for device in devices[before:]:
-            check_prefixes_once(device, where)
+            check_prefixes_on_one_peer(device, where)
             if device.name in origin:
                 # Each would be diffed against the one live device, each removing the other's peers
                 # on every run; networkd 252 itself reads only the first .netdev for a name.
@@ -147,7 +146,7 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source
     return DesiredHost(files, tuple(devices), tuple(sysctls), firewall, backend, tuple(routes))
 
 
-def check_prefixes_once(device: WgDevice, where: str) -> None:
+def check_prefixes_on_one_peer(device: WgDevice, where: str) -> None:
     """A prefix in the AllowedIPs of two peers: WireGuard keeps it on the last one set, so every
     apply would move it again and the plan would never be empty. (The topology linter reports
     overlaps before rendering; this is for hand-written files.) Peers left out as unchanged

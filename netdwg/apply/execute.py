@@ -155,8 +155,7 @@ class Transaction:
 
         def restore() -> None:
             # Peers the plan left out as unchanged were not touched: leave them out here too.
-            unchanged = before.device.unchanged
-            device_change, peers, _ = diff_device(before.device, link.read(unchanged) if unchanged else link.read(), 0.0)
+            device_change, peers, _ = diff_device(before.device, link.read(before.device.unchanged), 0.0)
             if device_change is not None:
                 link.set_device(device_change)
             for change in peers:

@@ -67,7 +67,7 @@ def observe(desired: DesiredHost, ports: Ports) -> HostState:
             link = ports.wg(device.name)
             if link is not None:
                 # Without the peers the desired side left out as equal: the diff sees neither.
-                devices.append(link.read(device.unchanged) if device.unchanged else link.read())
+                devices.append(link.read(device.unchanged))
         if ports.sysctls is not None:
             sysctls = tuple((k, v) for k, _ in desired.sysctls if (v := ports.sysctls.read(k)) is not None)
         if ports.firewall is not None and desired.firewall is not None:
@@ -83,20 +83,18 @@ def observe(desired: DesiredHost, ports: Ports) -> HostState:
                      files.pending() if ports.live else (), unit_overrides(desired, files.root))
 
 
-NETWORKD_UNIT_DIRS = ("/etc/systemd/network", "/run/systemd/network")
-
-
 def unit_overrides(desired: DesiredHost, root: Path) -> tuple:
     """Drop-ins, masks and same-named files that change what networkd reads for a desired unit.
 
     netdwg writes no drop-ins; one an admin (or another tool) put beside its file
     is merged over it by networkd, and apply would not know: say so.
     """
+    from netdwg.plan.diff import NETWORKD_DIRS
     from netdwg.unitfile.effective import locate_unit
 
     out = []
     for f in desired.files:
-        if f.path.suffix not in (".netdev", ".network") or str(f.path.parent) not in NETWORKD_UNIT_DIRS:
+        if f.path.suffix not in (".netdev", ".network") or f.path.parent not in NETWORKD_DIRS:
             continue
         location = locate_unit(f.path.name, root)
         if location.masked:
@@ -105,7 +103,6 @@ def unit_overrides(desired: DesiredHost, root: Path) -> tuple:
             out.append((f.path, location.main, "shadowed"))
         out.extend((f.path, dropin, "drop-in") for dropin in location.dropins)
     return tuple(out)
-
 
 
 def installed_peer_names(states, files: RootFiles):

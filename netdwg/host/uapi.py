@@ -15,7 +15,7 @@ from pathlib import Path
 from netdwg.errors import ExternalError, NetdwgError, NotPermittedError
 from netdwg.host import prefetch
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
-from netdwg.peertext import uapi_peer_texts
+from netdwg.peertext import ZERO_HEX, uapi_peer_texts
 from netdwg.plan.model import DeviceChange, PeerChange
 from netdwg.wireguard import Endpoint, LiveDevice, PeerStatus, WgDevice, WgPeer
 
@@ -26,7 +26,6 @@ from netdwg.wireguard import Endpoint, LiveDevice, PeerStatus, WgDevice, WgPeer
 from netdwg.unitfile.fastvalues import parse_network  # noqa: E402
 
 RUN_DIR = Path(prefetch.RUN_DIR)
-ZERO_KEY = "0" * 64
 
 
 def parse_get(text: str, ifname: str, omit: frozenset[str] = frozenset()) -> LiveDevice:
@@ -40,7 +39,7 @@ def parse_get(text: str, ifname: str, omit: frozenset[str] = frozenset()) -> Liv
     parts = ("\n" + text).split("\npublic_key=")
     for line in parts[0].split("\n"):
         key, _, value = line.partition("=")
-        if key == "private_key" and value != ZERO_KEY:
+        if key == "private_key" and value != ZERO_HEX:
             private_key = PrivateKey(bytes.fromhex(value))
         elif key == "listen_port":
             listen_port = int(value)
@@ -59,7 +58,7 @@ def parse_get(text: str, ifname: str, omit: frozenset[str] = frozenset()) -> Liv
             if key == "allowed_ip":
                 allowed.append(parse_network(value))
             elif key == "preshared_key":
-                psk = None if value == ZERO_KEY else PresharedKey(bytes.fromhex(value))
+                psk = None if value == ZERO_HEX else PresharedKey(bytes.fromhex(value))
             elif key == "endpoint":
                 endpoint = Endpoint.parse(value)
             elif key == "persistent_keepalive_interval":
@@ -100,7 +99,7 @@ def format_peer_set(change: PeerChange, resolve=None) -> list[str]:
         # Never create a peer that vanished meanwhile: an update stays an update.
         lines.append("update_only=true")
     if "preshared_key" in fields and (peer.preshared_key is not None or change.action == "update"):
-        lines.append(f"preshared_key={peer.preshared_key.reveal_hex() if peer.preshared_key else ZERO_KEY}")
+        lines.append(f"preshared_key={peer.preshared_key.reveal_hex() if peer.preshared_key else ZERO_HEX}")
     if "endpoint" in fields and peer.endpoint is not None:
         lines.append(f"endpoint={format_endpoint(peer.endpoint, resolve)}")
     if "persistent_keepalive" in fields:
