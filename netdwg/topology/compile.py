@@ -307,7 +307,7 @@ def _network_interface(ctx: CompileContext, host: Host) -> WgInterface | None:
     elif host.role is Role.HUB:
         for spoke in topology.spokes():
             lans = spoke.lan_prefixes if spoke.role is not Role.ROAMING else ()
-            peers.append(_peer(ctx, host, spoke, ctx.host_nets(spoke) + lans, spoke.endpoint, 0))
+            peers.append(_peer(ctx, host, spoke, ctx.host_nets(spoke) + lans, spoke.endpoint, net.hub_keepalive))
             routes += [Route(p, net.interface, reason=f"LAN of {spoke.name}") for p in lans]
     else:
         addresses = tuple(_pool_address(topology, a) for a in host.addresses)

@@ -14,7 +14,8 @@ found in its peers' files); PSKs must be the same on both ends.
 Re-rendering the result gives every host the same peers, keys, PSKs,
 AllowedIPs, endpoints, addresses and MTU; `compare_hosts` proves it for a
 given import and names what differs when the hand-written files hold
-something a topology cannot say (e.g. a keepalive the hub sends to a spoke).
+something a topology cannot say (e.g. a keepalive the hub sends to one spoke
+only: `hub_keepalive` is one value for every spoke).
 """
 
 from __future__ import annotations
@@ -227,6 +228,8 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
     spoke_keepalives = [p.persistent_keepalive for h in on_main if h.name != hub_name
                         for o, p in main_peers[h.name].items() if o == hub_name or hub_name is None]
     keepalive = _most_common([k for k in spoke_keepalives if k], DEFAULT_KEEPALIVE if spoke_keepalives else 0)
+    # what the hub sends to its spokes (one value for all: a spoke that differs is left to compare_hosts)
+    hub_keepalive = _most_common([p.persistent_keepalive for p in main_peers[hub_name].values()], 0) if hub else 0
 
     # endpoints: what the others dial
     endpoints: dict[str, str] = {}
@@ -246,7 +249,10 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
                      "systemd_version if every host runs 250 or later")
     if pool:
         lines.append(f"pool = {', '.join(map(str, pool))}")
-    lines += [f"port = {network_port}", f"mtu = {mtu}", f"keepalive = {keepalive}", "", "[hosts]"]
+    lines += [f"port = {network_port}", f"mtu = {mtu}", f"keepalive = {keepalive}"]
+    if hub_keepalive:
+        lines.append(f"hub_keepalive = {hub_keepalive}")
+    lines += ["", "[hosts]"]
     # The hub's files list its spokes in the order the admin chose: keep it (re-rendered
     # files then list peers in the same order); hosts the hub does not list follow.
     listed = list(main_peers[hub_name]) if hub_name else []

@@ -273,7 +273,8 @@ def _network(section, out: _Collector) -> Network:
     pool = tuple(p for p in (out.convert((*where, "pool"), _ip_network, v) for v in section["pool"]) if p)
     return Network(
         name=section["name"], interface=section["interface"], pool=pool, port=section["port"],
-        mtu=section["mtu"], keepalive=section["keepalive"], systemd_version=section["systemd_version"],
+        mtu=section["mtu"], keepalive=section["keepalive"], hub_keepalive=section["hub_keepalive"],
+        systemd_version=section["systemd_version"],
         secrets=section["secrets"], spans=_spans(out, where, section),
     )
 

@@ -136,7 +136,8 @@ class Network:
     pool: tuple[IPNetwork, ...] = ()
     port: int = DEFAULT_PORT
     mtu: int = DEFAULT_MTU
-    keepalive: int = DEFAULT_KEEPALIVE
+    keepalive: int = DEFAULT_KEEPALIVE  # what spokes behind NAT send to the hub
+    hub_keepalive: int = 0  # what the hub sends to each spoke (0: none)
     systemd_version: int = DEFAULT_SYSTEMD_VERSION
     secrets: str | None = None  # path of the secrets store, relative to the topology file
     spans: Mapping[str, Span] = field(default_factory=lambda: MappingProxyType({}), compare=False, hash=False)

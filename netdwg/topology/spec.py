@@ -17,6 +17,7 @@ pool = force_list(default=list())
 port = integer(min=1, max=65535, default=51820)
 mtu = integer(min=576, max=65535, default=1420)
 keepalive = integer(min=0, max=65535, default=25)
+hub_keepalive = integer(min=0, max=65535, default=0)
 systemd_version = integer(min=200, max=9999, default=252)
 secrets = string(default=None)
 
