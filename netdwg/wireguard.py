@@ -11,7 +11,7 @@ AllowedIPs and a keepalive. Live-only facts (handshake, transfer) live in
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from netdwg.errors import ParseError, Span
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
@@ -82,10 +82,6 @@ class WgDevice:
     listen_port: int | None = None
     fwmark: int = 0
     peers: tuple[WgPeer, ...] = ()
-    # Hex public keys of peers left out of `peers` because the files and the live device
-    # agree on them (netdwg.peertext: a 5,000-peer hub decodes only what differs). Only
-    # plan/apply's two sides of one diff carry it, both the same set; elsewhere it is empty.
-    unchanged: frozenset[str] = frozenset()
 
     def peer(self, key: PublicKey) -> WgPeer | None:
         return next((p for p in self.peers if p.public_key == key), None)
@@ -109,12 +105,3 @@ class LiveDevice:
     device: WgDevice
     status: tuple[PeerStatus, ...] = field(default=())
     backend: str = ""  # "kernel" or "userspace"
-
-
-def without_peers(live: LiveDevice, omit: frozenset[str]) -> LiveDevice:
-    """`live` without the peers whose hex public key is in `omit` (recorded in `WgDevice.unchanged`)."""
-    device = live.device
-    left_out = frozenset(p.public_key.hex for p in device.peers if p.public_key.hex in omit)
-    keep = tuple(p for p in device.peers if p.public_key.hex not in left_out)
-    status = tuple(s for s in live.status if s.public_key.hex not in left_out)
-    return LiveDevice(replace(device, peers=keep, unchanged=device.unchanged | left_out), status, live.backend)

@@ -37,13 +37,3 @@ def add_source_arguments(parser) -> None:
                         default=Path(os.environ["NETDWG_STATE_DIR"]) if os.environ.get("NETDWG_STATE_DIR") else None,
                         help="where netdwg keeps its list of managed files and backups "
                              "(default $NETDWG_STATE_DIR, else ROOT/var/lib/netdwg)")
-
-
-def read_devices_early(args) -> None:
-    """With --from on the live system: ask the userspace WireGuard devices the rendered
-    .netdevs name for their peers now, so they answer while apply imports and parses
-    (netdwg.host.prefetch; what the files mean is still read the usual way)."""
-    if args.from_dir is not None and os.path.realpath(args.root) == "/":
-        from netdwg.host.prefetch import prefetch_rendered
-
-        prefetch_rendered(str(args.from_dir))

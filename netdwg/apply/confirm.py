@@ -23,7 +23,6 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from netdwg.apply.execute import Announce, Transaction
@@ -68,21 +67,13 @@ def build_record(transaction: Transaction, plan: Plan, seconds: float) -> dict:
         "firewall": {"old": transaction.old_firewall} if plan.firewall is not None else None,
         # The old devices hold the private key and PSKs, like the backed-up .netdev files
         # beside them: the record is as protected as the backups (0600 in a 0700 directory).
-        # Every peer, also those the plan left out as unchanged (WgDevice.unchanged): the revert
-        # may meet a device restarted empty (reboot, wireguard-go restarted) and must put them back.
-        "devices": {name: format_wgquick(wgquick_from_device(_whole(transaction, live).device))
+        # Every peer: the revert may meet a device restarted empty (reboot, wireguard-go
+        # restarted) and must put them all back.
+        "devices": {name: format_wgquick(wgquick_from_device(live.device))
                     for name in touched if (live := observed.device(name)) is not None},
-        "unchanged": {},  # read by transaction_from_record (records written before every peer was kept)
         "networkd": list(plan.networkd.reconfigure) if plan.networkd is not None else None,
         "pending": [list(step) for step in observed.pending],
     }
-
-
-def _whole(transaction: Transaction, live: LiveDevice) -> LiveDevice:
-    """`live` with the peers it left out, read again (nothing is changed yet: see Transaction.run)."""
-    if not live.device.unchanged:
-        return live
-    return transaction.ports.wg(live.device.name).read()
 
 
 def write_record(state_dir: Path, record: dict) -> None:
@@ -126,9 +117,7 @@ def transaction_from_record(record: dict, ports: Ports, announce: Announce) -> T
     """A Transaction whose undo list reverts what the record describes (its rollback does the work)."""
     from netdwg.apply.desired import device_from_wgquick
 
-    unchanged = record.get("unchanged", {})
-    old_devices = tuple(LiveDevice(replace(device_from_wgquick(name, text, "pending-confirmation"),
-                                           unchanged=frozenset(unchanged.get(name, ()))))
+    old_devices = tuple(LiveDevice(device_from_wgquick(name, text, "pending-confirmation"))
                         for name, text in record["devices"].items())
     observed = HostState(devices=old_devices, pending=tuple(tuple(s) for s in record["pending"]))
     transaction = Transaction(ports, DesiredHost(), observed, announce)

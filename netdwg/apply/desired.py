@@ -14,13 +14,12 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from netdwg.errors import ConfigError, NetdwgError, NotPermittedError, ParseError, SecretsError, Span
-from netdwg.host.prefetch import NETWORKD_DIRS, netdev_wireguard_name
-from netdwg.peertext import strip_unchanged_peers
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
 from netdwg.plan.model import DesiredHost
 from netdwg.rendered import MODE_NETWORKD_SECRET, MODE_PRIVATE, MODE_PUBLIC, RenderedFile
 from netdwg.wireguard import Endpoint, WgDevice, WgPeer
 
+NETWORKD_DIRS = ("etc/systemd/network", "run/systemd/network")
 
 
 def file_policy(path: PurePosixPath, text: str) -> tuple[int, str, str, bool]:
@@ -84,28 +83,10 @@ def read_rendered_dir(directory: Path) -> tuple[RenderedFile, ...]:
     return tuple(files)
 
 
-def wireguard_names(files: tuple[RenderedFile, ...]) -> list[str]:
-    """The WireGuard devices the networkd .netdevs among `files` name, read cheaply.
-
-    A hint, to start reading those devices early (`WgLink.prefetch`); what the
-    files mean is read by `desired_from_files`.
-    """
-    names = []
-    for f in files:
-        if f.path.suffix == ".netdev" and any(str(f.path.parent).endswith(d) for d in NETWORKD_DIRS):
-            if name := netdev_wireguard_name(f.text):
-                names.append(name)
-    return names
-
-
-def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source_dir: Path | None = None,
-                       live_texts=None) -> DesiredHost:
+def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source_dir: Path | None = None) -> DesiredHost:
     """Everything else follows from the files: devices, sysctls, firewall, backend.
 
     `source_dir`: the --from directory, so errors name the file the admin can open.
-    `live_texts(ifname)`: the live device's peers as `netdwg.peertext` lines, or
-    None; a .netdev's peers equal to them are left out (`WgDevice.unchanged`),
-    and the observed device must then be read without the same peers.
     """
     by_path = {f.path: f for f in files}
 
@@ -127,7 +108,7 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source
         where = str(source_dir / f.path.relative_to("/")) if source_dir is not None else str(f.path)
         before = len(devices)
         try:
-            backend = _read_one(f, where, secret, devices, routes, sysctls, backend, live_texts)
+            backend = _read_one(f, where, secret, devices, routes, sysctls, backend)
         except NetdwgError as err:
             if not err.fix:  # the readers name file and line; say what to do too
                 err.fix = f"correct it (netdwg check {where} lists every problem), or render this host again"
@@ -149,9 +130,7 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source
 def check_prefixes_on_one_peer(device: WgDevice, where: str) -> None:
     """A prefix in the AllowedIPs of two peers: WireGuard keeps it on the last one set, so every
     apply would move it again and the plan would never be empty. (The topology linter reports
-    overlaps before rendering; this is for hand-written files.) Peers left out as unchanged
-    (`WgDevice.unchanged`) are not seen here: a remaining peer that lists one of their prefixes
-    makes the reading exact (desired._takes_a_left_out_prefix)."""
+    overlaps before rendering; this is for hand-written files.)"""
     owner: dict = {}
     for peer in device.peers:
         for net in peer.allowed_ips:
@@ -163,13 +142,12 @@ def check_prefixes_on_one_peer(device: WgDevice, where: str) -> None:
                                   fix="WireGuard routes a prefix to one peer only: keep it on one of them")
 
 
-def _read_one(f: RenderedFile, where: str, secret, devices: list, routes: list, sysctls: list, backend: str,
-              live_texts=None) -> str:
+def _read_one(f: RenderedFile, where: str, secret, devices: list, routes: list, sysctls: list, backend: str) -> str:
     """Add what one file says to devices/routes/sysctls; returns the backend it implies."""
     path, text = f.path, f.text
     in_networkd = any(str(path.parent).endswith(d) for d in NETWORKD_DIRS)
     if path.suffix == ".netdev" and in_networkd:
-        device = device_from_netdev(text, where, secret, live_texts)
+        device = device_from_netdev(text, where, secret)
         if device is not None:
             devices.append(device)
     elif path.suffix == ".network" and in_networkd:
@@ -205,68 +183,18 @@ def routes_from_network(text: str, where: str):
             if route.destination is not None and (route.table or "main") in ("main", "254")]
 
 
-def device_from_netdev(text: str, where: str, secret, live_texts=None) -> WgDevice | None:
+def device_from_netdev(text: str, where: str, secret) -> WgDevice | None:
     """The WireGuard device of a .netdev, peers named from the renderer's comments; None for another Kind.
 
     Read through `netdwg.unitfile` (effective view + to_wg_device) rather than a
-    reader of apply's own. `live_texts(ifname)`: the live device's peers
-    (`netdwg.peertext`); the sections equal to them are cut from the text before
-    it is parsed and named in `WgDevice.unchanged` (a 5,000-peer hub with one peer
-    changed then parses one section, not 5,000). Any error, or a left-out key that
-    a remaining section names too, reads the whole file again, so what is reported
-    (file:line) and decided is what the exact reading gives.
+    reader of apply's own.
     """
     from netdwg.unitfile.views import netdev_view, to_wg_device
 
-    name = netdev_wireguard_name(text) if live_texts is not None else None
-    try:
-        texts = live_texts(name) if name else None
-    except NetdwgError:
-        # A device that cannot be read (a stale UAPI socket): the exact path says so when it reads
-        # the device, after every file's errors; reporting it here would come first.
-        texts = None
-    if texts:
-        reduced, unchanged = strip_unchanged_peers(text, texts)
-        if unchanged:
-            try:
-                unit = _unit(reduced, where)
-                netdev = netdev_view(unit)
-                device = to_wg_device(unit, secret, peer_names=True) if netdev.kind == "wireguard" else None
-            except NetdwgError:
-                device = None
-            if (device is not None and device.name == name
-                    and not any(p.public_key.hex in unchanged for p in device.peers)
-                    and not _takes_a_left_out_prefix(device, text, reduced, texts, unchanged)):
-                # (A new private key is checked against the left-out peers once the plan shows
-                # one: see `planned_with_every_peer`; deriving a public key here costs the
-                # cryptography import on every run.)
-                return replace(device, unchanged=unchanged)
     unit = _unit(text, where)
     if netdev_view(unit).kind != "wireguard":
         return None
     return to_wg_device(unit, secret, peer_names=True)
-
-
-def _takes_a_left_out_prefix(device: WgDevice, text: str, reduced: str, texts: dict[str, str],
-                             unchanged: frozenset[str]) -> bool:
-    """A remaining peer lists a prefix that a left-out peer has.
-
-    WireGuard keeps each allowed prefix on one peer: setting it on the remaining
-    peer takes it from the left-out one, and only an undo that reads that peer
-    too can give it back (the fast path's undo leaves it out). The left-out
-    sections are the canonical text, so their prefixes are `AllowedIPs=<str(net)>`
-    lines (as wireguard-go prints them; a mapped IPv4 address it prints dotted:
-    exact path). A false alarm (such a line in a dropped comment) only costs the exact path.
-    """
-    lines = {f"AllowedIPs={net}\n" for p in device.peers for net in p.allowed_ips}
-    if not lines:
-        return False
-    if any(net.version == 6 and net.network_address.ipv4_mapped for p in device.peers for net in p.allowed_ips):
-        return True
-    if len(lines) <= 64:  # a few changed peers: two C scans of the file per line (~0.2 ms each)
-        return any(text.count(line) != reduced.count(line) for line in lines)
-    return any(line in lines for section, key in texts.items() if key in unchanged
-               for line in section.splitlines(True) if line.startswith("AllowedIPs="))
 
 
 def device_from_wgquick(name: str, text: str, where: str) -> WgDevice:
@@ -321,15 +249,3 @@ def desired_from_topology(topology: Path, host: str) -> tuple[RenderedFile, ...]
     if host not in configs:
         raise unknown_host(host, sorted(configs), topology)
     return tuple(render_host(configs[host]))
-
-
-def rekeys_a_left_out_peer(desired: DesiredHost, plan) -> bool:
-    """The plan sets a new private key on a device whose left-out peers include the peer with
-    that key's public key. WireGuard (wireguard-go, the kernel) removes that peer when the key
-    is set, so the plan and its undo must see it: plan again without leaving peers out."""
-    for change in plan.devices:
-        device = next((d for d in desired.devices if d.name == change.ifname), None)
-        if change.private_key is not None and device is not None and device.unchanged:
-            if change.private_key.public_key().hex in device.unchanged:  # cryptography: only on a key change
-                return True
-    return False

@@ -154,8 +154,7 @@ class Transaction:
         link = self.ports.wg(ifname)
 
         def restore() -> None:
-            # Peers the plan left out as unchanged were not touched: leave them out here too.
-            device_change, peers, _ = diff_device(before.device, link.read(before.device.unchanged), 0.0)
+            device_change, peers, _ = diff_device(before.device, link.read(), 0.0)
             if device_change is not None:
                 link.set_device(device_change)
             for change in peers:

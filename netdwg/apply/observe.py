@@ -66,8 +66,7 @@ def observe(desired: DesiredHost, ports: Ports) -> HostState:
         for device in desired.devices:
             link = ports.wg(device.name)
             if link is not None:
-                # Without the peers the desired side left out as equal: the diff sees neither.
-                devices.append(link.read(device.unchanged))
+                devices.append(link.read())
         if ports.sysctls is not None:
             sysctls = tuple((k, v) for k, _ in desired.sysctls if (v := ports.sysctls.read(k)) is not None)
         if ports.firewall is not None and desired.firewall is not None:

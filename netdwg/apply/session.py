@@ -9,8 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from netdwg.apply.desired import (desired_from_files, desired_from_topology, read_rendered_dir,
-                                  rekeys_a_left_out_peer, wireguard_names)
+from netdwg.apply.desired import desired_from_files, desired_from_topology, read_rendered_dir
 from netdwg.apply.observe import Ports, live_ports, observe
 from netdwg.errors import ConfigError, NotPermittedError, SecretsError, Span
 from netdwg.host.files import RootFiles
@@ -89,34 +88,12 @@ def open_ports(args, applying: bool = False) -> Ports:
     from netdwg.apply.confirm import note_waiting, recover, refuse_while_waiting
 
     ports = make_ports(args, writing=applying)
-    if recover(ports, announce, refuse_while_waiting if applying else note_waiting(announce)):
-        from netdwg.host.prefetch import discard_all
-
-        # The revert read (and so used up) the early answers of the devices it changed; the
-        # others may have changed too (networkd >= 257 rewrites peers when it reloads a .netdev).
-        discard_all()
+    recover(ports, announce, refuse_while_waiting if applying else note_waiting(announce))
     return ports
 
 
-def live_peer_texts(ports: Ports):
-    """ifname -> the live device's peers as `netdwg.peertext` lines (None: no fast path), on a live host."""
-    if not ports.live:
-        return None
-
-    def texts(ifname: str):
-        link = ports.wg(ifname)
-        return link.peer_texts() if link is not None else None
-
-    return texts
-
-
-def open_session(args, need_root: bool, installed_files: Callable[[Ports], tuple] | None = None,
-                 changes_only: bool = False) -> Session:
-    """Desired (the source named by args, or `installed_files(ports)`), observed, and the plan between them.
-
-    `changes_only` (plan, apply): peers the files and the device agree on are
-    left out of both (`WgDevice.unchanged`); status wants every peer.
-    """
+def open_session(args, need_root: bool, installed_files: Callable[[Ports], tuple] | None = None) -> Session:
+    """Desired (the source named by args, or `installed_files(ports)`), observed, and the plan between them."""
     live = is_live(args)
     if live and need_root and os.geteuid() != 0:
         raise NotPermittedError("applying to the live system needs root",
@@ -134,22 +111,12 @@ def open_session(args, need_root: bool, installed_files: Callable[[Ports], tuple
                                fix="create it (netdwg keys genkey) or render it with the other files")
         return state.text
 
-    live_texts = None
-    if changes_only and ports.live:
-        for name in wireguard_names(files):  # the device answers while the files are parsed
-            if (link := ports.wg(name)) is not None:
-                link.prefetch()
-        live_texts = live_peer_texts(ports)
     # A 5,000-peer hub means ~50,000 acyclic values (sections, keys, prefixes) that live
     # until the run ends: the cyclic GC would only rescan them (~10% of the time here).
     from netdwg.allocation import gc_paused
 
     with gc_paused():
-        desired = desired_from_files(files, read_secret, args.from_dir, live_texts)
+        desired = desired_from_files(files, read_secret, args.from_dir)
         observed = observe(desired, ports)
         plan = plan_host(desired, observed)
-        if live_texts is not None and rekeys_a_left_out_peer(desired, plan):
-            desired = desired_from_files(files, read_secret, args.from_dir)  # a key rotation: rare
-            observed = observe(desired, ports)
-            plan = plan_host(desired, observed)
         return Session(desired, ports, observed, plan)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from netdwg.apply.args import add_source_arguments, read_devices_early, seconds
+from netdwg.apply.args import add_source_arguments, seconds
 from netdwg.cli import HelpFormatter
 from netdwg.errors import EXIT_OK
 
@@ -53,12 +53,11 @@ def register(subparsers) -> None:
 def run(args) -> int:
     if args.recover:
         return run_recover(args)
-    read_devices_early(args)
     from netdwg.apply.confirm import CONFIRM_FILE, build_record, clear_record, wait_for_confirmation, write_record
     from netdwg.apply.execute import apply_plan
     from netdwg.apply.session import announce, open_session
 
-    session = open_session(args, need_root=not args.dry_run, changes_only=True)
+    session = open_session(args, need_root=not args.dry_run)
     plan = session.plan
     state_dir = session.ports.files.state_dir
     if not args.dry_run:

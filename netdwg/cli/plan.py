@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netdwg.apply.args import add_source_arguments, read_devices_early
+from netdwg.apply.args import add_source_arguments
 from netdwg.cli import HelpFormatter
 from netdwg.errors import EXIT_OK, EXIT_WARNINGS
 
@@ -35,11 +35,10 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    read_devices_early(args)
     from netdwg.apply.session import open_session
     from netdwg.plan.show import format_plan, plan_to_json
 
-    session = open_session(args, need_root=False, changes_only=True)
+    session = open_session(args, need_root=False)
     if args.json:
         import json
 

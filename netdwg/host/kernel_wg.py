@@ -18,7 +18,7 @@ from socket import AF_INET, AF_INET6
 from netdwg.errors import ExternalError
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
 from netdwg.plan.model import DeviceChange, PeerChange
-from netdwg.wireguard import Endpoint, LiveDevice, PeerStatus, WgDevice, WgPeer, without_peers
+from netdwg.wireguard import Endpoint, LiveDevice, PeerStatus, WgDevice, WgPeer
 
 # include/uapi/linux/wireguard.h
 WG_CMD_GET_DEVICE = 0
@@ -169,17 +169,9 @@ class KernelWgLink:
                                     fix="load the module (modprobe wireguard) or run a userspace implementation") from None
         return self._sock
 
-    def prefetch(self) -> None:
-        """Nothing to start early: a genetlink dump is read when asked for."""
-
-    def peer_texts(self) -> None:
-        """No fast path here: the kernel answers in attributes, decoded whole (`netdwg.peertext`)."""
-        return None
-
-    def read(self, omit: frozenset[str] = frozenset()) -> LiveDevice:
+    def read(self) -> LiveDevice:
         try:
-            live = decode_device(self._socket().info(self.ifname), self.ifname)
-            return without_peers(live, omit) if omit else live
+            return decode_device(self._socket().info(self.ifname), self.ifname)
         except ExternalError:
             raise
         except Exception as err:

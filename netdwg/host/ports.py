@@ -29,9 +29,7 @@ class WgLink(Protocol):
     backend: str
     ifname: str
 
-    def prefetch(self) -> None: ...  # start reading the device for peer_texts (a hint; may do nothing)
-    def peer_texts(self) -> dict[str, str] | None: ...  # hex key -> netdwg.peertext lines; None: no fast path
-    def read(self, omit: frozenset[str] = frozenset()) -> LiveDevice: ...  # without the peers in omit (hex keys)
+    def read(self) -> LiveDevice: ...
     def set_device(self, change: DeviceChange) -> None: ...
     def apply_peer(self, change: PeerChange) -> None: ...
 

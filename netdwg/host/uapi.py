@@ -9,13 +9,12 @@ sends one set per peer change and rolls back by re-reading the device.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from pathlib import Path
 
 from netdwg.errors import ExternalError, NetdwgError, NotPermittedError
-from netdwg.host import prefetch
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
-from netdwg.peertext import ZERO_HEX, uapi_peer_texts
 from netdwg.plan.model import DeviceChange, PeerChange
 from netdwg.wireguard import Endpoint, LiveDevice, PeerStatus, WgDevice, WgPeer
 
@@ -25,14 +24,14 @@ from netdwg.wireguard import Endpoint, LiveDevice, PeerStatus, WgDevice, WgPeer
 # caches, a 5,000-peer apply cost ~0.1 s more CPU.
 from netdwg.unitfile.fastvalues import parse_network  # noqa: E402
 
-RUN_DIR = Path(prefetch.RUN_DIR)
+RUN_DIR = Path("/run/wireguard")
+TIMEOUT = 10.0
+ZERO_HEX = "0" * 64  # an all-zero key: no private key, no PSK
+_ANSWER_END = re.compile(rb"(?:^|\n)errno=-?[0-9]+\n\n$")
 
 
-def parse_get(text: str, ifname: str, omit: frozenset[str] = frozenset()) -> LiveDevice:
-    """Decode a `get=1` answer (without the final errno line) into values.
-
-    Peers whose hex public key is in `omit` are left out (see `WgDevice.unchanged`).
-    """
+def parse_get(text: str, ifname: str) -> LiveDevice:
+    """Decode a `get=1` answer (without the final errno line) into values."""
     private_key, listen_port, fwmark = None, None, 0
     peers: list[WgPeer] = []
     status: list[PeerStatus] = []
@@ -45,12 +44,8 @@ def parse_get(text: str, ifname: str, omit: frozenset[str] = frozenset()) -> Liv
             listen_port = int(value)
         elif key == "fwmark":
             fwmark = int(value)
-    left_out = []
     for part in parts[1:]:
         hex_key, _, rest = part.partition("\n")
-        if hex_key in omit:
-            left_out.append(hex_key)
-            continue
         public = PublicKey.from_hex(hex_key)
         allowed, psk, endpoint, keepalive, hs_sec, hs_nsec, rx, tx = [], None, None, 0, 0, 0, 0, 0
         for line in rest.split("\n"):
@@ -73,8 +68,23 @@ def parse_get(text: str, ifname: str, omit: frozenset[str] = frozenset()) -> Liv
                 tx = int(value)
         peers.append(WgPeer(public, tuple(allowed), psk, endpoint, keepalive))
         status.append(PeerStatus(public, endpoint, hs_sec + hs_nsec / 1e9, rx, tx))
-    device = WgDevice(ifname, private_key, listen_port, fwmark, tuple(peers), frozenset(left_out))
+    device = WgDevice(ifname, private_key, listen_port, fwmark, tuple(peers))
     return LiveDevice(device, tuple(status), "userspace")
+
+
+def exchange(socket_path: Path, request: bytes) -> bytes:
+    """One UAPI request and its whole answer (up to and including `errno=N`); OSError on failure."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(TIMEOUT)
+        sock.connect(str(socket_path))
+        sock.sendall(request)
+        buf = bytearray()
+        while not _ANSWER_END.search(bytes(buf[-40:])):
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                break
+            buf += chunk
+    return bytes(buf)
 
 
 def format_device_set(change: DeviceChange) -> list[str]:
@@ -133,12 +143,10 @@ class UapiWgLink:
     def __init__(self, ifname: str, socket_path: Path | None = None) -> None:
         self.ifname = ifname
         self.socket_path = Path(socket_path) if socket_path else RUN_DIR / f"{ifname}.sock"
-        self._answer: str | None = None  # a get answer `peer_texts` fetched for `read`
-        self._texts: dict[str, str] | None = None  # its peer texts, when prefetch made them
 
     def request(self, text: str) -> str:
         try:
-            answer = prefetch.exchange(str(self.socket_path), text.encode())
+            answer = exchange(self.socket_path, text.encode())
         except OSError as err:
             raise self._socket_error(err) from None
         return self._checked(answer)
@@ -152,7 +160,7 @@ class UapiWgLink:
 
     def _checked(self, raw: bytes) -> str:
         """The answer without its final `errno=0`; an error for any other errno or a cut-off answer."""
-        body, tail = prefetch.split_answer(raw)
+        body, _, tail = raw.decode(errors="replace").rstrip("\n").rpartition("errno=")
         if not tail.strip().lstrip("-").isdigit():
             raise ExternalError(f"{self.ifname}: UAPI socket closed mid-answer", fix="check the wireguard-go log and rerun")
         if int(tail) != 0:
@@ -160,43 +168,9 @@ class UapiWgLink:
                                 fix="see the step announced above; a rerun retries it")
         return body
 
-    def prefetch(self) -> None:
-        """Ask for the device now; `peer_texts`/`read` take the answer (netdwg.host.prefetch).
-
-        wireguard-go spends ~50 ms writing 5,000 peers; on another core that
-        overlaps with apply reading the files instead of adding to it.
-        """
-        prefetch.start(str(self.socket_path))
-
-    def peer_texts(self) -> dict[str, str]:
-        """The live peers as `netdwg.peertext` lines (netdev text -> hex public key).
-
-        Keeps the answer for the next `read()`, which decodes it instead of
-        asking again.
-        """
-        self._answer = self._fetched()
-        texts, self._texts = self._texts, None
-        return texts if texts is not None else uapi_peer_texts(self._answer)
-
-    def read(self, omit: frozenset[str] = frozenset()) -> LiveDevice:
-        """The device now (or as `peer_texts` just saw it), without the peers in `omit` (hex keys)."""
-        answer = self._fetched()
-        self._answer = self._texts = None
-        return parse_get(answer, self.ifname, omit)
-
-    def _fetched(self) -> str:
-        """The kept or prefetched answer, else a new one."""
-        if self._answer is not None:
-            return self._answer
-        try:
-            fetched = prefetch.take(str(self.socket_path))
-        except OSError as err:
-            raise self._socket_error(err) from None
-        if fetched is None:
-            self._texts = None
-            return self.request("get=1\n\n")
-        raw, self._texts = fetched
-        return self._checked(raw)
+    def read(self) -> LiveDevice:
+        """The device now: every peer, decoded."""
+        return parse_get(self.request("get=1\n\n"), self.ifname)
 
     def set_device(self, change: DeviceChange) -> None:
         lines = format_device_set(change)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import PurePosixPath
 
-from netdwg.errors import InternalError
 from netdwg.plan.model import (
     DesiredHost,
     DeviceChange,
@@ -45,10 +44,6 @@ def plan_host(desired: DesiredHost, observed: HostState) -> Plan:
     peers: list[PeerChange] = []
     for device in desired.devices:
         live = observed.device(device.name)
-        if live is not None and live.device.unchanged != device.unchanged:
-            # Both sides must leave out the same peers (netdwg.peertext), or a left-out
-            # peer would look added or removed.
-            raise InternalError(f"{device.name}: the desired and live devices leave out different peers")
         if live is not None:
             change, peer_changes, peer_notes = diff_device(device, live, observed.now, dict(observed.peer_names))
             if change is not None:

@@ -292,10 +292,9 @@ def test_kill_9_while_waiting_for_confirmation_is_reverted_by_the_next_run(host,
     assert "nothing to recover" in netdwg(host, "apply", "--recover").stdout
 
 
-def test_a_revert_at_the_start_of_a_run_is_not_hidden_by_the_device_read_early(host, tmp_path):
-    """apply/plan --from ask wireguard-go for its peers first thing (netdwg.host.prefetch); when the
-    same run then reverts an abandoned --confirm, the plan must see the reverted device, not the
-    early answer about the one the killed run left."""
+def test_a_plan_after_reverting_an_abandoned_confirm_is_made_against_the_reverted_device(host, tmp_path):
+    """When a plan run first reverts an abandoned --confirm, the plan it prints is made against
+    the reverted device, not the one the killed run left."""
     key = genkey()
     old_peers = peers("a", 3, 0)
     render(tmp_path / "old", key, old_peers)

@@ -8,7 +8,6 @@ import pytest
 
 from netdwg.errors import ExternalError
 from netdwg.host.uapi import UapiWgLink, format_device_set, format_peer_set, parse_get
-from netdwg.peertext import uapi_peer_texts
 from netdwg.keys import genkey, genpsk
 from netdwg.plan.model import DeviceChange, PeerChange
 from netdwg.wireguard import Endpoint, WgPeer
@@ -73,28 +72,7 @@ def test_device_settings():
         f"private_key={key.reveal_hex()}", "listen_port=51821", "fwmark=0"]
 
 
-def test_left_out_peers_are_not_decoded_and_are_named():
-    private, public, psk = genkey(), genkey().public_key(), genpsk()
-    text = answer(private, public, psk)
-    live = parse_get(text, "wg0", omit=frozenset({public.hex}))
-    assert [p.public_key for p in live.device.peers] == [parse_get(text, "wg0").device.peers[1].public_key]
-    assert live.device.unchanged == {public.hex} and len(live.status) == 1
-    # A key the device does not have is not claimed as left out.
-    assert parse_get(text, "wg0", omit=frozenset({"ab" * 32})).device.unchanged == frozenset()
-
-
-def test_uapi_peer_texts_reads_what_wireguard_go_prints():
-    private, public, psk = genkey(), genkey().public_key(), genpsk()
-    texts = uapi_peer_texts(answer(private, public, psk))
-    first = (f"[WireGuardPeer]\nPublicKey={public.base64}\nPresharedKey={psk.reveal_base64()}\n"
-             "AllowedIPs=10.99.0.2/32\nAllowedIPs=172.20.10.0/24\nPersistentKeepalive=25\n")
-    assert texts[first] == public.hex and len(texts) == 2
-
-
-def test_a_prefetch_that_fails_raises_where_the_answer_is_used(tmp_path):
+def test_a_read_without_wireguard_go_names_the_socket(tmp_path):
     link = UapiWgLink("wg9", tmp_path / "wg9.sock")  # no wireguard-go behind it
-    link.prefetch()
     with pytest.raises(ExternalError, match="wg9: UAPI socket .*wg9.sock"):
-        link.peer_texts()
-    with pytest.raises(ExternalError):  # and a later read asks again rather than reusing anything
         link.read()

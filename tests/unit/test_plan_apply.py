@@ -16,7 +16,7 @@ from netdwg.host.files import RootFiles
 from netdwg.keys import genkey
 from netdwg.plan import DesiredHost, plan_host
 from netdwg.rendered import RenderedFile
-from netdwg.wireguard import LiveDevice, PeerStatus, WgDevice, WgPeer, without_peers
+from netdwg.wireguard import LiveDevice, PeerStatus, WgDevice, WgPeer
 
 
 class MemoryWg:
@@ -30,9 +30,8 @@ class MemoryWg:
         self.fail_on = fail_on
         self.calls = 0
 
-    def read(self, omit: frozenset[str] = frozenset()) -> LiveDevice:
-        live = LiveDevice(self.device, tuple(PeerStatus(p.public_key) for p in self.device.peers), self.backend)
-        return without_peers(live, omit) if omit else live
+    def read(self) -> LiveDevice:
+        return LiveDevice(self.device, tuple(PeerStatus(p.public_key) for p in self.device.peers), self.backend)
 
     def set_device(self, change) -> None:
         self.device = dataclasses.replace(self.device, private_key=change.private_key or self.device.private_key)

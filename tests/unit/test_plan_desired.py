@@ -59,22 +59,6 @@ def test_file_modes_match_the_renderers(scenario):
         assert f.secret == ("secret" in flags) or not f.secret, f"{scenario}/{host}{path}"
 
 
-def test_wireguard_names_finds_the_devices_to_read_early():
-    from pathlib import PurePosixPath
-
-    from netdwg.apply.desired import wireguard_names
-    from netdwg.rendered import RenderedFile
-
-    def netdev(name, text):
-        return RenderedFile(PurePosixPath(f"/etc/systemd/network/{name}.netdev"), text)
-
-    files = (netdev("50-wg0", "# c\n[NetDev]\nName=wg0\nKind=wireguard\n\n[WireGuard]\nListenPort=1\n"),
-             netdev("50-br0", "[NetDev]\nName=br0\nKind=bridge\n"),
-             netdev("60-wg1", "[NetDev]\nKind=wireguard\n\n[WireGuardPeer]\nName=not-this\n"),
-             RenderedFile(PurePosixPath("/etc/wireguard/wg2.conf"), "[NetDev]\nName=wg2\nKind=wireguard\n"))
-    assert wireguard_names(files) == ["wg0"]
-
-
 def test_one_prefix_on_two_peers_is_refused_with_both_names():
     """WireGuard keeps a prefix on one peer: each apply would move it back and the plan would never be empty."""
     from pathlib import PurePosixPath

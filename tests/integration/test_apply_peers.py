@@ -1,7 +1,6 @@
-"""apply's fast path (`netdwg.peertext`) against the real wireguard-go: peers the files and the
-device agree on are left out of plan, apply, rollback and the --confirm record. These tests look
-for what leaving them out could break: a revert after the device lost its peers, several devices
-sharing peers, status (which must see every peer), names in messages of hand-written files.
+"""apply's WireGuard peers against the real wireguard-go: a revert after the device lost its
+peers, several devices sharing peers, status (which sees every peer), names in messages of
+hand-written files, a prefix claimed by two peers, a rollback after a new private key.
 """
 
 from __future__ import annotations
@@ -49,15 +48,14 @@ def host(networkd_node):
 
 
 def test_a_revert_after_wireguard_go_restarted_puts_back_every_old_peer(host, tmp_path):
-    """apply --confirm leaves the unchanged peers out of its record; killed, then the userspace
-    device restarts empty (service restart, reboot) before `apply --recover` runs. The revert
-    must give the device every old peer, as the revert of the exact path does, not only the
-    ones the unconfirmed change touched."""
+    """apply --confirm is killed, then the userspace device restarts empty (service restart,
+    reboot) before `apply --recover` runs. The revert must give the device every old peer, not
+    only the ones the unconfirmed change touched."""
     key = genkey()
     old_peers = peers("a", 4, 0)
     old = render(tmp_path / "old", key, old_peers)
     assert netdwg(host, "apply", "--from", str(tmp_path / "old")).returncode == 0
-    new_peers = old_peers[1:] + peers("b", 1, 1)  # a0 removed, b0 added, a1..a3 left out as unchanged
+    new_peers = old_peers[1:] + peers("b", 1, 1)  # a0 removed, b0 added, a1..a3 unchanged
     render(tmp_path / "new", key, new_peers)
     proc = apply_waiting_for_confirmation(host, tmp_path / "new")
     proc.send_signal(signal.SIGKILL)
@@ -113,7 +111,7 @@ def test_two_devices_sharing_peers_each_get_their_own_plan_and_status_sees_every
 
 def test_hand_written_names_without_blank_lines_are_announced_right(host, tmp_path):
     """'# name' directly above each header, no blank lines: apply announces the changed peer by
-    its own name (the fast path used to hand it the name of the unchanged peer cut before it)."""
+    its own name, not the name of the unchanged peer before it."""
     key = genkey()
     people = peers("p", 3, 0)
     files = render(tmp_path / "a", key, people)
@@ -130,9 +128,9 @@ def test_hand_written_names_without_blank_lines_are_announced_right(host, tmp_pa
 
 
 def test_a_prefix_given_to_a_second_peer_is_refused_before_anything_changes(host, tmp_path):
-    """WireGuard keeps each allowed prefix on one peer only: giving b0 the prefix of a1 (which the
-    files do not change, so the fast path would leave it out) would take it from a1, and every
-    later apply would move it back. Both paths refuse it, naming both peers, and touch nothing."""
+    """WireGuard keeps each allowed prefix on one peer only: giving b0 the prefix of a1 (whose
+    section the files do not change) would take it from a1, and every later apply would move it
+    back. apply refuses it, naming both peers, and touches nothing."""
     key = genkey()
     old_peers = peers("a", 3, 0)
     old = render(tmp_path / "old", key, old_peers)
@@ -151,7 +149,7 @@ def test_a_prefix_given_to_a_second_peer_is_refused_before_anything_changes(host
 
 def test_a_rollback_restores_the_peer_a_new_private_key_removed(host, tmp_path):
     """wireguard-go removes the peer whose public key is the device's new one. That peer's section
-    is unchanged in the files, but it must not be left out: the rollback has to put it back."""
+    is unchanged in the files: the rollback has to put it back."""
     old_key, new_key = genkey(), genkey()
     old_peers = [("self", new_key.public_key().base64, peers("x", 1, 0)[0][2], "10.99.0.2/32")] + peers("a", 2, 1)
     old = render(tmp_path / "old", old_key, old_peers)
