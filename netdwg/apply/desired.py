@@ -100,7 +100,7 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source
 
     devices: list[WgDevice] = []
     routes: list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]] = []
-    sysctls: list[tuple[str, str]] = []
+    sysctls: list[tuple[str, str, bool]] = []
     firewall = None
     backend = "networkd"
     origin: dict[str, str] = {}  # device name -> the file that describes it
@@ -124,7 +124,8 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source
             origin[device.name] = where
         if f.path.suffix == ".nft" and "table inet netdwg" in f.text:
             firewall = f.text
-    return DesiredHost(files, tuple(devices), tuple(sysctls), firewall, backend, tuple(routes))
+    return DesiredHost(files, tuple(devices), tuple((key, value) for key, value, _ in sysctls), firewall, backend,
+                       tuple(routes), frozenset(key for key, _, optional in sysctls if optional))
 
 
 def check_prefixes_on_one_peer(device: WgDevice, where: str) -> None:
@@ -159,7 +160,7 @@ def _read_one(f: RenderedFile, where: str, secret, devices: list, routes: list, 
         devices.extend(devices_from_netplan(text, where, secret))
         return "netplan"
     elif str(path.parent) == "/etc/sysctl.d" and path.suffix == ".conf":
-        sysctls.extend(sysctls_from_text(text))
+        sysctls.extend(sysctls_from_text(text, where))
     return backend
 
 
@@ -225,15 +226,12 @@ def devices_from_netplan(text: str, where: str, secret) -> list[WgDevice]:
     return out
 
 
-def sysctls_from_text(text: str) -> list[tuple[str, str]]:
-    out = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line[0] in "#;" or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        out.append((key.strip().lstrip("-"), value.strip()))
-    return out
+def sysctls_from_text(text: str, where: str = "<input>") -> list[tuple[str, str, bool]]:
+    """(key, value, ignore failure) of every assignment, read by `netdwg.sysctl` as systemd-sysctl reads it."""
+    from netdwg.sysctl import LineKind, parse_sysctl
+
+    return [(line.key, line.value, line.ignore_failure) for _, line in parse_sysctl(text, where).settings()
+            if line.kind is LineKind.ASSIGNMENT]
 
 
 def desired_from_topology(topology: Path, host: str) -> tuple[RenderedFile, ...]:

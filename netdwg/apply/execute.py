@@ -112,7 +112,14 @@ class Transaction:
             self.ports.netplan_generate()
         elif isinstance(step, SysctlChange):
             sysctls = self.ports.sysctls
-            sysctls.write(step.key, step.new)
+            try:
+                sysctls.write(step.key, step.new)
+            except NetdwgError as err:
+                if not step.ignore_failure:
+                    raise
+                # systemd-sysctl ignores any failure of a "-" key (sysctl.c, 252); so does apply.
+                self.announce(f"sysctl {step.key} not set ({err.message}): ignored, as its '-' prefix says")
+                return
             if step.old is not None:
                 self.undo.append((f"sysctl {step.key}={step.old}", lambda s=step: sysctls.write(s.key, s.old)))
         elif isinstance(step, FirewallChange):

@@ -205,8 +205,32 @@ class Node:
         self.wait_for(f"wireguard-go-{ifname}", self.path(f"/run/wireguard/{ifname}.sock").exists, pid=pid)
         return pid
 
+    def wg_quick_up(self, ifname: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        """`wg-quick up IF` in the node, wireguard-go as its userspace implementation.
+
+        wg-quick lets wireguard-go daemonize with an unknown PID (lab-recipe.md): the wrapper
+        runs it in the foreground, detached, and leaves its PID for the record.
+        """
+        wrapper = "/etc/netdwg/lab-wireguard-go"
+        self.write_file(wrapper, _WG_USERSPACE_WRAPPER, mode=0o755)
+        res = self.run(["wg-quick", "up", ifname], check=False, timeout=timeout,
+                       env={"WG_QUICK_USERSPACE_IMPLEMENTATION": wrapper})
+        pidfile = self.path(f"/run/wireguard/{ifname}.lab-pid")
+        if pidfile.exists():
+            self._sb._record_proc(int(pidfile.read_text()), ("sh", "setsid", "wireguard-go"),
+                                  f"{self.name}:wireguard-go-{ifname}")
+        return res
+
     def __repr__(self) -> str:
         return f"Node({self.name!r}, pid={self.pid})"
+
+
+_WG_USERSPACE_WRAPPER = """#!/bin/sh
+WG_PROCESS_FOREGROUND=1 setsid wireguard-go -f "$1" >/dev/null 2>&1 </dev/null &
+echo $! > "/run/wireguard/$1.lab-pid"
+i=0
+while [ ! -S "/run/wireguard/$1.sock" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done
+"""
 
 
 # The holder script: runs under `ip netns exec NS unshare -m --propagation private`.

@@ -137,8 +137,7 @@ def _run_apply(node: Node, argv: list[str]) -> tuple[bool, str]:
     with open(node.rundir / "apply.log", "a") as log:
         log.write(f"$ netdwg apply {' '.join(argv)}\n{res.stdout}{res.stderr}"
                   f"(exit {res.returncode}, {time.monotonic() - t0:.2f} s)\n")
-    lines = [line for line in res.stderr.strip().splitlines() if "internal error (a bug" not in line]
-    return res.returncode == 0, f"exit {res.returncode}: {(lines or ['no output'])[-1].strip()}"
+    return res.returncode == 0, f"exit {res.returncode}:\n{(res.stdout + res.stderr).strip() or 'no output'}"
 
 
 def configure_host(lab: Lab, node: Node, hc: HostConfig, secrets: Secrets, mode: str, say: Say) -> str:
@@ -162,7 +161,7 @@ def configure_host(lab: Lab, node: Node, hc: HostConfig, secrets: Secrets, mode:
                 lab.sandbox.record.extra["apply_topology_failure"] = f"{hc.name}: {why}"
         if ok and hc.backend is Backend.WG_QUICK:
             for iface in hc.interfaces:  # what the admin does next: wg-quick up (systemctl start wg-quick@IF)
-                ok, why = wg_quick_up(lab, node, iface.name)
+                ok, why = wg_quick_up(node, iface.name)
                 how += " + wg-quick up"
         if ok:
             return how
@@ -180,30 +179,12 @@ def configure_host(lab: Lab, node: Node, hc: HostConfig, secrets: Secrets, mode:
     return "stand-in"
 
 
-# wg-quick falls back to wireguard-go without the kernel module but lets it daemonize with an
-# unknown PID (lab-recipe.md): this wrapper runs it in the foreground, detached, and records the PID.
-WG_USERSPACE_WRAPPER = """#!/bin/sh
-WG_PROCESS_FOREGROUND=1 setsid wireguard-go -f "$1" >/dev/null 2>&1 </dev/null &
-echo $! > "/run/wireguard/$1.lab-pid"
-i=0
-while [ ! -S "/run/wireguard/$1.sock" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done
-"""
-
-
-def wg_quick_up(lab: Lab, node: Node, ifname: str) -> tuple[bool, str]:
-    """`wg-quick up IF` in the node, with wireguard-go started by a PID-recording wrapper."""
-    wrapper = "/etc/netdwg/lab-wireguard-go"
-    node.write_file(wrapper, WG_USERSPACE_WRAPPER, mode=0o755)
-    res = node.run(["wg-quick", "up", ifname], check=False, env={"WG_QUICK_USERSPACE_IMPLEMENTATION": wrapper},
-                   timeout=60)
-    pidfile = node.path(f"/run/wireguard/{ifname}.lab-pid")
-    if pidfile.exists():
-        lab.sandbox._record_proc(int(pidfile.read_text()), ("sh", "setsid", "wireguard-go"),
-                                 f"{node.name}:wireguard-go-{ifname}")
+def wg_quick_up(node: Node, ifname: str) -> tuple[bool, str]:
+    """What the admin does after apply on a wg-quick host: `wg-quick up IF` (systemctl start wg-quick@IF)."""
+    res = node.wg_quick_up(ifname)
     with open(node.rundir / "apply.log", "a") as log:
         log.write(f"$ wg-quick up {ifname}\n{res.stdout}{res.stderr}(exit {res.returncode})\n")
-    last = (res.stderr.strip().splitlines() or ["no output"])[-1]
-    return res.returncode == 0, f"wg-quick up: exit {res.returncode}: {last}"
+    return res.returncode == 0, f"wg-quick up {ifname}: exit {res.returncode}:\n{(res.stdout + res.stderr).strip()}"
 
 
 def _start_host(lab: Lab, box: HostBox, hc: HostConfig) -> Node:

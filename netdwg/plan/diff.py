@@ -25,6 +25,7 @@ from netdwg.plan.model import (
     SysctlChange,
 )
 from netdwg.plan.redact import secrets_of, unified_diff
+from netdwg.sysctl import normalize_key
 from netdwg.wireguard import LiveDevice, WgDevice, WgPeer
 
 NETWORKD_DIRS = (PurePosixPath("/etc/systemd/network"), PurePosixPath("/run/systemd/network"))
@@ -56,9 +57,7 @@ def plan_host(desired: DesiredHost, observed: HostState) -> Plan:
 
     sysctls: tuple[SysctlChange, ...] = ()
     if observed.sysctls is not None:
-        live = dict(observed.sysctls)
-        sysctls = tuple(SysctlChange(key, live.get(key), value)
-                        for key, value in desired.sysctls if live.get(key) != value)
+        sysctls = plan_sysctls(desired, dict(observed.sysctls), notes)
 
     pending = {kind for kind, _ in observed.pending}
     firewall = None
@@ -86,6 +85,41 @@ def plan_host(desired: DesiredHost, observed: HostState) -> Plan:
     return Plan(files=files, netplan=netplan, sysctls=sysctls, firewall=firewall,
                 devices=tuple(device_changes), peers=tuple(peers), networkd=networkd, managed=managed,
                 notes=tuple(notes))
+
+
+def plan_sysctls(desired: DesiredHost, live: dict[str, str], notes: list[str]) -> tuple[SysctlChange, ...]:
+    """The live kernel settings to change, in the drop-in's order.
+
+    A per-interface key (net.ipv4.conf.IF.*) of one of the host's WireGuard devices is set after
+    the devices and networkd steps (networkd creates a kernel device on Reload). A "-" key that
+    cannot be read (its device does not exist and nothing in this apply creates it: wg-quick
+    creates it at `wg-quick up`) is skipped as systemd-sysctl skips it, with a note: a device
+    created later takes net.ipv4.conf.default's value, and udev runs systemd-sysctl for it.
+    """
+    devices = {d.name for d in desired.devices}
+    out = []
+    for key, value in desired.sysctls:
+        old = live.get(key)
+        if old == value:
+            continue
+        optional = key in desired.optional_sysctls
+        interface = _sysctl_interface(key)
+        interface = interface if interface in devices else None
+        if old is None and optional and (interface is None or desired.backend == "wg-quick"):
+            notes.append(f"sysctl {key} skipped: it does not exist now"
+                         + (f" ({interface} is created by wg-quick up)" if interface else "")
+                         + "; the drop-in's '-' prefix says to ignore that, as systemd-sysctl does")
+            continue
+        out.append(SysctlChange(key, old, value, ignore_failure=optional, interface=interface))
+    return tuple(out)
+
+
+def _sysctl_interface(key: str) -> str | None:
+    """IF of net/ipv4/conf/IF/... or net/ipv6/conf/IF/... (dotted or slashed spelling)."""
+    parts = normalize_key(key).split("/")
+    if len(parts) == 5 and parts[0] == "net" and parts[1] in ("ipv4", "ipv6") and parts[2] == "conf":
+        return parts[3] if parts[3] not in ("all", "default") else None
+    return None
 
 
 class _Lazy:

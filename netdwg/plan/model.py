@@ -28,6 +28,8 @@ class DesiredHost:
     firewall: str | None = None  # nft script for `table inet netdwg`, None = netdwg manages no firewall
     backend: str = "networkd"  # "networkd" | "netplan" | "wg-quick"
     routes: tuple[tuple[str, IPNetwork], ...] = ()  # (interface, destination) networkd should hold
+    # Keys written with sysctl.d's "-" prefix: a failure to set them is ignored, as systemd-sysctl does.
+    optional_sysctls: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +162,14 @@ class SysctlChange:
     key: str
     old: str | None
     new: str
+    ignore_failure: bool = False  # the drop-in's "-" prefix: a failure is announced and skipped
+    # The interface a per-interface key names (net.ipv4.conf.IF.*), when it is one of the host's
+    # WireGuard devices: set after the devices and networkd steps, which may create it.
+    interface: str | None = None
 
     def describe(self) -> str:
-        return f"sysctl {self.key}: {self.old if self.old is not None else '?'} -> {self.new}"
+        text = f"sysctl {self.key}: {self.old if self.old is not None else '?'} -> {self.new}"
+        return text + (" (failure ignored: '-' in the drop-in)" if self.ignore_failure else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,11 +242,12 @@ class Plan:
             out.append(self.managed)
         if self.netplan:
             out.append(self.netplan)
-        out.extend(self.sysctls)
+        out.extend(s for s in self.sysctls if s.interface is None)
         if self.firewall:
             out.append(self.firewall)
         out.extend(self.devices)
         out.extend(self.peers)
         if self.networkd:
             out.append(self.networkd)
+        out.extend(s for s in self.sysctls if s.interface is not None)
         return tuple(out)

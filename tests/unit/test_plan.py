@@ -201,6 +201,49 @@ def test_sysctl_and_firewall_changes_follow_the_live_values():
     assert plan.firewall is not None and plan.firewall.reason == "table not loaded"
 
 
+HUB_SYSCTLS = (("net.ipv4.ip_forward", "1"), ("net.ipv4.conf.wg0.send_redirects", "0"))
+
+
+def test_a_dash_sysctl_of_a_device_wg_quick_has_not_created_yet_is_a_note_not_a_step():
+    # The drop-in says "-net.ipv4.conf.wg0.send_redirects = 0": systemd-sysctl ignores its failure.
+    # Before `wg-quick up` the key does not exist; a step would fail and roll the whole apply back.
+    desired = DesiredHost((), (hub([]),), HUB_SYSCTLS, backend="wg-quick",
+                          optional_sysctls=frozenset({"net.ipv4.conf.wg0.send_redirects"}))
+    plan = plan_host(desired, state(None, sysctls=(("net.ipv4.ip_forward", "0"),)))
+    assert [s.key for s in plan.sysctls] == ["net.ipv4.ip_forward"]
+    assert any("net.ipv4.conf.wg0.send_redirects skipped" in n and "wg-quick up" in n for n in plan.notes)
+    after_up = state(None, sysctls=(("net.ipv4.ip_forward", "1"), ("net.ipv4.conf.wg0.send_redirects", "0")))
+    assert plan_host(desired, after_up).is_empty
+
+
+def test_a_per_interface_sysctl_is_set_after_the_step_that_creates_the_device():
+    device = hub([peer("oslo", "10.99.0.2/32")])
+    desired = DesiredHost(rendered(device), (device,), HUB_SYSCTLS,
+                          optional_sysctls=frozenset({"net.ipv4.conf.wg0.send_redirects"}))
+    plan = plan_host(desired, state(None, sysctls=(("net.ipv4.ip_forward", "0"),)))
+    forward, per_device = plan.sysctls
+    assert per_device.interface == "wg0" and per_device.ignore_failure and forward.interface is None
+    steps = plan.steps()
+    assert steps.index(forward) < steps.index(plan.networkd) < steps.index(per_device)
+    assert "failure ignored" in per_device.describe()
+
+
+def test_a_sysctl_without_dash_is_still_a_step_when_it_cannot_be_read():
+    desired = DesiredHost((), (hub([]),), HUB_SYSCTLS, backend="wg-quick")
+    plan = plan_host(desired, state(None, sysctls=()))
+    assert [(s.key, s.ignore_failure) for s in plan.sysctls] == [("net.ipv4.ip_forward", False),
+                                                                 ("net.ipv4.conf.wg0.send_redirects", False)]
+
+
+def test_the_dash_prefix_is_read_from_the_drop_in():
+    from netdwg.apply.desired import desired_from_files
+
+    text = "# why\nnet.ipv4.ip_forward = 1\n-net.ipv4.conf.wg0.send_redirects = 0\n"
+    desired = desired_from_files((RenderedFile(PurePosixPath("/etc/sysctl.d/60-netdwg.conf"), text),))
+    assert desired.sysctls == HUB_SYSCTLS
+    assert desired.optional_sysctls == {"net.ipv4.conf.wg0.send_redirects"}
+
+
 def test_a_route_deleted_behind_networkds_back_is_repaired_by_reconfiguring_its_link():
     device = hub([peer("oslo", "10.99.0.2/32")])
     files = rendered(device)

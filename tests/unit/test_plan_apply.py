@@ -142,3 +142,27 @@ def test_live_steps_are_promised_before_files_change_and_cleared_after(tmp_path)
     run(tmp_path, wg, networkd, device, "10.0.0.1/24")
     assert seen == [(("networkd", "wg0"),)]  # on disk while networkd was being told
     assert files.pending() == ()  # and gone once it was
+
+
+def test_a_dash_sysctl_that_fails_after_networkd_is_announced_and_ignored(tmp_path):
+    # networkd creates a kernel device on Reload; the per-interface key is tried after it. When the
+    # device still does not exist, the drop-in's "-" says what systemd-sysctl does: ignore it.
+    from netdwg.host.sysctl_live import ProcSysctls
+
+    proc = tmp_path / "proc"
+    (proc / "net/ipv4").mkdir(parents=True)
+    (proc / "net/ipv4/ip_forward").write_text("0\n")
+    device = WgDevice("wg0", None, None, 0, (peer("10.0.0.2/32"),))
+    ports = Ports(RootFiles(tmp_path / "root"), live=True, open_wg=lambda name: MemoryWg(device),
+                  networkd=MemoryNetworkd(), sysctls=ProcSysctls(proc))
+    desired = DesiredHost(files_for(device, "10.0.0.1/24"), (device,),
+                          (("net.ipv4.ip_forward", "1"), ("net.ipv4.conf.wg0.send_redirects", "0")),
+                          optional_sysctls=frozenset({"net.ipv4.conf.wg0.send_redirects"}))
+    observed = observe(desired, ports)
+    said: list[str] = []
+    apply_plan(plan_host(desired, observed), ports, desired, observed, said.append)
+    assert (proc / "net/ipv4/ip_forward").read_text() == "1\n"
+    ignored = next(i for i, s in enumerate(said) if "send_redirects not set" in s)
+    assert "ignored, as its '-' prefix says" in said[ignored]
+    assert ignored > said.index("networkd: Reload, ReconfigureLink wg0")
+    assert not any(s.startswith("rollback") for s in said)
