@@ -17,15 +17,18 @@ WireGuard files you already have: systemd-networkd .netdev/.network (with
 
 Give each host's files as a tree (HOST/etc/...; the directory name is the
 host name), as HOST=DIR, or as single files (HOST=FILE, or the name is taken
-from the tree or the file name). Key files named by PrivateKeyFile= or
-PresharedKeyFile= are read under the host's tree. A host whose private key
+from the tree or the file name). Key files named by PrivateKeyFile=,
+PresharedKeyFile= or a wg-quick `PostUp = wg set %i private-key FILE` are
+read under the host's tree. Addresses written /32 take the pool their peers
+route; a wg-quick `Table = off` file is routed by its PostUp
+`ip route add ... dev %i` lines. A host whose private key
 is not among the files keeps its own key: its public key goes into the
 topology. The two ends of every peering must agree on the PSK.
 
 Afterwards the topology is compiled and compared with the files: netdwg
 prints anything re-rendering would change (exit 1), so you know before you
 apply that every host keeps its peers, keys, PSKs, AllowedIPs, endpoints,
-addresses and MTU.
+keepalive, addresses, the prefixes routed into the tunnel, and MTU.
 """
 
 EPILOG = """\

@@ -24,10 +24,11 @@ import ipaddress
 from collections import Counter
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Mapping, Sequence
+from typing import Sequence
 
 from netdwg.errors import ConfigError, Diagnostic, Severity, Span
 from netdwg.keys import PublicKey, pubkey
+from netdwg.topology.importer_compare import compare_hosts  # noqa: F401  (part of this module's API)
 from netdwg.topology.importer_files import HostFiles, ReadInterface
 from netdwg.topology.importer_lans import fingerprint_lines, lan_lines
 from netdwg.topology.model import DEFAULT_KEEPALIVE, DEFAULT_MTU, DEFAULT_PORT, Backend
@@ -122,6 +123,20 @@ def _resolve_keys(hosts: Sequence[HostFiles], notes: list[str]) -> dict[str, Pub
     return keys
 
 
+def _pool_from_allowed_ips(on_main: Sequence[HostFiles], main: str | None, version: int) -> list[IPNetwork]:
+    """The pool of a network whose addresses are all written /32 (/128): the prefixes its hosts route
+    to a peer that hold the addresses of several hosts (a spoke's entry for the hub: 10.1.1.0/24)."""
+    mine = [a.ip for h in on_main for a in _iface(h, main).addresses if a.version == version]
+    found = []
+    for host in on_main:
+        for peer in _iface(host, main).device.peers:
+            for prefix in peer.allowed_ips:
+                if prefix.version == version and 1 < prefix.num_addresses < 2 ** (prefix.max_prefixlen - 1) \
+                        and sum(a in prefix for a in mine) >= 2:
+                    found.append(prefix)
+    return found
+
+
 def _most_common(values, default):
     """The most frequent value; on a tie the default if it is among the tied, else the first seen."""
     values = [v for v in values if v is not None]
@@ -164,6 +179,8 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
     for version in (4, 6):
         nets = [a.network for h in on_main for a in _iface(h, main).addresses
                 if a.version == version and a.network.num_addresses > 1]
+        if not nets:  # every address written /32 (or /128): the pool is what the peers route for them
+            nets = _pool_from_allowed_ips(on_main, main, version)
         if nets:
             pool.append(_most_common(nets, None))
     in_pool = lambda p: any(p.version == q.version and p.subnet_of(q) for q in pool)  # noqa: E731
@@ -219,6 +236,13 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
                 else:
                     lans[hub_name].append(prefix)
     lan_owner = {p: h for h, ps in lans.items() for p in ps}
+    for host in on_main:
+        hub_peer = main_peers[host.name].get(hub_name) if host.name != hub_name else None
+        own = [p for p in getattr(hub_peer, "allowed_ips", ()) if p in lans[host.name]]
+        if own and _iface(host, main).route_table == "off":
+            notes.append(f"{host.name}: its own LAN {', '.join(map(str, own))} is in its AllowedIPs for {hub_name} "
+                         "but not routed (Table = off): netdwg leaves it out of AllowedIPs instead, and the "
+                         "routes stay the same")
     widen_of = {site: prefix for prefix, names_ in widened.items() for site in names_}
 
     network_port = _most_common([_iface(hub, main).device.listen_port] if hub else
@@ -367,57 +391,3 @@ def _psks(hosts, owner_of, keys):
                 if peer.preshared_key is not None:
                     psks[pid] = peer.preshared_key
     return psks, problems
-
-
-def compare_hosts(hosts: Sequence[HostFiles], compiled: Mapping) -> tuple[str, ...]:
-    """What differs between each host's files and what netdwg would render for it."""
-    out = []
-    for host in hosts:
-        config = compiled.get(host.name)
-        if config is None:
-            out.append(f"{host.name}: not in the compiled topology")
-            continue
-        for iface in host.interfaces:
-            try:
-                want = config.interface(iface.name)
-            except KeyError:
-                if len(config.interfaces) >= 1 and len(host.interfaces) == 1:
-                    want = config.interfaces[0]  # a wg-quick file named after the host, not the interface
-                    out += [f"{host.name} {iface.name}: {d}" for d in _diff_interface(iface, want)]
-                    continue
-                out.append(f"{host.name}: interface {iface.name} would not be rendered")
-                continue
-            out += [f"{host.name} {iface.name}: {d}" for d in _diff_interface(iface, want)]
-    return tuple(out)
-
-
-def _diff_interface(have: ReadInterface, want) -> list[str]:
-    diffs = []
-    dev, new = have.device, want.device
-    if dev.private_key is not None and dev.private_key != new.private_key:
-        diffs.append("private key differs")
-    if dev.listen_port != new.listen_port:
-        diffs.append(f"ListenPort {dev.listen_port} -> {new.listen_port}")
-    if {a for a in have.addresses} != set(want.addresses):
-        diffs.append(f"addresses {sorted(map(str, have.addresses))} -> {sorted(map(str, want.addresses))}")
-    if have.mtu is not None and have.mtu != want.mtu:
-        diffs.append(f"MTU {have.mtu} -> {want.mtu}")
-    mine = {p.public_key: p for p in dev.peers}
-    theirs = {p.public_key: p for p in new.peers}
-    for key in mine.keys() - theirs.keys():
-        diffs.append(f"peer {key.short()} would be dropped")
-    for key in theirs.keys() - mine.keys():
-        diffs.append(f"peer {key.short()} would be added")
-    for key in mine.keys() & theirs.keys():
-        a, b = mine[key], theirs[key]
-        if set(a.allowed_ips) != set(b.allowed_ips):
-            diffs.append(f"peer {b.name or key.short()}: AllowedIPs {sorted(map(str, a.allowed_ips))} -> "
-                         f"{sorted(map(str, b.allowed_ips))}")
-        if a.preshared_key != b.preshared_key and key not in have.unknown_psks:
-            diffs.append(f"peer {b.name or key.short()}: preshared key differs")
-        if a.endpoint != b.endpoint:
-            diffs.append(f"peer {b.name or key.short()}: Endpoint {a.endpoint} -> {b.endpoint}")
-        if a.persistent_keepalive != b.persistent_keepalive:
-            diffs.append(f"peer {b.name or key.short()}: PersistentKeepalive {a.persistent_keepalive} -> "
-                         f"{b.persistent_keepalive}")
-    return diffs

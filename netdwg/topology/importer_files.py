@@ -259,14 +259,50 @@ def _read_wgquick(path: Path, text: str) -> tuple[ReadInterface, tuple[str, ...]
 
     config = load_wgquick(text, str(path), name=path.stem)
     device = config.device if config.device.name else replace(config.device, name=path.stem)
-    iface = ReadInterface(device, config.settings.addresses, config.settings.mtu, (), Backend.WG_QUICK, str(path))
-    return iface, config.settings.pre_up + config.settings.post_up
+    settings = config.settings
+    key_file = _command_key_file(settings.pre_up + settings.post_up, device.name)
+    if device.private_key is None and key_file is not None:
+        device = replace(device, private_key=_parse_key(PrivateKey, _key_reader(path)(key_file)))
+    # Table = off: wg-quick adds no route for AllowedIPs; the PostUp `ip route add ... dev %i` are the routes
+    routes = _command_routes(settings.pre_up + settings.post_up, device.name) if settings.table == "off" else ()
+    iface = ReadInterface(device, settings.addresses, settings.mtu, routes, Backend.WG_QUICK, str(path),
+                          str(key_file) if key_file is not None else None, settings.table or "")
+    return iface, settings.pre_up + settings.post_up
 
 
 _SHELL_SPLIT = re.compile(r"\s*(?:;|&&|\|\|)\s*")
 _IPT_OPTION = re.compile(r"(?:^|\s)(!\s+)?(-o|--out-interface|-s|--source|-d|--destination)\s+(\S+)")
 _NFT_OIF = re.compile(r'\boifname\s+"?([\w.@%-]+)')
 _IP_ADDR = re.compile(r"\bip\s+(?:-[46]\s+)?a(?:ddr(?:ess)?)?\s+(?:add|replace)\s+(\S+)\s+.*?\bdev\s+(\S+)")
+
+
+_IP_ROUTE = re.compile(r"^ip\s+(?:-[46]\s+)?r(?:o(?:ute?)?)?\s+(?:add|replace)\s+(\S+)(?:\s+\S+)*?\s+dev\s+(\S+)")
+_WG_SET_KEY = re.compile(r"^wg\s+set\s+(\S+)\s+(?:\S+\s+)*?private-key\s+(\S+)")
+
+
+def _on_tunnel(link: str, name: str) -> bool:
+    return link in ("%i", name)
+
+
+def _command_routes(lines, name: str) -> tuple[IPNetwork, ...]:
+    """`ip route add PREFIX dev %i` in PreUp/PostUp: the routes of a `Table = off` interface."""
+    out = []
+    for command in _commands(lines):
+        m = _IP_ROUTE.search(command)
+        if m and _on_tunnel(m.group(2), name):
+            net = _net_or_none(m.group(1))
+            if net is not None and net not in out:
+                out.append(net)
+    return tuple(out)
+
+
+def _command_key_file(lines, name: str) -> PurePosixPath | None:
+    """`wg set %i private-key FILE` in PreUp/PostUp: the interface's key kept in a file."""
+    for command in _commands(lines):
+        m = _WG_SET_KEY.search(command)
+        if m and _on_tunnel(m.group(1), name):
+            return PurePosixPath(m.group(2).replace("%i", name))
+    return None
 
 
 def _commands(lines) -> list[str]:
