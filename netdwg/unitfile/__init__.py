@@ -43,9 +43,7 @@ Typed read views (ipaddress types, netdwg.keys values, netdwg.wireguard.Endpoint
     to_wg_device(eff, read_secret=None, *, peer_names=False) -> WgDevice
         read_secret(path: PurePosixPath, span: Span) -> str   reads PrivateKeyFile=/PresharedKeyFile=
         peer_names: WgPeer.name from the comment directly above each [WireGuardPeer] (renderers write
-        the host name there). Fast: ~10,000 plain peers read without building Value objects
-        (netdwg.unitfile.fastpeers; netdwg.unitfile.fastvalues.parse_network / public_key /
-        secret_key are exact, cached fast parsers any module may use).
+        the host name there).
 
 Checks (what `netdwg check` prints)
     check_unit_file(path, text=None, target_version=252, mode=None) -> list[Diagnostic]
@@ -74,9 +72,8 @@ UNIT010 the same PublicKey in two [WireGuardPeer] sections of one file.
 from __future__ import annotations
 
 # Each public name -> the submodule that defines it. Loaded on first use (PEP 562):
-# `from netdwg.unitfile.fastvalues import ...` (the apply path, 5,000 peers) must not
-# pay ~40 ms for views, checks and the schema it never uses; `from netdwg.unitfile
-# import X` and `netdwg.unitfile.X` work as before.
+# `from netdwg.unitfile.syntax import ...` does not load views, checks and the schema;
+# `from netdwg.unitfile import X` and `netdwg.unitfile.X` work as before.
 _SOURCES = {
     "builder": ("UnitBuilder", "make_assignment", "render_value"),
     "check": ("check_effective", "check_unit", "check_unit_file"),

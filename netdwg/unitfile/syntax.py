@@ -104,10 +104,9 @@ class Section:
     Repeated sections stay separate nodes in file order: for ``[WireGuardPeer]``
     each one is a peer, for ``[Network]`` systemd simply continues the section.
 
-    ``body`` is the exact text after the header; ``entries`` are its nodes,
-    parsed on first use (a 10,000-peer file is split into sections without
-    building 70,000 line nodes that an edit of one peer never looks at).
-    Build one from nodes with `Section.of`.
+    ``body`` is the exact text after the header; ``entries`` are its nodes
+    (`parse_unit` and `Section.of` set them; a section made from a body alone
+    parses it on first use). Build one from nodes with `Section.of`.
     """
 
     name: str
@@ -310,9 +309,6 @@ def _join_continuation(first: str, lines: list[str], i: int, where: str) -> tupl
     return "".join(parts), joined, len(parts), i
 
 
-_HEADER_START = re.compile(r"^[ \t]*\[", re.M)
-
-
 def parse_unit(text: str | bytes, path: str = "") -> UnitFile:
     """Parse a unit file (.netdev, .network, .link or a drop-in) losslessly.
 
@@ -326,11 +322,6 @@ def parse_unit(text: str | bytes, path: str = "") -> UnitFile:
         nul = text.index("\0")
         raise ParseError("binary file: NUL byte", Span(where, text.count("\n", 0, nul) + 1),
                          fix="this is not a unit file; restore it from a backup or write it again as text")
-    if ("\\\n" not in text and not text.endswith("\\")
-            and not text.startswith(_BOM) and _only_newlines(text)):
-        unit = _parse_fast(text, path, where)
-        if unit is not None:
-            return unit
     lines = split_lines(text)
     _check_size(text, lines, where)
     bom = text.startswith(_BOM)
@@ -339,73 +330,6 @@ def parse_unit(text: str | bytes, path: str = "") -> UnitFile:
     preamble, sections = _parse_lines(lines, where, False)
     unit = UnitFile(path, tuple(preamble), tuple(sections))
     return _restore_bom(unit) if bom else unit
-
-
-def _header_starts(text: str) -> list[int]:
-    """Offsets of the lines whose first non-blank character is '['."""
-    if "\n " in text or "\n\t" in text or text[:1] in (" ", "\t"):
-        return [m.start() for m in _HEADER_START.finditer(text)]  # indented lines: let the regex judge
-    starts = [0] if text.startswith("[") else []
-    find = text.find
-    i = find("\n[")
-    while i >= 0:
-        starts.append(i + 1)
-        i = find("\n[", i + 2)
-    return starts
-
-
-def _parse_fast(text: str, path: str, where: str) -> UnitFile | None:
-    """No continuation, no CR: every line starting with '[' is a header.
-
-    Sections keep their body text and parse it on first use. None when a
-    chunk is long enough to hold an over-long line (the full parser says where).
-    """
-    starts = _header_starts(text)
-    first = starts[0] if starts else len(text)
-    if _over_limit(first):
-        return None
-    preamble, _ = _parse_lines(text[:first].splitlines(True), where, False)
-    sections = []
-    append = sections.append
-    make = _new_section
-    names: dict[str, str] = {}  # stripped header -> name, validated once ("[WireGuardPeer]" x 10,000)
-    line = 1 + text.count("\n", 0, first)
-    ends = starts[1:]
-    ends.append(len(text))
-    find = text.find
-    for start, end in zip(starts, ends):
-        if _over_limit(end - start):
-            return None
-        eol = find("\n", start, end)
-        header_end = end if eol < 0 else eol + 1
-        header = text[start:header_end]
-        stripped = header.strip(WHITESPACE)
-        name = names.get(stripped)
-        if name is None:
-            name = names[stripped] = _header_name(stripped, where, line)
-        body = text[header_end:end]
-        nbody = body.count("\n")
-        if body and body[-1] != "\n":
-            nbody += 1
-        append(make(name, header, body, nbody))
-        line += 1 + nbody
-    return UnitFile(path, tuple(preamble), tuple(sections))
-
-
-_SET_NAME, _SET_HEADER, _SET_BODY = Section.name.__set__, Section.header.__set__, Section.body.__set__
-_SET_HN, _SET_BN, _SET_ENTRIES = Section.header_nlines.__set__, Section.body_nlines.__set__, Section._entries.__set__
-
-
-def _new_section(name: str, header: str, body: str, body_nlines: int) -> Section:
-    """Section(name, header, body, 1, body_nlines) without the frozen __init__'s six object.__setattr__ calls."""
-    section = object.__new__(Section)
-    _SET_NAME(section, name)
-    _SET_HEADER(section, header)
-    _SET_BODY(section, body)
-    _SET_HN(section, 1)
-    _SET_BN(section, body_nlines)
-    _SET_ENTRIES(section, None)
-    return section
 
 
 _new = object.__new__

@@ -18,10 +18,7 @@ from netdwg.allocation import gc_paused
 from netdwg.errors import ParseError, SecretsError, Span
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
 from netdwg.unitfile.effective import EffectiveSection, EffectiveUnit, Value
-from netdwg.unitfile.fastpeers import fast_peer, section_name_comment
-from netdwg.unitfile.fastvalues import parse_network as fast_network
-from netdwg.unitfile.fastvalues import public_key as fast_public_key
-from netdwg.unitfile.fastvalues import secret_key
+from netdwg.unitfile.syntax import Comment
 from netdwg.wireguard import Endpoint, IPAddress, IPInterface, IPNetwork, WgDevice, WgPeer
 
 ReadSecret = Callable[[PurePosixPath, Span], str]
@@ -60,8 +57,7 @@ def parse_uint(value: Value, low: int = 0, high: int = 2**32 - 1, words_ok: dict
 
 def parse_network(text: str, value: Value) -> IPNetwork:
     try:
-        # (IPv6Network if ":" in text else IPv4Network)(text, strict=False), a few times faster
-        return fast_network(text)
+        return ipaddress.ip_network(text, strict=False)
     except ValueError:
         raise ParseError(f"{value.key}= has an invalid prefix {text!r}", value.span,
                          fix="write ADDRESS/PREFIXLEN, e.g. 10.99.0.2/32") from None
@@ -83,7 +79,7 @@ def parse_address(text: str, value: Value) -> IPAddress:
 
 
 def parse_public_key(value: Value) -> PublicKey:
-    return fast_public_key(value.text) or PublicKey.from_base64(value.text, value.span)
+    return PublicKey.from_base64(value.text, value.span)
 
 
 def parse_private_key(value: Value) -> PrivateKey:
@@ -91,7 +87,7 @@ def parse_private_key(value: Value) -> PrivateKey:
 
 
 def parse_psk(value: Value) -> PresharedKey:
-    return secret_key(PresharedKey, value.text) or PresharedKey.from_base64(value.text, value.span)
+    return PresharedKey.from_base64(value.text, value.span)
 
 
 def parse_endpoint(value: Value) -> Endpoint:
@@ -392,8 +388,6 @@ def to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None = None, *,
     ``peer_names``: fill `WgPeer.name` from the first word of the first
     comment inside each ``[WireGuardPeer]`` (where netdwg's renderers write
     the peer's host name), for messages such as "remove peer spoke-3".
-    Plain sections take `netdwg.unitfile.fastpeers` (no `Value` objects);
-    the result is the same either way.
     """
     with gc_paused():
         return _to_wg_device(eff, read_secret, peer_names)
@@ -409,17 +403,34 @@ def _to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None, peer_names
         private = _read_key(read_secret, wg.private_key_file, wg.span or Span(eff.path), parse_private_key)
     peers = []
     for sec in eff.instances("WireGuardPeer"):
-        name = section_name_comment(sec) if peer_names else ""
-        peer = fast_peer(sec, name)  # the same WgPeer as below for plain sections, without Value objects
-        if peer is None:
-            view = peer_view(sec)
-            if view.public_key is None:
-                continue
-            psk = view.preshared_key
-            if psk is None and view.preshared_key_file is not None:
-                psk = _read_key(read_secret, view.preshared_key_file, view.span or Span(eff.path), parse_psk)
-            peer = WgPeer(public_key=view.public_key, allowed_ips=view.allowed_ips, preshared_key=psk,
-                          endpoint=view.endpoint, persistent_keepalive=view.persistent_keepalive, name=name)
-        peers.append(peer)
+        view = peer_view(sec)
+        if view.public_key is None:
+            continue
+        psk = view.preshared_key
+        if psk is None and view.preshared_key_file is not None:
+            psk = _read_key(read_secret, view.preshared_key_file, view.span or Span(eff.path), parse_psk)
+        peers.append(WgPeer(public_key=view.public_key, allowed_ips=view.allowed_ips, preshared_key=psk,
+                            endpoint=view.endpoint, persistent_keepalive=view.persistent_keepalive,
+                            name=section_name_comment(sec) if peer_names else ""))
     return WgDevice(name=netdev.name, private_key=private, listen_port=wg.listen_port,
                     fwmark=wg.firewall_mark, peers=tuple(peers))
+
+
+def section_name_comment(sec: EffectiveSection) -> str:
+    """The peer's name: first word of the comment run directly above its header ("# spoke-3: office").
+
+    That run belongs to the section (netdwg.unitfile.edit moves and removes it
+    with the peer); the renderers write the peer's host name there.
+    """
+    if sec._source is None:
+        return ""
+    above = sec._source[3]
+    texts = []
+    for entry in reversed(above if type(above) is tuple else above.entries):
+        if type(entry) is not Comment:
+            break
+        texts.append(entry.text)
+    for text in reversed(texts):
+        if text:
+            return text.split()[0].strip(":,")
+    return ""

@@ -32,7 +32,7 @@ HEAVY = (
     "shutil", "bz2", "lzma",  # backup pruning (host/files.py); argparse's width (cli.HelpFormatter)
     "json",  # --json output and the confirmation record (apply/confirm.py)
     "signal",  # --confirm only
-    # netdwg.unitfile's package __init__ once imported all of these for fastvalues' sake
+    # netdwg.unitfile's package __init__ loads its submodules on first use
     "netdwg.unitfile.views", "netdwg.unitfile.check", "netdwg.unitfile.schema", "netdwg.unitfile.edit",
     "netdwg.unitfile.builder",
 )
