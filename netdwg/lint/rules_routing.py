@@ -96,7 +96,14 @@ def check_coverage(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
                 yield make("NDW020", Severity.ERROR,
                            f"allow names the hub '{name}', but the hub may never open connections into a LAN",
                            site.span("allow"), subject(site), fix=f"remove '{name}' from allow")
-            elif client.name != site.name and site not in reached_sites(topology, client) and hub is not None:
+            elif client.name == site.name:
+                # The gateway's own connections into its LAN leave by OUTPUT, never FORWARD: the
+                # allow list (a forward filter) has nothing to let through for it.
+                yield make("NDW020", Severity.WARNING,
+                           f"allow names this site itself; its own connections into its LAN are not forwarded, "
+                           "so the allow list has nothing to do for it", site.span("allow"), subject(site),
+                           fix=f"remove '{name}' from allow")
+            elif site not in reached_sites(topology, client) and hub is not None:
                 yield make("NDW020", Severity.WARNING,
                            f"allow names '{name}', which does not route this LAN into its tunnel (its reach leaves it out)",
                            site.span("allow"), subject(site),
@@ -256,7 +263,10 @@ def check_compiled_coverage(topology: Topology, compiled=None) -> Iterator[Diagn
             allows = [a for a in firewall.allow if a.destination.overlaps(lan.prefix) if a.destination.version == lan.prefix.version]
             allowed_sources = [s for a in allows for s in a.sources]
             if site.allow is not None and allows:
-                for client in (facts(topology).by_name[n] for n in names(site.allow) if (n in facts(topology).by_name)):
+                # Only the listed hosts that route this LAN into their tunnel get into the allow list;
+                # the others (the site itself, the hub, a reach that leaves it out) are check_coverage's.
+                reachers = {c.name for c in facts(topology).reachers(site)}
+                for client in (facts(topology).by_name[n] for n in names(site.allow) if n in reachers):
                     missing = [a for a in client.addresses if not _covered(a, allowed_sources)]
                     if missing and client.role is not Role.HUB:
                         yield make("NDW020", Severity.ERROR,
