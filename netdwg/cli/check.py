@@ -134,6 +134,9 @@ def check_path(path: str, kind: str | None = None, systemd_version: int = 252) -
     """Check one file; every failure, even an unreadable file, comes back as a diagnostic."""
     try:
         data, mode = _read(path)
+        limits = _limits(path, data)
+        if limits:
+            return Checked(path, kind or "unknown", limits)
         kind = kind or classify(path, data)
         if kind is None:
             return Checked(path, "unknown", (Diagnostic(
@@ -142,7 +145,8 @@ def check_path(path: str, kind: str | None = None, systemd_version: int = 252) -
         if kind == "unit":
             from netdwg.unitfile import check_unit_file
 
-            return Checked(path, kind, tuple(check_unit_file(path, data, target_version=systemd_version, mode=mode)))
+            return Checked(path, kind, tuple(check_unit_file(path, data, target_version=systemd_version, mode=mode))
+                           + _controls(path, data))
         text = _decode(data, path)
         if kind == "sysctl":
             from netdwg.sysctl import check_sysctl
@@ -156,11 +160,36 @@ def check_path(path: str, kind: str | None = None, systemd_version: int = 252) -
             from netdwg.netplan import check_netplan
 
             found = check_netplan(text, path, mode=mode)
-        return Checked(path, kind, tuple(found))
+        return Checked(path, kind, tuple(found) + _controls(path, data))
     except NetdwgError as err:
         code = "CHK002" if err.exit_code == 77 else "CHK001"
         return Checked(path, kind or "unknown", (Diagnostic(code, Severity.ERROR, err.message, err.span or Span(path),
                                                             fix=err.fix),))
+
+
+def _limits(path: str, data: bytes) -> tuple[Diagnostic, ...]:
+    """The size and line-length limits every file netdwg reads meets (netdwg.values, NDW005)."""
+    from netdwg.errors import ConfigError
+    from netdwg.values import MAX_FILE_BYTES, check_file
+
+    try:
+        check_file(path, data, MAX_FILE_BYTES, "a checked file")
+    except ConfigError as err:
+        return err.diagnostics
+    return ()
+
+
+def _controls(path: str, data: bytes) -> tuple[Diagnostic, ...]:
+    """Control characters inside a line (netdwg.values, NDW004): one reader's line break, another's value."""
+    from netdwg.values import control_diagnostics
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return ()  # the kind's own check reports it
+    if "\0" in text:
+        return ()  # binary data: the kind's own check says so, once
+    return tuple(control_diagnostics(path, text))
 
 
 def classify(path: str, data: bytes) -> str | None:
@@ -184,6 +213,7 @@ def classify(path: str, data: bytes) -> str | None:
 
 def _read(path: str) -> tuple[bytes, int]:
     from netdwg.errors import NotPermittedError, ParseError
+    from netdwg.values import MAX_FILE_BYTES
 
     try:
         # stat first: opening a FIFO or a device would block or read forever
@@ -191,7 +221,7 @@ def _read(path: str) -> tuple[bytes, int]:
             raise ParseError("not a regular file", Span(path), fix="name the configuration file itself")
         with open(path, "rb") as f:
             info = os.fstat(f.fileno())
-            return f.read(), info.st_mode & 0o7777
+            return f.read(MAX_FILE_BYTES + 1), info.st_mode & 0o7777  # a larger file is refused unread
     except PermissionError:
         raise NotPermittedError("cannot read: permission denied", Span(path),
                                 fix="run as root, or as a member of the file's group") from None

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from netdwg.cli._common import check_output_dir
-from netdwg.errors import EXIT_WARNINGS, NetdwgError, Severity
+from netdwg.errors import EXIT_WARNINGS, ConfigError, NetdwgError, Severity, Span
 
 DESCRIPTION = """\
 Build a topology file, and its secrets store beside it (mode 0600), from the
@@ -80,7 +81,13 @@ def run(args) -> int:
                               fix="give each host's .netdev/.network, wg-quick .conf or netplan .yaml "
                                   "(a HOST/etc/... tree, or HOST=FILE)")
     imported = import_hosts(hosts, args.name or out.stem)
-    topology = parse_topology(imported.text, str(out))
+    try:
+        topology = parse_topology(imported.text, str(out))
+    except ConfigError as err:  # a value of the host files that no consumer takes (netdwg.values): nothing written
+        raise ConfigError(f"the files given hold values netdwg refuses; {out} was not written",
+                          tuple(replace(d, subject=d.subject or "imported", span=Span(f"{out} (not written)",
+                                                                                      d.span.line if d.span else 0))
+                                for d in err.diagnostics)) from None
     store = default_secrets_path(topology)
     for target in (out, store):
         if target.exists() and not args.force:

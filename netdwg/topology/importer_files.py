@@ -20,9 +20,10 @@ import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from netdwg.errors import NetdwgError, ParseError, Span
+from netdwg.errors import ConfigError, NetdwgError, ParseError, Span
 from netdwg.keys import PresharedKey, PrivateKey
 from netdwg.topology.model import Backend
+from netdwg.values import MAX_FILE_BYTES, check_file, control_diagnostics, read_limited
 from netdwg.wireguard import IPInterface, IPNetwork, WgDevice, WgPeer
 
 _NUMBERED = re.compile(r"^\d+-")
@@ -163,12 +164,18 @@ def read_host(name: str, files: list[Path]) -> HostFiles:
 
 
 def _read_text(path: Path) -> str:
+    """A host file's text, within netdwg.values' limits (size, line length, no control characters)."""
     try:
-        return path.read_text(encoding="utf-8")
+        text = read_limited(path, MAX_FILE_BYTES, "an imported file").decode("utf-8")
     except UnicodeDecodeError:
         raise ParseError("not a text file (invalid UTF-8)", Span(str(path))) from None
     except PermissionError:
         raise NetdwgError(f"{path}: permission denied", fix="run as root") from None
+    check_file(str(path), text, MAX_FILE_BYTES, "an imported file")
+    found = control_diagnostics(str(path), text)
+    if found:
+        raise ConfigError(f"{path}: control characters", tuple(found))
+    return text
 
 
 def _world_readable(path: Path) -> bool:
@@ -184,7 +191,7 @@ def _key_reader(source: Path):
         candidates.append(Path(path))
         for candidate in candidates:
             try:
-                return candidate.read_text(encoding="ascii").strip()
+                return read_limited(candidate, MAX_FILE_BYTES, "a key file").decode("ascii").strip()
             except (OSError, UnicodeDecodeError):
                 continue
         return None
@@ -197,9 +204,9 @@ def _read_netdev(path: Path, networks: dict) -> ReadInterface:
     from netdwg.unitfile.views import netdev_view, peer_views, wireguard_view
 
     dropin_dir = path.with_name(path.name + ".d")
-    dropins = [parse_unit(p.read_text(encoding="utf-8"), str(p)) for p in sorted(dropin_dir.glob("*.conf"))] \
+    dropins = [parse_unit(_read_text(p), str(p)) for p in sorted(dropin_dir.glob("*.conf"))] \
         if dropin_dir.is_dir() else []
-    eff = effective_unit(parse_unit(path.read_text(encoding="utf-8"), str(path)), dropins)
+    eff = effective_unit(parse_unit(_read_text(path), str(path)), dropins)
     netdev, wg = netdev_view(eff), wireguard_view(eff)
     read = _key_reader(path)
     private = wg.private_key
@@ -237,7 +244,7 @@ def _read_network(path: Path):
     from netdwg.unitfile import effective_unit, parse_unit
     from netdwg.unitfile.views import address_views, match_view, network_view, route_views
 
-    eff = effective_unit(parse_unit(path.read_text(encoding="utf-8"), str(path)))
+    eff = effective_unit(parse_unit(_read_text(path), str(path)))
     view = network_view(eff)
     addresses = tuple(view.addresses) + tuple(a.address for a in address_views(eff))
     link = eff.section("Link")

@@ -28,11 +28,12 @@ from netdwg.keys import PublicKey
 from netdwg.topology.model import (
     Backend, GuardAction, Host, Lan, Network, ReturnPath, Role, SiteFingerprint, SitePair, Topology,
 )
+from netdwg.values import (MAX_TOPOLOGY_BYTES, ValueRefused, check_dns_name, check_file, check_host,
+                           check_interface, check_name, check_text, read_limited, value_diagnostic)
 from netdwg.topology.spec import CONFIGSPEC, KNOWN_KEYS, fast_parse, fast_validate, scan_lines
 from netdwg.wireguard import Endpoint
 
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class _Collector:
@@ -140,6 +141,7 @@ def parse_topology(text: str, path: str = "<topology>") -> Topology:
     """Parse and type-check a topology file's text. Raises ConfigError with every problem."""
     # A 10,000-host file makes ~500,000 small acyclic objects: the cyclic garbage
     # collector's passes over them would add a third to the time. Paused, then restored.
+    check_file(path, text, MAX_TOPOLOGY_BYTES, "a topology file")
     if not any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
         # The packaged /etc/netdwg/netdwg.conf is an all-comment template.
         raise ConfigError("describes no network yet (only comments)", span=Span(path),
@@ -161,17 +163,22 @@ def _parse(text: str, path: str, fast: bool) -> Topology:
     if parsed is not None:
         tree, where, keys_of = parsed
         out = _Collector(path, where, keys_of)
+        _check_written(tree, out)
         found = fast_validate(tree)
     else:
         out = _Collector(path, *scan_lines(text))
         if fast:
-            found = fast_validate(_read_conf(text, path, None))
+            tree = _read_conf(text, path, None)
+            _check_written(tree, out)
+            found = fast_validate(tree)
     if found is None:
         conf = _read_conf(text, path, io.StringIO(CONFIGSPEC))
+        _check_written(conf, out)
         _check_with_validator(conf, out)
         found = (conf["network"], {name: conf["hosts"][name] for name in conf["hosts"]},
                  {name: conf["pairs"][name] for name in conf["pairs"]})
     network_values, host_values, pair_values = found
+    _check_strings(network_values, host_values, pair_values, out)
 
     network = _network(network_values, out)
     hosts = tuple(_host(name, values, network, out) for name, values in host_values.items())
@@ -179,6 +186,79 @@ def _parse(text: str, path: str, fast: bool) -> Topology:
     if out.diagnostics:
         raise ConfigError(f"{path}: invalid topology", tuple(out.diagnostics))
     return Topology(network=network, hosts=hosts, pairs=pairs, path=path)
+
+
+def _check_written(tree, out: _Collector) -> None:
+    """Every value and section name as written: no control character, none too long (netdwg.values).
+
+    Before configobj's Validator, whose messages quote the value: a 10 MB value
+    or an escape sequence is refused here, and nothing else is reported with it.
+    """
+    stack = [((), tree)]
+    for base, section in stack:
+        for key, value in dict.items(section):
+            where = (*base, key)
+            items = [key] if isinstance(value, dict) else value if isinstance(value, list) else [value]
+            for item in items:
+                if isinstance(item, str):
+                    try:
+                        check_text(item, "section name" if isinstance(value, dict) else key)
+                    except ValueRefused as err:
+                        out.diagnostics.append(value_diagnostic(err, out.span(*where), _subject(base)))
+            if isinstance(value, dict):
+                stack.append((where, value))
+    if out.diagnostics:
+        raise ConfigError(f"{out.path}: invalid topology", tuple(out.diagnostics))
+
+
+def _subject(base: tuple[str, ...]) -> str:
+    if len(base) == 2:
+        return f"{'host' if base[0] == 'hosts' else 'pair'} '{base[1]}'"
+    return ""
+
+
+def _endpoint_host(text: str, what: str) -> None:
+    try:
+        endpoint = Endpoint.parse(text)
+    except NetdwgError:
+        return  # not HOST:PORT: the conversion reports it (NDW002)
+    check_host(endpoint.host, what)
+
+
+# The rule of netdwg.values each string the model keeps meets, by (section kind, key); a list's items each.
+# Every other value is converted to a typed one (address, prefix, key, MAC, number, option) or a path.
+_RULES = {
+    ("network", "name"): (check_name, "network name"), ("network", "interface"): (check_interface, "interface"),
+    ("host", "uplink_interface"): (check_interface, "uplink_interface"),
+    ("host", "lan_interface"): (check_interface, "lan_interface"),
+    ("host", "domain"): (check_dns_name, "domain"), ("host", "endpoint"): (_endpoint_host, "endpoint"),
+    ("host", "allow"): (check_name, "host name"), ("host", "reach"): (check_name, "host name"),
+    ("pair", "ends"): (check_name, "host name"), ("pair", "interface"): (check_interface, "interface"),
+}
+
+
+def _check_strings(network, hosts, pairs, out: _Collector) -> None:
+    """Names, interface names, DNS names and endpoint hosts against what their consumers take (NDW002)."""
+    sections = [("network", ("network",), network, "")]
+    for group, kind, values in (("hosts", "host", hosts), ("pairs", "pair", pairs)):
+        for name, section in values.items():
+            subject = f"{kind} '{name}'"
+            try:
+                check_name(name, f"{kind} name")
+            except ValueRefused as err:
+                out.diagnostics.append(value_diagnostic(err, out.span(group, name), subject))
+            sections.append((kind, (group, name), section, subject))
+    for kind, where, section, subject in sections:
+        for key, value in section.items():
+            rule = _RULES.get((kind, key))
+            if rule is None or value is None:
+                continue
+            check, what = rule
+            for item in value if isinstance(value, list) else (value,):
+                try:
+                    check(item, what)
+                except ValueRefused as err:
+                    out.diagnostics.append(value_diagnostic(err, out.span(*where, key), subject))
 
 
 def _read_conf(text: str, path: str, configspec) -> ConfigObj:
@@ -226,7 +306,7 @@ def _check_with_validator(conf: ConfigObj, out: _Collector) -> None:
 def load_topology(path: str | Path) -> Topology:
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_limited(path, MAX_TOPOLOGY_BYTES, "a topology file")  # a larger file is refused unread
     except FileNotFoundError:
         raise NetdwgError(f"{path}: no such topology file",
                           fix="pass --topology FILE, or create /etc/netdwg/netdwg.conf (see netdwg.conf(5))") from None
@@ -286,8 +366,6 @@ def _opt(out, where, func, value):
 def _host(name: str, s, network: Network, out: _Collector) -> Host:
     where = ("hosts", name)
     subject = f"host '{name}'"
-    if not _NAME.match(name):
-        out.error("NDW002", where, f"host name {name!r} may hold only letters, digits, '.', '_' and '-'", subject=subject)
     addresses = tuple(a for a in (out.convert((*where, "address"), _host_address, v, subject) for v in s["address"]) if a)
     lans = tuple(p for p in (out.convert((*where, "lan"), _ip_network, v, subject) for v in s["lan"]) if p)
     lan_addresses = s["lan_address"]

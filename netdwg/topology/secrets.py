@@ -43,9 +43,10 @@ from typing import Callable, Mapping
 
 from configobj import ConfigObj, ConfigObjError
 
-from netdwg.errors import NetdwgError, NotPermittedError, SecretsError, Span
+from netdwg.errors import ConfigError, NetdwgError, NotPermittedError, SecretsError, Span
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey, genkey, genpsk, pubkey
 from netdwg.topology.model import Role, Topology
+from netdwg.values import MAX_SECRETS_BYTES, ValueRefused, check_file, check_name, read_limited, value_diagnostic
 
 HEADER = [
     "# netdwg secrets: private keys and preshared keys.",
@@ -268,10 +269,38 @@ def _read_fast(text: str) -> tuple[dict[str, bytes], dict[str, bytes], dict[str,
     return keys, psks, sections.get("public_keys", {})
 
 
+def _check_names(text: str, path: str, sections: dict[str, object]) -> None:
+    """Every name in the store is a host name (or two, for a PSK) as the topology's (netdwg.values).
+
+    The names reach messages, key file names and the store's next save; one
+    holding a line break would write a line of its own there.
+    """
+    problems = []
+    for section, names in sections.items():
+        for name in names:
+            for part in name.split(":", 1) if section == "preshared_keys" else (name,):
+                try:
+                    check_name(part, "host name")
+                except ValueRefused as err:
+                    problems.append(value_diagnostic(err, Span(path, _line_of(text, name)), f"[{section}]"))
+    if problems:
+        raise ConfigError(f"{path}: invalid secrets store", tuple(problems))
+
+
+def _line_of(text: str, name: str) -> int:
+    """The line a key name is written on (configobj keeps no line numbers; 0 if not found)."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip().strip("'\"").startswith(name.split("\n")[0]):
+            return number
+    return 0
+
+
 def parse_secrets(text: str, path: str = "<secrets>") -> Secrets:
+    check_file(path, text, MAX_SECRETS_BYTES, "a secrets store")
     fast = _read_fast(text)
     if fast is not None:
         keys_raw, psks_raw, recorded = fast
+        _check_names(text, path, {"private_keys": keys_raw, "preshared_keys": psks_raw, "public_keys": recorded})
         return Secrets(MappingProxyType({name: PrivateKey(raw) for name, raw in keys_raw.items()}),
                        MappingProxyType({pair_id(*name.split(":", 1)): PresharedKey(raw)
                                          for name, raw in psks_raw.items()}),
@@ -285,6 +314,8 @@ def _parse_with_configobj(text: str, path: str) -> Secrets:
         conf = ConfigObj(io.StringIO(text), list_values=False, raise_errors=True)
     except ConfigObjError as err:
         raise SecretsError(f"cannot parse the secrets store: {err}", Span(path, getattr(err, "line_number", 0) or 0)) from None
+    _check_names(text, path, {section: [name for name in conf.get(section, {}) if isinstance(name, str)]
+                              for section in ("private_keys", "preshared_keys", "public_keys")})
     keys: dict[str, PrivateKey] = {}
     psks: dict[str, PresharedKey] = {}
     for name, value in conf.get("private_keys", {}).items():
@@ -337,7 +368,14 @@ def load_secrets(path: str | Path, missing_ok: bool = True) -> Secrets:
         raise SecretsError(f"mode {stat.S_IMODE(st.st_mode):04o} lets others read private keys",
                            Span(str(path)), fix=f"chmod 600 {path}")
     try:
-        return parse_secrets(path.read_text(encoding="utf-8"), str(path))
+        data = read_limited(path, MAX_SECRETS_BYTES, "a secrets store")  # a larger file is refused unread
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise SecretsError("not a text file (invalid UTF-8), so not a secrets store",
+                               Span(str(path), data[: err.start].count(b"\n") + 1),
+                               fix="point [network] secrets = at the store netdwg keys generate wrote") from None
+        return parse_secrets(text, str(path))
     except PermissionError:
         raise NotPermittedError("cannot read the secrets store: permission denied", Span(str(path)),
                                 fix="run as root (the store is 0600 root:root)") from None

@@ -28,6 +28,7 @@ from netdwg.unitfile.effective import EffectiveUnit, Value, effective_unit
 from netdwg.unitfile.io import load_unit, read_unit_bytes
 from netdwg.unitfile.syntax import Assignment, Invalid, Section, UnitFile, ends_inside_continuation, parse_unit
 from netdwg.unitfile import views
+from netdwg.values import ValueRefused, check_interface, value_diagnostic
 
 W, E = Severity.WARNING, Severity.ERROR
 
@@ -257,6 +258,11 @@ def check_effective(eff: EffectiveUnit) -> list[Diagnostic]:
     if name is None:
         out.append(Diagnostic("UNIT009", E, f'NetDev without Name= configured in "{eff.path}", ignoring.',
                               netdev.span, fix="add Name=IFNAME to [NetDev]"))
+    if name is not None:
+        try:
+            check_interface(name.text, "Name")
+        except ValueRefused as err:
+            out.append(value_diagnostic(err, name.span, "[NetDev]"))
     if kind is None:
         out.append(Diagnostic("UNIT009", E, f'NetDev has no Kind= configured in "{eff.path}", ignoring.',
                               netdev.span, fix="add Kind=wireguard (or the device's kind) to [NetDev]"))
