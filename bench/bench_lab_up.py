@@ -2,9 +2,8 @@
 
 Synthetic hub-and-spoke topologies: one hub, a site with a LAN for every third
 host, roaming laptops for the rest. Prints one line per size. Needs root.
-Run: .venv/bin/python bench/bench_lab_up.py [--configure standin|apply] [--ipv6] [SIZES...]
-(standin, the default, measures the lab itself; apply adds netdwg apply in every host;
---ipv6 gives the hub only an IPv6 endpoint: the dual-stack internet, tunnels over IPv6, NAT66.)
+Run: .venv/bin/python bench/bench_lab_up.py [--ipv6] [SIZES...]
+(every host configured by netdwg apply run inside it, as `netdwg lab up` does; --ipv6 gives the hub only an IPv6 endpoint: the dual-stack internet, tunnels over IPv6, NAT66.)
 """
 
 from __future__ import annotations
@@ -32,11 +31,11 @@ def synthetic(n_hosts: int, ipv6: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(sizes: list[int], mode: str, ipv6: bool = False) -> int:
+def main(sizes: list[int], ipv6: bool = False) -> int:
     if os.geteuid() != 0:
         print("bench_lab_up: needs root (network namespaces); skipped")
         return 0
-    print(f"hosts configured by: {mode}; internet: {'dual-stack (IPv6-only hub)' if ipv6 else 'IPv4'}; "
+    print("hosts configured by: netdwg apply; internet: {'dual-stack (IPv6-only hub)' if ipv6 else 'IPv4'}; "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'hosts':>5}  {'namespaces':>10}  {'processes':>9}  {'up (s)':>7}  {'down (s)':>8}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -46,7 +45,7 @@ def main(sizes: list[int], mode: str, ipv6: bool = False) -> int:
             state = Path(tmp) / f"state{n}"
             t0 = time.monotonic()
             try:
-                lab = bring_up(topo, mode=mode, state_dir=state, wait=60)
+                lab = bring_up(topo, state_dir=state, wait=60)
                 up = time.monotonic() - t0
                 nss, procs = len(lab.sandbox.record.netns), len(lab.sandbox.record.procs)
             finally:
@@ -59,11 +58,6 @@ def main(sizes: list[int], mode: str, ipv6: bool = False) -> int:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    mode = "standin"
-    if "--configure" in args:  # --configure apply: `netdwg apply` in every host, as `netdwg lab up` does
-        i = args.index("--configure")
-        mode = args[i + 1]
-        del args[i:i + 2]
     ipv6 = "--ipv6" in args
     args = [a for a in args if a != "--ipv6"]
-    sys.exit(main([int(a) for a in args] or [5, 20, 50], mode, ipv6))
+    sys.exit(main([int(a) for a in args] or [5, 20, 50], ipv6))

@@ -58,10 +58,6 @@ def register(subparsers) -> None:
                                       "configure every host (netdwg apply inside it).",
                           epilog="example:\n  netdwg lab up examples/harbor.conf")
     up.add_argument("topology", help="the topology file")
-    up.add_argument("--configure", choices=("auto", "apply", "standin"), default="auto",
-                    help="how hosts are configured: 'apply' runs netdwg apply in each host (failures are "
-                         "fatal), 'standin' uses the lab's own commands, 'auto' (default) tries apply "
-                         "and says so when it falls back")
     up.add_argument("--quiet", action="store_true", help="no progress lines")
     up.set_defaults(func=run_up)
 
@@ -79,7 +75,7 @@ def register(subparsers) -> None:
     check.set_defaults(func=run_check)
 
     roam = verbs.add_parser("roam", help="move a roaming host onto a site's LAN or away", formatter_class=fmt,
-                            description="Move a roaming laptop (networkd backend) onto a site's LAN, where it "
+                            description="Move a roaming laptop (any backend) onto a site's LAN, where it "
                                         "gets an address by DHCP, or back 'away' behind its NAT; measure "
                                         "iperf3 throughput to the LAN's test device before and after.",
                             epilog="examples:\n  netdwg lab roam ana oslo\n  netdwg lab roam ana away")
@@ -116,7 +112,6 @@ def register(subparsers) -> None:
                                         "iperf3, print a report, and tear everything down.",
                             epilog="example:\n  netdwg lab demo examples/harbor.conf")
     demo.add_argument("topology")
-    demo.add_argument("--configure", choices=("auto", "apply", "standin"), default="auto")
     demo.set_defaults(func=run_demo)
     parser.set_defaults(func=lambda args: (parser.print_help(), EXIT_ERROR)[1])
 
@@ -145,7 +140,7 @@ def run_up(args) -> int:
     _terminate_as_interrupt()
     from netdwg.lab.up import bring_up
 
-    lab = bring_up(args.topology, say=_say(args.quiet), mode=args.configure)
+    lab = bring_up(args.topology, say=_say(args.quiet))
     print(f"lab {lab.sandbox.id} is up: netdwg lab check | status | roam | exec | down")
     return EXIT_OK
 
@@ -224,5 +219,5 @@ def run_demo(args) -> int:
     _terminate_as_interrupt()
     from netdwg.lab.demo import demo
 
-    return demo(args.topology, args.configure)
+    return demo(args.topology)
 

@@ -8,7 +8,7 @@ import time
 from netdwg.lab.check import expected_probes, format_table, run_probes
 from netdwg.lab.roam import AWAY, format_roam, roam
 from netdwg.lab.state import Lab, destroy_labs, find_lab, lab_records
-from netdwg.lab.up import bring_up, uses_networkd
+from netdwg.lab.up import bring_up
 from netdwg.topology.model import Role
 
 
@@ -17,8 +17,8 @@ def _out(line: str = "") -> None:
 
 
 def pick_roamer(lab: Lab) -> tuple[str, str] | None:
-    """A roaming networkd host (one with the guard first) and a site it reaches."""
-    roamers = [h for h in lab.topology.by_role(Role.ROAMING) if uses_networkd(h.backend)]
+    """A roaming host (one with the guard first) and a site it reaches."""
+    roamers = list(lab.topology.by_role(Role.ROAMING))
     roamers.sort(key=lambda h: not h.guard)
     for host in roamers:
         for lan in lab.world.lans:
@@ -27,7 +27,7 @@ def pick_roamer(lab: Lab) -> tuple[str, str] | None:
     return None
 
 
-def demo(topology_path: str, mode: str = "auto") -> int:
+def demo(topology_path: str) -> int:
     """Run the whole story; always tear down. 0 when everything behaved as the topology says."""
     if lab_records():
         _out("[#] a lab is already up: removing it first")
@@ -37,7 +37,7 @@ def demo(topology_path: str, mode: str = "auto") -> int:
     t0 = time.monotonic()
     try:
         _out(f"== 1/4 netdwg lab up {topology_path}")
-        bring_up(topology_path, say=_out, mode=mode)
+        bring_up(topology_path, say=_out)
         lab = find_lab()
         extra = lab.sandbox.record.extra
         rows.append(("lab up", f"{len(lab.topology.hosts)} hosts, {len(lab.sandbox.record.netns)} namespaces, "
@@ -45,10 +45,6 @@ def demo(topology_path: str, mode: str = "auto") -> int:
         hows = extra.get("configured_by", {})
         rows.append(("configured by", ", ".join(f"{how} ({sum(1 for v in hows.values() if v == how)} hosts)"
                                                 for how in sorted(set(hows.values())))))
-        if extra.get("apply_topology_failure"):
-            rows.append(("  apply --topology", f"failed on {extra['apply_topology_failure']}"))
-        for host, why in extra.get("apply_failures", {}).items():
-            rows.append((f"  apply on {host}", f"failed: {why}"))
 
         _out("\n== 2/4 netdwg lab check")
         probes = expected_probes(lab.topology, lab.world)
@@ -73,8 +69,8 @@ def demo(topology_path: str, mode: str = "auto") -> int:
 
         pick = pick_roamer(lab)
         if pick is None:
-            _out("\n== 3/4 roam: no roaming networkd host in this topology, skipped")
-            rows.append(("roam", "skipped (no roaming networkd host)"))
+            _out("\n== 3/4 roam: no roaming host reaches a LAN with DHCP in this topology, skipped")
+            rows.append(("roam", "skipped (no roaming host reaches a LAN)"))
         else:
             host, site = pick
             for step, to in (("3/4", site), ("4/4", AWAY)):

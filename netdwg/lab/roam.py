@@ -3,7 +3,8 @@
 Joining a LAN: the laptop's away uplink disappears (its NAT router's side of
 the wire is deleted, as when leaving the café), a new wire plugs it into the
 site's switch, and networkd gets an address by DHCP from the office router's
-dnsmasq.  Leaving: the LAN wire is deleted and the away uplink comes back.
+dnsmasq.  networkd runs every roaming laptop's Ethernet, also on laptops whose
+tunnel is wg-quick's (`up.runs_networkd`).  Leaving: the LAN wire is deleted and the away uplink comes back.
 After each move the lab re-sets the hub peer's endpoint, as netdwg-guard does
 (wireguard-go keeps sending from the vanished source address otherwise, dead
 for ~15 s; lab-recipe.md).  Throughput to the LAN's test device is measured
@@ -20,9 +21,9 @@ from dataclasses import dataclass
 
 from netdwg.lab.sandbox import Node, SandboxError, wait_until
 from netdwg.lab.state import Lab, LabError
-from netdwg.lab.up import uplink_script, uses_networkd
+from netdwg.lab.up import uplink_script
 from netdwg.lab.world import SiteLan
-from netdwg.topology.model import Backend, Role
+from netdwg.topology.model import Role
 
 AWAY = "away"
 ROAM_IF = "lan0"
@@ -103,10 +104,9 @@ def _return_away(lab: Lab, host: str, node: Node) -> None:
     lab.sandbox.veth(nat, "lan0", node.netns, "eth0", up=False)
     nat_side = next(u for u in lab.world.uplinks if u.ns == box.nat and u.ifname == "lan0")
     nat.run(["sh", "-ec", "\n".join(uplink_script(nat_side))])
-    if uses_networkd(Backend(box.backend)):
-        node.run(["ip", "link", "set", "eth0", "up"])  # networkd applies 10-lab-eth0.network to the new link
-    else:
-        node.run(["sh", "-ec", "\n".join(line for u in box.uplinks for line in uplink_script(u))])
+    # networkd (every roaming laptop's Ethernet, whatever runs its tunnel: up.runs_networkd)
+    # applies 10-lab-eth0.network to the new link.
+    node.run(["ip", "link", "set", "eth0", "up"])
 
 
 def _join_lan(lab: Lab, host: str, node: Node, lan: SiteLan) -> None:
@@ -139,9 +139,6 @@ def roam(lab: Lab, host: str, to: str, measure: bool = True, say=lambda s: None)
     if h is None or h.role is not Role.ROAMING:
         raise LabError(f"'{host}' is not a roaming host of the lab",
                        fix="roaming hosts: " + ", ".join(x.name for x in lab.topology.by_role(Role.ROAMING)))
-    if not uses_networkd(h.backend):
-        raise LabError(f"'{host}' uses the {h.backend} backend: the lab roams networkd hosts (networkd is the "
-                       "DHCP client)", fix="roam a host with backend = networkd")
     current = where_is(lab, host)
     if to != AWAY and not lab.world.lans_of(to):
         raise LabError(f"'{to}' is not a site with a LAN", fix="roam to a site name or 'away'")
@@ -217,7 +214,7 @@ def guard_running(lab: Lab, host: str) -> bool:
 
 
 def start_guard(lab: Lab, host: str) -> int | None:
-    """Run netdwg-guard on a roaming host with guard = yes (its guard.conf comes from apply or the stand-in)."""
+    """Run netdwg-guard on a roaming host with guard = yes (its guard.conf comes from apply)."""
     node = lab.node(host)
     if not node.path("/etc/netdwg/guard.conf").exists():
         return None

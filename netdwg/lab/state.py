@@ -49,7 +49,6 @@ class Lab:
     sandbox: Sandbox
     topology: Topology
     world: World
-    topology_apply_works: bool = True  # False once `apply --topology` failed: skip it for the other hosts
     kernel_wireguard: bool = False  # the kernel has the WireGuard module (else wireguard-go)
 
     def ns(self, short: str) -> Netns:

@@ -9,9 +9,15 @@ from netdwg.lab.state import Lab
 from netdwg.lab.world import public_address6
 
 
+def latest_handshakes(node) -> list[int]:
+    """The latest handshake of every peer on every WireGuard interface of the host: a site
+    pair's interface (wgA, wgB) counts as much as the network's own."""
+    res = node.run(["wg", "show", "all", "latest-handshakes"], check=False, timeout=10)
+    return [int(fields[2]) for line in res.stdout.splitlines() if len(fields := line.split()) == 3]
+
+
 def lab_status(lab: Lab) -> dict:
     extra = lab.sandbox.record.extra
-    ifname = lab.topology.network.interface
     alive = {}
     for proc in lab.sandbox.record.procs:
         ns, _, what = proc.what.rpartition(":")
@@ -20,8 +26,7 @@ def lab_status(lab: Lab) -> dict:
     now = time.time()
     for box in lab.world.hosts:
         node = lab.node(box.name)
-        res = node.run(["wg", "show", ifname, "latest-handshakes"], check=False, timeout=10)
-        stamps = [int(line.split()[1]) for line in res.stdout.splitlines() if len(line.split()) == 2]
+        stamps = latest_handshakes(node)
         hosts.append({
             "host": box.name, "role": str(box.role), "backend": box.backend, "netns": node.name,
             "holder_pid": node.pid, "public_address": str(box.public_address),

@@ -12,7 +12,6 @@ failed or killed ``up`` is removed by ``netdwg lab down``.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +19,6 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from netdwg.lab.sandbox import STATE_DIR, Netns, Node, Sandbox, SandboxError, wait_until
-from netdwg.lab.standin import apply_with_commands
 from netdwg.lab.state import LAB_PREFIX, Lab, LabError, lab_records, lab_topology, lab_topology_text
 from netdwg.lab.world import INET, HostBox, Uplink, World, plan_world
 from netdwg.topology import load_topology
@@ -122,69 +120,48 @@ def uses_networkd(backend: Backend) -> bool:
     return backend in (Backend.NETWORKD, Backend.NETPLAN)  # netplan renders for networkd here
 
 
-def netdwg_apply_available() -> bool:
-    """Whether `netdwg apply --topology` can run: the verb and the renderers exist."""
-    return all(importlib.util.find_spec(m) is not None for m in ("netdwg.cli.apply", "netdwg.render"))
+def runs_networkd(box: HostBox) -> bool:
+    """networkd manages the host's Ethernet: on networkd and netplan hosts, and on every roaming
+    laptop (wg-quick ones too: wg-quick owns only the tunnel; networkd is the DHCP client when the
+    laptop walks into an office)."""
+    return uses_networkd(Backend(box.backend)) or box.role is Role.ROAMING
 
 
 TOPOLOGY_IN_NODE = "/etc/netdwg/netdwg.conf"
 SECRETS_IN_NODE = "/etc/netdwg/netdwg.secrets"
+CONFIGURED_BY = "netdwg apply --topology"
 
 
-def _run_apply(node: Node, argv: list[str]) -> tuple[bool, str]:
-    t0 = time.monotonic()
-    res = node.run([sys.executable, "-m", "netdwg", "apply", *argv], check=False, timeout=120)
+def _logged(node: Node, command: str, res, seconds: float) -> None:
     with open(node.rundir / "apply.log", "a") as log:
-        log.write(f"$ netdwg apply {' '.join(argv)}\n{res.stdout}{res.stderr}"
-                  f"(exit {res.returncode}, {time.monotonic() - t0:.2f} s)\n")
-    return res.returncode == 0, f"exit {res.returncode}:\n{(res.stdout + res.stderr).strip() or 'no output'}"
+        log.write(f"$ {command}\n{res.stdout}{res.stderr}(exit {res.returncode}, {seconds:.2f} s)\n")
 
 
-def configure_host(lab: Lab, node: Node, hc: HostConfig, secrets: Secrets, mode: str, say: Say) -> str:
-    """Configure one host; returns how it was done.
+def configure_host(lab: Lab, node: Node, hc: HostConfig, secrets: Secrets) -> str:
+    """Configure one host as an admin does; returns how.
 
-    mode: "apply" does what an admin does: the topology file and the secrets
-    store copied into the node's /etc/netdwg, then ``netdwg apply --topology
-    /etc/netdwg/netdwg.conf --host NAME`` (and ``wg-quick up`` for wg-quick
-    hosts); a failure is fatal.  "standin" uses the lab's own commands.
-    "auto" tries apply and, if it fails, says so loudly and uses the stand-in
-    so the lab still comes up.
+    The topology file and the secrets store are copied into the node's
+    /etc/netdwg, then ``netdwg apply --topology /etc/netdwg/netdwg.conf --host
+    NAME`` runs inside it, and on wg-quick hosts ``wg-quick up IF`` (what
+    ``systemctl start wg-quick@IF`` does). A failure is fatal: the error
+    carries the host's own output.
     """
-    if mode in ("apply", "auto") and (mode == "apply" or netdwg_apply_available()):
-        node.write_file(TOPOLOGY_IN_NODE, lab.sandbox.record.extra["topology_text"])
-        node.write_file(SECRETS_IN_NODE, format_secrets(secrets), mode=0o600)
-        ok, why, how = False, "apply --topology failed on another host", "netdwg apply --topology"
-        if lab.topology_apply_works:
-            ok, why = _run_apply(node, ["--topology", TOPOLOGY_IN_NODE, "--host", hc.name])
-            if not ok:
-                lab.topology_apply_works = False  # the stand-in for the rest: no minutes of repeated failures
-                lab.sandbox.record.extra["apply_topology_failure"] = f"{hc.name}: {why}"
-        if ok and hc.backend is Backend.WG_QUICK:
-            for iface in hc.interfaces:  # what the admin does next: wg-quick up (systemctl start wg-quick@IF)
-                ok, why = wg_quick_up(node, iface.name)
-                how += " + wg-quick up"
-        if ok:
-            return how
-        lab.sandbox.record.extra.setdefault("apply_failures", {})[hc.name] = why
-        if mode == "apply":
-            raise SandboxError(f"netdwg apply failed on {hc.name}: {why} (log: {node.rundir / 'apply.log'})")
-        say(f"[!] netdwg apply failed on {hc.name} ({why}); using the lab stand-in")
-    for iface in hc.interfaces:
-        if lab.kernel_wireguard:
-            node.run(["ip", "link", "add", iface.name, "type", "wireguard"], check=False)
-        elif not node.path(f"/run/wireguard/{iface.name}.sock").exists():
-            node.start_wireguard_go(iface.name)
-    lan_ifs = {lan.prefix: lan.gateway_if for lan in lab.world.lans_of(hc.name)}
-    apply_with_commands(node, hc, lan_ifs)
-    return "stand-in"
-
-
-def wg_quick_up(node: Node, ifname: str) -> tuple[bool, str]:
-    """What the admin does after apply on a wg-quick host: `wg-quick up IF` (systemctl start wg-quick@IF)."""
-    res = node.wg_quick_up(ifname)
-    with open(node.rundir / "apply.log", "a") as log:
-        log.write(f"$ wg-quick up {ifname}\n{res.stdout}{res.stderr}(exit {res.returncode})\n")
-    return res.returncode == 0, f"wg-quick up {ifname}: exit {res.returncode}:\n{(res.stdout + res.stderr).strip()}"
+    node.write_file(TOPOLOGY_IN_NODE, lab.sandbox.record.extra["topology_text"])
+    node.write_file(SECRETS_IN_NODE, format_secrets(secrets), mode=0o600)
+    apply = ["apply", "--topology", TOPOLOGY_IN_NODE, "--host", hc.name]
+    steps = [("netdwg " + " ".join(apply),
+              lambda: node.run([sys.executable, "-m", "netdwg", *apply], check=False, timeout=180))]
+    if hc.backend is Backend.WG_QUICK:
+        steps += [(f"wg-quick up {i.name}", lambda i=i: node.wg_quick_up(i.name, timeout=120))
+                  for i in hc.interfaces]
+    for what, step in steps:
+        t0 = time.monotonic()
+        res = step()
+        _logged(node, what, res, time.monotonic() - t0)
+        if res.returncode != 0:
+            output = (res.stdout + res.stderr).strip() or "no output"
+            raise SandboxError(f"{hc.name}: {what} failed (exit {res.returncode}):\n{output}")
+    return CONFIGURED_BY + (" + wg-quick up" if hc.backend is Backend.WG_QUICK else "")
 
 
 def _start_host(lab: Lab, box: HostBox, hc: HostConfig) -> Node:
@@ -192,7 +169,7 @@ def _start_host(lab: Lab, box: HostBox, hc: HostConfig) -> Node:
     sb = lab.sandbox
     node = sb.node(lab.ns(box.ns))
     node.run(["sysctl", "-q", "-e", "-w", *LAB_SYSCTLS.split()])
-    if uses_networkd(Backend(box.backend)):
+    if runs_networkd(box):
         for path, text in underlay_networkd(box).items():
             node.write_file(path, text)
         node.start_dbus()
@@ -227,12 +204,12 @@ def _underlay_ready(node: Node, box: HostBox) -> bool:
     return has_default and all(str(a.ip) in present for u in box.uplinks for a in (u.address, u.address6) if a)
 
 
-def _configure(lab: Lab, box: HostBox, hc: HostConfig, secrets: Secrets, mode: str, say: Say) -> str:
+def _configure(lab: Lab, box: HostBox, hc: HostConfig, secrets: Secrets, say: Say) -> str:
     node = lab.node(box.name)
     # WireGuard sends its first initiation as soon as it has a peer: with no route yet it
     # is lost and the next try comes only after REKEY_TIMEOUT (5 s). Wait for the underlay.
     wait_until(lambda: _underlay_ready(node, box), 20, what=f"{box.name}'s underlay")
-    how = configure_host(lab, node, hc, secrets, mode, say)
+    how = configure_host(lab, node, hc, secrets)
     say(f"[+] {box.name}: {box.role} ({box.backend}), configured by {how}")
     return how
 
@@ -295,7 +272,7 @@ def wait_for_tunnels(lab: Lab, configs: Mapping[str, HostConfig], timeout: float
     say(f"[+] tunnels: {len(targets)} initiating peers have a handshake")
 
 
-def bring_up(topology_path: str | Path, say: Say = _quiet, mode: str = "auto", state_dir: Path = STATE_DIR,
+def bring_up(topology_path: str | Path, say: Say = _quiet, state_dir: Path = STATE_DIR,
              wait: float = 30.0) -> Lab:
     """Build the lab for a topology file and leave it running; remove everything on failure."""
     if any(lab_records(state_dir)):
@@ -335,11 +312,11 @@ def bring_up(topology_path: str | Path, say: Say = _quiet, mode: str = "auto", s
         spokes = [b for b in world.hosts if b.role is not Role.HUB]
         # Configuring is mostly waiting (networkd, handshakes): more threads than cores pay off.
         with ThreadPoolExecutor(2 * WORKERS) as pool:
-            futures = {b.name: pool.submit(_configure, lab, b, configs[b.name], secrets, mode, say) for b in hubs}
+            futures = {b.name: pool.submit(_configure, lab, b, configs[b.name], secrets, say) for b in hubs}
             for b in hubs:
                 wait_until(lambda: futures[b.name].done() or _has_peers(lab.node(b.name), configs[b.name]), 120,
                            what=f"{b.name}'s WireGuard peers")
-            futures.update({b.name: pool.submit(_configure, lab, b, configs[b.name], secrets, mode, say)
+            futures.update({b.name: pool.submit(_configure, lab, b, configs[b.name], secrets, say)
                             for b in spokes})
             hows = {name: fut.result() for name, fut in futures.items()}
         for d in world.dhcp:

@@ -32,10 +32,10 @@ def networkd_node(sandbox: Sandbox) -> Node:
 
 @pytest.fixture
 def lab_up(tmp_path):
-    """Factory for whole-topology labs: ``lab = lab_up(path, mode="apply")`` -> a running `Lab`.
+    """Factory for whole-topology labs: ``lab = lab_up(path)`` -> a running `Lab`.
 
-    Every host is configured by `netdwg apply` inside it (mode="standin": the lab's own
-    commands). The lab uses a private state dir and is torn down after the test.
+    Every host is configured by `netdwg apply` inside it. The lab uses a private state dir
+    and is torn down after the test.
     """
     from netdwg.lab.state import destroy_labs, find_lab
     from netdwg.lab.up import bring_up
@@ -43,8 +43,8 @@ def lab_up(tmp_path):
     state = tmp_path / "lab-state"
     records = []
 
-    def up(topology, mode: str = "apply"):
-        bring_up(topology, mode=mode, state_dir=state)
+    def up(topology):
+        bring_up(topology, state_dir=state)
         lab = find_lab(state)
         records.append(lab.sandbox.record)
         return lab

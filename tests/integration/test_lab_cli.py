@@ -27,7 +27,7 @@ def test_lab_verbs_up_status_exec_check_down(tmp_path):
     state = tmp_path / "state"
     before = snapshot_root_netns()
     try:
-        res = netdwg(state, "up", "examples/harbor.conf", "--configure", "standin")
+        res = netdwg(state, "up", "examples/harbor.conf")
         assert res.returncode == 0, res.stderr
         assert "[+] lab up in" in res.stderr and "is up" in res.stdout
 
@@ -55,8 +55,13 @@ def test_lab_verbs_up_status_exec_check_down(tmp_path):
         assert only and all("ben" in (r["from"], r["to"]) for r in only)
         assert len(only) < len(json.loads(check.stdout))
 
-        roam = netdwg(state, "roam", "ben", "oslo")
-        assert roam.returncode == 2 and "wg-quick backend" in roam.stderr
+        # ben is a wg-quick laptop: wg-quick owns its tunnel, networkd its Ethernet (the DHCP client).
+        roam = netdwg(state, "roam", "ben", "oslo", "--json")
+        assert roam.returncode == 0, roam.stderr
+        moved = json.loads(roam.stdout)
+        assert moved["before"]["route_dev"] == "wg-harbor" and moved["after"]["where"] == "oslo"
+        back = netdwg(state, "roam", "ben", "away", "--no-iperf", "--json")
+        assert back.returncode == 0 and json.loads(back.stdout)["after"]["route_dev"] == "wg-harbor", back.stderr
     finally:
         down = netdwg(state, "down")
     assert down.returncode == 0 and "removed 14 namespaces" in down.stdout
@@ -71,8 +76,8 @@ def test_sigterm_during_up_removes_what_was_built(tmp_path):
     state = tmp_path / "state"
     before = snapshot_root_netns()
     env = dict(os.environ, NETDWG_LAB_STATE_DIR=str(state))
-    proc = subprocess.Popen([sys.executable, "-m", "netdwg", "lab", "up", "examples/harbor.conf", "--configure",
-                             "standin"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "netdwg", "lab", "up", "examples/harbor.conf"],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     data = None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and data is None:
@@ -90,4 +95,20 @@ def test_sigterm_during_up_removes_what_was_built(tmp_path):
     assert proc.returncode == 130 and "removing what was created" in err
     assert not list(state.glob("ndwl*.json"))
     assert not any(Path("/run/netns", n).exists() for n in data["netns"])
+    assert snapshot_root_netns() == before
+
+
+def test_a_failing_apply_stops_the_lab_and_prints_the_hosts_output(tmp_path):
+    """No stand-in: when `netdwg apply` fails inside a host, `lab up` fails with that host's own
+    output and removes everything (here apply cannot create its state directory)."""
+    state = tmp_path / "state"
+    before = snapshot_root_netns()
+    env = dict(os.environ, NETDWG_LAB_STATE_DIR=str(state), NETDWG_STATE_DIR="/proc/version/netdwg")
+    res = subprocess.run([sys.executable, "-m", "netdwg", "lab", "up", "examples/harbor.conf"], capture_output=True,
+                         text=True, env=env, cwd=REPO, timeout=300)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "relay: netdwg apply --topology /etc/netdwg/netdwg.conf --host relay failed (exit 2)" in res.stderr
+    assert "/proc/version/netdwg" in res.stderr  # apply's own words, from inside the host
+    assert "removing what was created" in res.stderr and "is up" not in res.stdout
+    assert not list(state.glob("ndwl*.json"))
     assert snapshot_root_netns() == before

@@ -50,7 +50,7 @@ def test_ipv6_only_hub_roaming_laptop_and_clean_root(tmp_path, lab_up):
     before = snapshot_root_netns()
     conf = tmp_path / "tide.conf"
     conf.write_text(TOPOLOGY)
-    lab = lab_up(conf, mode="apply")
+    lab = lab_up(conf)
     ana = lab.node("ana")
     # The tunnel runs over IPv6 from ana's home network, NAT66'd by ana-nat: the hub sees ana-nat's address.
     assert _endpoint_of_hub(ana, "wg-tide") == "[2001:db8::61]:51820"

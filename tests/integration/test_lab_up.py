@@ -46,7 +46,7 @@ def _by_pair(results):
 def test_harbor_up_check_roam_down_leaves_root_namespace_alone(state_dir):
     """Every host configured by `netdwg apply` run inside it (and wg-quick up for wg-quick hosts)."""
     before = snapshot_root_netns()
-    bring_up(HARBOR, mode="apply", state_dir=state_dir)
+    bring_up(HARBOR, state_dir=state_dir)
     lab = find_lab(state_dir)
     # As an admin would: topology and secrets store in the node's /etc/netdwg, apply --topology --host.
     assert all(how.startswith("netdwg apply --topology") for how in lab.sandbox.record.extra["configured_by"].values())
@@ -57,7 +57,7 @@ def test_harbor_up_check_roam_down_leaves_root_namespace_alone(state_dir):
     record = Record.load(lab.sandbox.record.path)
     assert len(record.netns) == 14 and all(n.startswith("ndwl") for n in record.netns)
     with pytest.raises(LabError, match="already up"):
-        bring_up(HARBOR, mode="standin", state_dir=state_dir)
+        bring_up(HARBOR, state_dir=state_dir)
 
     results = run_probes(lab, expected_probes(lab.topology, lab.world))
     failed = [r for r in results if not r.ok]
@@ -91,7 +91,7 @@ BROKEN = HARBOR.read_text().replace(
 def test_check_fails_clearly_on_a_missing_return_path_and_an_open_allow_list(state_dir, tmp_path):
     topo = tmp_path / "broken.conf"
     topo.write_text(BROKEN)
-    lab = bring_up(topo, mode="standin", state_dir=state_dir)
+    lab = bring_up(topo, state_dir=state_dir)
     lab = find_lab(state_dir)
     probes = expected_probes(lab.topology, lab.world)
     pairs = _by_pair(run_probes(lab, probes, trace=False))
@@ -110,7 +110,7 @@ _UP = """
 import sys
 from pathlib import Path
 from netdwg.lab.up import bring_up
-bring_up(sys.argv[1], mode="standin", state_dir=Path(sys.argv[2]))
+bring_up(sys.argv[1], state_dir=Path(sys.argv[2]))
 """
 
 
