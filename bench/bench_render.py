@@ -23,7 +23,8 @@ from netdwg.render import render_host
 from netdwg.render.text import bulk_allocation
 from netdwg.topology import load_topology
 from netdwg.topology.compile import compile_topology
-from netdwg.topology.secrets import Secrets, complete_secrets, load_secrets, save_secrets
+from netdwg.apply.writes import save_secrets
+from netdwg.topology.secrets import Secrets, complete_secrets, load_secrets
 
 
 def big_topology_text(roaming: int, sites: int) -> str:

@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 from netdwg.apply.execute import Announce, Transaction
 from netdwg.apply.observe import Ports
 from netdwg.errors import ApplyError, ExternalError
-from netdwg.host.files import atomic_write, restore_file
+from netdwg.host.files import RootFiles, restore_file
 from netdwg.plan.model import DesiredHost, FileState, HostState, Plan
 from netdwg.wireguard import LiveDevice
 
@@ -76,12 +76,10 @@ def build_record(transaction: Transaction, plan: Plan, seconds: float) -> dict:
     }
 
 
-def write_record(state_dir: Path, record: dict) -> None:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    state_dir.chmod(0o700)
+def write_record(files: RootFiles, record: dict) -> None:
     import json
 
-    atomic_write(state_dir / RECORD, json.dumps(record).encode(), 0o600, None)
+    files.write_state(RECORD, json.dumps(record).encode())
 
 
 def read_record(state_dir: Path) -> dict | None:
@@ -104,8 +102,8 @@ def _unreadable_record(state_dir: Path) -> ApplyError:
                       fix=f"revert by hand from the newest backup in {state_dir / 'backups'}, then delete it")
 
 
-def clear_record(state_dir: Path) -> None:
-    (state_dir / RECORD).unlink(missing_ok=True)
+def clear_record(files: RootFiles) -> None:
+    files.remove_state(RECORD)
 
 
 def is_abandoned(record: dict) -> bool:
@@ -177,7 +175,7 @@ def recover(ports: Ports, announce: Announce, waiting: Callable[[dict], None] | 
     if problems:
         raise ApplyError("reverting the unconfirmed change is incomplete: " + "; ".join(problems),
                          fix="fix the cause and run netdwg apply --recover again (the record is kept)")
-    clear_record(state_dir)
+    clear_record(ports.files)
     announce("reverted: the host is back to the configuration it had before the unconfirmed change")
     return True
 

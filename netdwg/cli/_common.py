@@ -104,7 +104,8 @@ def unknown_host(name: str, hosts: Iterable[str], topology_path: str | Path) -> 
 
 
 def prepare_topology(path: str | Path, complete: bool = True, announce=None):
-    """`netdwg.topology.prepare.prepare` after the topology file's own checks.
+    """`netdwg.topology.prepare.prepare` after the topology file's own checks; with `complete`,
+    what the store lacks is generated and saved before it is used (`netdwg.apply.writes.complete_store`).
 
     A store a non-root user can neither read nor save is exit 77 naming the store:
     `load_secrets` and `save_secrets` raise that themselves.
@@ -112,7 +113,12 @@ def prepare_topology(path: str | Path, complete: bool = True, announce=None):
     from netdwg.topology.prepare import prepare
 
     read_text_file(path)
-    return prepare(path, complete=complete, announce=announce)
+    prepared = prepare(path)
+    if not complete:
+        return prepared
+    from netdwg.apply.writes import complete_store
+
+    return complete_store(prepared, announce)
 
 
 def write_or_explain(write, path: str | Path, what: str = "the topology file") -> None:

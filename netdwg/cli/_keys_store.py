@@ -71,7 +71,8 @@ def must_reapply(before, after) -> tuple[str, ...]:
 
 def run_rotate(args) -> int:
     from netdwg.topology.compile import compile_topology
-    from netdwg.topology.secrets import complete_secrets, rotate_key, save_secrets
+    from netdwg.apply.writes import save_secrets
+    from netdwg.topology.secrets import complete_secrets, rotate_key
 
     # The host name first: a typo must not generate (and save) missing secrets.
     topology = prepare_topology(args.topology, complete=False).topology

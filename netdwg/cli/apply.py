@@ -80,12 +80,12 @@ def run(args) -> int:
     if args.confirm is not None:
         # Written before the first change: a kill -9 or reboot from here on is reverted by the next run.
         def record(transaction) -> None:
-            write_record(state_dir, build_record(transaction, plan, args.confirm))
+            write_record(session.ports.files, build_record(transaction, plan, args.confirm))
     try:
         transaction = apply_plan(plan, session.ports, session.desired, session.observed, announce, record)
     except BaseException:
         if record is not None:
-            clear_record(state_dir)  # the transaction rolled back already
+            clear_record(session.ports.files)  # the transaction rolled back already
         raise
     kept = True
     if args.confirm is not None:
@@ -101,7 +101,7 @@ def run(args) -> int:
             if problems:
                 announce("revert incomplete: " + "; ".join(problems) + " (netdwg apply --recover retries)")
         if not problems:
-            clear_record(state_dir)
+            clear_record(session.ports.files)
     elapsed = time.monotonic() - started
     try:
         if args.json:

@@ -70,7 +70,8 @@ def _settings(pairs: list[str]) -> dict[str, str]:
 
 def run(args) -> int:
     from netdwg.lint import run_lint
-    from netdwg.topology.edit import add_host, remove_host, write_topology
+    from netdwg.apply.writes import write_topology
+    from netdwg.topology.edit import add_host, remove_host
     from netdwg.topology.load import parse_topology
 
     path = Path(args.topology)
@@ -117,7 +118,8 @@ def run(args) -> int:
 def _forget(path: Path, text: str, name: str) -> Path | None:
     """Drop `name`'s key and PSKs from the secrets store; the store's path, or None when there is none."""
     from netdwg.topology.load import parse_topology
-    from netdwg.topology.secrets import default_secrets_path, forget_host, load_secrets, save_secrets
+    from netdwg.apply.writes import save_secrets
+    from netdwg.topology.secrets import default_secrets_path, forget_host, load_secrets
 
     store = default_secrets_path(parse_topology(text, str(path)))
     if not store.exists():

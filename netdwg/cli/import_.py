@@ -57,11 +57,11 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from netdwg.lint import run_lint
     from netdwg.topology.compile import compile_topology
-    from netdwg.topology.edit import write_topology
+    from netdwg.apply.writes import save_secrets, write_topology
     from netdwg.topology.importer import compare_hosts, import_hosts
     from netdwg.topology.importer_files import parse_spec, read_hosts
     from netdwg.topology.load import parse_topology
-    from netdwg.topology.secrets import default_secrets_path, save_secrets
+    from netdwg.topology.secrets import default_secrets_path
 
     out = Path(args.out)
     if out.is_dir():
@@ -94,7 +94,6 @@ def run(args) -> int:
             raise NetdwgError(f"{target} exists", fix="choose another --out, or pass --force to overwrite it")
     differences = compare_hosts(hosts, compile_topology(topology, imported.secrets))
     diagnostics = [d for d in run_lint(topology) if d.severity is not Severity.INFO]
-    out.parent.mkdir(parents=True, exist_ok=True)
     write_topology(out, imported.text)
     save_secrets(store, imported.secrets)
     ignored = [f for h in hosts for f in h.ignored]

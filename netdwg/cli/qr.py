@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -71,14 +70,9 @@ def run(args) -> int:
         raise ConfigError(f"host {args.host!r} has no interface {name!r}", fix="one of: " + ", ".join(names))
     text = conf_text(host.interface(name))
     if args.png:
-        data = qr_png(text, args.scale)
-        try:
-            fd = os.open(args.png, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise; the image holds the private key
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-        except OSError as err:
-            raise NetdwgError(f"cannot write {args.png}: {err.strerror}", fix="choose another --png path") from None
+        from netdwg.apply.writes import write_private
+
+        write_private(args.png, qr_png(text, args.scale), "--png")  # 0600 whatever an older file had: a private key
         print(f"[#] wrote {args.png} (0600; it holds {args.host}'s private key)", file=sys.stderr)
         return 0
     sys.stdout.write(qr_terminal(text, invert=args.invert))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from netdwg.cli._common import add_topology_argument, check_output_dir, prepare_topology, read_text_file, unknown_host
-from netdwg.errors import ConfigError, NetdwgError, NotPermittedError, Span
+from netdwg.errors import ConfigError, NetdwgError, NotPermittedError
 
 # The keys of netdwg.render.FORMATS (a unit test keeps them equal): importing the
 # renderers here would load all of them, YAML and cryptography for `netdwg --help`.
@@ -54,46 +53,6 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def write_rendered(root: Path, file, made: set[Path] | None = None) -> Path:
-    """Write under `root` with the final mode from the start (never readable by others first).
-
-    `made` holds the directories known to exist in this run (start it with the --out
-    directory): each is created once. `mkdir(parents=True, exist_ok=True)` for every
-    file of a 10,000-client hub made 70,535 mkdir calls, most of them failing.
-    """
-    target = root / file.relative_to_root()
-    if made is None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    else:
-        make_directories(target.parent, made)
-    tmp = target.with_name(f".{target.name}.netdwg-tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, file.mode)
-    try:
-        os.fchmod(fd, file.mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(file.text)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, target)
-    return target
-
-
-def make_directories(path: Path, made: set[Path]) -> None:
-    """`path` and the parents `made` does not hold yet, one mkdir each, remembered in `made`."""
-    missing = []
-    while path not in made and path.parent != path:
-        missing.append(path)
-        path = path.parent
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory)
-        except FileExistsError:
-            if not directory.is_dir():
-                raise
-        made.add(directory)
-
-
 def check_lint(topology, configs, force: bool) -> None:
     """Refuse to render a topology the linter finds errors in (warnings are printed, not fatal)."""
     try:
@@ -113,9 +72,10 @@ def check_lint(topology, configs, force: bool) -> None:
 
 
 def run(args) -> int:
+    from netdwg.allocation import gc_paused
+    from netdwg.apply.writes import complete_store, write_rendered
     from netdwg.render import render_host
     from netdwg.render.lanrouter import instructions
-    from netdwg.allocation import gc_paused
 
     # Everything the user named is checked before missing secrets are generated and saved;
     # the topology and the store are read once (a 10,000-host topology takes 0.3 s to load).
@@ -124,30 +84,27 @@ def run(args) -> int:
     prepared = prepare_topology(args.topology, complete=False)
     if args.host and not prepared.topology.has_host(args.host):
         raise unknown_host(args.host, (h.name for h in prepared.topology.hosts), args.topology)
-    from netdwg.topology.prepare import complete_prepared
-
-    prepared = complete_prepared(prepared, announce=lambda m: print(m, file=sys.stderr), record_public_keys=False)
+    prepared = complete_store(prepared, announce=lambda m: print(m, file=sys.stderr), record_public_keys=False)
     with gc_paused():
         configs = prepared.compile()
         check_lint(prepared.topology, configs, args.force)
     hosts = [args.host] if args.host else list(configs)
     written: list[dict] = []
     notes: list[str] = []
-    made: set[Path] = {args.out}
     try:
-        args.out.mkdir(parents=True, exist_ok=True)
         for name in hosts:
-            root = args.out if args.host else args.out / name
             with gc_paused():
                 files = render_host(configs[name], args.format, key_files=args.key_files)
-            for file in files:
-                path = write_rendered(root, file, made)
+            # With --host straight under DIR, else under DIR/HOST (a '..' in either is refused).
+            for file, path in zip(files, write_rendered(args.out, files, below="" if args.host else name)):
                 written.append({"host": name, "path": str(file.path), "written": str(path),
                                 "mode": f"{file.mode:04o}", "owner": file.owner, "group": file.group,
                                 "secret": file.secret})
             text = instructions(configs[name])
             if text:
                 notes.append(text)
+    except NetdwgError:
+        raise  # the writer's own error names the file and the fix
     except PermissionError as err:
         raise NotPermittedError(f"cannot write {err.filename}: permission denied",
                                 fix="choose another --out directory") from None

@@ -32,6 +32,7 @@ from netdwg.guard.service import notify, setup_logging, watchdog_interval
 from netdwg.guard.sources.leases import LEASE_DIR, LeaseWatcher
 from netdwg.guard.sources.netlink import NetlinkMonitor
 from netdwg.guard.state import GuardState, load_state, save_state
+from netdwg.host.files import Tree
 
 log = logging.getLogger("netdwg.guard")
 
@@ -407,11 +408,9 @@ class Guard:
         status = status_json(self.decision, self.state, self.config, os.getpid(), self.endpoint_resets,
                              self.last_reaction_ms)
         try:
-            self.paths.status.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.paths.status.with_name(self.paths.status.name + ".tmp")
-            tmp.write_text(json.dumps(status, indent=1) + "\n", encoding="utf-8")
-            os.replace(tmp, self.paths.status)
-        except OSError as err:
+            Tree(self.paths.status.parent).write(self.paths.status.name,
+                                                 (json.dumps(status, indent=1) + "\n").encode("utf-8"), 0o644)
+        except (OSError, NetdwgError) as err:
             log.debug("cannot write status: %s", err)
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from netdwg.errors import ParseError, Span
+from netdwg.host.files import Tree
 from netdwg.guard.config import Fingerprint
 from netdwg.guard.observed import Observed
 from netdwg.guard.policy import gather_evidence
@@ -43,16 +42,9 @@ def load_learned(path: Path) -> dict[str, tuple[Fingerprint, ...]]:
 
 
 def save_learned(path: Path, learned: dict[str, tuple[Fingerprint, ...]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps({"version": 1, "sites": {s: [fingerprint_to_json(f) for f in fps]
                                                for s, fps in sorted(learned.items())}}, indent=1) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    Tree(path.parent).write(path.name, text.encode("utf-8"), 0o644)
 
 
 def fingerprint_of_link(observed: Observed, dev: str) -> Fingerprint:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from netdwg.errors import ParseError, Span
+from netdwg.host.files import Tree
 from netdwg.guard.observed import Route
 from netdwg.guard.policy import AddRoute, Change, DeleteRoute, SwapAllowedIps
 from netdwg.keys import PublicKey
@@ -78,26 +77,11 @@ def load_state(path: Path) -> GuardState:
 
 
 def save_state(path: Path, state: GuardState) -> None:
-    """Atomic: temp file in the same directory, then rename. An empty state removes the file.
+    """Atomic, through netdwg's one writer (netdwg/host/files.py). An empty state removes the file.
 
-    No fsync: /run is a tmpfs, and what the file records (routes) does not
-    survive a power loss either; the rename alone keeps it whole across a
-    crash of the guard. (An fsync per join costs ~20 ms on a disk-backed /run.)"""
+    /run is a tmpfs: the writer's fsync costs nothing there."""
+    tree = Tree(path.parent)
     if not state.changes:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
+        tree.remove(path.name)
         return
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(render_state(state))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    tree.write(path.name, render_state(state).encode("utf-8"), 0o644)

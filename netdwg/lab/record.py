@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from netdwg.host.files import Tree
+
 STATE_DIR = Path(os.environ.get("NETDWG_LAB_STATE_DIR", "/run/netdwg-lab"))  # tests point it elsewhere
 
 
@@ -118,8 +120,6 @@ class Record:
     extra: dict = field(default_factory=dict)  # free-form data for higher layers (the lab's world)
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
         data = {
             "sandbox_id": self.sandbox_id,
             "owner_pid": self.owner_pid,
@@ -128,8 +128,7 @@ class Record:
             "procs": [p.to_json() for p in self.procs],
             "extra": self.extra,
         }
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, self.path)
+        Tree(self.path.parent).write(self.path.name, json.dumps(data, indent=1).encode(), 0o644)
 
     @classmethod
     def load(cls, path: Path) -> "Record":

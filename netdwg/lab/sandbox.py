@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from netdwg.errors import ExternalError
+from netdwg.host.files import Tree
 from netdwg.lab.record import (  # noqa: F401 (re-exported: the sandbox interface)
     STATE_DIR, ProcRecord, Record, _proc_start, destroy_recorded, stale_records,
 )
@@ -124,19 +125,9 @@ class Node:
 
     def write_file(self, path: str, text: str | bytes, mode: int = 0o644, owner: str = "root",
                    group: str = "root") -> None:
-        """Write a file in the node's mount namespace with its final mode and owner, then rename."""
-        target = self.path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.ndwtmp")
+        """Write a file in the node's mount namespace with its final mode and owner (netdwg's one writer)."""
         data = text.encode() if isinstance(text, str) else text
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        try:
-            os.fchown(fd, pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid)
-            os.fchmod(fd, mode)
-            os.write(fd, data)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
+        Tree(self.path("/")).write(path, data, mode, (pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid))
 
     def read_file(self, path: str) -> str:
         return self.path(path).read_text()

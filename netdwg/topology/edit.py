@@ -3,7 +3,9 @@
     add_host(text, name, values) -> Edit      a new [[name]] at the end of [hosts]
     remove_host(text, name) -> Edit           its section, the comments directly above it,
                                               its name in every allow/reach list, pairs it ends
-    write_topology(path, text)                atomic replace, keeping the file's mode
+
+Nothing here writes: `netdwg.apply.writes.write_topology` replaces the file
+atomically, keeping its mode.
 
 Why line edits rather than `ConfigObj.write()`: configobj keeps comments and
 order, but re-indents every key and re-aligns every inline comment, so a
@@ -15,11 +17,8 @@ an edit never leaves a file netdwg cannot load.
 from __future__ import annotations
 
 import difflib
-import os
 import re
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping
 
 from netdwg.errors import ConfigError, NetdwgError, Span
@@ -250,29 +249,3 @@ def _validate(text: str, path: str) -> None:
     except ConfigError as err:
         raise ConfigError(f"{path}: the edit would leave an invalid topology; nothing was written",
                           err.diagnostics) from None
-
-
-def write_topology(path: str | Path, text: str) -> None:
-    """Replace the file atomically, keeping its mode (and owner, when we may)."""
-    path = Path(path)
-    try:
-        st = path.stat()
-        mode = st.st_mode & 0o7777
-    except FileNotFoundError:
-        st, mode = None, 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        if st is not None and os.geteuid() == 0:
-            os.chown(tmp, st.st_uid, st.st_gid)
-        os.replace(tmp, path)
-    except PermissionError:
-        Path(tmp).unlink(missing_ok=True)
-        raise NetdwgError(f"{path}: permission denied", Span(str(path)), fix="run as root") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

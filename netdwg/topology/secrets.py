@@ -23,7 +23,8 @@ and gain it on the next save; older netdwg ignores the section.
 
 A host that keeps its own private key sets ``public_key =`` in the topology
 and has no entry here. `complete_secrets` is pure given its key generators;
-only `load_secrets`/`save_secrets` touch disk (umask 077, temp file, rename).
+only `load_secrets` touches disk (it reads). `format_secrets` gives the text
+`netdwg.apply.writes.save_secrets` writes (0600, atomically).
 """
 
 from __future__ import annotations
@@ -32,10 +33,8 @@ import binascii
 import hashlib
 import hmac
 import io
-import os
 import re
 import stat
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -379,35 +378,3 @@ def load_secrets(path: str | Path, missing_ok: bool = True) -> Secrets:
     except PermissionError:
         raise NotPermittedError("cannot read the secrets store: permission denied", Span(str(path)),
                                 fix="run as root (the store is 0600 root:root)") from None
-
-
-
-def save_secrets(path: str | Path, secrets: Secrets) -> None:
-    """Write atomically with mode 0600 from the start (wg-quick's umask 077, then rename)."""
-    path = Path(path)
-    old_umask = os.umask(0o077)
-    try:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        except PermissionError as err:  # name the store, not the temp file mkstemp tried
-            raise NotPermittedError(f"cannot save the secrets store: {(err.strerror or 'permission denied').lower()}",
-                                    Span(str(path)),
-                                    fix="run as root (the store holds the private keys; it is written mode 0600)") from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(format_secrets(secrets))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    finally:
-        os.umask(old_umask)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

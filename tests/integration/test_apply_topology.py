@@ -26,7 +26,7 @@ def test_apply_from_the_topology_brings_up_traffic_and_is_idempotent(sandbox: Sa
         shutil.copy(GOLDEN / name, tmp_path / name)
     os.chmod(tmp_path / "topology.secrets", 0o600)
     topology = str(tmp_path / "topology.conf")
-    configs = prepare(topology, complete=False).compile()
+    configs = prepare(topology).compile()
 
     switch = sandbox.netns("sw")
     switch.run(["ip", "link", "add", "br0", "type", "bridge"])

@@ -101,7 +101,7 @@ def test_qr_png_holds_the_conf_and_is_private(topo, tmp_path, capsys):
     from netdwg.topology.compile import compile_host
     from netdwg.topology.prepare import prepare
 
-    prepared = prepare(topo, complete=False)
+    prepared = prepare(topo)
     text = conf_text(compile_host(prepared.topology, prepared.secrets, "ben").interfaces[0])
     matrix = qr_matrix(text)
     image = Image.open(png).convert("L")
@@ -150,7 +150,12 @@ def test_render_reads_the_topology_once_and_creates_each_directory_once(topo, tm
     loads, mkdirs = [], []
     real_load, real_mkdir = prepare_module.load_topology, os.mkdir
     monkeypatch.setattr(prepare_module, "load_topology", lambda path: loads.append(path) or real_load(path))
-    monkeypatch.setattr(os, "mkdir", lambda path, *a, **k: mkdirs.append(str(path)) or real_mkdir(path, *a, **k))
+
+    def mkdir(path, *args, dir_fd=None, **kwargs):  # a name in a directory opened by descriptor, or a path
+        mkdirs.append(os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), path) if dir_fd is not None else str(path))
+        return real_mkdir(path, *args, dir_fd=dir_fd, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
     out = tmp_path / "one"
     assert main(["render", "-t", str(topo), "--host", "ben", "--out", str(out)]) == 0
     assert len(loads) == 1  # not once to check --host and again to render

@@ -22,7 +22,7 @@ def compiled(scenario: str, tmp_path: Path):
     for name in ("topology.conf", "topology.secrets"):
         shutil.copy(GOLDEN / scenario / name, tmp_path / name)
     os.chmod(tmp_path / "topology.secrets", 0o600)
-    return prepare(tmp_path / "topology.conf", complete=False).compile()
+    return prepare(tmp_path / "topology.conf").compile()
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -15,13 +15,14 @@ from types import MappingProxyType
 
 import pytest
 
+from netdwg.apply.writes import save_secrets
 from netdwg.keys import PublicKey, _derive_public, pubkey
 from netdwg.render import render_host
 from netdwg.topology import parse_topology
 from netdwg.topology.compile import compile_topology
 from netdwg.topology.secrets import (
     RecordedKey, Secrets, complete_secrets, forget_host, format_secrets, load_secrets, parse_secrets, public_key,
-    rotate_key, save_secrets,
+    rotate_key,
 )
 from golden_support import GOLDEN, SCENARIOS, load_scenario
 
@@ -165,6 +166,7 @@ def test_a_host_that_keeps_its_own_key_is_not_overridden_by_a_record():
 
 
 def test_keys_generate_upgrades_an_old_complete_store_once(tmp_path):
+    from netdwg.apply.writes import complete_store
     from netdwg.topology.prepare import prepare
 
     topology_path = tmp_path / "t.conf"
@@ -174,14 +176,14 @@ def test_keys_generate_upgrades_an_old_complete_store_once(tmp_path):
     store.write_text(format_secrets(secrets).split("\n# Public keys")[0] + "\n")  # old format, complete
     os.chmod(store, 0o600)
     said: list[str] = []
-    prepared = prepare(topology_path, complete=True, announce=said.append)
+    prepared = complete_store(prepare(topology_path), said.append)
     assert prepared.generated == () and prepared.secrets == secrets
     assert said == ["[#] recorded 3 public key(s) in the store (derived once, not on every render)",
                     f"[#] saved {store} (mode 0600)"]
     assert dict(load_secrets(store).public_keys) == dict(secrets.public_keys)
     said.clear()
     text = store.read_text()
-    prepare(topology_path, complete=True, announce=said.append)
+    complete_store(prepare(topology_path), said.append)
     assert said == [] and store.read_text() == text  # nothing more to record: not saved again
-    prepare(topology_path, complete=False, announce=said.append)
+    prepare(topology_path)
     assert said == []

@@ -170,7 +170,8 @@ def test_cli_dry_run_shows_a_diff_and_writes_nothing(tmp_path, capsys):
 
 
 def test_cli_remove_forget_keys_cleans_the_secrets_store(tmp_path, capsys):
-    from netdwg.topology.secrets import Secrets, complete_secrets, load_secrets, save_secrets
+    from netdwg.apply.writes import save_secrets
+    from netdwg.topology.secrets import Secrets, complete_secrets, load_secrets
 
     path = tmp_path / "netdwg.conf"
     path.write_text(HARBOR)

@@ -7,11 +7,12 @@ import stat
 
 import pytest
 
-from netdwg.errors import SecretsError
+from netdwg.apply.writes import save_secrets
+from netdwg.errors import NetdwgError, SecretsError
 from netdwg.keys import PresharedKey, PrivateKey
 from netdwg.topology import parse_topology
 from netdwg.topology.secrets import (
-    Secrets, complete_secrets, format_secrets, forget_host, load_secrets, public_key, rotate_key, save_secrets,
+    Secrets, complete_secrets, format_secrets, forget_host, load_secrets, public_key, rotate_key,
 )
 
 TOPOLOGY = """\
@@ -107,16 +108,17 @@ def test_an_all_comment_topology_says_what_to_do(tmp_path):
 
 
 def test_generated_keys_are_announced_only_once_the_store_is_saved(tmp_path):
-    from netdwg.topology.prepare import Prepared, complete_prepared
+    from netdwg.apply.writes import complete_store
+    from netdwg.topology.prepare import Prepared
 
     topology = parse_topology(TOPOLOGY, str(tmp_path / "t.conf"))
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     said: list[str] = []
-    with pytest.raises(OSError):
-        complete_prepared(Prepared(topology, Secrets(), blocker / "t.secrets"), said.append)
+    with pytest.raises(NetdwgError, match="not a directory"):
+        complete_store(Prepared(topology, Secrets(), blocker / "t.secrets"), said.append)
     assert said == []  # nothing claims keys that were never kept
 
-    prepared = complete_prepared(Prepared(topology, Secrets(), tmp_path / "t.secrets"), said.append)
+    prepared = complete_store(Prepared(topology, Secrets(), tmp_path / "t.secrets"), said.append)
     assert said[-1].startswith("[#] saved") and len(prepared.generated) == 5
     assert load_secrets(tmp_path / "t.secrets") == prepared.secrets
