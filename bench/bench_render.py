@@ -20,7 +20,7 @@ from pathlib import Path
 
 from netdwg.keys import _derive_public
 from netdwg.render import render_host
-from netdwg.render.text import bulk_allocation
+from netdwg.allocation import gc_paused as bulk_allocation
 from netdwg.topology import load_topology
 from netdwg.topology.compile import compile_topology
 from netdwg.apply.writes import save_secrets

@@ -14,10 +14,10 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from netdwg.errors import ConfigError, NetdwgError, NotPermittedError, ParseError, SecretsError, Span
-from netdwg.keys import PresharedKey, PrivateKey, PublicKey
+from netdwg.keys import PresharedKey, PrivateKey
 from netdwg.plan.model import DesiredHost
 from netdwg.rendered import MODE_NETWORKD_SECRET, MODE_PRIVATE, MODE_PUBLIC, RenderedFile
-from netdwg.wireguard import Endpoint, WgDevice, WgPeer
+from netdwg.wireguard import WgDevice
 
 NETWORKD_DIRS = ("etc/systemd/network", "run/systemd/network")
 

@@ -11,16 +11,10 @@ import difflib
 import io
 import ipaddress
 import re
-import socket
 from pathlib import Path
 from types import MappingProxyType
 
-from configobj import ConfigObj, ConfigObjError, flatten_errors, get_extra_values
-
-try:  # configobj >= 5.0.9 ships validate inside the package; Debian 12's 5.0.8 as a top-level module
-    from configobj.validate import Validator
-except ImportError:  # pragma: no cover - depends on the installed configobj
-    from validate import Validator  # type: ignore[no-redef]
+from configobj import ConfigObj, ConfigObjError
 
 from netdwg.allocation import gc_paused
 from netdwg.errors import ConfigError, Diagnostic, NetdwgError, ParseError, Severity, Span
@@ -30,7 +24,7 @@ from netdwg.topology.model import (
 )
 from netdwg.values import (MAX_TOPOLOGY_BYTES, ValueRefused, check_dns_name, check_file, check_host,
                            check_interface, check_name, check_text, read_limited, value_diagnostic)
-from netdwg.topology.spec import CONFIGSPEC, KNOWN_KEYS, fast_parse, fast_validate, scan_lines
+from netdwg.topology.spec import KNOWN_KEYS, checker, scan_lines
 from netdwg.wireguard import Endpoint
 
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
@@ -78,15 +72,8 @@ def _ip_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 
 def _ip_address(text: str):
-    stripped = text.strip()
     try:
-        # inet_pton accepts exactly the dotted quads ipaddress does (no leading zeros,
-        # octets <= 255) and is 4x faster: a topology may hold 10,000 addresses.
-        return ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, stripped))
-    except (OSError, ValueError):
-        pass  # IPv6, or not an address: ipaddress decides and words the error
-    try:
-        return ipaddress.ip_address(stripped)
+        return ipaddress.ip_address(text.strip())
     except ValueError:
         raise ValueError(f"{text!r} is not an IP address") from None
 
@@ -148,36 +135,17 @@ def parse_topology(text: str, path: str = "<topology>") -> Topology:
                           fix="describe your network (netdwg.conf(5); example: /usr/share/doc/netdwg/examples/harbor.conf), "
                               "or give rendered files with --from DIR")
     with gc_paused():
-        return _parse(text, path, fast=True)
+        return _parse(text, path)
 
 
-def _parse(text: str, path: str, fast: bool) -> Topology:
-    """`fast`: parse and convert with spec.fast_parse and spec.fast_validate when they vouch for the whole file.
-
-    Otherwise, and whenever the file has a problem, configobj's Validator runs and
-    its findings are the diagnostics: both ways give the same `Topology`
-    (tests/property/test_topology_load_fast.py).
-    """
-    found = None
-    parsed = fast_parse(text) if fast else None
-    if parsed is not None:
-        tree, where, keys_of = parsed
-        out = _Collector(path, where, keys_of)
-        _check_written(tree, out)
-        found = fast_validate(tree)
-    else:
-        out = _Collector(path, *scan_lines(text))
-        if fast:
-            tree = _read_conf(text, path, None)
-            _check_written(tree, out)
-            found = fast_validate(tree)
-    if found is None:
-        conf = _read_conf(text, path, io.StringIO(CONFIGSPEC))
-        _check_written(conf, out)
-        _check_with_validator(conf, out)
-        found = (conf["network"], {name: conf["hosts"][name] for name in conf["hosts"]},
-                 {name: conf["pairs"][name] for name in conf["pairs"]})
-    network_values, host_values, pair_values = found
+def _parse(text: str, path: str) -> Topology:
+    """configobj parses the file, `spec.checker` converts and checks every value against the
+    configspec; `scan_lines` finds the line of each key for the diagnostics."""
+    out = _Collector(path, *scan_lines(text))
+    conf = _read_conf(text, path)
+    _check_written(conf, out)
+    (network_values, host_values, pair_values), errors, unknown = checker().check(conf)
+    _report_problems(conf, errors, unknown, out)
     _check_strings(network_values, host_values, pair_values, out)
 
     network = _network(network_values, out)
@@ -261,11 +229,11 @@ def _check_strings(network, hosts, pairs, out: _Collector) -> None:
                     out.diagnostics.append(value_diagnostic(err, out.span(*where, key), subject))
 
 
-def _read_conf(text: str, path: str, configspec) -> ConfigObj:
+def _read_conf(text: str, path: str) -> ConfigObj:
     try:
         # interpolation=False: values are literal ('%(name)s' was configobj's undocumented
         # ConfigParser-style substitution, and a traceback when the name was unknown).
-        return ConfigObj(io.StringIO(text), configspec=configspec, list_values=True, interpolation=False,
+        return ConfigObj(io.StringIO(text), list_values=True, interpolation=False,
                          raise_errors=False, file_error=True, encoding="utf-8")
     except ConfigObjError as err:
         found = getattr(err, "errors", None) or [err]
@@ -276,10 +244,9 @@ def _read_conf(text: str, path: str, configspec) -> ConfigObj:
         raise ConfigError(f"{path}: syntax error", diags) from None
 
 
-def _check_with_validator(conf: ConfigObj, out: _Collector) -> None:
-    """configobj's Validator: types, defaults, missing and unknown keys. Raises ConfigError on errors."""
-    results = conf.validate(Validator(), preserve_errors=True)
-    for sections, key, error in flatten_errors(conf, results):
+def _report_problems(conf: ConfigObj, errors, unknown, out: _Collector) -> None:
+    """Bad values, missing and unknown keys as diagnostics. Raises ConfigError on errors."""
+    for sections, key, error in errors:
         where = (*sections, key) if key else tuple(sections)
         if error is False:
             if key is None:
@@ -289,7 +256,7 @@ def _check_with_validator(conf: ConfigObj, out: _Collector) -> None:
                           fix=f"add '{key} = ...' (see netdwg.conf(5))")
         else:
             out.error("NDW001", where, f"{key} = {_value_at(conf, sections, key)!r}: {error}")
-    for sections, name in get_extra_values(conf):
+    for sections, name in unknown:
         kind = {0: "top", 1: "network" if sections[:1] == ("network",) else "section"}.get(len(sections), "")
         if len(sections) == 2:
             kind = "host" if sections[0] == "hosts" else "pair"

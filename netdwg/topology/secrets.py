@@ -29,7 +29,6 @@ only `load_secrets` touches disk (it reads). `format_secrets` gives the text
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import hmac
 import io
@@ -215,57 +214,7 @@ def forget_host(secrets: Secrets, host: str) -> Secrets:
     return Secrets(MappingProxyType(keys), MappingProxyType(psks), MappingProxyType(records))
 
 
-# The store as `format_secrets` writes it, read without configobj (0.21 s for a
-# 10,000-host store, 0.05 s this way): section headers, comments, and
-# "name = key" lines whose key is canonical base64 of 32 bytes (43 characters,
-# the last leaving its 2 unused bits zero, then "="), so it decodes without the
-# checks of `from_base64`; in [public_keys], the key then blanks and its 16-digit
-# lowercase hex digest. Anything else (quotes, inline comments, an odd name,
-# a bad key, a duplicate) makes `_read_fast` give up and configobj read the file,
-# with its error messages (tests/property/test_secrets_fast.py: same result either way).
-#
-# Line breaks str.splitlines() (configobj) honours inside what "\n"-splitting keeps as one
-# line. Only a comment can hide one: the key lines and headers must match ASCII exactly.
-_LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-_FAST_SECTIONS = {"[private_keys]": "private_keys", "[preshared_keys]": "preshared_keys",
-                  "[public_keys]": "public_keys"}
-_FAST_ENTRY = re.compile(r"([A-Za-z0-9][A-Za-z0-9_.-]*(?::[A-Za-z0-9][A-Za-z0-9_.-]*)?)[ \t]*=[ \t]*"
-                         r"([A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)(?:[ \t]+([0-9a-f]{16}))?")
 _RECORD = re.compile(r"(\S+)\s+([0-9a-f]{16})")  # a [public_keys] value: key, digest
-
-
-def _read_fast(text: str) -> tuple[dict[str, bytes], dict[str, bytes], dict[str, tuple[bytes, str]]] | None:
-    """(private key name -> raw, PSK name -> raw, host -> (public raw, digest)), or None when configobj must decide."""
-    sections: dict[str, dict] = {}
-    current: dict | None = None
-    recording = False  # in [public_keys], where each key comes with its digest
-    match_entry = _FAST_ENTRY.fullmatch
-    decode = binascii.a2b_base64
-    for line in text.split("\n"):
-        line = line.strip()
-        if not line:
-            continue
-        if line[0] == "#":
-            if _LINE_BREAKS.search(line):
-                return None  # configobj would read what follows as another line
-            continue
-        found = match_entry(line)
-        if found is not None:
-            name, key, digest = found.groups()
-            if current is None or name in current or recording != (digest is not None):
-                return None  # a key outside the sections, a duplicate (configobj's error), a digest out of place
-            current[name] = (decode(key), digest) if recording else decode(key)
-            continue
-        section = _FAST_SECTIONS.get(line)
-        if section is None or section in sections:
-            return None
-        current = sections[section] = {}
-        recording = section == "public_keys"
-    keys = sections.get("private_keys", {})
-    psks = sections.get("preshared_keys", {})
-    if any(":" in name for name in keys) or not all(":" in name for name in psks):
-        return None
-    return keys, psks, sections.get("public_keys", {})
 
 
 def _check_names(text: str, path: str, sections: dict[str, object]) -> None:
@@ -296,19 +245,6 @@ def _line_of(text: str, name: str) -> int:
 
 def parse_secrets(text: str, path: str = "<secrets>") -> Secrets:
     check_file(path, text, MAX_SECRETS_BYTES, "a secrets store")
-    fast = _read_fast(text)
-    if fast is not None:
-        keys_raw, psks_raw, recorded = fast
-        _check_names(text, path, {"private_keys": keys_raw, "preshared_keys": psks_raw, "public_keys": recorded})
-        return Secrets(MappingProxyType({name: PrivateKey(raw) for name, raw in keys_raw.items()}),
-                       MappingProxyType({pair_id(*name.split(":", 1)): PresharedKey(raw)
-                                         for name, raw in psks_raw.items()}),
-                       MappingProxyType({name: RecordedKey(PublicKey(raw), digest)
-                                         for name, (raw, digest) in recorded.items()}))
-    return _parse_with_configobj(text, path)
-
-
-def _parse_with_configobj(text: str, path: str) -> Secrets:
     try:
         conf = ConfigObj(io.StringIO(text), list_values=False, raise_errors=True)
     except ConfigObjError as err:

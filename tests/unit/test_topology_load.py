@@ -149,3 +149,15 @@ def test_cli_lint_explains_every_documented_code(capsys):
         assert main(["lint", "--explain", code]) == 0, code
         assert code in capsys.readouterr().out
     assert main(["lint", "--explain", "NDW099"]) == 2
+
+
+def test_a_key_written_as_a_section_is_an_error_with_its_line():
+    """configobj's own validate() stopped with an AttributeError here (a traceback, exit 70)."""
+    from netdwg.errors import ConfigError
+    from netdwg.topology.load import parse_topology
+
+    text = "[network]\nname = x\n[hosts]\n  [[a]]\n  role = hub\n    [[[address]]]\n    x = 1\n"
+    with pytest.raises(ConfigError) as err:
+        parse_topology(text, "t.conf")
+    messages = [(str(d.span), d.message) for d in err.value.diagnostics]
+    assert ("t.conf:6", "address = {'x': '1'}: Value 'address' was provided as a section") in messages
