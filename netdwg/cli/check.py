@@ -30,20 +30,25 @@ drop-ins), sysctl.d files, wg-quick .conf files and netplan YAML. Every finding
 is printed as FILE:LINE: SEVERITY: MESSAGE [CODE], with a fix: unknown keys
 (with "did you mean"), keys newer than the target systemd, bad keys, addresses
 and ports, lines the program would ignore or reject, and key-bearing files that
-others can read. Nothing is changed. A directory checks the files in it.
+others can read. Nothing is changed. A directory checks the files in it and,
+below it, those of host trees (DIR/HOST/etc/systemd/network, etc/wireguard,
+etc/sysctl.d, etc/netplan, as `netdwg render --out DIR` writes them), across
+hosts too; a directory with none of them is an error.
 """
 
 EPILOG = """\
 examples:
   netdwg check /etc/systemd/network/*.netdev /etc/systemd/network/*.network
   netdwg check /etc/systemd/network              every unit file and drop-in there
+  netdwg check out/                              every host tree 'netdwg render --out out/' wrote
   netdwg check /etc/wireguard/wg0.conf /etc/sysctl.d/99-netdwg.conf
   netdwg check --systemd-version 249 hub.netdev  warn about keys newer than v249
   netdwg check --type sysctl forwarding.conf     when the name does not tell
   netdwg check --json /etc/netplan/*.yaml | jq '.diagnostics[]'
 
-exit codes: 0 clean (warnings allowed), 1 warnings with --strict, 2 errors,
-77 a file could not be read (permission denied).
+exit codes: 0 clean (warnings allowed), 1 warnings with --strict, 2 errors
+(a directory with nothing to check too), 77 a file could not be read
+(permission denied).
 """
 
 
@@ -69,8 +74,11 @@ class Checked:
 
 def run(args: argparse.Namespace) -> int:
     results = [check_path(path, args.kind, args.systemd_version) for path in expand_paths(args.files)]
-    empty = [Diagnostic("CHK004", Severity.WARNING, "no unit, sysctl, wg-quick or netplan files in this directory",
-                        Span(path), fix="name the files, or a directory such as /etc/systemd/network")
+    # Nothing checked is not a clean result: a wrong directory must not pass a script's `netdwg check`.
+    empty = [Diagnostic("CHK004", Severity.ERROR, "no unit, sysctl, wg-quick or netplan files in this directory "
+                        "or in the host trees below it", Span(path),
+                        fix="name the files, a directory such as /etc/systemd/network, or one holding host trees "
+                            "(HOST/etc/...) as 'netdwg render --out DIR' writes them")
              for path in args.files if os.path.isdir(path) and not expand_paths([path])]
     diagnostics = (empty + [d for r in results for d in r.diagnostics] + _sysctl_overrides(results)
                    + _across_hosts(results))
@@ -114,8 +122,17 @@ def _sysctl_overrides(results: list[Checked]) -> list[Diagnostic]:
     return check_sysctl_overrides(files) if len(files) > 1 else []
 
 
+_DROPIN_DIRS = tuple(s + ".d" for s in UNIT_SUFFIXES)
+# Below the directory named, where each kind lives in a host tree (HOST/etc/... as `netdwg render
+# --out DIR` lays it out): other .conf and .yaml files there (guard.conf, an application's YAML)
+# are not these formats.
+_HOME = {".conf": ("wireguard", "sysctl.d"), ".yaml": ("netplan",), ".yml": ("netplan",)}
+
+
 def expand_paths(paths: list[str]) -> list[str]:
-    """Directories become the files in them (and in their *.d drop-in directories), sorted."""
+    """Directories become the files in them (and in their *.d drop-in directories), sorted; below
+    them, the unit files, drop-ins, wireguard/*.conf, sysctl.d/*.conf and netplan/*.yaml of every
+    subdirectory (a directory of host trees: DIR/HOST/etc/systemd/network/..., DIR/HOST/etc/wireguard/...)."""
     out: list[str] = []
     for path in paths:
         p = Path(path)
@@ -123,10 +140,25 @@ def expand_paths(paths: list[str]) -> list[str]:
             out.append(path)
             continue
         for child in sorted(p.iterdir()):
-            if child.is_dir() and child.name.endswith(tuple(s + ".d" for s in UNIT_SUFFIXES)):
+            if child.is_dir() and child.name.endswith(_DROPIN_DIRS):
                 out += [str(f) for f in sorted(child.glob("*.conf"))]
             elif child.is_file() and (child.suffix in (*UNIT_SUFFIXES, ".conf", ".yaml", ".yml")):
                 out.append(str(child))
+            elif child.is_dir() and not child.name.startswith("."):
+                out += _tree_files(child)
+    return out
+
+
+def _tree_files(top: Path) -> list[str]:
+    out: list[str] = []
+    for root, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        here = Path(root)
+        for name in sorted(files):
+            suffix = Path(name).suffix
+            if suffix in UNIT_SUFFIXES or (suffix == ".conf" and here.name.endswith(_DROPIN_DIRS)) \
+                    or here.name in _HOME.get(suffix, ()):
+                out.append(str(here / name))
     return out
 
 
