@@ -278,10 +278,11 @@ def test_check_missing_directory_binary_and_fifo(work, capsys):
     assert out.count("fix:") == 3
 
 
-def test_check_empty_directory_warns(work, capsys):
-    assert main(["check", "adir"]) == 0
-    assert main(["check", "--strict", "adir"]) == 1
-    assert "adir: warning: no unit, sysctl, wg-quick or netplan files" in capsys.readouterr().out
+def test_check_empty_directory_is_an_error(work, capsys):
+    # nothing checked is not success (issue 14): a script's `netdwg check WRONGDIR` must fail
+    assert main(["check", "adir"]) == 2
+    assert main(["check", "--strict", "adir"]) == 2
+    assert "adir: error: no unit, sysctl, wg-quick or netplan files" in capsys.readouterr().out
 
 
 def test_unknown_lint_rule(capsys):
