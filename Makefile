@@ -34,7 +34,7 @@ test-unit: venv
 	$(PY) -m pytest tests/unit tests/property $(PYTEST_ARGS)
 
 demo: venv
-	$(VENV)/bin/netdwg lab demo examples/harbor.conf
+	$(VENV)/bin/netdwg lab demo examples/1-offices.conf
 
 bench: venv
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

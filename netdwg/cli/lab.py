@@ -40,7 +40,7 @@ examples:
   netdwg lab exec ana -- ip route         run a command in a host (or oslo-dev, oslo-rtr, inet ...)
   netdwg lab status                       what is running
   netdwg lab down                         remove everything
-  netdwg lab demo examples/harbor.conf    all of the above with a report (make demo)
+  netdwg lab demo examples/1-offices.conf all of the above with a report (make demo)
 
 exit status: 0 ok, 1 check found a mismatch, 2 bad input or lab failure, 77 not root.
 """
@@ -108,9 +108,11 @@ def register(subparsers) -> None:
 
     demo = verbs.add_parser("demo", help="up, check, roam with iperf3, report, down", formatter_class=fmt,
                             description="The whole story in one command (make demo): bring the topology "
-                                        "up, check reachability, roam a laptop onto a LAN and back with "
-                                        "iperf3, print a report, and tear everything down.",
-                            epilog="example:\n  netdwg lab demo examples/harbor.conf")
+                                        "up, check reachability, walk a laptop of each backend into an "
+                                        "office and back with iperf3 (tunnel vs LAN), print a report, and "
+                                        "tear everything down.",
+                            epilog="examples:\n  netdwg lab demo examples/1-offices.conf\n"
+                                   "  netdwg lab demo examples/3-site-to-site.conf")
     demo.add_argument("topology")
     demo.set_defaults(func=run_demo)
     parser.set_defaults(func=lambda args: (parser.print_help(), EXIT_ERROR)[1])

@@ -1,4 +1,9 @@
-"""``netdwg lab demo`` (``make demo``): up, check, roam with iperf3, a report, down."""
+"""``netdwg lab demo FILE`` (``make demo``: examples/1-offices.conf): up, check, roam with iperf3, a report, down.
+
+The roam: a laptop per backend walks into the office where the roaming fix applies best (the
+site widens, or the laptop's guard can recognise the office) and back out, so the report sets
+the tunnel's throughput beside the LAN's.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,41 @@ import sys
 import time
 
 from netdwg.lab.check import expected_probes, format_table, run_probes
-from netdwg.lab.roam import AWAY, format_roam, roam
+from netdwg.lab.roam import AWAY, Measurement, format_roam, roam
 from netdwg.lab.state import Lab, destroy_labs, find_lab, lab_records
 from netdwg.lab.up import bring_up
-from netdwg.topology.model import Role
+from netdwg.lab.world import SiteLan
+from netdwg.topology.model import GuardAction, Role
 
 
 def _out(line: str = "") -> None:
     print(line, flush=True)
 
 
-def pick_roamer(lab: Lab) -> tuple[str, str] | None:
-    """A roaming host (one with the guard first) and a site it reaches."""
-    roamers = list(lab.topology.by_role(Role.ROAMING))
-    roamers.sort(key=lambda h: not h.guard)
-    for host in roamers:
-        for lan in lab.world.lans:
-            if host.reach is None or lan.site in host.reach:
-                return host.name, lan.site
-    return None
+def _mbits(m: Measurement) -> str:
+    return "-" if m.mbits is None else f"{m.mbits:,.0f} Mbit/s"
+
+
+def _fixed_on(lab: Lab, host, lan: SiteLan) -> int:
+    """0: the LAN's route wins there without a daemon (the site widens); 1: the laptop's guard can
+    recognise the office (a fingerprint); 2: nothing fixes it (the demo shows the conflict)."""
+    site_lan = lab.topology.host(lan.site).lans[lan.index]
+    if site_lan.guard_action is GuardAction.WIDEN and site_lan.widen_to is not None:
+        return 0
+    return 1 if host.guard and not site_lan.fingerprint.is_empty() else 2
+
+
+def pick_roams(lab: Lab) -> list[tuple[str, str]]:
+    """(laptop, site) to walk in: a laptop per backend (a guarded one first), each into the office
+    it reaches where the roaming fix applies best."""
+    lans = [lan for lan in lab.world.lans if lan.index == 0 and any(d.ns == lan.router for d in lab.world.dhcp)]
+    picks: dict[str, tuple[str, str]] = {}
+    for host in sorted(lab.topology.by_role(Role.ROAMING), key=lambda h: not h.guard):
+        reached = [lan for lan in lans if host.reach is None or lan.site in host.reach]
+        if reached and host.backend not in picks:
+            best = min(reached, key=lambda lan: _fixed_on(lab, host, lan))
+            picks[host.backend] = (host.name, best.site)
+    return list(picks.values())
 
 
 def demo(topology_path: str) -> int:
@@ -43,8 +64,8 @@ def demo(topology_path: str) -> int:
         rows.append(("lab up", f"{len(lab.topology.hosts)} hosts, {len(lab.sandbox.record.netns)} namespaces, "
                                f"{len(lab.sandbox.record.procs)} processes in {extra['up_seconds']:.1f} s"))
         hows = extra.get("configured_by", {})
-        rows.append(("configured by", ", ".join(f"{how} ({sum(1 for v in hows.values() if v == how)} hosts)"
-                                                for how in sorted(set(hows.values())))))
+        counts = {how: sum(1 for v in hows.values() if v == how) for how in sorted(set(hows.values()))}
+        rows.append(("configured by", ", ".join(f"{how} ({n} host{'s' if n > 1 else ''})" for how, n in counts.items())))
 
         _out("\n== 2/4 netdwg lab check")
         probes = expected_probes(lab.topology, lab.world)
@@ -67,28 +88,33 @@ def demo(topology_path: str) -> int:
                               f"blocked) in {time.monotonic() - tc:.1f} s: "
                               + ("all as the topology says" if not failed else f"{len(failed)} FAILED")))
 
-        pick = pick_roamer(lab)
-        if pick is None:
+        picks = pick_roams(lab)
+        if not picks:
             _out("\n== 3/4 roam: no roaming host reaches a LAN with DHCP in this topology, skipped")
             rows.append(("roam", "skipped (no roaming host reaches a LAN)"))
-        else:
-            host, site = pick
-            for step, to in (("3/4", site), ("4/4", AWAY)):
-                _out(f"\n== {step} netdwg lab roam {host} {to}")
-                report = roam(lab, host, to, say=_out)
-                _out(format_roam(report))
-                b, a = report.before, report.after
-                mb = lambda m: "-" if m.mbits is None else f"{m.mbits:,.0f} Mbit/s"  # noqa: E731
-                rows.append((f"roam {host} -> {to}",
-                             f"to {b.target}: {mb(b)} via {b.route_dev} -> {mb(a)} via {a.route_dev}; "
-                             f"tunnel back in {report.tunnel_back_in * 1000:.0f} ms"))
-                ok &= a.mbits is not None
+        for host, site in picks:
+            backend = lab.topology.host(host).backend
+            _out(f"\n== 3/4 netdwg lab roam {host} {site}   ({backend} laptop walks into the office)")
+            inside = roam(lab, host, site, say=_out)
+            _out(format_roam(inside))
+            _out(f"\n== 3/4 netdwg lab roam {host} away")
+            back = roam(lab, host, AWAY, measure=False, say=_out)
+            _out(format_roam(back))
+            b, a = inside.before, inside.after
+            ratio = f" ({a.mbits / b.mbits:,.0f}x)" if a.mbits and b.mbits else ""
+            others = ", ".join(f"{dev} via {via}" for dev, via in inside.other_lans)
+            rows.append((f"roam {host} ({backend}) -> {site}",
+                         f"to {b.target}: {_mbits(b)} via {b.route_dev} -> {_mbits(a)} via {a.route_dev}{ratio}"
+                         + (f"; {others}" if others else "")))
+            rows.append((f"roam {host} -> away", f"to {b.target} via {back.after.route_dev} again; tunnel back in "
+                                                  f"{back.tunnel_back_in * 1000:.0f} ms"))
+            ok &= a.mbits is not None and back.after.route_dev == b.route_dev
     finally:
         removed = destroy_labs()
         rows.append(("lab down", f"removed {sum(r.startswith('netns') for r in removed)} namespaces, "
                                  f"stopped {sum(r.startswith('process') for r in removed)} processes"))
     width = max(len(k) for k, _ in rows)
-    _out(f"\n== report ({time.monotonic() - t0:.0f} s)")
+    _out(f"\n== 4/4 report ({time.monotonic() - t0:.0f} s)")
     for key, value in rows:
         _out(f"  {key.ljust(width)}  {value}")
     _out("  result".ljust(width + 2) + ("  OK: the network behaves as the topology says" if ok else "  FAILED"))
