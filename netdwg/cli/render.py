@@ -32,7 +32,8 @@ EPILOG = """\
 examples:
   netdwg render --out /tmp/harbor                    every host, its own backend
   netdwg render --host ben --format wg-quick --out .  one host's wg-quick conf
-  netdwg render --key-files --out out/               PrivateKeyFile=/PresharedKeyFile= instead of inline keys
+  netdwg render --key-files --out out/               PrivateKeyFile=/PresharedKeyFile= (wg-quick: PostUp
+                                                     wg set %i private-key FILE) instead of inline keys
   netdwg render --json --out out/ | jq '.files[]'
 """
 
@@ -46,7 +47,8 @@ def register(subparsers) -> None:
     parser.add_argument("--format", choices=FORMAT_NAMES, help="interface files in this format "
                         "(default: each host's own backend)")
     parser.add_argument("--key-files", action="store_true",
-                        help="keys in separate files (PrivateKeyFile=, netplan key: /path)")
+                        help="keys in separate files (PrivateKeyFile=, netplan key: /path, wg-quick "
+                             "PostUp = wg set %%i private-key FILE)")
     parser.add_argument("--out", metavar="DIR", required=True, type=Path, help="where to write")
     parser.add_argument("--json", action="store_true", help="print what was written as JSON")
     parser.add_argument("--force", action="store_true", help="render even when lint finds errors")

@@ -3,7 +3,7 @@
 Pure: they never touch disk. One module per format:
 
     networkd.render(host, key_files=False)   .netdev (+ key files) and .network per interface
-    wgquick.render(host)                     /etc/wireguard/IF.conf (0600)
+    wgquick.render(host, key_files=False)    /etc/wireguard/IF.conf (0600) (+ key files, loaded by PostUp)
     netplan.render(host, key_files=False)    /etc/netplan/60-netdwg-IF.yaml (0600)
     sysctl.render(host)                      /etc/sysctl.d/60-netdwg.conf
     nftables.render(host)                    /etc/netdwg/netdwg.nft (table inet netdwg)
@@ -40,8 +40,6 @@ def render_interfaces(host: HostConfig, fmt: str | Backend | None = None, *,
         renderer = FORMATS[name]
     except KeyError:
         raise NetdwgError(f"unknown format {name!r}", fix=f"use one of: {', '.join(FORMATS)}") from None
-    if renderer is wgquick.render:
-        return renderer(host)
     return renderer(host, key_files=key_files)
 
 

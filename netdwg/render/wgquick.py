@@ -7,11 +7,16 @@ the host needs with PostUp (topologies.md, section 3); the kernel removes them
 with the interface, so no PostDown is needed.
 
 A host that keeps its own private key gets no PrivateKey line; PostUp loads
-it from its key file instead (wg-quick itself has no PrivateKeyFile).
+it from its key file instead (wg-quick itself has no PrivateKeyFile). With
+`--key-files` the same is done for keys netdwg holds: PostUp `wg set %i
+peer ... preshared-key FILE` and `wg set %i private-key FILE` load them from
+/etc/wireguard/IF.key and IF-PEER.psk (0600, written beside the .conf).
 """
 
 from __future__ import annotations
 
+import shlex
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import PurePosixPath
 
@@ -19,6 +24,7 @@ from netdwg.errors import InternalError
 from netdwg.render.text import Shared, joined, text_of
 from netdwg.rendered import MODE_PRIVATE, RenderedFile
 from netdwg.topology.hostconfig import HostConfig, Route, WgInterface
+from netdwg.wireguard import WgPeer
 from netdwg.wgquick import format_wgquick, wgquick_from_device
 
 WG_DIR = PurePosixPath("/etc/wireguard")
@@ -34,20 +40,43 @@ def _conf_path(name: str) -> PurePosixPath:
     return WG_DIR / f"{name}.conf"
 
 
+def command(*words: object) -> str:
+    """A PreUp/PostUp command line: wg-quick replaces %i, then bash runs it, so every word is
+    shell-quoted (the words netdwg writes need no quotes; anything else stays one word)."""
+    return " ".join(shlex.quote(str(word)) for word in words)
+
+
 def _route_command(route: Route) -> str:
     family = "-6" if route.destination.version == 6 else "-4"
-    words = ["ip", family, "route", "add", str(route.destination), "dev", "%i"]
+    words = ["ip", family, "route", "add", route.destination, "dev", "%i"]
     if route.metric is not None:
-        words += ["metric", str(route.metric)]
+        words += ["metric", route.metric]
     if route.table is not None:
-        words += ["table", str(route.table)]
-    return " ".join(words)
+        words += ["table", route.table]
+    return command(*words)
 
 
-def _settings(iface: WgInterface) -> tuple[str | None, tuple[str, ...]]:
+def key_path(iface: WgInterface) -> PurePosixPath:
+    """With --key-files: the private key beside the .conf, as admins keep it (wg-quick has no
+    PrivateKeyFile; PostUp loads it with `wg set`)."""
+    return WG_DIR / f"{iface.name}.key"
+
+
+def psk_path(iface: WgInterface, peer: WgPeer) -> PurePosixPath:
+    return WG_DIR / f"{iface.name}-{peer.name}.psk"  # the compiler names every peer after its host
+
+
+def _settings(iface: WgInterface, key_files: bool = False) -> tuple[str | None, tuple[str, ...]]:
     post_up: list[str] = []
+    if key_files:
+        # PSKs first, the private key last: without a private key the device cannot start a
+        # handshake, so none is attempted before every PSK is in place.
+        post_up += [command("wg", "set", "%i", "peer", p.public_key.base64, "preshared-key", psk_path(iface, p))
+                    for p in iface.device.peers if p.preshared_key is not None]
+        if iface.device.private_key is not None:
+            post_up.append(command("wg", "set", "%i", "private-key", key_path(iface)))
     if iface.device.private_key is None:
-        post_up.append(f"wg set %i private-key {iface.private_key_file}")
+        post_up.append(command("wg", "set", "%i", "private-key", iface.private_key_file))
     table = None
     if iface.table_off:
         table = "off"
@@ -55,11 +84,20 @@ def _settings(iface: WgInterface) -> tuple[str | None, tuple[str, ...]]:
     return table, tuple(post_up)
 
 
-def conf_text_reference(iface: WgInterface) -> str:
+def _written_device(iface: WgInterface, key_files: bool):
+    """The device as the .conf holds it: with --key-files no key is inline."""
+    device = iface.device
+    if not key_files:
+        return device
+    return replace(device, private_key=None,
+                   peers=tuple(replace(p, preshared_key=None) for p in device.peers))
+
+
+def conf_text_reference(iface: WgInterface, key_files: bool = False) -> str:
     """The same text through the wg-quick writer (`netdwg.wgquick`); tests compare the two."""
-    table, post_up = _settings(iface)
-    config = wgquick_from_device(iface.device, addresses=iface.addresses, mtu=iface.mtu, table=table,
-                                 post_up=post_up)
+    table, post_up = _settings(iface, key_files)
+    config = wgquick_from_device(_written_device(iface, key_files), addresses=iface.addresses, mtu=iface.mtu,
+                                 table=table, post_up=post_up)
     return _header(iface) + format_wgquick(config)
 
 
@@ -70,13 +108,13 @@ def _header(iface: WgInterface) -> str:
 _ALLOWED = Shared()
 
 
-def conf_text(iface: WgInterface) -> str:
+def conf_text(iface: WgInterface, key_files: bool = False) -> str:
     """The .conf text of one interface (also what `netdwg qr` encodes).
 
     Formatted directly (10,000 clients): byte for byte what `conf_text_reference` gives.
     """
-    table, post_up = _settings(iface)
-    device = iface.device
+    table, post_up = _settings(iface, key_files)
+    device = _written_device(iface, key_files)
     out = [_header(iface), "[Interface]\n"]
     if device.private_key is not None:
         out.append(f"PrivateKey = {device.private_key.reveal_base64()}\n")
@@ -108,9 +146,21 @@ def conf_text(iface: WgInterface) -> str:
     return "".join(out)
 
 
-def render(host: HostConfig) -> tuple[RenderedFile, ...]:
-    # 0600 root:root, as wg-quick wants (it warns about world-accessible files).
-    return tuple(RenderedFile(conf_path(iface), conf_text(iface), mode=MODE_PRIVATE,
-                              secret=iface.device.private_key is not None or bool(host.preshared_keys),
-                              description=f"wg-quick configuration of {iface.name}")
-                 for iface in host.interfaces)
+def render(host: HostConfig, *, key_files: bool = False) -> tuple[RenderedFile, ...]:
+    # 0600 root:root, as wg-quick wants (it warns about world-accessible files); key files too.
+    out: list[RenderedFile] = []
+    for iface in host.interfaces:
+        device = iface.device
+        out.append(RenderedFile(conf_path(iface), conf_text(iface, key_files), mode=MODE_PRIVATE,
+                                secret=not key_files and (device.private_key is not None or bool(host.preshared_keys)),
+                                description=f"wg-quick configuration of {iface.name}"))
+        if key_files:
+            if device.private_key is not None:
+                out.append(_key_file(key_path(iface), device.private_key, f"private key of {iface.name}"))
+            out += [_key_file(psk_path(iface, p), p.preshared_key, f"PSK {iface.name} <-> {p.name}")
+                    for p in device.peers if p.preshared_key is not None]
+    return tuple(out)
+
+
+def _key_file(path: PurePosixPath, secret, what: str) -> RenderedFile:
+    return RenderedFile(path, secret.reveal_base64() + "\n", mode=MODE_PRIVATE, secret=True, description=what)

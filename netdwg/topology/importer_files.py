@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import shlex
 import socket
 import stat
 from dataclasses import dataclass, field, replace
@@ -267,13 +268,25 @@ def _read_wgquick(path: Path, text: str) -> tuple[ReadInterface, tuple[str, ...]
     config = load_wgquick(text, str(path), name=path.stem)
     device = config.device if config.device.name else replace(config.device, name=path.stem)
     settings = config.settings
-    key_file = _command_key_file(settings.pre_up + settings.post_up, device.name)
+    key_file, psk_files = _command_key_files(settings.pre_up + settings.post_up, device.name)
+    read = _key_reader(path)
     if device.private_key is None and key_file is not None:
-        device = replace(device, private_key=_parse_key(PrivateKey, _key_reader(path)(key_file)))
+        device = replace(device, private_key=_parse_key(PrivateKey, read(key_file)))
+    unknown = set()
+    if psk_files:
+        peers = []
+        for peer in device.peers:
+            if peer.preshared_key is None and peer.public_key.base64 in psk_files:
+                psk = _parse_key(PresharedKey, read(psk_files[peer.public_key.base64]))
+                if psk is None:
+                    unknown.add(peer.public_key)
+                peer = replace(peer, preshared_key=psk)
+            peers.append(peer)
+        device = replace(device, peers=tuple(peers))
     # Table = off: wg-quick adds no route for AllowedIPs; the PostUp `ip route add ... dev %i` are the routes
     routes = _command_routes(settings.pre_up + settings.post_up, device.name) if settings.table == "off" else ()
     iface = ReadInterface(device, settings.addresses, settings.mtu, routes, Backend.WG_QUICK, str(path),
-                          str(key_file) if key_file is not None else None, settings.table or "")
+                          str(key_file) if key_file is not None else None, settings.table or "", frozenset(unknown))
     return iface, settings.pre_up + settings.post_up
 
 
@@ -284,7 +297,6 @@ _IP_ADDR = re.compile(r"\bip\s+(?:-[46]\s+)?a(?:ddr(?:ess)?)?\s+(?:add|replace)\
 
 
 _IP_ROUTE = re.compile(r"^ip\s+(?:-[46]\s+)?r(?:o(?:ute?)?)?\s+(?:add|replace)\s+(\S+)(?:\s+\S+)*?\s+dev\s+(\S+)")
-_WG_SET_KEY = re.compile(r"^wg\s+set\s+(\S+)\s+(?:\S+\s+)*?private-key\s+(\S+)")
 
 
 def _on_tunnel(link: str, name: str) -> bool:
@@ -303,13 +315,27 @@ def _command_routes(lines, name: str) -> tuple[IPNetwork, ...]:
     return tuple(out)
 
 
-def _command_key_file(lines, name: str) -> PurePosixPath | None:
-    """`wg set %i private-key FILE` in PreUp/PostUp: the interface's key kept in a file."""
+def _command_key_files(lines, name: str) -> tuple[PurePosixPath | None, dict[str, PurePosixPath]]:
+    """Keys kept in files and loaded by `wg set %i private-key FILE` and `wg set %i peer PUB
+    preshared-key FILE` in PreUp/PostUp (wg-quick has no PrivateKeyFile): the private key's file,
+    and each peer's PSK file by its public key."""
+    private, psks = None, {}
     for command in _commands(lines):
-        m = _WG_SET_KEY.search(command)
-        if m and _on_tunnel(m.group(1), name):
-            return PurePosixPath(m.group(2).replace("%i", name))
-    return None
+        try:
+            words = shlex.split(command)
+        except ValueError:
+            continue
+        if words[:2] != ["wg", "set"] or len(words) < 3 or not _on_tunnel(words[2], name):
+            continue
+        peer = None
+        for word, value in zip(words[3:], words[4:]):
+            if word == "peer":
+                peer = value
+            elif word == "private-key" and peer is None:
+                private = PurePosixPath(value.replace("%i", name))
+            elif word == "preshared-key" and peer is not None:
+                psks[peer] = PurePosixPath(value.replace("%i", name))
+    return private, psks
 
 
 def _commands(lines) -> list[str]:
