@@ -1,11 +1,16 @@
 """`netdwg check FILE...`: check the files admins already have, as the programs
 that read them would (systemd-networkd, systemd-sysctl, wg-quick/wg, netplan).
 
-Which checker runs is decided by the path: ``.netdev``/``.network``/``.link``
-and ``*.d/*.conf`` drop-ins are unit files; files in a ``sysctl.d`` directory
-or named ``sysctl.conf`` are sysctl; ``.yaml``/``.yml`` are netplan; another
-``.conf`` is wg-quick when it has an ``[Interface]`` or ``[Peer]`` section and
-sysctl when it has no section at all. ``--type`` overrides the guess.
+Which checker runs is decided by the name and place, never by the content
+alone: ``.netdev``/``.network``/``.link`` and ``*.d/*.conf`` drop-ins are unit
+files (a main file is checked with its drop-ins and their key files, as
+networkd reads it); files in a ``sysctl.d`` directory or named ``sysctl.conf``
+are sysctl; ``.yaml``/``.yml`` are netplan; ``.conf`` files in a ``wireguard``
+directory are wg-quick. A ``.conf`` elsewhere is wg-quick only when it is named
+on the command line and has an ``[Interface]`` or ``[Peer]`` section (wg-quick
+takes a path); in a directory it is left out (a DHCP server's or D-Bus's
+``.conf`` is no sysctl file). ``--type`` overrides. NetworkManager
+``.nmconnection`` files are not checked: netdwg has no reader for them.
 """
 
 from __future__ import annotations
@@ -73,15 +78,20 @@ class Checked:
 
 
 def run(args: argparse.Namespace) -> int:
-    results = [check_path(path, args.kind, args.systemd_version) for path in expand_paths(args.files)]
+    named = {path for path in args.files if not os.path.isdir(path)}
+    paths = expand_paths(args.files)
+    checked = set(paths)
+    results = [Checked(path, "unit", ()) if _main_file(path) in checked and not args.kind
+               else check_path(path, args.kind, args.systemd_version, named=path in named) for path in paths]
     # Nothing checked is not a clean result: a wrong directory must not pass a script's `netdwg check`.
     empty = [Diagnostic("CHK004", Severity.ERROR, "no unit, sysctl, wg-quick or netplan files in this directory "
                         "or in the host trees below it", Span(path),
                         fix="name the files, a directory such as /etc/systemd/network, or one holding host trees "
                             "(HOST/etc/...) as 'netdwg render --out DIR' writes them")
              for path in args.files if os.path.isdir(path) and not expand_paths([path])]
-    diagnostics = (empty + [d for r in results for d in r.diagnostics] + _sysctl_overrides(results)
-                   + _across_hosts(results))
+    # a drop-in is checked with its main file and again when named or found itself: report it once
+    diagnostics = list(dict.fromkeys(empty + [d for r in results for d in r.diagnostics]
+                                     + _sysctl_overrides(results) + _across_hosts(results)))
     code = worst_exit_code(diagnostics, args.strict)
     if any(d.code == "CHK002" for d in diagnostics) and code == 2:
         code = 77  # a file we may not read: the caller needs root, not a fix
@@ -129,9 +139,19 @@ _DROPIN_DIRS = tuple(s + ".d" for s in UNIT_SUFFIXES)
 _HOME = {".conf": ("wireguard", "sysctl.d"), ".yaml": ("netplan",), ".yml": ("netplan",)}
 
 
+def _main_file(path: str) -> str | None:
+    """For a drop-in (``X.netdev.d/50-a.conf``) the main file beside its directory: it is
+    checked with its drop-ins, so the drop-in's findings come from there."""
+    p = Path(path)
+    if p.suffix == ".conf" and p.parent.name.endswith(_DROPIN_DIRS):
+        return str(p.parent.with_name(p.parent.name.removesuffix(".d")))
+    return None
+
+
 def expand_paths(paths: list[str]) -> list[str]:
-    """Directories become the files in them (and in their *.d drop-in directories), sorted; below
-    them, the unit files, drop-ins, wireguard/*.conf, sysctl.d/*.conf and netplan/*.yaml of every
+    """Directories become the files in them whose kind the name and place tell (and the files
+    of their *.d drop-in directories), sorted; other files there are left out. Below them, the
+    unit files, drop-ins, wireguard/*.conf, sysctl.d/*.conf and netplan/*.yaml of every
     subdirectory (a directory of host trees: DIR/HOST/etc/systemd/network/..., DIR/HOST/etc/wireguard/...)."""
     out: list[str] = []
     for path in paths:
@@ -142,7 +162,7 @@ def expand_paths(paths: list[str]) -> list[str]:
         for child in sorted(p.iterdir()):
             if child.is_dir() and child.name.endswith(_DROPIN_DIRS):
                 out += [str(f) for f in sorted(child.glob("*.conf"))]
-            elif child.is_file() and (child.suffix in (*UNIT_SUFFIXES, ".conf", ".yaml", ".yml")):
+            elif child.is_file() and classify(str(child)) is not None:
                 out.append(str(child))
             elif child.is_dir() and not child.name.startswith("."):
                 out += _tree_files(child)
@@ -162,14 +182,17 @@ def _tree_files(top: Path) -> list[str]:
     return out
 
 
-def check_path(path: str, kind: str | None = None, systemd_version: int = 252) -> Checked:
-    """Check one file; every failure, even an unreadable file, comes back as a diagnostic."""
+def check_path(path: str, kind: str | None = None, systemd_version: int = 252, named: bool = True) -> Checked:
+    """Check one file; every failure, even an unreadable file, comes back as a diagnostic.
+
+    ``named``: the user named this file (not found in a directory), so a ``.conf``
+    outside the known places may be told wg-quick by its sections."""
     try:
         data, mode = _read(path)
         limits = _limits(path, data)
         if limits:
             return Checked(path, kind or "unknown", limits)
-        kind = kind or classify(path, data)
+        kind = kind or classify(path, data if named else None)
         if kind is None:
             return Checked(path, "unknown", (Diagnostic(
                 "CHK003", Severity.ERROR, "cannot tell what kind of file this is", Span(path),
@@ -177,8 +200,8 @@ def check_path(path: str, kind: str | None = None, systemd_version: int = 252) -
         if kind == "unit":
             from netdwg.unitfile import check_unit_file
 
-            return Checked(path, kind, tuple(check_unit_file(path, data, target_version=systemd_version, mode=mode))
-                           + _controls(path, data))
+            return Checked(path, kind, tuple(check_unit_file(path, data, target_version=systemd_version, mode=mode,
+                                                             dropins=True)) + _controls(path, data))
         text = _decode(data, path)
         if kind == "sysctl":
             from netdwg.sysctl import check_sysctl
@@ -224,22 +247,24 @@ def _controls(path: str, data: bytes) -> tuple[Diagnostic, ...]:
     return tuple(control_diagnostics(path, text))
 
 
-def classify(path: str, data: bytes) -> str | None:
+def classify(path: str, data: bytes | None = None) -> str | None:
+    """The kind of file from its name and place; ``data`` (a file the user named) can only make
+    a ``.conf`` outside the known places wg-quick, when it has an [Interface] or [Peer] section."""
     p = Path(path)
     if p.suffix in UNIT_SUFFIXES or (p.suffix == ".conf" and p.parent.name.endswith(
             tuple(s + ".d" for s in UNIT_SUFFIXES))):
         return "unit"
-    if p.parent.name == "sysctl.d" or p.name == "sysctl.conf":
+    if (p.parent.name == "sysctl.d" and p.suffix == ".conf") or p.name == "sysctl.conf":
         return "sysctl"
     if p.suffix in (".yaml", ".yml"):
         return "netplan"
-    if p.suffix == ".conf":
+    if p.suffix == ".conf" and p.parent.name == "wireguard":
+        return "wg-quick"
+    if p.suffix == ".conf" and data is not None:
         head = data[:1024 * 1024].decode("utf-8", "replace")
         sections = re.findall(r"^[ \t]*\[([^\]\n]*)\]", head, re.MULTILINE)
         if any(s.strip().lower() in ("interface", "peer") for s in sections):
             return "wg-quick"
-        if not sections:
-            return "sysctl"
     return None
 
 

@@ -15,7 +15,10 @@ whole logical line was read).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import grp
+import ipaddress
 import os
 import pwd
 import stat
@@ -25,7 +28,7 @@ from typing import Callable
 from netdwg.errors import Diagnostic, NetdwgError, Severity, Span
 from netdwg.unitfile import schema
 from netdwg.unitfile.effective import EffectiveUnit, Value, effective_unit
-from netdwg.unitfile.io import load_unit, read_unit_bytes
+from netdwg.unitfile.io import dropin_paths, read_unit_bytes
 from netdwg.unitfile.syntax import Assignment, Invalid, Section, UnitFile, ends_inside_continuation, parse_unit
 from netdwg.unitfile import views
 from netdwg.values import ValueRefused, check_interface, value_diagnostic
@@ -69,11 +72,11 @@ VALIDATORS: dict[tuple[str, str], Callable[[Value], None]] = {
     ("WireGuard", "FwMark"): _one(views.parse_uint),
     ("WireGuardPeer", "PublicKey"): _one(views.parse_public_key),
     ("WireGuardPeer", "PresharedKey"): _one(views.parse_psk),
-    ("WireGuardPeer", "AllowedIPs"): _each(views.parse_network),
     ("WireGuardPeer", "Endpoint"): _one(views.parse_endpoint),
     ("WireGuardPeer", "PersistentKeepalive"): _one(views.parse_keepalive),
-    ("Network", "Address"): _each_space(views.parse_interface),
-    ("Address", "Address"): _each_space(views.parse_interface),
+    # one address per assignment: networkd 252 parses the whole value ("a b" is invalid)
+    ("Network", "Address"): _one(lambda v: views.parse_interface(v.text, v)),
+    ("Address", "Address"): _one(lambda v: views.parse_interface(v.text, v)),
     ("Route", "Destination"): _each_space(views.parse_network),
     ("RoutingPolicyRule", "To"): _each_space(views.parse_network),
     ("RoutingPolicyRule", "From"): _each_space(views.parse_network),
@@ -86,7 +89,8 @@ NETWORKD_WORDS: dict[tuple[str, str], str] = {
     ("WireGuard", "PrivateKey"): _KEY_WORDS,
     ("WireGuardPeer", "PublicKey"): _KEY_WORDS,
     ("WireGuardPeer", "PresharedKey"): _KEY_WORDS,
-    ("WireGuardPeer", "AllowedIPs"): "Network address is invalid, ignoring assignment: {word}",
+    ("Network", "Address"): "Invalid address '{value}', ignoring assignment",
+    ("Address", "Address"): "Invalid address '{value}', ignoring assignment",
     ("WireGuardPeer", "PersistentKeepalive"):
         'Failed to parse "{value}" as keepalive interval (range 0\u201365535), ignoring assignment',
     ("WireGuard", "ListenPort"): "Invalid port specification, ignoring assignment: {value}",
@@ -94,6 +98,35 @@ NETWORKD_WORDS: dict[tuple[str, str], str] = {
     ("RoutingPolicyRule", "To"): "RPDB rule prefix is invalid, ignoring assignment: {word}",
     ("RoutingPolicyRule", "From"): "RPDB rule prefix is invalid, ignoring assignment: {word}",
 }
+
+
+# Keys that take an "@name" credential instead of the secret or endpoint itself
+# (schema.CREDENTIAL_SINCE); older networkd fails to decode "@name" and ignores the line.
+CREDENTIAL_KEYS = frozenset({("WireGuard", "PrivateKey"), ("WireGuardPeer", "PresharedKey"),
+                             ("WireGuardPeer", "Endpoint")})
+
+
+def is_credential(section: str, key: str, value: str, target_version: int) -> bool:
+    """Whether networkd ``target_version`` reads ``value`` as a credential name (256+: ``@name``)."""
+    return ((section, key) in CREDENTIAL_KEYS and value.startswith("@") and len(value) > 1
+            and target_version >= schema.CREDENTIAL_SINCE)
+
+
+def _allowed_ips(value: str, path: str, line: int) -> list[Diagnostic]:
+    """networkd's warnings for one AllowedIPs= line, each naming its entry, in its order."""
+    out = []
+    for word in views.words(value):
+        try:
+            net = ipaddress.ip_interface(word)
+        except ValueError:
+            out.append(_diag("UNIT007", W, f"Network address is invalid, ignoring assignment: {word}", path, line,
+                             f"AllowedIPs= has an invalid prefix {word!r}; write ADDRESS/PREFIXLEN, "
+                             "e.g. 10.99.0.2/32"))
+            continue
+        if net.ip != net.network.network_address:
+            out.append(_diag("UNIT007", W, f"Specified address '{word}' is not properly masked, assuming "
+                             f"'{net.network}'.", path, line, f"write {net.network}"))
+    return out
 
 
 def _value_message(section: str, key: str, value: str, err: NetdwgError) -> str:
@@ -178,14 +211,24 @@ def check_unit(unit: UnitFile, kind: str | None = None, target_version: int = sc
                                  "the kernel keeps one peer, with both sections' settings mixed", path, last_line,
                                  "merge the two [WireGuardPeer] sections into one"))
         validate = VALIDATORS.get((sname, key))
+        if is_credential(sname, key, node.value, target_version):
+            continue  # networkd reads it from $CREDENTIALS_DIRECTORY or the encrypted store at start
+        if (sname, key) == ("WireGuardPeer", "AllowedIPs"):
+            out.extend(_allowed_ips(node.value, path, last_line))
+            continue
         if validate is not None and node.value:
             try:
                 validate(Value(key, node.value, Span(path, last_line)))
             except NetdwgError as err:
                 if key == "PublicKey":
                     peer_has_key[line_of_section[id(section)]] = False  # networkd drops the peer too
-                out.append(_diag("UNIT007", E, _value_message(sname, key, node.value, err), path, last_line,
-                                 err.message if not err.fix else f"{err.message}; {err.fix}"))
+                # networkd 252 logs these at LOG_WARNING and ignores the assignment (a device left
+                # without a private key is UNIT009, an error, in check_effective)
+                fix = err.message if not err.fix else f"{err.message}; {err.fix}"
+                if (sname, key) in CREDENTIAL_KEYS and node.value.startswith("@"):
+                    fix = (f"'@name' credentials need systemd {schema.CREDENTIAL_SINCE} (the target is systemd "
+                           f"{target_version}); write the value, or raise the target with --systemd-version")
+                out.append(_diag("UNIT007", W, _value_message(sname, key, node.value, err), path, last_line, fix))
     for line, has_key in peer_has_key.items():
         if not has_key:
             who = f"{device_name}: " if device_name else ""
@@ -247,8 +290,8 @@ def _mode_diagnostics(path: str, mode: int, secret_lines: list[int]) -> list[Dia
     return out
 
 
-def check_effective(eff: EffectiveUnit) -> list[Diagnostic]:
-    """What networkd 252 says about a whole .netdev (main file and drop-ins together)."""
+def check_effective(eff: EffectiveUnit, target_version: int = schema.BASE_VERSION) -> list[Diagnostic]:
+    """What networkd says about a whole .netdev (main file and drop-ins together)."""
     out: list[Diagnostic] = []
     netdev = eff.section("NetDev")
     if netdev is None:
@@ -266,9 +309,11 @@ def check_effective(eff: EffectiveUnit) -> list[Diagnostic]:
     if kind is None:
         out.append(Diagnostic("UNIT009", E, f'NetDev has no Kind= configured in "{eff.path}", ignoring.',
                               netdev.span, fix="add Kind=wireguard (or the device's kind) to [NetDev]"))
-    if kind is not None and kind.text == "wireguard":
+    # networkd drops a .netdev without Name= before it verifies the kind's settings
+    if name is not None and kind is not None and kind.text == "wireguard":
         wg = eff.section("WireGuard")
-        if wg is None or (wg.get("PrivateKey") is None and wg.get("PrivateKeyFile") is None):
+        if wg is None or (not _usable_private_key(wg.values("PrivateKey"), target_version)
+                          and wg.get("PrivateKeyFile") is None):
             out.append(Diagnostic("UNIT009", E, f"{name.text if name else '?'}: {eff.path}: Missing PrivateKey= or "
                                   "PrivateKeyFile=, Ignoring network device.", wg.span if wg else netdev.span,
                                   fix="add PrivateKeyFile=/etc/systemd/network/NAME.key (mode 0640 "
@@ -276,66 +321,116 @@ def check_effective(eff: EffectiveUnit) -> list[Diagnostic]:
     return out
 
 
-def _key_file_diagnostics(unit: UnitFile) -> list[Diagnostic]:
-    """Key files named by PrivateKeyFile=/PresharedKeyFile=: networkd warns when others may read them."""
-    out = []
-    path = unit.path or "<input>"
-    for line, section, node in unit.walk():
-        if type(node) is not Assignment or section is None or not node.value.startswith("/"):
-            continue
-        if (section.name, node.key) not in {("WireGuard", "PrivateKeyFile"), ("WireGuardPeer", "PresharedKeyFile")}:
-            continue
+def _usable_private_key(values: tuple[Value, ...], target_version: int) -> bool:
+    """Whether one PrivateKey= line sets a key (networkd ignores a line it cannot decode)."""
+    for value in values:
+        if is_credential("WireGuard", "PrivateKey", value.text, target_version):
+            return True
         try:
-            st = os.stat(node.value)
-        except OSError:
-            continue  # a missing key file is reported by apply/networkd; maybe it is not written yet
-        if stat.S_ISREG(st.st_mode) and st.st_mode & 0o007:
-            out.append(Diagnostic("UNIT006", W, f"{node.value} has {st.st_mode & 0o7777:04o} mode that is too "
-                                  "permissive, please adjust the ownership and access mode.",
-                                  Span(path, line + node.nlines - 1),
-                                  fix=f"chown root:systemd-network {node.value} && chmod 0640 {node.value}"))
+            views.parse_private_key(value)
+            return True
+        except NetdwgError:
+            continue
+    return False
+
+
+def _key_file_diagnostics(eff: EffectiveUnit) -> list[Diagnostic]:
+    """The key files networkd reads for this device (the winning PrivateKeyFile=/PresharedKeyFile=)."""
+    from netdwg.unitfile.io import read_key_file
+
+    out = []
+    name = (eff.get("NetDev", "Name").text + ": ") if eff.get("NetDev", "Name") is not None else ""
+    wg = eff.section("WireGuard")
+    wanted = []
+    if wg is not None and wg.get("PrivateKeyFile") is not None:
+        value = wg.get("PrivateKeyFile")
+        wanted.append((value, f"Failed to read private key from {value.text}. Ignoring network device."))
+    for peer in eff.instances("WireGuardPeer"):
+        value = peer.get("PresharedKeyFile")
+        if value is not None:
+            wanted.append((value, f"{peer.span.path}: Failed to read preshared key from '{value.text}'. "
+                                  f"Ignoring [WireGuardPeer] section from line {peer.span.line}."))
+    for value, failure in wanted:
+        key_path, span = value.text, value.span
+        if not key_path.startswith("/"):
+            out.append(Diagnostic("UNIT007", W, f"{value.key}= path is not absolute, ignoring assignment: {key_path}",
+                                  span, fix=f"write the full path, e.g. /etc/systemd/network/{key_path}"))
+            continue
+        data, mode, why = read_key_file(key_path)
+        if data is None:
+            # Checked off the host the file may not exist here yet: a note (not a warning), with
+            # networkd's words for the host where it is missing too.
+            out.append(Diagnostic("UNIT007", Severity.INFO, f"cannot read {key_path} here ({why}); if networkd cannot "
+                                  f"either: {name}{failure}", span,
+                                  fix=f"create it with 'wg genkey > {key_path}' (0640 root:systemd-network), "
+                                      "or fix the path"))
+            continue
+        if not _is_key(data):
+            out.append(Diagnostic("UNIT007", E, name + failure, span,
+                                  fix=f"{key_path} must hold one base64 key of 32 bytes ('wg genkey' / 'wg genpsk')"))
+        if mode & 0o007:
+            out.append(Diagnostic("UNIT006", W, f"{key_path} has {mode:04o} mode that is too "
+                                  "permissive, please adjust the ownership and access mode.", span,
+                                  fix=f"chown root:systemd-network {key_path} && chmod 0640 {key_path}"))
     return out
 
 
+def _is_key(data: bytes) -> bool:
+    """networkd's READ_FULL_FILE_UNBASE64: base64 with any whitespace, 32 bytes once decoded."""
+    try:
+        return len(base64.b64decode(b"".join(data.split()), validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
 def check_unit_file(path: str | Path, text: str | bytes | None = None, target_version: int = schema.BASE_VERSION,
-                    mode: int | None = None) -> list[Diagnostic]:
+                    mode: int | None = None, *, dropins: bool | None = None) -> list[Diagnostic]:
     """Check one .netdev/.network/.link file or drop-in; read it (and its mode) unless ``text`` is given.
 
-    Read from disk, a main .netdev is also checked together with the drop-ins
-    in its own directory's ``NAME.d/``, and key files it names are checked
-    for their mode.
+    With ``dropins`` (default: when the file is read here) the file is checked
+    as networkd reads it: a main file together with the drop-ins in its own
+    directory's ``NAME.d/*.conf`` (each checked too), and the key files the
+    result names (readable, a 32-byte key, not readable by others).
     """
     shown = str(path)
-    uid = gid = None
-    from_disk = text is None
+    from_disk = text is None if dropins is None else dropins
     try:
-        if text is None:
-            text, file_mode = read_unit_bytes(path, shown)
-            mode = file_mode if mode is None else mode
-            st = os.stat(path)
-            uid, gid = st.st_uid, st.st_gid
-        unit = parse_unit(text, shown)
+        unit, mode, uid, gid = _read_unit(path, text, mode, owner=text is None)
     except NetdwgError as err:
         return [Diagnostic("UNIT001", E, err.message, err.span or Span(shown), fix=err.fix)]
     kind = schema.unit_kind(shown)
     out = check_unit(unit, kind, target_version, mode, uid, gid)
-    if from_disk:
-        out.extend(_key_file_diagnostics(unit))
-    if kind == "netdev" and shown.endswith(".netdev"):
-        dropins = []
-        if from_disk:
-            directory = Path(f"{path}.d")
+    units = [unit]
+    is_main = shown.endswith(tuple("." + k for k in ("netdev", "network", "link")))
+    if from_disk and is_main:
+        for dropin in dropin_paths(path):
             try:
-                names = sorted(n for n in os.listdir(directory) if n.endswith(".conf"))
-            except OSError:
-                names = []
-            for name in names:
-                try:
-                    dropins.append(load_unit(directory / name))
-                except NetdwgError:
-                    pass  # reported when the drop-in itself is checked
-        out.extend(check_effective(effective_unit(unit, dropins)))
+                units.append(_read_unit(dropin, None, None, owner=uid is not None))
+            except NetdwgError as err:
+                out.append(Diagnostic("UNIT001", E, err.message, err.span or Span(str(dropin)), fix=err.fix))
+                continue
+            out.extend(check_unit(units[-1][0], kind, target_version, *units[-1][1:]))
+        units = [unit] + [u[0] for u in units[1:]]
+    if kind == "netdev":
+        eff = effective_unit(units[0], units[1:])
+        if from_disk:
+            out.extend(_key_file_diagnostics(eff))
+        if is_main:
+            out.extend(check_effective(eff, target_version))
     return out
 
 
-__all__ = ["check_effective", "check_unit", "check_unit_file", "NETWORKD_WORDS", "VALIDATORS", "SECRET_KEYS"]
+def _read_unit(path: str | Path, text: str | bytes | None, mode: int | None, owner: bool):
+    """The parsed file, its mode and (with ``owner``) its owner; read from disk unless ``text`` is given."""
+    uid = gid = None
+    if text is None:
+        text, file_mode = read_unit_bytes(path, str(path))
+        mode = file_mode if mode is None else mode
+    if owner:
+        st = os.stat(path)
+        uid, gid = st.st_uid, st.st_gid
+    return parse_unit(text, str(path)), mode, uid, gid
+
+
+__all__ = ["check_effective", "check_unit", "check_unit_file", "is_credential", "NETWORKD_WORDS", "VALIDATORS",
+           "SECRET_KEYS", "CREDENTIAL_KEYS"]

@@ -1,9 +1,10 @@
-"""The one place the unit-file library reads the host: a file's bytes and mode."""
+"""The one place the unit-file library reads the host: a file's bytes and mode, its drop-ins, key files."""
 
 from __future__ import annotations
 
 import errno
 import os
+import stat
 from pathlib import Path
 
 from netdwg.errors import NotPermittedError, ParseError, Span
@@ -31,3 +32,32 @@ def load_unit(path: Path | str, shown: str | None = None) -> UnitFile:
     """Read and parse one unit file; ``shown`` is the path used in messages and spans."""
     data, _mode = read_unit_bytes(path, shown)
     return parse_unit(data, shown or str(path))
+
+
+def dropin_paths(path: Path | str) -> list[Path]:
+    """The drop-ins beside a main unit file (``NAME.d/*.conf``), in the order networkd reads them."""
+    directory = Path(f"{path}.d")
+    try:
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".conf"))
+    except OSError:
+        return []
+    return [directory / name for name in names]
+
+
+def read_key_file(path: str) -> tuple[bytes | None, int, str]:
+    """A PrivateKeyFile=/PresharedKeyFile= as networkd reads it: (bytes or None, mode, why not).
+
+    Only regular files are read (networkd also connects to an AF_UNIX socket there;
+    that is not something a check should do). At most 64 KiB: a key file is 45 bytes.
+    """
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        return None, 0, "no such file" if err.errno == errno.ENOENT else err.strerror
+    if not stat.S_ISREG(st.st_mode):
+        return None, st.st_mode & 0o7777, "not a regular file"
+    try:
+        with open(path, "rb") as f:
+            return f.read(64 * 1024 + 1), st.st_mode & 0o7777, ""
+    except OSError as err:
+        return None, st.st_mode & 0o7777, err.strerror or "cannot read"

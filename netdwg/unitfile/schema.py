@@ -16,6 +16,10 @@ from netdwg.unitfile.schema_data import NETWORKD_252, UDEV_LINK_252
 
 BASE_VERSION = 252
 
+# PrivateKey=, PresharedKey= and Endpoint= take "@name" (a systemd credential) from 256 on
+# (systemd.netdev(5) of v256; systemd NEWS for 256).
+CREDENTIAL_SINCE = 256
+
 # .netdev [Match] only takes the host conditions (netdev-gperf.gperf), not the link matches.
 _NETDEV_MATCH = frozenset({"Host", "Virtualization", "KernelCommandLine", "KernelVersion",
                            "Credential", "Architecture", "Firmware"})

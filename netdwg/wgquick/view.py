@@ -141,10 +141,11 @@ def _interpret(file: WgQuickFile, name: str | None) -> tuple[WgQuickConfig, list
             if line.section == "interface":
                 _interface_key(line, number, file.path, device, quick)
             else:
-                if _peer_key(line, number, file.path, peers[-1]):
+                for entry, network in _peer_key(line, number, file.path, peers[-1]):
                     found.append(Diagnostic("WGQ007", Severity.WARNING,
-                                            f"AllowedIPs {_shorten(line.value)!r} has a nonzero host part; wg masks it",
-                                            Span(file.path, number), fix="write the network address, e.g. 10.0.0.0/24"))
+                                            f"AllowedIPs entry {_shorten(entry)!r} has a nonzero host part; "
+                                            f"wg masks it to {network}", Span(file.path, number),
+                                            fix=f"write {network}"))
         except NetdwgError as error:
             err(number, error.message, error.fix)
     wg_peers: dict[PublicKey, WgPeer] = {}
@@ -218,8 +219,8 @@ def _interface_key(line: ConfLine, number: int, path: str, device: dict, quick: 
         quick[re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()].append(value)
 
 
-def _peer_key(line: ConfLine, number: int, path: str, peer: dict) -> bool:
-    """Store one [Peer] value; True when AllowedIPs has host bits set (wg masks them, and warns)."""
+def _peer_key(line: ConfLine, number: int, path: str, peer: dict) -> list[tuple[str, object]]:
+    """Store one [Peer] value; the AllowedIPs entries with host bits set, as written and as wg masks them."""
     span = Span(path, number)
     value = _drop_space(line.value)
     if line.key == "PublicKey":
@@ -232,10 +233,11 @@ def _peer_key(line: ConfLine, number: int, path: str, peer: dict) -> bool:
         peer["persistent_keepalive"] = 0 if _lower(value) == "off" else _port(value, "PersistentKeepalive", span)
     elif line.key == "AllowedIPs":
         # wg reads a bare address as /32 or /128, and masks host bits (10.0.0.1/24 is 10.0.0.0/24)
-        interfaces = [_parse_ip(v, _ip_interface, "AllowedIPs entry", span) for v in value.split(",")]
+        entries = value.split(",")
+        interfaces = [_parse_ip(v, _ip_interface, "AllowedIPs entry", span) for v in entries]
         peer["allowed_ips"] += [i.network for i in interfaces]
-        return any(i.ip != i.network.network_address for i in interfaces)
-    return False
+        return [(e, i.network) for e, i in zip(entries, interfaces) if i.ip != i.network.network_address]
+    return []
 
 
 def _parse_ip(text: str, parse, what: str, span: Span):

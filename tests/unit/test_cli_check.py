@@ -60,10 +60,16 @@ def test_classify_by_path(path, expected):
 
 
 def test_classify_other_conf_by_content():
+    # a named .conf outside the known places: wg-quick when it has its sections (wg-quick takes a path)
     assert classify("/tmp/wg0.conf", b"# x\n[Interface]\nPrivateKey = k\n") == "wg-quick"
     assert classify("/tmp/peer.conf", b"  [peer]\n") == "wg-quick"
-    assert classify("/tmp/forward.conf", b"net.ipv4.ip_forward = 1\n") == "sysctl"
     assert classify("/tmp/other.conf", b"[Unit]\nDescription=x\n") is None
+    # never sysctl from the content alone: a DHCP server's or D-Bus's .conf has no section either
+    assert classify("/tmp/forward.conf", b"net.ipv4.ip_forward = 1\n") is None
+    assert classify("/tmp/dhcpd.conf", b"default-lease-time 600;\n") is None
+    # found in a directory (no content given): only the name and place count
+    assert classify("/tmp/wg0.conf") is None
+    assert classify("/etc/wireguard/wg0.conf") == "wg-quick"
 
 
 def test_clean_files_exit_0(netdwg, tmp_path):

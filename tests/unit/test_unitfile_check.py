@@ -84,13 +84,17 @@ def test_lines_systemd_ignores():
     ]
 
 
-def test_bad_values_are_errors_at_their_line():
+def test_bad_values_are_warnings_at_their_line_like_networkd():
+    # networkd logs each at LOG_WARNING and ignores the assignment; the device left without a
+    # private key is what it refuses (an error)
     text = (f"[NetDev]\nName=wg0\nKind=wireguard\n[WireGuard]\nPrivateKey=notakey\nListenPort=0\n"
             f"[WireGuardPeer]\nPublicKey={KEY}\nAllowedIPs=10.0.0.0/33\nEndpoint=192.0.2.1\n")
     diags = check_unit_file("a.netdev", text)
+    assert diags[-1].code == "UNIT009" and diags[-1].severity is Severity.ERROR
+    assert "Missing PrivateKey=" in diags.pop().message
     assert [(d.code, d.severity, d.span.line) for d in diags] == [
-        ("UNIT007", Severity.ERROR, 5), ("UNIT007", Severity.ERROR, 6),
-        ("UNIT007", Severity.ERROR, 9), ("UNIT007", Severity.ERROR, 10)]
+        ("UNIT007", Severity.WARNING, 5), ("UNIT007", Severity.WARNING, 6),
+        ("UNIT007", Severity.WARNING, 9), ("UNIT007", Severity.WARNING, 10)]
     assert "notakey" not in diags[0].format()  # a (bad) private key is still not echoed
     assert [d.message for d in diags] == [
         "Failed to decode wireguard key provided by PrivateKey=, ignoring assignment",
@@ -217,8 +221,10 @@ def test_device_networkd_would_ignore(tmp_path):
     dropins = tmp_path / "50-wg0.netdev.d"
     dropins.mkdir()
     (dropins / "10-key.conf").write_text(f"[WireGuard]\nPrivateKeyFile={key}\n")
-    assert [d.code for d in check_unit_file(path, mode=0o640) if "Permission denied" not in d.message] == []
-    # ... and the key file it names is checked for its mode when that file itself is checked
+    # ... and the key file it names is read as networkd reads it: with the main file (networkd
+    # reads the key while loading the device) and when the drop-in itself is checked
+    diags = [d for d in check_unit_file(path, mode=0o640) if "Permission denied" not in d.message]
+    assert [(d.code, d.span.path, d.span.line) for d in diags] == [("UNIT006", str(dropins / "10-key.conf"), 2)]
     diags = [d for d in check_unit_file(dropins / "10-key.conf", mode=0o640) if "Permission denied" not in d.message]
     assert [(d.code, d.span.line) for d in diags] == [("UNIT006", 2)]
     assert diags[0].message == f"{key} has 0644 mode that is too permissive, please adjust the ownership and access mode."
