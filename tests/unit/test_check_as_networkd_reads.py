@@ -7,24 +7,10 @@ import json
 import subprocess
 from pathlib import Path
 
-import pytest
 
 from netdwg.keys import genkey, genpsk
 
 PUB = "7kvBXBelMiBAzO8Pryc5S7sbbPFS4TcXGK+Mt4LFdlo="
-
-
-@pytest.fixture
-def netdwg(capsys):
-    from netdwg.cli import main
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        capsys.readouterr()
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(args, code, out, err)
-
-    return run
 
 
 def write(path: Path, text: str, mode: int = 0o640) -> str:

@@ -18,20 +18,6 @@ CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 PUB = "7kvBXBelMiBAzO8Pryc5S7sbbPFS4TcXGK+Mt4LFdlo="
 
 
-@pytest.fixture
-def netdwg(capsys):
-    """Run the CLI in this process (its start-up costs a second as a subprocess)."""
-    from netdwg.cli import main
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        capsys.readouterr()
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(args, code, out, err)
-
-    return run
-
-
 def test_real_process_exit_code_and_no_traceback(tmp_path):
     path = write(tmp_path / "wg0.conf", b"[Interface]\nPrivateKey = \x00\xff\n")
     out = subprocess.run([sys.executable, "-m", "netdwg", "check", path], capture_output=True, text=True, timeout=120)
