@@ -48,6 +48,7 @@ examples:
   netdwg check out/                              every host tree 'netdwg render --out out/' wrote
   netdwg check /etc/wireguard/wg0.conf /etc/sysctl.d/99-netdwg.conf
   netdwg check --systemd-version 249 hub.netdev  warn about keys newer than v249
+  netdwg check --systemd-version 257 /etc/systemd/network   Debian 13's networkd
   netdwg check --type sysctl forwarding.conf     when the name does not tell
   netdwg check --json /etc/netplan/*.yaml | jq '.diagnostics[]'
 
@@ -64,8 +65,9 @@ def register(subparsers) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="files or directories to check")
     parser.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
     parser.add_argument("--json", action="store_true", help="print the diagnostics as JSON")
-    parser.add_argument("--systemd-version", type=int, default=252, metavar="N",
-                        help="the systemd version the unit files are for (default 252, Debian 12)")
+    parser.add_argument("--systemd-version", type=int, default=None, metavar="N",
+                        help="the systemd version the unit files are for (default: this host's networkd, "
+                             "else 252, Debian 12); picks the key tables of that release")
     parser.add_argument("--type", choices=KINDS, dest="kind", help="check every FILE as this kind (default: guessed from each path)")
     parser.set_defaults(func=run)
 
@@ -78,6 +80,8 @@ class Checked:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.systemd_version is None:
+        args.systemd_version = host_systemd_version()
     named = {path for path in args.files if not os.path.isdir(path)}
     paths = expand_paths(args.files)
     checked = set(paths)
@@ -96,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
     if any(d.code == "CHK002" for d in diagnostics) and code == 2:
         code = 77  # a file we may not read: the caller needs root, not a fix
     if args.json:
-        json.dump({"files": [{"path": r.path, "kind": r.kind} for r in results],
+        json.dump({"systemd_version": args.systemd_version,
+                   "files": [{"path": r.path, "kind": r.kind} for r in results],
                    "diagnostics": [d.to_json() for d in diagnostics], "exit": code}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return code
@@ -106,6 +111,23 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(results)} file(s) checked: {counts[Severity.ERROR]} error(s), "
           f"{counts[Severity.WARNING]} warning(s)", file=sys.stderr)
     return code
+
+
+def host_systemd_version(networkctl: str = "networkctl") -> int:
+    """This host's systemd-networkd version ("systemd 257 (257.13-1)" from networkctl, the client
+    of the same package); 252 (Debian 12) when there is none or it does not answer."""
+    import shutil
+    import subprocess
+
+    path = shutil.which(networkctl)
+    if path is None:
+        return 252
+    try:
+        done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return 252
+    m = re.match(r"systemd (\d+)\b", done.stdout)
+    return int(m.group(1)) if done.returncode == 0 and m else 252
 
 
 def _across_hosts(results: list[Checked]) -> list[Diagnostic]:

@@ -22,12 +22,12 @@ import ipaddress
 import os
 import pwd
 import stat
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from netdwg.errors import Diagnostic, NetdwgError, Severity, Span
 from netdwg.unitfile import schema
-from netdwg.unitfile.effective import EffectiveUnit, Value, effective_unit
+from netdwg.unitfile.effective import NETWORK_DIRS, EffectiveUnit, Value, effective_unit
 from netdwg.unitfile.io import dropin_paths, read_unit_bytes
 from netdwg.unitfile.syntax import Assignment, Invalid, Section, UnitFile, ends_inside_continuation, parse_unit
 from netdwg.unitfile import views
@@ -153,7 +153,7 @@ def check_unit(unit: UnitFile, kind: str | None = None, target_version: int = sc
             last = section.last("Kind")
             if last is not None:
                 netdev_kind = last.value
-    allowed = schema.sections_for(kind, netdev_kind)
+    allowed = schema.sections_for(kind, netdev_kind, target_version)
     out: list[Diagnostic] = []
     secret_lines: list[int] = []
     known_cache: dict[str, frozenset[str]] = {}
@@ -167,13 +167,11 @@ def check_unit(unit: UnitFile, kind: str | None = None, target_version: int = sc
     for line, section, node in unit.walk():
         if isinstance(node, Section):
             if node.name not in allowed and not node.name.startswith("X-"):
-                guess = schema.suggest(node.name, allowed)
-                out.append(_diag("UNIT002", W, f"Unknown section '{node.name}'. Ignoring.", path, line,
-                                 f"did you mean [{guess}]?" if guess else
-                                 f"a {kind or 'unit'} file has " + ", ".join(f"[{s}]" for s in sorted(allowed))))
+                out.append(_unknown_section(node.name, kind, netdev_kind, allowed, target_version, path, line))
             if node.name == "WireGuardPeer":
-                last_key = node.last("PublicKey")
-                peer_has_key[line] = last_key is not None and bool(last_key.value)
+                peer_has_key[line] = any(node.last(k) is not None and bool(node.last(k).value)
+                                         for k in ("PublicKey", "PublicKeyFile") if k in schema.known_keys(
+                                             "netdev", "WireGuardPeer", target_version))
                 line_of_section[id(node)] = line
             continue
         last_line = line + node.nlines - 1
@@ -190,17 +188,7 @@ def check_unit(unit: UnitFile, kind: str | None = None, target_version: int = sc
         if known is None:
             known = known_cache[sname] = schema.known_keys(kind, sname, target_version)
         if key not in known:
-            since = schema.key_since(kind, sname, key)
-            message = f"Unknown key '{key}' in section [{sname}], ignoring."
-            if since is not None and since > target_version:
-                out.append(_diag("UNIT004", W, message + f" ({key}= needs systemd {since}; the target is "
-                                 f"systemd {target_version})", path, last_line,
-                                 f"use another setting, or raise the target with --systemd-version"))
-            else:
-                guess = schema.suggest(key, known)
-                out.append(_diag("UNIT003", W, message, path, last_line,
-                                 f"did you mean '{guess}='?" if guess else
-                                 f"see man systemd.{kind or 'network'} for the keys of [{sname}]"))
+            out.append(_unknown_key(key, sname, kind, known, target_version, path, last_line))
             continue
         if (sname, key) in SECRET_KEYS and node.value:
             secret_lines.append(last_line)
@@ -247,6 +235,42 @@ def check_unit(unit: UnitFile, kind: str | None = None, target_version: int = sc
                                   fix=f"chown root:systemd-network {path} && chmod 0640 {path}"))
     out.sort(key=lambda d: (d.span.line if d.span else 0))
     return out
+
+
+def _unknown_key(key: str, sname: str, kind: str | None, known: frozenset[str], target_version: int,
+                 path: str, line: int) -> Diagnostic:
+    """networkd's "Unknown key" warning, with the release that added or removed the key."""
+    since, until = schema.key_since(kind, sname, key), schema.key_until(kind, sname, key)
+    message = f"Unknown key '{key}' in section [{sname}], ignoring."
+    if since is not None and since > target_version:
+        return _diag("UNIT004", W, message + f" ({key}= needs systemd {since}; the target is systemd "
+                     f"{target_version})", path, line, "use another setting, or raise the target with --systemd-version")
+    if until is not None and until < target_version:
+        return _diag("UNIT004", W, message + f" ({key}= was removed after systemd {until})", path, line,
+                     f"see man systemd.{kind or 'network'} of systemd {target_version} for what replaced it")
+    guess = schema.suggest(key, known)
+    return _diag("UNIT003", W, message + _beyond_tables(target_version), path, line,
+                 f"did you mean '{guess}='?" if guess else f"see man systemd.{kind or 'network'} for the keys of [{sname}]")
+
+
+def _unknown_section(name: str, kind: str | None, netdev_kind: str | None, allowed: frozenset[str],
+                     target_version: int, path: str, line: int) -> Diagnostic:
+    message = f"Unknown section '{name}'. Ignoring."
+    newest = schema.sections_for(kind, netdev_kind, schema.newest_release())
+    if name in newest and name not in allowed:
+        since = min(schema.key_since(kind, name, k) or 0 for k in schema.known_keys(kind, name, schema.newest_release()))
+        if since > target_version:
+            return _diag("UNIT004", W, message + f" ([{name}] needs systemd {since}; the target is systemd "
+                         f"{target_version})", path, line, "raise the target with --systemd-version")
+    guess = schema.suggest(name, allowed)
+    return _diag("UNIT002", W, message + _beyond_tables(target_version), path, line,
+                 f"did you mean [{guess}]?" if guess else
+                 f"a {kind or 'unit'} file has " + ", ".join(f"[{s}]" for s in sorted(allowed)))
+
+
+def _beyond_tables(target_version: int) -> str:
+    newest = schema.newest_release()
+    return f" (netdwg knows systemd up to {newest}; the target is {target_version})" if target_version > newest else ""
 
 
 def _last_line(unit: UnitFile) -> int:
@@ -312,8 +336,17 @@ def check_effective(eff: EffectiveUnit, target_version: int = schema.BASE_VERSIO
     # networkd drops a .netdev without Name= before it verifies the kind's settings
     if name is not None and kind is not None and kind.text == "wireguard":
         wg = eff.section("WireGuard")
-        if wg is None or (not _usable_private_key(wg.values("PrivateKey"), target_version)
-                          and wg.get("PrivateKeyFile") is None):
+        if (wg is None or (not _usable_private_key(wg.values("PrivateKey"), target_version)
+                           and wg.get("PrivateKeyFile") is None)) and target_version >= schema.CREDENTIAL_SINCE:
+            # 256+ then reads the credential network.wireguard.private.CONFIG (wireguard_read_default_key_cred)
+            config = PurePosixPath(eff.path).name.removesuffix(".netdev")
+            out.append(Diagnostic("UNIT009", Severity.INFO, f"{eff.path}: no PrivateKey= or PrivateKeyFile=: networkd "
+                                  f"{target_version} reads the credential network.wireguard.private.{config} at start "
+                                  "and ignores the device without it", wg.span if wg else netdev.span,
+                                  fix=f"pass that credential to systemd-networkd.service (LoadCredential=), "
+                                      "or add PrivateKeyFile= to [WireGuard]"))
+        elif wg is None or (not _usable_private_key(wg.values("PrivateKey"), target_version)
+                            and wg.get("PrivateKeyFile") is None):
             out.append(Diagnostic("UNIT009", E, f"{name.text if name else '?'}: {eff.path}: Missing PrivateKey= or "
                                   "PrivateKeyFile=, Ignoring network device.", wg.span if wg else netdev.span,
                                   fix="add PrivateKeyFile=/etc/systemd/network/NAME.key (mode 0640 "
@@ -334,7 +367,7 @@ def _usable_private_key(values: tuple[Value, ...], target_version: int) -> bool:
     return False
 
 
-def _key_file_diagnostics(eff: EffectiveUnit) -> list[Diagnostic]:
+def _key_file_diagnostics(eff: EffectiveUnit, target_version: int) -> list[Diagnostic]:
     """The key files networkd reads for this device (the winning PrivateKeyFile=/PresharedKeyFile=)."""
     from netdwg.unitfile.io import read_key_file
 
@@ -345,11 +378,15 @@ def _key_file_diagnostics(eff: EffectiveUnit) -> list[Diagnostic]:
     if wg is not None and wg.get("PrivateKeyFile") is not None:
         value = wg.get("PrivateKeyFile")
         wanted.append((value, f"Failed to read private key from {value.text}. Ignoring network device."))
+    peer_files = [("PresharedKeyFile", "preshared")]
+    if "PublicKeyFile" in schema.known_keys("netdev", "WireGuardPeer", target_version):
+        peer_files.insert(0, ("PublicKeyFile", "public"))
     for peer in eff.instances("WireGuardPeer"):
-        value = peer.get("PresharedKeyFile")
-        if value is not None:
-            wanted.append((value, f"{peer.span.path}: Failed to read preshared key from '{value.text}'. "
-                                  f"Ignoring [WireGuardPeer] section from line {peer.span.line}."))
+        for key, what in peer_files:
+            value = peer.get(key)
+            if value is not None:
+                wanted.append((value, f"{peer.span.path}: Failed to read {what} key from '{value.text}'. "
+                                      f"Ignoring [WireGuardPeer] section from line {peer.span.line}."))
     for value, failure in wanted:
         key_path, span = value.text, value.span
         if not key_path.startswith("/"):
@@ -358,12 +395,12 @@ def _key_file_diagnostics(eff: EffectiveUnit) -> list[Diagnostic]:
             continue
         data, mode, why = read_key_file(key_path)
         if data is None:
-            # Checked off the host the file may not exist here yet: a note (not a warning), with
-            # networkd's words for the host where it is missing too.
-            out.append(Diagnostic("UNIT007", Severity.INFO, f"cannot read {key_path} here ({why}); if networkd cannot "
-                                  f"either: {name}{failure}", span,
-                                  fix=f"create it with 'wg genkey > {key_path}' (0640 root:systemd-network), "
-                                      "or fix the path"))
+            # Checked in place (a networkd directory) networkd would fail just so; a copy checked
+            # elsewhere (a rendered tree, another machine's files) may name a key not written here.
+            if str(PurePosixPath(eff.path).parent) in NETWORK_DIRS:
+                out.append(Diagnostic("UNIT007", E, name + failure, span,
+                                      fix=f"cannot read {key_path}: {why}; create it with 'wg genkey' "
+                                          "(0640 root:systemd-network), or fix the path"))
             continue
         if not _is_key(data):
             out.append(Diagnostic("UNIT007", E, name + failure, span,
@@ -414,7 +451,7 @@ def check_unit_file(path: str | Path, text: str | bytes | None = None, target_ve
     if kind == "netdev":
         eff = effective_unit(units[0], units[1:])
         if from_disk:
-            out.extend(_key_file_diagnostics(eff))
+            out.extend(_key_file_diagnostics(eff, target_version))
         if is_main:
             out.extend(check_effective(eff, target_version))
     return out

@@ -1,18 +1,18 @@
 """Which sections and keys exist in .netdev/.network/.link files, and since which systemd.
 
-The 252 key set is complete and exact: it is the gperf table of the Debian 12
-binaries (`schema_data`). Versions are recorded where they were checked
-(platform-facts section 6 for [WireGuard]/[WireGuardPeer]; the man pages'
-history for the newer keys below); a key without a recorded version is
-treated as present in every target up to 252.
+The tables are generated from systemd's own gperf tables of each release
+(`schema_data`, written by tools/gen_systemd_tables.py; never typed by hand).
+A target version picks the newest release read that is not newer than it; a
+target newer than every release read uses the newest one (`newest_release`).
 """
 
 from __future__ import annotations
 
 import difflib
+from functools import lru_cache
 from pathlib import PurePosixPath
 
-from netdwg.unitfile.schema_data import NETWORKD_252, UDEV_LINK_252
+from netdwg.unitfile.schema_data import KEYS, RELEASES
 
 BASE_VERSION = 252
 
@@ -20,10 +20,7 @@ BASE_VERSION = 252
 # (systemd.netdev(5) of v256; systemd NEWS for 256).
 CREDENTIAL_SINCE = 256
 
-# .netdev [Match] only takes the host conditions (netdev-gperf.gperf), not the link matches.
-_NETDEV_MATCH = frozenset({"Host", "Virtualization", "KernelCommandLine", "KernelVersion",
-                           "Credential", "Architecture", "Firmware"})
-
+# Which sections a .netdev of each Kind= reads (netdev.c's vtables; not in the gperf tables).
 NETDEV_KIND_SECTIONS: dict[str, tuple[str, ...]] = {
     "wireguard": ("WireGuard", "WireGuardPeer"),
     "vlan": ("VLAN",), "macvlan": ("MACVLAN",), "macvtap": ("MACVTAP",), "ipvlan": ("IPVLAN",),
@@ -37,34 +34,35 @@ NETDEV_KIND_SECTIONS: dict[str, tuple[str, ...]] = {
                                 "ip6tnl", "erspan")},
     **{k: () for k in ("dummy", "nlmon", "ifb", "netdevsim", "vcan")},
 }
-_NETDEV_ONLY = frozenset(s for secs in NETDEV_KIND_SECTIONS.values() for s in secs) | {"NetDev"}
-_BOTH = frozenset({"Match", "Bridge", "IPoIB"})  # names used by .network and .netdev alike
 
-# (kind, section, key) -> the systemd version that added it. Checked facts only.
-KEY_SINCE: dict[tuple[str, str, str], int] = {
-    ("netdev", "WireGuard", "PrivateKey"): 237,
-    ("netdev", "WireGuard", "PrivateKeyFile"): 242,
-    ("netdev", "WireGuard", "ListenPort"): 237,
-    ("netdev", "WireGuard", "FwMark"): 237,
-    ("netdev", "WireGuard", "FirewallMark"): 243,
-    ("netdev", "WireGuard", "RouteTable"): 250,
-    ("netdev", "WireGuard", "RouteMetric"): 250,
-    ("netdev", "WireGuardPeer", "PublicKey"): 237,
-    ("netdev", "WireGuardPeer", "PresharedKey"): 237,
-    ("netdev", "WireGuardPeer", "PresharedKeyFile"): 242,
-    ("netdev", "WireGuardPeer", "AllowedIPs"): 237,
-    ("netdev", "WireGuardPeer", "Endpoint"): 237,
-    ("netdev", "WireGuardPeer", "PersistentKeepalive"): 237,
-    ("netdev", "WireGuardPeer", "RouteTable"): 250,
-    ("netdev", "WireGuardPeer", "RouteMetric"): 250,
-    # Newer than 252 (not in the 252 binary): systemd.network(5) history.
-    ("network", "Network", "IPv4Forwarding"): 256,
-    ("network", "Network", "IPv6Forwarding"): 256,
-    ("network", "Network", "UseDomains"): 256,
-    ("network", "DHCPv4", "UseCaptivePortal"): 254,
-    ("network", "IPv6AcceptRA", "UseCaptivePortal"): 254,
-    ("network", "DHCPv4", "RequestAddress"): 255,
-}
+
+def table_release(target_version: int) -> int:
+    """The release whose tables stand for ``target_version``."""
+    older = [r for r in RELEASES if r <= target_version]
+    return older[-1] if older else RELEASES[0]
+
+
+def newest_release() -> int:
+    return RELEASES[-1]
+
+
+def _has(span: tuple[int, int], release: int) -> bool:
+    first, last = span
+    return (first <= release or first == RELEASES[0]) and (last == 0 or release <= last)
+
+
+@lru_cache(maxsize=None)
+def _table(kind: str | None, target_version: int) -> dict[str, frozenset[str]]:
+    release = table_release(target_version)
+    if target_version < RELEASES[0]:
+        release = target_version  # keys first read in RELEASES[0] may be older: kept
+    out: dict[str, set[str]] = {}
+    for k in ((kind,) if kind in KEYS else tuple(KEYS)):
+        for section, keys in KEYS[k].items():
+            present = {key for key, span in keys.items() if _has(span, release)}
+            if present:
+                out.setdefault(section, set()).update(present)
+    return {s: frozenset(keys) for s, keys in out.items()}
 
 
 def unit_kind(path: str | PurePosixPath) -> str | None:
@@ -77,46 +75,34 @@ def unit_kind(path: str | PurePosixPath) -> str | None:
     return None
 
 
-def _table(kind: str | None) -> dict[str, frozenset[str]]:
-    if kind == "link":
-        return UDEV_LINK_252
-    if kind == "netdev":
-        table = {s: keys for s, keys in NETWORKD_252.items() if s in _NETDEV_ONLY or s in _BOTH}
-        table["Match"] = _NETDEV_MATCH
-        return table
-    if kind == "network":
-        return {s: keys for s, keys in NETWORKD_252.items() if s not in _NETDEV_ONLY or s in _BOTH}
-    merged = dict(NETWORKD_252)
-    for s, keys in UDEV_LINK_252.items():
-        merged[s] = merged.get(s, frozenset()) | keys
-    return merged
-
-
-def sections_for(kind: str | None, netdev_kind: str | None = None) -> frozenset[str]:
-    """The sections systemd 252 reads in a file of this kind (.netdev: of this Kind=)."""
+def sections_for(kind: str | None, netdev_kind: str | None = None,
+                 target_version: int = BASE_VERSION) -> frozenset[str]:
+    """The sections systemd ``target_version`` reads in a file of this kind (.netdev: of this Kind=)."""
+    sections = frozenset(_table(kind, target_version))
     if kind == "netdev" and netdev_kind in NETDEV_KIND_SECTIONS:
-        return frozenset({"Match", "NetDev", *NETDEV_KIND_SECTIONS[netdev_kind]})
-    return frozenset(_table(kind))
+        return sections & frozenset({"Match", "NetDev", *NETDEV_KIND_SECTIONS[netdev_kind]})
+    return sections
 
 
 def known_keys(kind: str | None, section: str, target_version: int = BASE_VERSION) -> frozenset[str]:
     """Keys of ``[section]`` that systemd ``target_version`` knows."""
-    keys = set(_table(kind).get(section, frozenset()))
-    for (k, s, key), since in KEY_SINCE.items():
-        if s == section and (kind is None or k == kind):
-            if since <= target_version:
-                keys.add(key)
-            else:
-                keys.discard(key)
-    return frozenset(keys)
+    return _table(kind, target_version).get(section, frozenset())
 
 
 def key_since(kind: str | None, section: str, key: str) -> int | None:
-    """The version that added the key, when recorded (None: unknown or not a key)."""
-    for k in ((kind,) if kind else ("netdev", "network", "link")):
-        if (k, section, key) in KEY_SINCE:
-            return KEY_SINCE[(k, section, key)]
-    return None
+    """The first release read that has the key (None: not a key of any release read)."""
+    spans = [KEYS[k][section][key] for k in ((kind,) if kind in KEYS else tuple(KEYS))
+             if key in KEYS[k].get(section, {})]
+    return min(first for first, _last in spans) if spans else None
+
+
+def key_until(kind: str | None, section: str, key: str) -> int | None:
+    """The last release read that has a key later removed (None: still there, or never a key)."""
+    spans = [KEYS[k][section][key] for k in ((kind,) if kind in KEYS else tuple(KEYS))
+             if key in KEYS[k].get(section, {})]
+    if not spans or any(last == 0 for _first, last in spans):
+        return None
+    return max(last for _first, last in spans)
 
 
 def suggest(word: str, choices) -> str | None:

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Generate netdwg's networkd/udev key tables from systemd's own gperf tables.
+
+usage: tools/gen_systemd_tables.py [--out FILE] [--since-from N] SYSTEMD_SOURCE...
+
+Each SYSTEMD_SOURCE is a systemd source checkout: a git repository (work tree or
+bare; every major release tag vN from --since-from on is read with `git show`)
+or an unpacked release tree (its version from meson.version or meson.build).
+Three tables are read per release, the ones networkd and udevd build their
+parsers from:
+
+    src/network/networkd-network-gperf.gperf    .network
+    src/network/netdev/netdev-gperf.gperf       .netdev
+    src/udev/net/link-config-gperf.gperf        .link
+
+Every "Section.Key, parser, ..." line is one key. The output (default
+netdwg/unitfile/schema_data.py) records, per file kind, section and key, the
+first and last release read that has it; the table of release N is every key
+whose range holds N. Nothing in the output is typed by hand.
+
+Example (what produced the committed file):
+    tools/gen_systemd_tables.py /path/to/systemd.git /path/to/systemd-257.13
+"""
+
+from __future__ import annotations
+
+import argparse
+import pprint
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+GPERF = {
+    "network": "src/network/networkd-network-gperf.gperf",
+    "netdev": "src/network/netdev/netdev-gperf.gperf",
+    "link": "src/udev/net/link-config-gperf.gperf",
+}
+# Releases the issue asks tables for; the script says which of them no source had.
+WANTED = (252, 255, 256, 257, 258)
+_ENTRY = re.compile(r"^([A-Za-z0-9-]+)\.([A-Za-z0-9-]+)\s*,")  # SR-IOV.MACAddress, Link.SR-IOVVirtualFunctions
+_TAG = re.compile(r"^v(\d+)$")
+
+
+def parse_gperf(text: str) -> dict[str, set[str]]:
+    """section -> keys, from the part of a gperf file after its first '%%' line."""
+    out: dict[str, set[str]] = {}
+    parts = re.split(r"^%%[ \t]*$", text, maxsplit=1, flags=re.MULTILINE)
+    body = parts[1] if len(parts) == 2 else text
+    for line in body.splitlines():
+        if line.startswith("%%"):
+            break  # gperf's optional third part is C code
+        m = _ENTRY.match(line)
+        if m:
+            out.setdefault(m.group(1), set()).add(m.group(2))
+        elif line.strip() and not line.lstrip().startswith(("/*", "*", "#")):
+            raise ValueError(f"not a gperf entry: {line!r}")  # a new syntax: teach the script, do not guess
+    return out
+
+
+def _git(source: Path, *args: str) -> str | None:
+    done = subprocess.run(["git", "-C", str(source), *args], capture_output=True, text=True)
+    return done.stdout if done.returncode == 0 else None
+
+
+def read_git(source: Path, since_from: int) -> dict[int, tuple[str, dict[str, dict[str, set[str]]]]]:
+    """release -> (where from, kind -> section -> keys) for every major tag of a git checkout."""
+    out = {}
+    for tag in (_git(source, "tag", "--list", "v*") or "").split():
+        m = _TAG.match(tag)
+        if not m or int(m.group(1)) < since_from:
+            continue
+        tables = {}
+        for kind, path in GPERF.items():
+            text = _git(source, "show", f"{tag}:{path}")
+            if text is None:
+                break
+            tables[kind] = parse_gperf(text)
+        else:
+            out[int(m.group(1))] = (f"git tag {tag}", tables)
+    return out
+
+
+def read_tree(source: Path) -> dict[int, tuple[str, dict[str, dict[str, set[str]]]]]:
+    """The one release of an unpacked source tree."""
+    if (source / "meson.version").exists():
+        full = (source / "meson.version").read_text().strip()
+    else:
+        m = re.search(r"version\s*:\s*'([^']+)'", (source / "meson.build").read_text())
+        full = m.group(1) if m else ""
+    if not re.match(r"^\d+", full):
+        sys.exit(f"{source}: cannot tell the systemd version (no meson.version, no version in meson.build)")
+    release = int(re.match(r"^\d+", full).group(0))
+    tables = {kind: parse_gperf((source / path).read_text()) for kind, path in GPERF.items()}
+    return {release: (f"source tree {full}", tables)}
+
+
+def generate(releases: dict[int, tuple[str, dict]]) -> str:
+    order = sorted(releases)
+    ranges: dict[str, dict[str, dict[str, list[int]]]] = {kind: {} for kind in GPERF}
+    for release in order:
+        for kind, sections in releases[release][1].items():
+            for section, keys in sections.items():
+                for key in keys:
+                    span = ranges[kind].setdefault(section, {}).setdefault(key, [release, release])
+                    span[1] = release
+    newest = order[-1]
+    keys = {kind: {section: {key: (first, 0 if last == newest else last)
+                             for key, (first, last) in sorted(entries.items())}
+                   for section, entries in sorted(sections.items())}
+            for kind, sections in ranges.items()}
+    missing = tuple(r for r in WANTED if r not in releases)
+    header = f'''"""Keys and sections of .network, .netdev and .link files per systemd release.
+
+Generated by tools/gen_systemd_tables.py from systemd's gperf tables
+({", ".join(GPERF.values())}). Do not edit by hand: run the script again.
+
+Releases read: {order[0]}-{newest} ({len(order)} releases).
+Asked for but in no source given: {", ".join(map(str, missing)) or "none"}.
+"""
+
+# release -> where its tables were read
+SOURCES: dict[int, str] = {pprint.pformat({r: releases[r][0] for r in order}, width=110, compact=True)}
+
+RELEASES: tuple[int, ...] = {tuple(order)!r}
+
+MISSING: tuple[int, ...] = {missing!r}
+
+# kind -> section -> key -> (first release read that has it, last one; 0: still in the newest).
+# A key present in the first release read may be older than it.
+KEYS: dict[str, dict[str, dict[str, tuple[int, int]]]] = {{
+'''
+    lines = [header]
+    for kind, sections in keys.items():
+        lines.append(f"    {kind!r}: {{\n")
+        for section, entries in sections.items():
+            body = ", ".join(f"{k!r}: {v!r}" for k, v in entries.items())
+            lines.append(f"        {section!r}: {{{body}}},\n")
+        lines.append("    },\n")
+    lines.append("}\n")
+    return "".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sources", nargs="+", type=Path, metavar="SYSTEMD_SOURCE",
+                        help="a systemd git checkout (all major tags are read) or an unpacked release tree")
+    parser.add_argument("--since-from", type=int, default=237, metavar="N",
+                        help="read tags from vN on (default 237: the first with WireGuard)")
+    parser.add_argument("--out", type=Path, metavar="FILE",
+                        default=Path(__file__).resolve().parents[1] / "netdwg" / "unitfile" / "schema_data.py")
+    args = parser.parse_args(argv)
+    releases: dict[int, tuple[str, dict]] = {}
+    for source in args.sources:
+        tagged = read_git(source, args.since_from) if _git(source, "rev-parse", "--git-dir") else {}
+        releases.update(tagged or read_tree(source))
+    if not releases:
+        sys.exit("no systemd release found in the sources given")
+    args.out.write_text(generate(releases))
+    missing = [r for r in WANTED if r not in releases]
+    print(f"{args.out}: releases {min(releases)}-{max(releases)}"
+          + (f"; not in any source: {', '.join(map(str, missing))}" if missing else ""), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
