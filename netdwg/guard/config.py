@@ -21,7 +21,8 @@ The format is a small INI file: a ``[guard]`` section, then one
     dns_domain = oslo.harbor.test
     keep_hosts = 172.20.10.5   # kept in the tunnel on a foreign LAN with this prefix
     tls_pin = 172.20.10.5:443 sha256:9f86d081...  # optional: an office host's certificate
-    ssh_host_key = 172.20.10.5 ssh-ed25519 AAAAC3Nza...  # optional: an office host's SSH key
+    ssh_host_key = 172.20.10.5 ssh-ed25519 AAAAC3Nza...  # an office host's SSH key: the proof
+    # trust = passive          # only without a proof: let the passive facts above trust the LAN
 
 Parsing keeps file:line for every value, so a mistake reads
 ``guard.conf:9: invalid action 'metrik'`` with a fix.
@@ -54,6 +55,18 @@ class Action(enum.Enum):
     REMOVE = "remove"  # delete the overlapping wg route, keep AllowedIPs
     METRIC = "metric"  # re-add the wg route with a metric above the LAN route's
     WIDEN = "widen"  # swap the LAN for a covering prefix in AllowedIPs and routes
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Trust(enum.Enum):
+    """What may make a LAN this site. A proof (ssh_host_key, tls_pin) takes a private key that
+    stays in the office; every passive fact (DHCP server id, router address and MAC, DNS domain,
+    prefix) is on the wire for any LAN to copy."""
+
+    PROOF = "proof"  # only a declared proof answering; a site without one stays unverified
+    PASSIVE = "passive"  # opt-in, for a site without a proof: the passive facts alone suffice
 
     def __str__(self) -> str:
         return self.value
@@ -146,6 +159,9 @@ class Fingerprint:
         return not (self.dhcp_servers or self.routers or self.router_macs or self.dns_domains or self.tls_pins
                     or self.ssh_host_keys)
 
+    def has_proof(self) -> bool:
+        return bool(self.tls_pins or self.ssh_host_keys)
+
     def describe(self) -> str:
         parts = []
         if self.dhcp_servers:
@@ -173,6 +189,8 @@ class GuardSite:
     fingerprint: Fingerprint = field(default_factory=Fingerprint)
     keep_hosts: tuple[IPAddress, ...] = ()
     span: Span | None = field(default=None, compare=False)
+    # PASSIVE counts only while the fingerprint declares no proof: a declared proof is always required.
+    trust: Trust = Trust.PROOF
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +237,8 @@ def render_guard_config(config: GuardConfig) -> str:
             lines.append(f"tls_pin = {pin}")
         for key in fp.ssh_host_keys:
             lines.append(f"ssh_host_key = {key}")
+        if site.trust is not Trust.PROOF:
+            lines.append(f"trust = {site.trust}")
     return "\n".join(lines) + "\n"
 
 
@@ -226,7 +246,7 @@ def render_guard_config(config: GuardConfig) -> str:
 
 _GUARD_KEYS = {"interface", "hub_peer", "hub_endpoint", "identify_timeout"}
 _SITE_KEYS = {"lan", "action", "widen_to", "peer", "dhcp_server", "router", "router_mac",
-              "dns_domain", "keep_hosts", "tls_pin", "ssh_host_key"}
+              "dns_domain", "keep_hosts", "tls_pin", "ssh_host_key", "trust"}
 _SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -338,8 +358,13 @@ def _parse_site(section: _Section, name: str) -> GuardSite:
         if host not in lan:
             raise ConfigError(f"keep_hosts {host} is not in lan {lan}", span=span,
                               fix="list only office hosts on this site's LAN")
+    trust = Trust.PROOF
+    trust_item = _one(section, "trust", required=False)
+    if trust_item:
+        trust = _parse_with("trust", trust_item[0], trust_item[1], lambda v: Trust(v.lower()),
+                            "use proof (the default) or passive")
     return GuardSite(name=name, lan=lan, action=action, peer=peer, widen_to=widen_to,
-                     fingerprint=fingerprint, keep_hosts=keep_hosts, span=section.span)
+                     fingerprint=fingerprint, keep_hosts=keep_hosts, span=section.span, trust=trust)
 
 
 def _parse_mac(text: str) -> str:

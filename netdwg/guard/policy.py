@@ -14,7 +14,7 @@ import enum
 import ipaddress
 from dataclasses import dataclass, field, replace
 
-from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite, SshHostKey
+from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite, SshHostKey, Trust
 from netdwg.guard.observed import Address, Observed, Route, RT_TABLE_MAIN
 from netdwg.guard.proofs import ProofView, Prove, plan_proofs, targets_of  # noqa: F401 (Prove re-exported)
 from netdwg.keys import PublicKey
@@ -26,6 +26,7 @@ class Verdict(enum.Enum):
     IDENTIFYING = "identifying"  # on the prefix, evidence still missing: tunnel route kept
     TRUSTED = "trusted"  # on the prefix and the fingerprint matches: LAN route wins
     FOREIGN = "foreign"  # on the prefix, fingerprint does not match: tunnel kept, office hosts pinned
+    UNVERIFIED = "unverified"  # on the prefix of a site with no proof to check: tunnel kept, office hosts pinned
 
     def __str__(self) -> str:
         return self.value
@@ -218,12 +219,54 @@ def _passive(fp: Fingerprint) -> Fingerprint:
     return replace(fp, tls_pins=(), ssh_host_keys=())
 
 
+def passive_trusts(site: GuardSite) -> bool:
+    """Whether passive facts alone may make a LAN `site`: only by the explicit opt-in, and never
+    when the site declares a proof (a café can copy every passive fact, not a private key)."""
+    return site.trust is Trust.PASSIVE and not site.fingerprint.has_proof()
+
+
+def site_fingerprints(site: GuardSite, learned: tuple[Fingerprint, ...]) -> tuple[Fingerprint, ...]:
+    """The fingerprints any of which makes a LAN `site`. Every declared proof is part of each, so a
+    learned fingerprint (passive facts only) adds a way to match but never stands in for the proof.
+    Empty when nothing but a proof could trust the site and it declares none (unverified)."""
+    declared = site.fingerprint
+    if not declared.has_proof() and not passive_trusts(site):
+        return ()
+    out = []
+    for fp in (declared, *learned):
+        if fp.is_empty():
+            continue
+        if declared.has_proof():
+            fp = replace(fp, tls_pins=tuple(dict.fromkeys(fp.tls_pins + declared.tls_pins)),
+                         ssh_host_keys=tuple(dict.fromkeys(fp.ssh_host_keys + declared.ssh_host_keys)))
+        out.append(fp)
+    return tuple(dict.fromkeys(out))
+
+
+def _unverified_reasons(site: GuardSite, learned: tuple[Fingerprint, ...], ev: Evidence) -> tuple[str, ...]:
+    passive = tuple(fp for fp in (site.fingerprint, *learned) if not fp.is_empty())
+    if any(match_fingerprint(fp, ev)[0] is _Match.MATCH for fp in passive):
+        seen = "its passive facts match, but another LAN can copy them (DHCP server, router MAC, domain, prefix)"
+    else:
+        seen = "passive facts (DHCP server, router MAC, domain, prefix) are not proof: another LAN can copy them"
+    return (f"site {site.name!r} declares no proof to check; {seen}",
+            "add an office host's key to the site in the topology: ssh_host_key = (a line of "
+            "'ssh-keyscan -t ed25519 HOST') or tls_pin = HOST:443 sha256:HEX; or, accepting the risk, "
+            "trust = passive")
+
+
 def identify(config: GuardConfig, site: GuardSite, learned: tuple[Fingerprint, ...],
              observed: Observed, now: float) -> tuple[SiteView, tuple[Probe | Prove, ...], float | None]:
     candidates = _candidates(config, site, observed)
     if not candidates:
         return SiteView(site.name, Verdict.AWAY), (), None
-    fingerprints = tuple(fp for fp in (site.fingerprint, *learned) if not fp.is_empty())
+    if not site.fingerprint.has_proof() and not passive_trusts(site):
+        # Nothing on this LAN can prove it is the site: nothing to ask, the tunnel route stays.
+        cand = min(candidates, key=lambda c: (c.lan_metric, c.address.dev))
+        ev = gather_evidence(observed, cand.address.dev)
+        return (SiteView(site.name, Verdict.UNVERIFIED, cand.address.dev, cand.address.interface, cand.lan_metric,
+                         _unverified_reasons(site, learned, ev)), (), None)
+    fingerprints = site_fingerprints(site, learned)
     results = []
     probes: list[Probe | Prove] = []
     wake: float | None = None
@@ -294,8 +337,9 @@ def _site_changes(config: GuardConfig, site: GuardSite, view: SiteView, observed
                      if r.dst == site.lan and r not in ours_added]
     if view.verdict is Verdict.IDENTIFYING:
         return [c for c in state if c.site == site.name], warnings
-    if view.verdict is Verdict.FOREIGN:
-        judged = f"is not verified as {site.name}" if view.unverified else f"is not {site.name}"
+    if view.verdict in (Verdict.FOREIGN, Verdict.UNVERIFIED):
+        judged = (f"is not verified as {site.name}" if view.unverified or view.verdict is Verdict.UNVERIFIED
+                  else f"is not {site.name}")
         warnings.append(f"site {site.name}: {view.dev} is on {view.address} inside {site.lan} but this "
                         f"{judged} ({'; '.join(view.reasons)}); office traffic stays in the tunnel")
         template = next(iter(sorted(tunnel_routes + deleted, key=lambda r: r.metric)), None)

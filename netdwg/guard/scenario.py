@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite, render_guard_config
+from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite, Trust, render_guard_config
 from netdwg.keys import genkey
 from netdwg.lab.sandbox import Netns, Node, Sandbox, wait_until
 from netdwg.wireguard import Endpoint
@@ -93,16 +93,27 @@ class RoamingLab:
         ns, port = (self.lan, "p-lap") if which == "office" else (self.cafe, "c-lap")
         ns.run(["ip", "link", "set", port, "down"])
 
+    def reset(self) -> None:
+        """Away again: the guard stopped, both LANs left and networkd's leases on them gone."""
+        self.stop_guard()
+        self.leave("office")
+        self.leave("cafe")
+        wait_until(lambda: not self.has_lan_address("lan0") and not self.has_lan_address("cafe0"), timeout=20,
+                   what="networkd to drop the leases")
+
     # --- the guard ---------------------------------------------------------------------
     def write_guard_config(self, action: Action, fingerprint: Fingerprint | None = None,
                            keep_hosts=(DEVICE,), timeout: float = 3.0,
-                           hub_endpoint: Endpoint = Endpoint(HUB_PUBLIC, 51820)) -> GuardConfig:
+                           hub_endpoint: Endpoint = Endpoint(HUB_PUBLIC, 51820),
+                           trust: Trust = Trust.PASSIVE) -> GuardConfig:
+        """oslo opts into passive trust unless told otherwise: most roaming tests are about what the
+        guard does once a LAN is trusted; with a proof in `fingerprint`, the proof is required anyway."""
         fp = fingerprint if fingerprint is not None else Fingerprint(
             dhcp_servers=(OFFICE_ROUTER,), routers=(OFFICE_ROUTER,), router_macs=(OFFICE_MAC,),
             dns_domains=("oslo.harbor.test",))
         site = GuardSite(name="oslo", lan=OFFICE_LAN, action=action, peer=self.hub_key,
                          widen_to=ipaddress.ip_network("172.20.0.0/16") if action is Action.WIDEN else None,
-                         fingerprint=fp, keep_hosts=tuple(keep_hosts))
+                         fingerprint=fp, keep_hosts=tuple(keep_hosts), trust=trust)
         other = GuardSite(name="bergen", lan=OTHER_LAN, action=Action.REMOVE, peer=self.hub_key,
                           fingerprint=Fingerprint(dhcp_servers=(ipaddress.ip_address("172.20.20.1"),)))
         config = GuardConfig(interface="wg0", hub_peer=self.hub_key,
@@ -189,7 +200,9 @@ def _reap_dead(pid: int) -> bool:
     return _comm(pid) is None
 
 
-def build_roaming_lab(sb: Sandbox, join_office: bool = False) -> RoamingLab:
+def build_roaming_lab(sb: Sandbox, join_office: bool = False, cafe_copies_office: bool = False) -> RoamingLab:
+    """`cafe_copies_office`: the café's router takes the office router's MAC and hands out the
+    office's domain too (its prefix, router and DHCP server identifier are the office's anyway)."""
     inet, hubns, gwns, lan, devns, cafe, lapns = (sb.netns(n) for n in
                                                   ("inet", "hub", "gw", "lan", "dev", "cafe", "lap"))
     # switches: bridges with fixed MACs (lab-recipe: else the MAC follows the lowest port)
@@ -211,7 +224,8 @@ def build_roaming_lab(sb: Sandbox, join_office: bool = False) -> RoamingLab:
     lan.run(["sh", "-c", "ip link set p-gw up && ip link set p-dev up"])
     devns.run(["sh", "-c", "ip link set eth0 up && ip addr add 172.20.10.5/24 dev eth0 && "
                            "ip route add default via 172.20.10.1"])
-    cafe.run(["sh", "-c", f"ip link set c-lap address {CAFE_MAC} && ip addr add 172.20.10.1/24 dev c-lap"])
+    cafe_mac, cafe_domain = (OFFICE_MAC, "oslo.harbor.test") if cafe_copies_office else (CAFE_MAC, "cafe.test")
+    cafe.run(["sh", "-c", f"ip link set c-lap address {cafe_mac} && ip addr add 172.20.10.1/24 dev c-lap"])
     hubns.run(["sh", "-c", "ip addr add 198.51.100.10/24 dev eth0 && sysctl -q -w net.ipv4.ip_forward=1 && "
                            "ip addr add 172.20.20.1/32 dev lo"])
     lapns.run(["sh", "-c", "ip addr add 198.51.100.30/24 dev inet0"])
@@ -231,7 +245,7 @@ def build_roaming_lab(sb: Sandbox, join_office: bool = False) -> RoamingLab:
                         f"persistent-keepalive 25 && ip addr add 10.99.0.2/16 dev wg0 && ip link set wg0 up && "
                         f"ip route add {OTHER_LAN} dev wg0"])
     gw.spawn(_dnsmasq("lan0", "172.20.10.1", "oslo.harbor.test", gw.rundir / "dnsmasq.leases"), name="dnsmasq")
-    sb.spawn(cafe, _dnsmasq("c-lap", "172.20.10.1", "cafe.test", sb.rundir / "cafe-dnsmasq.leases"),
+    sb.spawn(cafe, _dnsmasq("c-lap", "172.20.10.1", cafe_domain, sb.rundir / "cafe-dnsmasq.leases"),
              name="dnsmasq")
     sb.spawn(devns, ["iperf3", "-s", "-B", str(DEVICE)], name="iperf3")
     lap.run(["sh", "-c", f"wg set wg0 private-key /etc/netdwg/wg.key "

@@ -8,7 +8,7 @@ from netdwg.errors import Diagnostic, Severity
 from netdwg.lint.facts import (
     allowed_into, derive_peers, effective_keepalive, facts, listing, make, names, reached_sites, subject, suggest,
 )
-from netdwg.topology.model import Backend, Role, Topology
+from netdwg.topology.model import Backend, GuardTrust, Role, Topology
 
 
 def check_references(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
@@ -160,3 +160,43 @@ def check_guard(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
         elif not any(s.lans for s in reached_sites(topology, host)):
             yield make("NDW025", Severity.WARNING, "guard is set, but the host routes no site LAN into the tunnel",
                        host.span("guard"), subject(host), fix="remove guard = yes")
+
+
+_PROOF_FIX = ("add an office host's key to this site: ssh_host_key = (a line of 'ssh-keyscan -t ed25519 HOST', "
+              "HOST on the LAN) or tls_pin = HOST:443 sha256:HEX")
+
+
+def check_guard_trust(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
+    """NDW028: what a roaming guard can trust on a site's LAN. Only a declared proof (ssh_host_key,
+    tls_pin) makes it trust the LAN; passive facts (DHCP server, router MAC, domain, prefix) can be
+    copied by any LAN, so they trust it only with `trust = passive`, which is worth a warning too."""
+    guarded = [h for h in topology.hosts if h.guard and h.role is Role.ROAMING and h.backend is not Backend.WG_QUICK]
+    if not guarded:
+        return
+    for site in topology.hosts:
+        if not site.lans:
+            continue
+        laptops = [h.name for h in guarded if site in reached_sites(topology, h)]
+        if not laptops:
+            continue
+        lan = site.lans[0]  # one fingerprint and one trust per host: every LAN of it carries the same
+        fp = lan.fingerprint
+        if fp.has_proof():
+            if lan.trust is GuardTrust.PASSIVE:
+                yield make("NDW028", Severity.WARNING,
+                           "trust = passive has no effect: a site that declares a proof is trusted only when "
+                           "the proof answers", site.span("trust"), subject(site), fix="remove trust = passive")
+        elif lan.trust is GuardTrust.PASSIVE:
+            yield make("NDW028", Severity.WARNING,
+                       f"trust = passive: the guard on {listing(laptops)} trusts this LAN on passive facts alone, so a LAN that copies "
+                       "them (DHCP server id, router MAC, domain, prefix: a café can) gets this office's traffic "
+                       "outside the tunnel" + ("" if not fp.is_empty() else
+                                                "; with no fingerprint declared, only after 'netdwg guard learn'"),
+                       site.span("trust"), subject(site), fix=_PROOF_FIX + ", and remove trust = passive")
+        else:
+            what = ("no fingerprint and no proof" if fp.is_empty() else
+                    "only passive facts (DHCP server id, router MAC, domain), which any LAN can copy, and no proof")
+            yield make("NDW028", Severity.WARNING,
+                       f"guard = yes on {listing(laptops)} does nothing on this LAN: the site declares {what}, "
+                       "so the guard keeps the tunnel route here (unverified)",
+                       site.span("lan"), subject(site), fix=_PROOF_FIX)

@@ -474,7 +474,8 @@ def _guard(ctx: CompileContext, host: Host, iface: WgInterface | None):
     hub = ctx.hub
     if host.role is not Role.ROAMING or not host.guard or iface is None or hub is None:
         return None
-    from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite, SshHostKey, TlsPin  # noqa: PLC0415
+    from netdwg.guard.config import (  # noqa: PLC0415
+        Action, Fingerprint, GuardConfig, GuardSite, SshHostKey, TlsPin, Trust)
 
     hub_key = ctx.public_key(hub.name)
     sites: list[GuardSite] = []
@@ -495,5 +496,5 @@ def _guard(ctx: CompileContext, host: Host, iface: WgInterface | None):
                     # load checked both: parse cannot fail here
                     ssh_host_keys=(SshHostKey.parse(fp.ssh_host_key),) if fp.ssh_host_key else (),
                     tls_pins=(TlsPin.parse(fp.tls_pin),) if fp.tls_pin else ()),
-                keep_hosts=lan.keep_hosts))
+                keep_hosts=lan.keep_hosts, trust=Trust(lan.trust.value)))
     return GuardConfig(interface=iface.name, hub_peer=hub_key, hub_endpoint=hub.endpoint, sites=tuple(sites))

@@ -92,6 +92,12 @@ def fingerprint_lines(name: str, hosts: Sequence[HostFiles], widen_to=None) -> l
                         ("router_mac", fp.router_macs), ("domain", fp.dns_domains)):
         if values:
             lines.append(f"  {key} = {values[0]}")
+    # the proofs (guard.conf may pin several; the topology holds one of each kind) and the opt-in
+    for key, values in (("ssh_host_key", fp.ssh_host_keys), ("tls_pin", fp.tls_pins)):
+        if values:
+            lines.append(f'  {key} = "{values[0]}"')
+    if site.trust.value != "proof":
+        lines.append(f"  trust = {site.trust.value}")
     if site.action.value != "remove":
         lines.append(f"  guard_action = {site.action.value}")
     if site.widen_to is not None:

@@ -20,7 +20,7 @@ from netdwg.allocation import gc_paused
 from netdwg.errors import ConfigError, Diagnostic, NetdwgError, ParseError, Severity, Span
 from netdwg.keys import PublicKey
 from netdwg.topology.model import (
-    Backend, GuardAction, Host, Lan, Network, ReturnPath, Role, SiteFingerprint, SitePair, Topology,
+    Backend, GuardAction, GuardTrust, Host, Lan, Network, ReturnPath, Role, SiteFingerprint, SitePair, Topology,
 )
 from netdwg.values import (MAX_TOPOLOGY_BYTES, ValueRefused, check_dns_name, check_file, check_host,
                            check_interface, check_name, check_text, read_limited, value_diagnostic)
@@ -358,6 +358,7 @@ def _host(name: str, s, network: Network, out: _Collector) -> Host:
             prefix=prefix, gateway_address=gateway, interface=s["lan_interface"],
             return_path=ReturnPath(s["return_path"]), router=fingerprint.router, fingerprint=fingerprint,
             guard_action=GuardAction(s["guard_action"]), widen_to=widen_to, keep_hosts=keep,
+            trust=GuardTrust(s["trust"]),
         ))
     return Host(
         name=name, role=Role(s["role"]), addresses=addresses,

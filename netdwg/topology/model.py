@@ -48,6 +48,11 @@ class GuardAction(enum.StrEnum):
     WIDEN = "widen"  # route a covering prefix instead (static, no daemon needed)
 
 
+class GuardTrust(enum.StrEnum):
+    PROOF = "proof"  # a roaming guard trusts the LAN only when a declared proof answers
+    PASSIVE = "passive"  # opt-in for a site without a proof: its passive facts alone suffice
+
+
 @dataclass(frozen=True, slots=True)
 class SiteFingerprint:
     """What identifies a site's LAN beyond its prefix (a café may hand out the same prefix)."""
@@ -63,6 +68,9 @@ class SiteFingerprint:
         return not any((self.dhcp_server, self.router, self.router_mac, self.domain, self.ssh_host_key,
                         self.tls_pin))
 
+    def has_proof(self) -> bool:
+        return bool(self.ssh_host_key or self.tls_pin)
+
 
 @dataclass(frozen=True, slots=True)
 class Lan:
@@ -77,6 +85,7 @@ class Lan:
     guard_action: GuardAction = GuardAction.REMOVE
     widen_to: IPNetwork | None = None
     keep_hosts: tuple[IPAddress, ...] = ()  # office hosts kept reachable through the tunnel on a foreign LAN
+    trust: GuardTrust = GuardTrust.PROOF  # what lets a roaming guard trust this LAN
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ secrets = string(default=None)
   domain = string(default=None)
   ssh_host_key = string(default=None)
   tls_pin = string(default=None)
+  trust = option('proof', 'passive', default='proof')
 
 [pairs]
   [[__many__]]

@@ -62,11 +62,7 @@ def wait_verdict(lab, verdict: str, site: str = "oslo", timeout: float = 20.0) -
 def clean(lab):
     """Every test starts away, with no guard, and must leave the tunnel routes as found."""
     yield lab
-    lab.stop_guard()
-    lab.leave("office")
-    lab.leave("cafe")
-    wait_until(lambda: not lab.has_lan_address("lan0") and not lab.has_lan_address("cafe0"), timeout=20,
-               what="networkd to drop the leases")
+    lab.reset()
     wait_until(lambda: wg_route_set(lab) == lab.baseline, timeout=10,
                what=f"tunnel routes back to the baseline: {wg_route_set(lab)}")
     assert not lab.paths.get("state") or not lab.paths["state"].exists()

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite
+from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite, Trust
 from netdwg.guard.observed import (Address, AddressAdded, Lease, LeaseSeen, LinkState, Neighbour, NeighbourSeen,
                                    Observed, Route, RouteAdded, RouteRemoved, RTPROT_KERNEL, Snapshot, fold)
 from netdwg.guard.policy import (AddRoute, Apply, DeleteRoute, Probe, SwapAllowedIps, Undo, Verdict, decide,
@@ -29,8 +29,10 @@ ADDR = Address("lan0", ipaddress.ip_interface("172.20.10.50/24"))
 LEASE = Lease("lan0", ip("172.20.10.50"), ROUTER, ROUTER, "oslo.test", "lease-file")
 
 
-def config(action=Action.REMOVE, fp=FP, keep=(ip("172.20.10.5"),), widen_to=None) -> GuardConfig:
-    oslo = GuardSite("oslo", OFFICE, action, HUB, widen_to=widen_to, fingerprint=fp, keep_hosts=keep)
+def config(action=Action.REMOVE, fp=FP, keep=(ip("172.20.10.5"),), widen_to=None, trust=Trust.PASSIVE) -> GuardConfig:
+    """oslo opts into passive trust: most tests here are about matching passive facts (the
+    proof-only default is tested in test_guard_trust.py)."""
+    oslo = GuardSite("oslo", OFFICE, action, HUB, widen_to=widen_to, fingerprint=fp, keep_hosts=keep, trust=trust)
     bergen = GuardSite("bergen", OTHER, Action.REMOVE, HUB, fingerprint=Fingerprint(dhcp_servers=(ip("172.20.20.1"),)))
     return GuardConfig("wg0", HUB, None, (oslo, bergen), identify_timeout=3.0)
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 from netdwg.cli import main
 from netdwg.cli.guard import describe_proof
@@ -228,6 +229,10 @@ def test_guard_status_prints_the_failed_check_of_a_running_guard(tmp_path, capsy
     d = _status_after_failures(join=time.monotonic() - 8.0)  # the third check failed a second ago
     # a stand-in for the running guard: a live process whose command line names the guard
     stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "netdwg-guard"])
+    # until it has exec'd, its command line is pytest's, which may not name the guard
+    deadline = time.monotonic() + 10
+    while b"netdwg-guard" not in Path(f"/proc/{stand_in.pid}/cmdline").read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)
     try:
         status = status_json(d, d.desired, config(), pid=stand_in.pid)
         (tmp_path / "status").write_text(json.dumps(status))

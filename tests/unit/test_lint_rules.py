@@ -32,6 +32,7 @@ pool = 10.9.0.0/16
   lan = 172.20.10.0/24
   lan_address = 172.20.10.2
   lan_interface = eth1
+  ssh_host_key = 172.20.10.5 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICnrgzVPhXaLp6D300B3wMBjAopZvmsUPqanyTBnhWZ+
 {oslo}
   [[ana]]
   role = roaming
@@ -429,9 +430,20 @@ def test_every_problem_reported_at_once_in_file_order():
 GOLDEN = sorted((REPO / "tests" / "golden").glob("*/topology.conf")) + [REPO / "examples" / "harbor.conf"]
 
 
+# What the golden topologies say on purpose: hub-spokes guards ana on two sites without a proof (the
+# guard does nothing there), harbor.conf opts oslo into trusting passive facts. Nothing else is loud.
+GUARD_TRUST = {"hub-spokes": [("NDW028", "host 'oslo'"), ("NDW028", "host 'bergen'")],
+               "harbor.conf": [("NDW028", "host 'oslo'")]}
+
+
+def loud_codes(diags):
+    return [(d.code, d.subject) for d in diags if d.severity is not Severity.INFO]
+
+
 @pytest.mark.parametrize("path", GOLDEN, ids=lambda p: p.parent.name if p.name == "topology.conf" else p.name)
 def test_silent_on_golden_topologies(path):
-    assert loud(run_lint(load_topology(path))) == []
+    name = path.parent.name if path.name == "topology.conf" else path.name
+    assert loud_codes(run_lint(load_topology(path))) == GUARD_TRUST.get(name, [])
 
 
 GOLDEN_DIRS = sorted(p.parent for p in (REPO / "tests" / "golden").glob("*/topology.secrets"))
@@ -445,7 +457,7 @@ def test_silent_on_golden_topologies_with_their_compiled_output(scenario):
 
     topology = load_topology(scenario / "topology.conf")
     secrets = parse_secrets((scenario / "topology.secrets").read_text())
-    assert loud(run_lint(topology, compile_topology(topology, secrets))) == []
+    assert loud_codes(run_lint(topology, compile_topology(topology, secrets))) == GUARD_TRUST.get(scenario.name, [])
 
 
 def test_a_hub_with_its_own_lan_is_a_lan_owner():
