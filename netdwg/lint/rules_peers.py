@@ -8,7 +8,7 @@ from netdwg.errors import Diagnostic, Severity
 from netdwg.lint.facts import (
     allowed_into, derive_peers, effective_keepalive, facts, listing, make, names, reached_sites, subject, suggest,
 )
-from netdwg.topology.model import Backend, GuardTrust, Role, Topology
+from netdwg.topology.model import Backend, GuardAction, GuardTrust, Role, Topology
 
 
 def check_references(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
@@ -193,7 +193,7 @@ def check_guard_trust(topology: Topology, compiled=None) -> Iterator[Diagnostic]
                        "outside the tunnel" + ("" if not fp.is_empty() else
                                                 "; with no fingerprint declared, only after 'netdwg guard learn'"),
                        site.span("trust"), subject(site), fix=_PROOF_FIX + ", and remove trust = passive")
-        else:
+        elif lan.guard_action is not GuardAction.WIDEN:  # widened: the LAN's own route wins without the guard
             what = ("no fingerprint and no proof" if fp.is_empty() else
                     "only passive facts (DHCP server id, router MAC, domain), which any LAN can copy, and no proof")
             yield make("NDW028", Severity.WARNING,

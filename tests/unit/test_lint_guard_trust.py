@@ -90,3 +90,10 @@ def test_the_topology_key_reaches_the_guard_conf():
     guard = compile_topology(topology, complete_secrets(topology, Secrets())[0])["ana"].guard
     assert guard.sites[0].trust is Trust.PASSIVE
     assert parse_topology(TOPOLOGY.format(oslo=PASSIVE, ana=""), "t.conf").host("oslo").lans[0].trust == "proof"
+
+
+def test_a_widened_site_needs_no_guard_to_leave_the_tunnel():
+    # guard_action = widen: laptops route the covering prefix, so the LAN's own route wins without
+    # the guard; nothing for NDW028 to say unless the site opts into passive trust
+    assert ndw028(PASSIVE + "\n  guard_action = widen\n  widen_to = 172.20.0.0/16")[0] == []
+    assert len(ndw028(PASSIVE + "\n  guard_action = widen\n  widen_to = 172.20.0.0/16\n  trust = passive")[0]) == 1
