@@ -243,7 +243,11 @@ def desired_from_topology(topology: Path, host: str) -> tuple[RenderedFile, ...]
     from netdwg.cli._common import prepare_topology, unknown_host
     from netdwg.render import render_host
 
-    configs = prepare_topology(topology, complete=False).compile()
+    from netdwg.topology.secrets import check_holds
+
+    prepared = prepare_topology(topology, complete=False)
+    configs = prepared.compile()
     if host not in configs:
         raise unknown_host(host, sorted(configs), topology)
+    check_holds(prepared.secrets, host, prepared.secrets_path)  # a store exported for another host
     return tuple(render_host(configs[host]))

@@ -54,7 +54,9 @@ def complete_store(prepared: Prepared, announce: Callable[[str], None] | None = 
     only lacks recorded public keys (`netdwg keys generate` does; a render that
     generates nothing leaves the store untouched).
     """
-    completed = complete_prepared(prepared)
+    completed = complete_prepared(prepared)  # an export lacking something is an error: it is never completed
+    if completed.secrets.export_of:
+        return completed
     records = completed.secrets.verified_public_keys()
     unrecorded = sum(completed.secrets.public_keys.get(host) != record for host, record in records.items())
     if not completed.generated and not (record_public_keys and unrecorded):

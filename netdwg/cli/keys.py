@@ -26,7 +26,8 @@ Make WireGuard keys exactly as wg(8) does: genkey prints a new private key,
 pubkey reads a private key on stdin and prints its public key, genpsk prints a
 new preshared key. Keys are 32 bytes in base64; any tool that reads wg's keys
 reads these. For the topology's own secrets store, use generate (fill in
-missing keys and PSKs) and rotate HOST (a new key; prints who must re-apply).
+missing keys and PSKs), rotate HOST (a new key; prints who must re-apply) and
+export --host HOST --out FILE (the store HOST needs: its own key only).
 
 A private key or PSK is never printed to a terminal: send it to a file or a
 pipe. Like wg, genkey and genpsk warn when the file they write can be read by
@@ -49,7 +50,7 @@ WORLD_ACCESSIBLE_WARNING = "Warning: writing to world accessible file.\nConsider
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("keys", help="WireGuard keys: genkey, pubkey, genpsk; generate, rotate",
+    parser = subparsers.add_parser("keys", help="WireGuard keys: genkey, pubkey, genpsk; generate, rotate, export",
                                    description=DESCRIPTION, epilog=EPILOG,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = parser.add_subparsers(dest="keys_action", metavar="ACTION")

@@ -50,6 +50,7 @@ def run(args) -> int:
     from netdwg.render.qr import qr_png, qr_terminal
     from netdwg.render.wgquick import conf_text
     from netdwg.topology.compile import compile_host
+    from netdwg.topology.secrets import check_holds
 
     # What the user named is checked before missing secrets are generated and saved.
     read_text_file(args.topology)  # a clear error for a directory, binary data, no permission
@@ -61,6 +62,7 @@ def run(args) -> int:
     if not topology.has_host(args.host):
         raise unknown_host(args.host, (h.name for h in topology.hosts), args.topology)
     prepared = prepare_topology(args.topology, complete=True, announce=lambda m: print(m, file=sys.stderr))
+    check_holds(prepared.secrets, args.host, prepared.secrets_path)
     host = compile_host(prepared.topology, prepared.secrets, args.host)
     if not host.interfaces:
         raise ConfigError(f"host {args.host!r} has no WireGuard interface", fix="give it an address in the pool")

@@ -78,6 +78,7 @@ def run(args) -> int:
     from netdwg.apply.writes import complete_store, write_rendered
     from netdwg.render import render_host
     from netdwg.render.lanrouter import instructions
+    from netdwg.topology.secrets import check_holds
 
     # Everything the user named is checked before missing secrets are generated and saved;
     # the topology and the store are read once (a 10,000-host topology takes 0.3 s to load).
@@ -87,10 +88,12 @@ def run(args) -> int:
     if args.host and not prepared.topology.has_host(args.host):
         raise unknown_host(args.host, (h.name for h in prepared.topology.hosts), args.topology)
     prepared = complete_store(prepared, announce=lambda m: print(m, file=sys.stderr), record_public_keys=False)
+    hosts = [args.host] if args.host else [h.name for h in prepared.topology.hosts]
+    for name in hosts:  # a store exported for one host renders that host only
+        check_holds(prepared.secrets, name, prepared.secrets_path)
     with gc_paused():
         configs = prepared.compile()
         check_lint(prepared.topology, configs, args.force)
-    hosts = [args.host] if args.host else list(configs)
     written: list[dict] = []
     notes: list[str] = []
     try:

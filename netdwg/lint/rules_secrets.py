@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Iterator
 
 from netdwg.errors import Diagnostic, Severity
-from netdwg.keys import genkey, genpsk
 from netdwg.lint.facts import facts, make, subject
 from netdwg.topology.model import Topology
 
@@ -17,15 +16,15 @@ def check_secrets(topology: Topology, secrets) -> Iterator[Diagnostic]:
     they are notes; a key for a host that no longer exists is a warning: a
     removed laptop's key should not outlive it.
     """
-    from netdwg.topology.secrets import complete_secrets
+    from netdwg.topology.secrets import missing_secrets
 
     by_name = facts(topology).by_name
-    _, missing = complete_secrets(topology, secrets, make_key=lambda: _DUMMY_KEY, make_psk=lambda: _DUMMY_PSK)
-    for what in missing:
-        host = what.rsplit(" ", 1)[-1] if what.startswith("private key of ") else what.split(" ")[2]
+    hosts, pairs = missing_secrets(topology, secrets)
+    fix = "run 'netdwg keys generate' (netdwg render does it too)" if not secrets.held_elsewhere else \
+        "export this host's store again where the full store is (netdwg keys export --host HOST --out FILE)"
+    for host, what in [(h, f"private key of {h}") for h in hosts] + [(a, f"preshared key {a} <-> {b}") for a, b in pairs]:
         yield make("NDW027", Severity.INFO, f"the secrets store has no {what}",
-                   by_name[host].span() if host in by_name else topology.network.span(), subject(host),
-                   fix="run 'netdwg keys generate' (netdwg render does it too)")
+                   by_name[host].span() if host in by_name else topology.network.span(), subject(host), fix=fix)
     for name in sorted(set(secrets.private_keys) - set(by_name)):
         yield make("NDW027", Severity.WARNING, f"the secrets store still holds the private key of '{name}', "
                    "which is not in the topology", topology.network.span(), "[network]",
@@ -37,7 +36,3 @@ def check_secrets(topology: Topology, secrets) -> Iterator[Diagnostic]:
             yield make("NDW027", Severity.WARNING, f"the secrets store still holds the PSK {pair.replace(':', ' <-> ')}, "
                        f"but '{gone[0]}' is not in the topology", topology.network.span(), "[network]",
                        fix="delete its line from the store")
-
-
-_DUMMY_KEY = genkey()  # complete_secrets only needs something to fill in; the result is thrown away
-_DUMMY_PSK = genpsk()

@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import os
 import re
 import stat
 from dataclasses import dataclass, field, replace
@@ -92,6 +93,8 @@ class Secrets:
     # A cache, not a secret and not part of what the store *is*: two stores
     # with the same keys are equal whatever public keys they recorded.
     public_keys: Mapping[str, RecordedKey] = field(default_factory=lambda: MappingProxyType({}), compare=False)
+    # The host a store `netdwg keys export` wrote is for ([export] host = NAME); "" for the full store.
+    export_of: str = ""
 
     def psk(self, a: str, b: str) -> PresharedKey | None:
         return self.preshared_keys.get(pair_id(a, b))
@@ -100,17 +103,28 @@ class Secrets:
         return self.private_keys.get(host)
 
     def public_key_of(self, host: str) -> PublicKey | None:
-        """The public key of the host's stored private key (None without one).
+        """The host's public key as the store knows it (None when it does not).
 
-        The recorded key when its digest matches this private key, else derived.
+        With the private key: the recorded key when its digest matches, else derived.
+        In an export, for the other hosts: the key the full store recorded, taken
+        as a `public_key =` in the topology is.
         """
         private = self.private_keys.get(host)
-        if private is None:
-            return None
         recorded = self.public_keys.get(host)
+        if private is None:
+            return recorded.public if recorded is not None and host in self.held_elsewhere else None
         if recorded is not None and _binds(private, recorded):
             return recorded.public
         return pubkey(private)
+
+    @property
+    def held_elsewhere(self) -> frozenset[str]:
+        """In an export, the hosts whose public key it records without the private key.
+
+        Empty for the full store: there a record without its private key is stale
+        and ignored (dropped on the next save).
+        """
+        return frozenset(self.public_keys) - frozenset(self.private_keys) if self.export_of else frozenset()
 
     def verified_public_keys(self) -> dict[str, RecordedKey]:
         """A record for every private key: the verified ones kept, the others derived (what a save writes)."""
@@ -159,6 +173,22 @@ def wanted_pairs(topology: Topology) -> tuple[tuple[str, str], ...]:
     return tuple(dict.fromkeys(tuple(sorted(p)) for p in pairs))
 
 
+def missing_secrets(topology: Topology, secrets: Secrets) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """(hosts without a key, peer pairs without a PSK) that this store should hold.
+
+    A full store holds a key for every host that does not keep its own and a PSK
+    for every pair. An export holds its host's key (unless it keeps its own), the
+    PSKs of that host's pairs and every other host's public key: a host the
+    topology gained since the export has none, a new peer of the host no PSK.
+    """
+    mine = secrets.export_of
+    hosts = tuple(h.name for h in topology.hosts if h.public_key is None and h.name not in secrets.private_keys
+                  and not (mine and h.name in secrets.public_keys))
+    pairs = tuple((a, b) for a, b in wanted_pairs(topology)
+                  if pair_id(a, b) not in secrets.preshared_keys and (not mine or mine in (a, b)))
+    return hosts, pairs
+
+
 def complete_secrets(topology: Topology, secrets: Secrets,
                      make_key: Callable[[], PrivateKey] = genkey,
                      make_psk: Callable[[], PresharedKey] = genpsk) -> tuple[Secrets, tuple[str, ...]]:
@@ -166,24 +196,52 @@ def complete_secrets(topology: Topology, secrets: Secrets,
 
     Returns the new store and what was generated (names only, for announcing).
     Existing keys are never replaced (that is `rotate_key`). A new key's public
-    key is derived once here and recorded, so no later render derives it.
+    key is derived once here and recorded, so no later render derives it. An
+    exported store is never completed: keys made here would differ from the
+    full store's, so what it lacks is an error saying where to export it again.
     """
+    hosts, pairs = missing_secrets(topology, secrets)
+    if not hosts and not pairs:
+        return secrets, ()
+    if secrets.export_of:
+        lacking = [f"a key for {h}" for h in hosts] + [f"the preshared key {a} <-> {b}" for a, b in pairs]
+        mine = secrets.export_of
+        raise SecretsError(f"this store holds the keys of {mine} only (netdwg keys export wrote it) and lacks "
+                           f"{lacking[0]}" + (f" and {len(lacking) - 1} more" if len(lacking) > 1 else ""),
+                           fix="where the full store is: netdwg keys generate, then netdwg keys export "
+                               f"--host {mine} --out FILE, and put FILE here (mode 0600)")
     keys = dict(secrets.private_keys)
     psks = dict(secrets.preshared_keys)
     records = dict(secrets.public_keys)
     made: list[str] = []
-    for host in topology.hosts:
-        if host.public_key is None and host.name not in keys:
-            keys[host.name] = private = make_key()
-            records[host.name] = _record(private)
-            made.append(f"private key of {host.name}")
-    for a, b in wanted_pairs(topology):
-        if pair_id(a, b) not in psks:
-            psks[pair_id(a, b)] = make_psk()
-            made.append(f"preshared key {a} <-> {b}")
-    if not made:
-        return secrets, ()
+    for host in hosts:
+        keys[host] = private = make_key()
+        records[host] = _record(private)
+        made.append(f"private key of {host}")
+    for a, b in pairs:
+        psks[pair_id(a, b)] = make_psk()
+        made.append(f"preshared key {a} <-> {b}")
     return Secrets(MappingProxyType(keys), MappingProxyType(psks), MappingProxyType(records)), tuple(made)
+
+
+def export_secrets(topology: Topology, secrets: Secrets, host: str) -> Secrets:
+    """What `host` needs and nothing more: its private key, the PSKs of its pairs, every public key."""
+    if secrets.export_of:
+        raise SecretsError(f"this store is itself an export (for {secrets.export_of})",
+                           fix="export from the full store, where the keys are generated")
+    psks = {name: psk for name, psk in secrets.preshared_keys.items() if host in name.split(":")}
+    own = {host: secrets.private_keys[host]} if host in secrets.private_keys else {}
+    return Secrets(MappingProxyType(own), MappingProxyType(psks), MappingProxyType(secrets.verified_public_keys()),
+                   export_of=host)
+
+
+def check_holds(secrets: Secrets, host: str, path: str | Path) -> None:
+    """A host's own files need its private key: an exported store has only that of the host it was made for."""
+    if secrets.export_of and host != secrets.export_of:
+        mine = secrets.export_of
+        raise SecretsError(f"this store holds the private key of {mine} only, not of '{host}' "
+                           "(netdwg keys export wrote it)", Span(str(path)),
+                           fix=f"render or apply '{host}' where the full store is, or on {host} with its own export")
 
 
 def _record(private: PrivateKey) -> RecordedKey:
@@ -195,6 +253,9 @@ def rotate_key(topology: Topology, secrets: Secrets, host: str,
                make_key: Callable[[], PrivateKey] = genkey) -> Secrets:
     """A new private key for `host`; every file that names its public key changes on re-render."""
     target = topology.host(host)
+    if secrets.export_of:
+        raise SecretsError("this store is an export (netdwg keys export): a new key made here would be known "
+                           "to this host only", fix="rotate where the full store is, then export again")
     if target.public_key is not None:
         raise SecretsError(f"host '{host}' keeps its own private key (public_key is set in the topology)",
                            target.span("public_key"),
@@ -211,7 +272,8 @@ def forget_host(secrets: Secrets, host: str) -> Secrets:
     keys = {k: v for k, v in secrets.private_keys.items() if k != host}
     psks = {k: v for k, v in secrets.preshared_keys.items() if host not in k.split(":")}
     records = {k: v for k, v in secrets.public_keys.items() if k != host}
-    return Secrets(MappingProxyType(keys), MappingProxyType(psks), MappingProxyType(records))
+    return replace(secrets, private_keys=MappingProxyType(keys), preshared_keys=MappingProxyType(psks),
+                   public_keys=MappingProxyType(records))
 
 
 _RECORD = re.compile(r"(\S+)\s+([0-9a-f]{16})")  # a [public_keys] value: key, digest
@@ -270,38 +332,72 @@ def parse_secrets(text: str, path: str = "<secrets>") -> Secrets:
                 records[name] = RecordedKey(PublicKey.from_base64(found.group(1)), found.group(2))
             except NetdwgError:
                 pass
-    return Secrets(MappingProxyType(keys), MappingProxyType(psks), MappingProxyType(records))
+    return Secrets(MappingProxyType(keys), MappingProxyType(psks), MappingProxyType(records), _export_of(conf, text, path))
+
+
+def _export_of(conf: ConfigObj, text: str, path: str) -> str:
+    """The host of an exported store's `[export] host = NAME` ("" for the full store)."""
+    section = conf.get("export")
+    if section is None:
+        return ""
+    host = section.get("host") if isinstance(section, dict) else None
+    try:
+        check_name(host if isinstance(host, str) else "", "host name")
+    except ValueRefused as err:
+        raise ConfigError(f"{path}: invalid secrets store",
+                          (value_diagnostic(err, Span(path, _line_of(text, "host")), "[export] host"),)) from None
+    return host
 
 
 def format_secrets(secrets: Secrets) -> str:
-    lines = HEADER + ["[private_keys]"]
+    lines = list(HEADER)
+    if secrets.export_of:
+        lines += ["# Written by 'netdwg keys export': what this host needs, no other host's private key or PSK.",
+                  "[export]", f"host = {secrets.export_of}", ""]
+    lines += ["[private_keys]"]
     lines += [f"{name} = {key.reveal_base64()}" for name, key in sorted(secrets.private_keys.items())]
     lines += ["", "[preshared_keys]"]
     lines += [f"{name} = {key.reveal_base64()}" for name, key in sorted(secrets.preshared_keys.items())]
-    lines += ["", "# Public keys of the private keys above, each with a digest binding it to its private key:",
-              "# one that does not match is derived again. Not secret; safe to delete (rewritten on save).",
-              "[public_keys]"]
-    lines += [f"{name} = {record.public.base64} {record.digest}"
-              for name, record in sorted(secrets.verified_public_keys().items())]
+    records = secrets.verified_public_keys()
+    if secrets.held_elsewhere:  # an export: the public keys of the hosts whose private keys stay elsewhere
+        records.update((host, secrets.public_keys[host]) for host in secrets.held_elsewhere)
+        lines += ["", "# Every host's public key. Written by 'netdwg keys export' for the host(s) above:",
+                  "# the other private keys and PSKs stay in the full store. Do not delete.", "[public_keys]"]
+    else:
+        lines += ["", "# Public keys of the private keys above, each with a digest binding it to its private key:",
+                  "# one that does not match is derived again. Not secret; safe to delete (rewritten on save).",
+                  "[public_keys]"]
+    lines += [f"{name} = {record.public.base64} {record.digest}" for name, record in sorted(records.items())]
     return "\n".join(lines) + "\n"
 
 
 def load_secrets(path: str | Path, missing_ok: bool = True) -> Secrets:
+    """The store at `path`: a regular file (not a link), owned by root or this user, mode 0600 (or 0400)."""
     path = Path(path)
     try:
-        st = path.stat()
+        st = path.lstat()
     except PermissionError:
         raise NotPermittedError("cannot read the secrets store: permission denied", Span(str(path)), fix="run as root (the store holds the private keys, mode 0600)") from None
     except FileNotFoundError:
         if missing_ok:
             return Secrets()
         raise SecretsError(f"{path}: no secrets store", fix="run 'netdwg keys generate' to create it") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise SecretsError("a symbolic link; the secrets store must be the file itself", Span(str(path)),
+                           fix=f"replace the link with the file: mv \"$(readlink -f {path})\" {path}")
     if not stat.S_ISREG(st.st_mode):
         raise SecretsError("not a regular file, so not a secrets store", Span(str(path)),
                            fix="point [network] secrets = at a file (netdwg keys generate creates it)")
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise SecretsError(f"mode {stat.S_IMODE(st.st_mode):04o} lets others read private keys",
                            Span(str(path)), fix=f"chmod 600 {path}")
+    if stat.S_IMODE(st.st_mode) & ~0o600:
+        raise SecretsError(f"mode {stat.S_IMODE(st.st_mode):04o}: a secrets store is read and written, never run",
+                           Span(str(path)), fix=f"chmod 600 {path}")
+    if st.st_uid not in (0, os.geteuid()):
+        owner = "root:root" if os.geteuid() == 0 else str(os.geteuid())
+        raise SecretsError(f"owned by uid {st.st_uid}, who could replace the keys netdwg renders",
+                           Span(str(path)), fix=f"chown {owner} {path} (the store belongs to root, or to you)")
     try:
         data = read_limited(path, MAX_SECRETS_BYTES, "a secrets store")  # a larger file is refused unread
         try:
