@@ -17,11 +17,8 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import replace
-from functools import lru_cache
 from pathlib import PurePosixPath
 
-from netdwg.errors import InternalError
-from netdwg.render.text import Shared, joined, text_of
 from netdwg.rendered import MODE_PRIVATE, RenderedFile
 from netdwg.topology.hostconfig import HostConfig, Route, WgInterface
 from netdwg.wireguard import WgPeer
@@ -32,12 +29,7 @@ HEADER = "# Managed by netdwg: edit the topology and run 'netdwg render', not th
 
 
 def conf_path(iface: WgInterface) -> PurePosixPath:
-    return _conf_path(iface.name)
-
-
-@lru_cache(maxsize=64)
-def _conf_path(name: str) -> PurePosixPath:
-    return WG_DIR / f"{name}.conf"
+    return WG_DIR / f"{iface.name}.conf"
 
 
 def command(*words: object) -> str:
@@ -93,8 +85,8 @@ def _written_device(iface: WgInterface, key_files: bool):
                    peers=tuple(replace(p, preshared_key=None) for p in device.peers))
 
 
-def conf_text_reference(iface: WgInterface, key_files: bool = False) -> str:
-    """The same text through the wg-quick writer (`netdwg.wgquick`); tests compare the two."""
+def conf_text(iface: WgInterface, key_files: bool = False) -> str:
+    """The .conf text of one interface (also what `netdwg qr` encodes), written by `netdwg.wgquick`'s writer."""
     table, post_up = _settings(iface, key_files)
     config = wgquick_from_device(_written_device(iface, key_files), addresses=iface.addresses, mtu=iface.mtu,
                                  table=table, post_up=post_up)
@@ -103,47 +95,6 @@ def conf_text_reference(iface: WgInterface, key_files: bool = False) -> str:
 
 def _header(iface: WgInterface) -> str:
     return HEADER + (f"# {iface.description}\n" if iface.description else "")
-
-
-_ALLOWED = Shared()
-
-
-def conf_text(iface: WgInterface, key_files: bool = False) -> str:
-    """The .conf text of one interface (also what `netdwg qr` encodes).
-
-    Formatted directly (10,000 clients): byte for byte what `conf_text_reference` gives.
-    """
-    table, post_up = _settings(iface, key_files)
-    device = _written_device(iface, key_files)
-    out = [_header(iface), "[Interface]\n"]
-    if device.private_key is not None:
-        out.append(f"PrivateKey = {device.private_key.reveal_base64()}\n")
-    if device.listen_port is not None:
-        out.append(f"ListenPort = {device.listen_port}\n")
-    if device.fwmark:
-        out.append(f"FwMark = {device.fwmark:#x}\n")
-    if iface.addresses:
-        out.append(f"Address = {joined(iface.addresses, ', ')}\n")
-    out.append(f"MTU = {iface.mtu}\n")
-    if table is not None:
-        out.append(f"Table = {table}\n")
-    out += [f"PostUp = {command}\n" for command in post_up]
-    for peer in device.peers:
-        if "\n" in peer.name or "#" in peer.name:
-            raise InternalError(f"peer name {peer.name!r} cannot be written into a wg-quick file")
-        out.append("\n[Peer]\n")
-        if peer.name:
-            out.append(f"# {peer.name}\n")
-        out.append(f"PublicKey = {peer.public_key.base64}\n")
-        if peer.preshared_key is not None:
-            out.append(f"PresharedKey = {peer.preshared_key.reveal_base64()}\n")
-        if peer.endpoint is not None:
-            out.append(f"Endpoint = {text_of(peer.endpoint)}\n")
-        if peer.allowed_ips:
-            out.append(_ALLOWED.get(peer.allowed_ips, lambda nets: f"AllowedIPs = {joined(nets, ', ')}\n"))
-        if peer.persistent_keepalive:
-            out.append(f"PersistentKeepalive = {peer.persistent_keepalive}\n")
-    return "".join(out)
 
 
 def render(host: HostConfig, *, key_files: bool = False) -> tuple[RenderedFile, ...]:

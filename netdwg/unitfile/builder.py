@@ -19,7 +19,8 @@ satisfies ``parse_unit(unit.format()) == unit``.
 from __future__ import annotations
 
 import ipaddress
-from pathlib import PurePath
+from functools import lru_cache
+from pathlib import PurePath, PurePosixPath
 from typing import Iterable
 
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
@@ -48,8 +49,26 @@ def render_value(value: object, sep: str = ",") -> str:
     raise TypeError(f"cannot write a {type(value).__name__} into a unit file")
 
 
+# Public values of these types repeat across the hosts of one render (the same prefixes,
+# routes, public keys in 10,000 files): their lines are made once. Secrets are never kept.
+_SHARED_TYPES = frozenset({str, int, PublicKey, Endpoint, PurePosixPath, ipaddress.IPv4Address, ipaddress.IPv6Address,
+                           ipaddress.IPv4Network, ipaddress.IPv6Network, ipaddress.IPv4Interface,
+                           ipaddress.IPv6Interface})
+
+
 def make_assignment(key: str, value: object, sep: str = ",") -> Assignment:
     """One ``Key=value\\n`` line, exactly as the parser would read it back."""
+    if type(value) in _SHARED_TYPES:
+        return _shared_assignment(key, value, sep)
+    return _assignment(key, value, sep)
+
+
+@lru_cache(maxsize=1 << 16, typed=True)
+def _shared_assignment(key: str, value: object, sep: str) -> Assignment:
+    return _assignment(key, value, sep)
+
+
+def _assignment(key: str, value: object, sep: str) -> Assignment:
     text = render_value(value, sep)
     if not key or key != key.strip(WHITESPACE) or "=" in key or "\n" in key or "\r" in key or key[0] in "#;[":
         raise ValueError(f"invalid key name {key!r}")
@@ -62,9 +81,32 @@ def make_assignment(key: str, value: object, sep: str = ",") -> Assignment:
     return Assignment(key, text, f"{key}={text}\n")
 
 
+# The compiler hands many hosts the very same tuple (a laptop's AllowedIPs to the hub: the
+# pool and every LAN): its lines are made once per tuple, which is kept so its id is not reused.
+_EACH: dict[tuple[str, int], tuple[tuple, tuple[Assignment, ...]]] = {}
+
+
+def _each(key: str, values: tuple) -> tuple[Assignment, ...]:
+    found = _EACH.get((key, id(values)))
+    if found is not None and found[0] is values:
+        return found[1]
+    lines = tuple(make_assignment(key, value) for value in values)
+    if len(_EACH) >= 4096:
+        _EACH.clear()
+    _EACH[(key, id(values))] = (values, lines)
+    return lines
+
+
+@lru_cache(maxsize=1 << 14)
 def make_comment(text: str) -> tuple[Comment, ...]:
     """``# text`` lines (one per line of ``text``)."""
     return tuple(Comment(f"# {line}".rstrip() + "\n") for line in text.splitlines() or [""])
+
+
+@lru_cache(maxsize=256)
+def _check_section_name(name: str) -> None:
+    if not name or _UNSAFE_SECTION.search(name) or "[" in name or "]" in name:
+        raise ValueError(f"invalid section name {name!r}")
 
 
 class UnitBuilder:
@@ -73,10 +115,22 @@ class UnitBuilder:
     def __init__(self, path: str = "") -> None:
         self.path = str(path)
         self._preamble: list[Entry] = []
-        self._sections: list[tuple[str, list[Entry]]] = []
+        self._sections: list[tuple[str, list[Entry]] | Section] = []
 
     def _current(self) -> list[Entry]:
-        return self._sections[-1][1] if self._sections else self._preamble
+        if not self._sections:
+            return self._preamble
+        last = self._sections[-1]
+        if type(last) is Section:  # included whole (see `include`): copied once something is added to it
+            last = self._sections[-1] = (last.name, list(last.entries))
+        return last[1]
+
+    def _separate(self) -> list[Entry]:
+        """The entries before a new section, ended by a blank line (the one between sections)."""
+        current = self._current()
+        if (self._sections or self._preamble) and (not current or type(current[-1]) is not Blank):
+            current.append(Blank("\n"))
+        return current
 
     def comment(self, text: str) -> "UnitBuilder":
         """Comment lines at the current position (before add_section: they sit above it)."""
@@ -92,21 +146,36 @@ class UnitBuilder:
 
         ``comment`` goes directly above the header (edits move it with the section).
         """
-        if not name or _UNSAFE_SECTION.search(name) or "[" in name or "]" in name:
-            raise ValueError(f"invalid section name {name!r}")
-        current = self._current()
-        if (self._sections or self._preamble) and (not current or type(current[-1]) is not Blank):
-            current.append(Blank("\n"))
+        _check_section_name(name)
+        current = self._separate()
         if comment:
             current.extend(make_comment(comment))
         self._sections.append((name, []))
+        return self
+
+    def include(self, unit: UnitFile) -> "UnitBuilder":
+        """Add the sections of a unit built before (its preamble: the comment above the first).
+
+        The sections are shared, not rebuilt: a block that many files hold (the same
+        routes in 10,000 laptops' .network) is built once.
+        """
+        if unit.sections:
+            self._separate().extend(unit.preamble)
+            self._sections.extend(unit.sections)
         return self
 
     def append(self, key: str, value: object, sep: str = ",") -> "UnitBuilder":
         """Add ``key=value`` to the current section; lists become ``a,b`` (``sep``)."""
         if not self._sections:
             raise ValueError(f"{key}= needs a section: call add_section() first")
-        self._sections[-1][1].append(make_assignment(key, value, sep))
+        self._current().append(make_assignment(key, value, sep))
+        return self
+
+    def append_each(self, key: str, values: tuple) -> "UnitBuilder":
+        """``key=value`` once for each of ``values`` (a list networkd reads line by line, e.g. AllowedIPs=)."""
+        if not self._sections:
+            raise ValueError(f"{key}= needs a section: call add_section() first")
+        self._current().extend(_each(key, values))
         return self
 
     def extend(self, pairs: Iterable[tuple[str, object]]) -> "UnitBuilder":
@@ -116,7 +185,8 @@ class UnitBuilder:
 
     def build(self) -> UnitFile:
         return UnitFile(self.path, tuple(self._preamble),
-                        tuple(Section.of(name, f"[{name}]\n", tuple(entries)) for name, entries in self._sections))
+                        tuple(s if type(s) is Section else Section.of(s[0], f"[{s[0]}]\n", tuple(s[1]))
+                              for s in self._sections))
 
     def format(self) -> str:
         return self.build().format()
