@@ -165,9 +165,9 @@ class _ReachGroup:
         self.sites = sites  # names of the sites whose LANs they route
         self.phones: list[tuple[int, object]] = []  # (host index, host): wg-quick clients
         self.laptops: list[tuple[int, object]] = []  # (host index, host): the others
-        self.routed: list[tuple[str, str]] = []  # (LAN label, widen fix) of each LAN they route, in file order
+        self.routed: list[tuple] = []  # (LAN label, widen fix or None, Lan) of each LAN they route, in file order
         self.first_lan: int | None = None  # the first LAN they route: where their warnings go in the order
-        self.summary: tuple[str, str, int] | None = None  # (LAN listing, first fix, LAN count), formatted once
+        self.summary: tuple | None = None  # (LAN listing, first fix, LAN count, first Lan), formatted once
         self._phone_names: list[str] | None = None
 
     def phone_names(self) -> list[str]:
@@ -204,9 +204,11 @@ def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagno
         for lan in site.lans:
             if lan.guard_action is GuardAction.WIDEN:
                 if lan.widen_to is None:
+                    wider = _widen_prefix(lan)
                     yield make("NDW022", Severity.ERROR, "guard_action = widen needs widen_to",
                                site.span("guard_action"), subject(site),
-                               fix=f"set widen_to = {_wider(lan.prefix)} (a prefix covering {lan.prefix})")
+                               fix=f"set widen_to = {wider} (a prefix covering {lan.within or lan.prefix})" if wider
+                               else f"use guard_action = remove or metric ({_no_widening(lan)})")
                     continue
                 covers = (lan.widen_to.version == lan.prefix.version and lan.widen_to.supernet_of(lan.prefix)
                           and lan.widen_to.prefixlen < lan.prefix.prefixlen)
@@ -214,9 +216,21 @@ def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagno
                     yield make("NDW022", Severity.ERROR, f"widen_to {lan.widen_to} does not contain the LAN {lan.prefix}",
                                site.span("widen_to"), subject(site),
                                fix=f"use a prefix shorter than /{lan.prefix.prefixlen} that contains {lan.prefix}")
+                elif lan.within is not None and not _loses_to(lan.within, lan.widen_to):
+                    wider = _widen_prefix(lan)
+                    yield make("NDW022", Severity.WARNING,
+                               f"widen_to {lan.widen_to} does not help on {lan.within}, the network {lan.prefix} is "
+                               f"part of (lan_within): a laptop there gets the connected route {lan.within}, no "
+                               "more specific than the tunnel's, and the tunnel route still wins",
+                               site.span("widen_to"), subject(site),
+                               fix=f"set widen_to = {wider} (shorter than {lan.within})" if wider
+                               else f"use guard_action = remove or metric, with guard = yes on the laptops "
+                                    f"({_no_widening(lan)})")
                 continue
             lan_index += 1
-            widen_fix = f"guard_action = widen and widen_to = {_wider(lan.prefix)} on '{site.name}'"
+            wider = _widen_prefix(lan)
+            # None: widening cannot help (lan_within says the laptop joins a larger network there)
+            widen_fix = f"guard_action = widen and widen_to = {wider} on '{site.name}'" if wider else None
             label = f"{site.name}'s {lan.prefix}"
             reaching = [g for g in groups if site.name in g.sites]
             with_phones = [g for g in reaching if g.phones]
@@ -226,7 +240,7 @@ def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagno
                 phones = [host.name for _, host in heapq.merge(*(g.phones for g in with_phones))]
             for group in reaching:
                 if group.laptops:
-                    group.routed.append((label, widen_fix))
+                    group.routed.append((label, widen_fix, lan))
                     if group.first_lan is None:
                         group.first_lan = lan_index
             if phones:
@@ -234,22 +248,28 @@ def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagno
                     "NDW022", Severity.INFO,
                     f"wg-quick clients {listing(phones)} route LAN {lan.prefix} into the tunnel; on that LAN their "
                     "traffic to it goes via the hub", site.span("lan"), subject(site),
-                    fix=f"set {widen_fix} (a covering prefix lets the LAN's own route win)")
+                    fix=f"set {widen_fix} (a covering prefix lets the LAN's own route win; "
+                    "when the LAN is part of a larger network, declare it with lan_within)" if widen_fix else
+                    f"{_no_widening(lan)}; wg-quick clients cannot run the guard: turn their tunnel off on that "
+                    f"network, or take '{site.name}' out of their reach")
     # one warning per laptop, naming the LANs it routes (not one per laptop and LAN: 10,000 x 50)
     laptops = sorted((g.first_lan, index, host, g) for g in groups if g.routed for index, host in g.laptops)
     for _, _, host, group in laptops:
         if group.summary is None:
-            group.summary = (listing(label for label, _ in group.routed), group.routed[0][1], len(group.routed))
-        lans, first_fix, count = group.summary
+            group.summary = (listing(label for label, _, _ in group.routed), group.routed[0][1], len(group.routed),
+                             group.routed[0][2])
+        lans, first_fix, count, first_lan = group.summary
         name = host.name
         yield make(
             "NDW022", Severity.WARNING,
             f"routes {lans} into the tunnel; on such a LAN, DHCP gives it the same prefix with a higher metric "
             "and the tunnel route wins, so LAN traffic goes via the hub",
             host.span("reach") if host.reach is not None else host.span(), subject(host),
-            fix=f"set guard = yes on '{name}', or set {first_fix} (likewise for the other sites)"
+            fix=f"set guard = yes on '{name}' ({_no_widening(first_lan)})" if first_fix is None
+            else f"set guard = yes on '{name}', or set {first_fix} (likewise for the other sites)"
             if count > 1 else f"set guard = yes on '{name}', or set {first_fix} "
-                              "(a covering prefix lets the LAN's own route win)")
+                              "(a covering prefix lets the LAN's own route win; "
+                              "when the LAN is part of a larger network, declare it with lan_within)")
 
 
 def check_compiled_coverage(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
@@ -329,6 +349,37 @@ def _wider(prefix):
     if prefix.version == 4:
         return prefix.supernet(new_prefix=max(8, prefix.prefixlen - 8))
     return prefix.supernet(new_prefix=max(16, prefix.prefixlen - 16))
+
+
+def _loses_to(connected, route) -> bool:
+    """Does the connected route win over the tunnel's `route`? Only when it is more specific (the
+    tunnel route has metric 0, the LAN's DHCP route a higher one)."""
+    return connected.prefixlen > route.prefixlen
+
+
+@functools.lru_cache(maxsize=4096)
+def _widen_prefix(lan):
+    """The widen_to to suggest, or None when widening cannot help.
+
+    A laptop on the LAN gets the connected route of the network it joins: the LAN itself, or the
+    larger network it is part of (`lan_within`: a camera /24 inside a home 10.0.0.0/8). The
+    tunnel's route must be shorter than that to lose; one bit shorter than a network already at a
+    private range's edge (10.0.0.0/8 -> 10.0.0.0/7) also covers public addresses: no suggestion.
+    """
+    if lan.within is None:
+        return _wider(lan.prefix)
+    if lan.within.prefixlen == 0:
+        return None
+    wider = lan.within.supernet()
+    return wider if wider.is_private else None
+
+
+def _no_widening(lan) -> str:
+    within = lan.within
+    wider = within.supernet() if within.prefixlen else within
+    return (f"widening cannot help: on {within}, which {lan.prefix} is part of, a laptop's connected route is "
+            f"/{within.prefixlen}, and only a shorter prefix ({wider}) would lose to it, which covers addresses "
+            "outside private space")
 
 
 @functools.lru_cache(maxsize=65536)

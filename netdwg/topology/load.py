@@ -98,6 +98,11 @@ def _lan_interface_address(text: str, prefix):
     return ipaddress.ip_interface(f"{address}/{length}")
 
 
+def _inside(inner, outer) -> bool:
+    """`inner` is a proper part of `outer`."""
+    return inner.version == outer.version and inner.prefixlen > outer.prefixlen and inner.subnet_of(outer)
+
+
 def _mac(text: str) -> str:
     mac = text.strip().lower().replace("-", ":")
     if not _MAC.match(mac):
@@ -350,6 +355,14 @@ def _host(name: str, s, network: Network, out: _Collector) -> Host:
     )
     keep = tuple(a for a in (out.convert((*where, "keep_hosts"), _ip_address, v, subject) for v in s["keep_hosts"]) if a)
     widen_to = _opt(out, (*where, "widen_to"), _ip_network, s["widen_to"])
+    within = tuple(p for p in (out.convert((*where, "lan_within"), _ip_network, v, subject)
+                               for v in s["lan_within"]) if p)
+    for outer in within:
+        if not any(_inside(lan, outer) for lan in lans):
+            out.error("NDW002", (*where, "lan_within"), f"lan_within {outer} contains none of this site's LANs "
+                      f"({', '.join(map(str, lans)) or 'none'})", subject=subject,
+                      fix="name the larger network a LAN is part of (a camera /24 inside a home 10.0.0.0/8), "
+                          "or remove it")
     lan_values = []
     for index, prefix in enumerate(lans):
         text = lan_addresses[index if len(lan_addresses) > 1 else 0] if lan_addresses else None
@@ -359,6 +372,7 @@ def _host(name: str, s, network: Network, out: _Collector) -> Host:
             return_path=ReturnPath(s["return_path"]), router=fingerprint.router, fingerprint=fingerprint,
             guard_action=GuardAction(s["guard_action"]), widen_to=widen_to, keep_hosts=keep,
             trust=GuardTrust(s["trust"]),
+            within=max((o for o in within if _inside(prefix, o)), key=lambda o: o.prefixlen, default=None),
         ))
     return Host(
         name=name, role=Role(s["role"]), addresses=addresses,

@@ -84,6 +84,7 @@ class Lan:
     fingerprint: SiteFingerprint = SiteFingerprint()
     guard_action: GuardAction = GuardAction.REMOVE
     widen_to: IPNetwork | None = None
+    within: IPNetwork | None = None  # a larger network the LAN is part of: a laptop there gets its connected route
     keep_hosts: tuple[IPAddress, ...] = ()  # office hosts kept reachable through the tunnel on a foreign LAN
     trust: GuardTrust = GuardTrust.PROOF  # what lets a roaming guard trust this LAN
 
