@@ -27,7 +27,9 @@ from netdwg.topology.model import Role
 
 AWAY = "away"
 ROAM_IF = "lan0"
-GUARD_ARGS = ("--foreground", "--config", "/etc/netdwg/guard.conf", "--learned", "/etc/netdwg/guard-learned.json")
+# The default paths, as netdwg-guard.service runs it: `netdwg guard learn` (also default paths) writes
+# the learned fingerprints where this guard reads them (the node has its own /var/lib/netdwg and /run/netdwg).
+GUARD_ARGS = ("--foreground",)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,8 @@ from typing import Callable, Mapping
 from netdwg.lab.sandbox import STATE_DIR, Netns, Node, Sandbox, SandboxError, wait_until
 from netdwg.lab.state import LAB_PREFIX, Lab, LabError, lab_records, lab_topology, lab_topology_text
 from netdwg.lab.world import INET, HostBox, Uplink, World, plan_world
-from netdwg.topology import load_topology
+from netdwg.lab.offices import generate_host_key, known_hosts_line, office_hosts, pin_lab_keys, start_office_hosts
+from netdwg.topology import load_topology, parse_topology
 from netdwg.topology.compile import compile_topology
 from netdwg.topology.hostconfig import HostConfig
 from netdwg.topology.model import Backend, Role
@@ -279,7 +280,11 @@ def bring_up(topology_path: str | Path, say: Say = _quiet, state_dir: Path = STA
         raise LabError("a lab is already up", fix="run 'netdwg lab down' first")
     path = Path(topology_path)
     text = lab_topology_text(path.read_text(encoding="utf-8"))
-    topology = lab_topology(load_topology(path))
+    # Office hosts a site's ssh_host_key names run with lab keys, pinned in the lab's topology.
+    offices = office_hosts(load_topology(path))
+    host_keys = {office.site: generate_host_key() for office in offices}
+    text = pin_lab_keys(text, {o.site: known_hosts_line(o, host_keys[o.site]) for o in offices})
+    topology = lab_topology(parse_topology(text, str(path)))
     secrets, _ = complete_secrets(topology, Secrets())  # throwaway lab keys, never the admin's store
     configs = compile_topology(topology, secrets)
     world = plan_world(topology, {name: hc.return_routes for name, hc in configs.items()})
@@ -331,6 +336,9 @@ def bring_up(topology_path: str | Path, say: Say = _quiet, state_dir: Path = STA
                 argv += ["--enable-ra", f"--dhcp-range=::,constructor:{d.ifname},ra-only"]
             sb.spawn(lab.ns(d.ns), argv, name="dnsmasq")
         say(f"[+] hosts configured, DHCP on {len(world.dhcp)} LANs ({time.monotonic() - t0:.1f}s)")
+        if start_office_hosts(lab, host_keys):
+            say(f"[+] sshd on the office hosts the sites' ssh_host_key names, with lab keys "
+                f"({time.monotonic() - t0:.1f}s)")
         wait_for_tunnels(lab, configs, wait, say)
         from netdwg.lab.roam import start_guard  # noqa: PLC0415 (roam imports this module)
 

@@ -1,5 +1,9 @@
 """Network 1 (examples/1-offices.conf) in the lab: developers walk into an office.
 
+Office a proves itself instead: its file server's SSH host key is pinned (ssh_host_key), and
+the networkd laptop's guard removes the tunnel route once the key signs (guard = yes is refused
+on wg-quick hosts, NDW025).
+
 Office c widens (guard_action = widen, widen_to = 192.168.0.0/16): every laptop routes the /16
 into the tunnel, so in the office the LAN's own /24 wins without any daemon. A laptop on
 networkd (e) and one on wg-quick (f) walk in: `ip route get` to the office's device says
@@ -10,11 +14,14 @@ machine is shared.
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import pytest
 
-from netdwg.lab.roam import AWAY, ROAM_IF, roam
+from netdwg.lab.roam import AWAY, ROAM_IF, iperf, roam
+from netdwg.lab.sandbox import wait_until
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -23,8 +30,8 @@ RATIO = 10
 
 
 def route_dev(node, address: str) -> str:
-    out = node.run(["ip", "-o", "route", "get", address]).stdout.split()
-    return out[out.index("dev") + 1]
+    out = node.run(["ip", "-o", "route", "get", address], check=False).stdout.split()
+    return out[out.index("dev") + 1] if "dev" in out else "unreachable"
 
 
 @pytest.mark.parametrize("laptop", ["e", "f"])  # e: networkd, f: wg-quick
@@ -45,3 +52,37 @@ def test_a_laptop_walks_into_the_widened_office_and_out_again(laptop, lab_up):
     back = roam(lab, laptop, AWAY, measure=False)
     assert back.after.route_dev == "wg0" and route_dev(node, c_dev) == "wg0"
     assert node.run(["ping", "-c1", "-W2", c_dev], check=False).returncode == 0
+
+
+def test_the_guarded_laptop_walks_into_the_office_that_proves_itself(lab_up):
+    """Office a has no widened route: e's guard (networkd laptop) removes the tunnel route once
+    the office's file server signs with the pinned SSH host key (the lab runs it with a key of its
+    own, pinned in the lab's topology). `netdwg guard learn a`, run in the office, records the
+    office where the running guard reads it; back in the office the guard trusts it again."""
+    lab = lab_up(OFFICES)
+    node = lab.node("e")
+    a_dev, c_dev = (str(lab.world.lans_of(site)[0].device_address.ip) for site in ("a", "c"))
+    assert lab.topology.host("a").lans[0].fingerprint.ssh_host_key.startswith("192.168.201.20 ssh-ed25519 ")
+    assert "192.168.201.20/24" in lab.ns("a-dev").run(["ip", "-br", "addr", "show", "eth0"]).stdout
+
+    roam(lab, "e", "a", measure=False)
+    learn = node.run([sys.executable, "-m", "netdwg", "guard", "learn", "a"], check=False)
+    assert learn.returncode == 0 and "learned a on lan0" in learn.stdout, learn.stdout + learn.stderr
+    learned = json.loads(node.read_file("/var/lib/netdwg/guard-learned.json"))
+    assert "a" in learned["sites"]
+    wait_until(lambda: "re-read learned fingerprints from /var/lib/netdwg/guard-learned.json"
+               in (node.rundir / "netdwg-guard.log").read_text(), 10, what="the guard to re-read what learn wrote")
+    roam(lab, "e", AWAY, measure=False)
+
+    inside = roam(lab, "e", "a")
+    wait_until(lambda: route_dev(node, a_dev) == ROAM_IF, 20, what="the guard to trust office a")
+    status = json.loads(node.run([sys.executable, "-m", "netdwg", "guard", "status", "--json"]).stdout)
+    site = next(s for s in status["sites"] if s["site"] == "a")
+    assert site["verdict"] == "trusted", site
+    assert route_dev(node, c_dev) == "wg0"  # the other office stays in the tunnel
+    tunnel, lan = inside.before.mbits, iperf(lab, node, lab.world.lans_of("a")[0])
+    assert tunnel and lan and lan >= RATIO * tunnel, (tunnel, lan)
+
+    roam(lab, "e", AWAY, measure=False)
+    wait_until(lambda: route_dev(node, a_dev) == "wg0", 20, what="the tunnel route back after leaving")
+    assert node.run(["ping", "-c1", "-W2", a_dev], check=False).returncode == 0
