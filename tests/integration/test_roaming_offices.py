@@ -78,7 +78,7 @@ def test_the_guarded_laptop_walks_into_the_office_that_proves_itself(lab_up):
     wait_until(lambda: route_dev(node, a_dev) == ROAM_IF, 20, what="the guard to trust office a")
     status = json.loads(node.run([sys.executable, "-m", "netdwg", "guard", "status", "--json"]).stdout)
     site = next(s for s in status["sites"] if s["site"] == "a")
-    assert site["verdict"] == "trusted", site
+    assert site["verdict"] == "trusted" and [p["result"] for p in site["proofs"]] == ["proven"], site
     assert route_dev(node, c_dev) == "wg0"  # the other office stays in the tunnel
     tunnel, lan = inside.before.mbits, iperf(lab, node, lab.world.lans_of("a")[0])
     assert tunnel and lan and lan >= RATIO * tunnel, (tunnel, lan)
