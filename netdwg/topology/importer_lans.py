@@ -53,8 +53,13 @@ def lan_lines(host, prefixes, hosts, addresses, hub_name, main_peers, widened, p
     lines.append(f"  return_path = {return_path}")
     sources = [s for srcs, lan, _ in host.allow if lan in prefixes for s in srcs]
     if sources:
-        allowed = [h.name for h in hosts if h.name not in (host.name, hub_name) and addresses.get(h.name)
-                   and all(any(a.version == s.version and a in s for s in sources) for a in addresses[h.name])]
+        # a LAN's rules name the sources of its own family: a dual-stack laptop is allowed into an IPv4
+        # LAN by its IPv4 address alone
+        families = {s.version for s in sources}
+        allowed = [h.name for h in hosts if h.name not in (host.name, hub_name)
+                   and any(a.version in families for a in addresses.get(h.name, ()))
+                   and all(any(a.version == s.version and a in s for s in sources)
+                           for a in addresses[h.name] if a.version in families)]
         reachers = [h.name for h in hosts if h.name not in (host.name, hub_name)
                     and any(p in prefixes or host.name in widened.get(p, ())
                             for p in getattr(main_peers.get(h.name, {}).get(hub_name), "allowed_ips", ()))]

@@ -4,7 +4,6 @@ renders, and routes what the hand-written files routed."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from netdwg.cli import main
 from netdwg.errors import Severity
 from netdwg.lint import run_lint
 from netdwg.render import render_host
-from netdwg.topology import parse_topology
+from netdwg.topology import load_topology, parse_topology
 from netdwg.topology.compile import compile_topology
 from netdwg.topology.importer import compare_hosts, import_hosts
 from netdwg.topology.importer_files import read_hosts
@@ -118,3 +117,23 @@ def test_private_key_loaded_by_postup_wg_set_is_read_from_the_tree(tmp_path, spe
     assert imported.text == want.text
     assert imported.secrets.private_key("gw1") == want.secrets.private_key("gw1")
     assert compare_hosts(hosts, compile_topology(parse_topology(imported.text, "n.conf"), imported.secrets)) == ()
+
+
+def test_network2_handwritten_imports_to_the_example_topology():
+    """The same network as examples/2-relay.conf (issue 14, item 5): the hand-written files name
+    the gateways' LAN links (eth1), which the example leaves unset; everything else is the same."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "2-relay.conf"
+    if not example.exists():
+        pytest.skip("examples/2-relay.conf is not in this tree")
+    want = load_topology(example)
+    got = parse_topology(import_hosts(network2_hosts(), want.network.name).text, "network2.conf")
+
+    def lans(host):
+        return [(lan.prefix, lan.gateway_address, lan.return_path) for lan in host.lans]
+
+    assert [(h.name, h.role, h.addresses, h.backend, h.endpoint, lans(h)) for h in got.hosts] == \
+        [(h.name, h.role, h.addresses, h.backend, h.endpoint, lans(h)) for h in want.hosts]
+    net, expected = got.network, want.network
+    assert (net.pool, net.port, net.mtu, net.keepalive, net.hub_keepalive, net.interface) == \
+        (expected.pool, expected.port, expected.mtu, expected.keepalive, expected.hub_keepalive, expected.interface)
+    assert {lan.interface for h in got.hosts for lan in h.lans} == {"eth1"}
