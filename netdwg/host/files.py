@@ -427,7 +427,9 @@ class RootFiles:
         """Copy the file atomically (a pending --confirm revert may read it after a kill -9)."""
         tree, relative = self._state(self._backup_relative(state.path))
         found = self.tree.read(state.path)
-        Tree(tree.base, dir_mode=0o700).write(relative, b"" if found is None else found[0], 0o600)
+        if found is None:
+            raise ApplyError(f"{self.host_path(state.path)} went away while apply ran", fix="run netdwg apply again")
+        Tree(tree.base, dir_mode=0o700).write(relative, found[0], 0o600)
         return self.backup_path(state.path)
 
 

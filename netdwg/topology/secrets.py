@@ -144,6 +144,9 @@ class Secrets:
 def default_secrets_path(topology: Topology) -> Path:
     base = Path(topology.path).parent
     if topology.network.secrets:
+        if ".." in Path(topology.network.secrets).parts:  # the store is written where this says: no way up
+            raise SecretsError(f"secrets = {topology.network.secrets}: a '..' component", topology.network.span("secrets"),
+                               fix="name the store without '..': relative to the topology's directory, or absolute")
         return base / topology.network.secrets
     return base / (Path(topology.path).stem + ".secrets")
 
@@ -154,6 +157,11 @@ def public_key(topology: Topology, secrets: Secrets, host: str) -> PublicKey:
     if declared is not None:
         return declared
     derived = secrets.public_key_of(host)  # recorded in the store when its digest matches, else derived
+    if derived is None and host in secrets.public_keys:  # a store cut down by hand, without [export]
+        raise SecretsError(f"host '{host}' has no key: the store records its public key but not its private key, "
+                           "and does not say it is an export for one host", topology.host(host).span(),
+                           fix="write a host's store with 'netdwg keys export --host HOST --out FILE' where the "
+                               "full store is (it says [export] host = HOST)")
     if derived is None:
         raise SecretsError(f"host '{host}' has no key", topology.host(host).span(),
                            fix="run 'netdwg keys generate' (or set public_key = ... for a host that keeps its own key)")

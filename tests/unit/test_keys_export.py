@@ -138,3 +138,11 @@ def test_a_symlinked_store_is_refused(on_oslo, tmp_path, capsys):
     store.symlink_to(elsewhere)
     assert main(["render", "-t", str(on_oslo), "--host", HOST, "--out", str(tmp_path / "o")]) == 2
     assert f"{store}: a symbolic link" in capsys.readouterr().err
+
+
+def test_a_store_cut_down_by_hand_without_the_export_mark_says_how_to_make_one(on_oslo, tmp_path, capsys):
+    store = on_oslo.with_suffix(".secrets")
+    store.write_text(store.read_text().replace(f"[export]\nhost = {HOST}\n", ""))
+    assert main(["plan", "-t", str(on_oslo), "--host", HOST, "--root", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "records its public key but not its private key" in err and "netdwg keys export --host" in err

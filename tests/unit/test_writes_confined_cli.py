@@ -114,3 +114,11 @@ def test_no_module_but_the_writer_writes_files():
             if WRITES.search(line) and not line.lstrip().startswith("#"):
                 offenders.append(f"netdwg/{name}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_a_secrets_path_with_dot_dot_is_refused_before_anything_is_written(topo, tmp_path, capsys):
+    topo.write_text(topo.read_text().replace("[network]\n", "[network]\nsecrets = ../../escaped.secrets\n", 1))
+    assert main(["keys", "generate", "-t", str(topo)]) == 2
+    err = capsys.readouterr().err
+    assert "secrets = ../../escaped.secrets: a '..' component" in err and f"{topo}:" in err
+    assert not (tmp_path.parent / "escaped.secrets").exists() and files_in(tmp_path) == ["net/harbor.conf"]
