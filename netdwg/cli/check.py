@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if args.systemd_version is None:
         args.systemd_version = host_systemd_version()
     named = {path for path in args.files if not os.path.isdir(path)}
-    paths = expand_paths(args.files)
+    paths = expand_paths(args.files, args.kind)
     checked = set(paths)
     results = [Checked(path, "unit", ()) if _main_file(path) in checked and not args.kind
                else check_path(path, args.kind, args.systemd_version, named=path in named) for path in paths]
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                         "or in the host trees below it", Span(path),
                         fix="name the files, a directory such as /etc/systemd/network, or one holding host trees "
                             "(HOST/etc/...) as 'netdwg render --out DIR' writes them")
-             for path in args.files if os.path.isdir(path) and not expand_paths([path])]
+             for path in args.files if os.path.isdir(path) and not expand_paths([path], args.kind)]
     # a drop-in is checked with its main file and again when named or found itself: report it once
     diagnostics = list(dict.fromkeys(empty + [d for r in results for d in r.diagnostics]
                                      + _sysctl_overrides(results) + _across_hosts(results)))
@@ -170,11 +170,12 @@ def _main_file(path: str) -> str | None:
     return None
 
 
-def expand_paths(paths: list[str]) -> list[str]:
+def expand_paths(paths: list[str], kind: str | None = None) -> list[str]:
     """Directories become the files in them whose kind the name and place tell (and the files
     of their *.d drop-in directories), sorted; other files there are left out. Below them, the
     unit files, drop-ins, wireguard/*.conf, sysctl.d/*.conf and netplan/*.yaml of every
-    subdirectory (a directory of host trees: DIR/HOST/etc/systemd/network/..., DIR/HOST/etc/wireguard/...)."""
+    subdirectory (a directory of host trees: DIR/HOST/etc/systemd/network/..., DIR/HOST/etc/wireguard/...).
+    With ``kind`` (--type) the user has said what the files are: every .conf, .yaml and unit file in it."""
     out: list[str] = []
     for path in paths:
         p = Path(path)
@@ -184,7 +185,8 @@ def expand_paths(paths: list[str]) -> list[str]:
         for child in sorted(p.iterdir()):
             if child.is_dir() and child.name.endswith(_DROPIN_DIRS):
                 out += [str(f) for f in sorted(child.glob("*.conf"))]
-            elif child.is_file() and classify(str(child)) is not None:
+            elif child.is_file() and (classify(str(child)) is not None if kind is None
+                                      else child.suffix in (*UNIT_SUFFIXES, ".conf", ".yaml", ".yml")):
                 out.append(str(child))
             elif child.is_dir() and not child.name.startswith("."):
                 out += _tree_files(child)
