@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 from typing import Mapping
 
+from netdwg.host.files import Tree
 from netdwg.lab.sandbox import wait_until
 from netdwg.topology.model import Topology
 
@@ -96,9 +97,7 @@ def start_office_hosts(lab, keys: Mapping[str, HostKey]) -> int:
         if office.address not in (lan.device_address.ip, lan.device_address6 and lan.device_address6.ip):
             device.run(["ip", "addr", "add", f"{office.address}/{plen}", "dev", "eth0", "nodad"])
         keyfile = lab.sandbox.rundir / f"{office.site}-ssh_host_ed25519_key"
-        fd = os.open(keyfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(keys[office.site].private_openssh)
+        Tree(keyfile.parent).write(keyfile.name, keys[office.site].private_openssh, 0o600)  # netdwg's one writer
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
         listen = f"[{office.address}]:{office.port}" if office.address.version == 6 else \
             f"{office.address}:{office.port}"
