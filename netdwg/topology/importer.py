@@ -24,7 +24,7 @@ import ipaddress
 from collections import Counter
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from netdwg.errors import ConfigError, Diagnostic, Severity, Span
 from netdwg.keys import PublicKey, pubkey
@@ -55,6 +55,30 @@ def _is_pair_interface(hosts: Sequence[HostFiles], name: str) -> bool:
     ifaces = [i for h in hosts for i in h.interfaces if i.name == name]
     return len(ifaces) == 2 and all(len(i.device.peers) == 1 for i in ifaces) and all(
         a.network.num_addresses in (2, 4) for i in ifaces for a in i.addresses) and all(i.addresses for i in ifaces)
+
+
+def _name_pairs_alike(hosts: Sequence[HostFiles], keys: Mapping[str, PublicKey], notes: list[str]) -> list[HostFiles]:
+    """Two ends of a point-to-point link named differently (wgA on alpha, wgB on beta): each the
+    other's only peer, on one /31 or /30. A topology's pair gives both ends one name: the first end's."""
+    def point_to_point(iface: ReadInterface) -> bool:
+        return len(iface.device.peers) == 1 and bool(iface.addresses) and all(
+            a.network.num_addresses in (2, 4) for a in iface.addresses)
+
+    ends = [(h, i) for h in hosts for i in h.interfaces if point_to_point(i)]
+    renamed: dict[tuple[str, str], str] = {}
+    for index, (a, ia) in enumerate(ends):
+        for b, ib in ends[index + 1:]:
+            if a.name == b.name or ia.name == ib.name or ia.addresses[0].network != ib.addresses[0].network:
+                continue
+            if ia.device.peers[0].public_key == keys.get(b.name) and ib.device.peers[0].public_key == keys.get(a.name):
+                (first, fi), (second, si) = sorted(((a, ia), (b, ib)), key=lambda e: e[1].addresses[0].ip)
+                renamed[(second.name, si.name)] = fi.name
+                notes.append(f"{second.name}: interface {si.name} is named {fi.name} like the other end of the "
+                             f"pair ({first.name}): a site pair gives both ends one interface name")
+    if not renamed:
+        return list(hosts)
+    return [replace(h, interfaces=tuple(replace(i, device=replace(i.device, name=renamed[(h.name, i.name)]))
+                                        if (h.name, i.name) in renamed else i for i in h.interfaces)) for h in hosts]
 
 
 def _rename_to_main(hosts: Sequence[HostFiles], main: str | None, notes: list[str]) -> list[HostFiles]:
@@ -151,6 +175,7 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
     notes: list[str] = []
     keys = _resolve_keys(hosts, notes)
     owner_of = {key: host for host, key in keys.items()}
+    hosts = _name_pairs_alike(hosts, keys, notes)
     main = _main_interface(hosts)
     hosts = _rename_to_main(hosts, main, notes)
     on_main = [h for h in hosts if _iface(h, main) is not None]

@@ -144,7 +144,7 @@ def read_host(name: str, files: list[Path]) -> HostFiles:
             host = replace(host, lan_routes=host.lan_routes + _lan_routes(text))
         elif path.name == "guard.conf":
             host = replace(host, guard=True, guard_sites=_guard_sites(path, text))
-        elif "sysctl" not in str(path):
+        elif "sysctl" not in str(path) and suffix not in (".key", ".psk"):  # key files are read when named
             ignored.append(str(path))
     network_by_name: dict[str, _NetworkFacts] = {}
     for path in networks:

@@ -137,3 +137,29 @@ def test_network2_handwritten_imports_to_the_example_topology():
     assert (net.pool, net.port, net.mtu, net.keepalive, net.hub_keepalive, net.interface) == \
         (expected.pool, expected.port, expected.mtu, expected.keepalive, expected.hub_keepalive, expected.interface)
     assert {lan.interface for h in got.hosts for lan in h.lans} == {"eth1"}
+
+
+NETWORK3 = DATA / "network3-handwritten"
+
+
+def test_network3_with_wgA_wgB_and_key_files_imports_as_one_site_pair():
+    """Network (3) as written by hand: the ends name the interface wgA and wgB, and load their keys
+    with `PostUp = wg set %i private-key /etc/wireguard/%i.key`."""
+    hosts = read_hosts([NETWORK3 / "alpha", NETWORK3 / "beta"])
+    assert all(h.ignored == () for h in hosts)  # the key files are read, not "ignored"
+    imported = import_hosts(hosts, "fjord")
+    assert imported.text == (NETWORK3 / "expected.conf").read_text()  # golden
+    topology = parse_topology(imported.text, "fjord.conf")
+    [pair] = topology.pairs
+    assert (pair.ends, str(pair.transfer), pair.interface, pair.port) == (("alpha", "beta"), "10.10.9.0/31", "wgA", 51000)
+    assert topology.hub is None and [h.role.value for h in topology.hosts] == ["site", "site"]
+    assert set(imported.secrets.private_keys) == {"alpha", "beta"}  # both read from the key files
+    assert compare_hosts(hosts, compile_topology(topology, imported.secrets)) == ()
+    assert [d for d in run_lint(topology) if d.severity is Severity.ERROR] == []
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "3-site-to-site.conf"
+    if example.exists():  # the same network as the example, but for what the files cannot say
+        want = load_topology(example)
+        assert [(h.name, h.role, h.endpoint, h.lan_prefixes, h.backend.value) for h in topology.hosts] == \
+            [(h.name, h.role, h.endpoint, h.lan_prefixes, "wg-quick") for h in want.hosts]
+        assert [(p.ends, p.transfer, p.port) for p in topology.pairs] == [(p.ends, p.transfer, p.port) for p in want.pairs]
