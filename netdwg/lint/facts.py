@@ -204,7 +204,7 @@ def _pair_peers(topology: Topology, pair: SitePair) -> list[PeerPrefixes]:
             continue
         transfer = ((pair.transfer, Source(f"pair {pair.name}", "transfer")),)
         lans = tuple((p, Source(other, "lan")) for p in by_name[other].lan_prefixes)
-        out.append(PeerPrefixes(me, pair.interface, other, transfer + lans))
+        out.append(PeerPrefixes(me, pair.interface_of(me), other, transfer + lans))
     return out
 
 

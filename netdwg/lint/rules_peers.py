@@ -120,9 +120,10 @@ def check_pairs(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
             if host.role is Role.ROAMING:
                 yield make("NDW026", Severity.ERROR, f"end '{end}' is a roaming host; only gateways form site pairs",
                            pair.span, f"pair '{pair.name}'", fix=f"make '{end}' a site, or remove the pair")
-        if pair.interface == topology.network.interface:
+        if topology.network.interface in (pair.interface, *pair.interfaces):
             yield make("NDW026", Severity.ERROR,
-                       f"interface {pair.interface} is the network's interface too", pair.span, f"pair '{pair.name}'",
+                       f"interface {topology.network.interface} is the network's interface too", pair.span,
+                       f"pair '{pair.name}'",
                        fix="give the pair its own interface, e.g. interface = wg-s2s")
     # one host, several WireGuard interfaces: each needs its own name and UDP port
     for host in topology.hosts:
@@ -134,7 +135,7 @@ def check_pairs(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
             port = host.listen_port or (host.endpoint.port if host.endpoint else topology.network.port)
             taken[("port", port)] = f"the {topology.network.interface} interface"
         for pair in pairs:
-            for kind, value in (("interface", pair.interface), ("port", pair.port)):
+            for kind, value in (("interface", pair.interface_of(host.name)), ("port", pair.port)):
                 other = taken.setdefault((kind, value), f"pair '{pair.name}'")
                 if other != f"pair '{pair.name}'":
                     yield make("NDW026", Severity.ERROR,

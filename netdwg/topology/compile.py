@@ -372,12 +372,13 @@ def _pair_interface(ctx: CompileContext, host: Host, pair: SitePair) -> WgInterf
     endpoint = Endpoint(other.endpoint.host, pair.port) if other.endpoint else None
     allowed = other.lan_prefixes + (pair.transfer,)
     peer = _peer(ctx, host, other, allowed, endpoint, pair.keepalive)
+    name = pair.interface_of(host.name)
     return WgInterface(
-        device=WgDevice(name=pair.interface, private_key=ctx.secrets.private_key(host.name),
+        device=WgDevice(name=name, private_key=ctx.secrets.private_key(host.name),
                         listen_port=pair.port, peers=(peer,)),
         addresses=(ipaddress.ip_interface(f"{mine}/{pair.transfer.prefixlen}"),),
-        routes=tuple(Route(p, pair.interface, reason=f"LAN of {other.name}") for p in other.lan_prefixes),
-        mtu=host.mtu or ctx.topology.network.mtu, private_key_file=_key_path(pair.interface),
+        routes=tuple(Route(p, name, reason=f"LAN of {other.name}") for p in other.lan_prefixes),
+        mtu=host.mtu or ctx.topology.network.mtu, private_key_file=_key_path(name),
         own_lans=host.lan_prefixes, description=f"site pair {pair.name}: {host.name} <-> {other.name}",
     )
 
@@ -440,7 +441,7 @@ def _firewall(ctx: CompileContext, host: Host, interfaces: list[WgInterface]) ->
             other = ctx.host(pair.ends[1] if pair.ends[0] == host.name else pair.ends[0])
             if host.allow is None or other.name in host.allow:
                 allow.append(ForwardAllow(_collapse(other.lan_prefixes + (pair.transfer,)), lan.prefix,
-                                          pair.interface, lan.interface, f"site pair {pair.name}"))
+                                          pair.interface_of(host.name), lan.interface, f"site pair {pair.name}"))
         if lan.return_path is ReturnPath.MASQUERADE:
             arriving = _collapse(p for i in interfaces for peer in i.device.peers for p in peer.allowed_ips
                                  if p.version == lan.prefix.version)

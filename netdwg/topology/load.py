@@ -394,5 +394,7 @@ def _pair(name: str, s, out: _Collector) -> SitePair:
         out.error("NDW002", (*where, "transfer"), f"transfer network {transfer} must be a /31 or /30 (/127 or /126)",
                   subject=f"pair '{name}'", fix="a point-to-point link needs two addresses")
     ends = tuple(s["ends"])
+    names = tuple(s["interface"])  # one name for both ends, or the first end's and the second's
     return SitePair(name=name, ends=(ends[0], ends[1]), transfer=transfer or ipaddress.ip_network("0.0.0.0/31"),
-                    interface=s["interface"], port=s["port"], keepalive=s["keepalive"], span=out.span(*where))
+                    interface=names[0], port=s["port"], keepalive=s["keepalive"], span=out.span(*where),
+                    interfaces=names if len(names) == 2 and names[0] != names[1] else ())

@@ -126,10 +126,15 @@ class SitePair:
     name: str
     ends: tuple[str, str]
     transfer: IPNetwork  # a /31 (RFC 3021) or /30; IPv6 /127 likewise
-    interface: str
+    interface: str  # the first end's interface, and the second's unless `interfaces` names another
     port: int
     keepalive: int = 0
     span: Span | None = None
+    interfaces: tuple[str, ...] = ()  # (first end's, second end's) when the ends name it differently (wgA, wgB)
+
+    def interface_of(self, end: str) -> str:
+        """The pair's interface on `end`."""
+        return self.interfaces[1] if self.interfaces and end == self.ends[1] != self.ends[0] else self.interface
 
     def addresses(self) -> tuple[IPAddress, IPAddress]:
         """The two ends' addresses: both of a /31 or /127, the two usable ones of a /30."""

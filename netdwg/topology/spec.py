@@ -55,7 +55,7 @@ secrets = string(default=None)
   [[__many__]]
   ends = force_list(min=2, max=2)
   transfer = string
-  interface = string(min=1, max=15, default='wg-s2s')
+  interface = force_list(min=1, max=2, default=list('wg-s2s'))
   port = integer(min=1, max=65535, default=51821)
   keepalive = integer(min=0, max=65535, default=0)
 """

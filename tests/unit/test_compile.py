@@ -4,6 +4,7 @@ topologies written for one rule each."""
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import pytest
 
@@ -216,3 +217,22 @@ def test_netplan_refuses_a_tunnel_without_peers_with_a_fix():
     with pytest.raises(ConfigError) as err:
         render_host(lonely)
     assert "without peers" in err.value.message and err.value.fix
+
+
+def test_site_pair_ends_may_name_the_interface_differently():
+    # Network 3 of the write-ups: wgA on alpha, wgB on beta (interface = FIRST END'S, SECOND END'S).
+    text = (Path(__file__).resolve().parents[2] / "examples" / "3-site-to-site.conf").read_text()
+    topology = parse_topology(text)
+    hosts = compile_topology(topology, fixed_secrets(topology))
+    alpha, beta = hosts["alpha"].interfaces[0], hosts["beta"].interfaces[0]
+    assert (alpha.name, beta.name) == ("wgA", "wgB")
+    assert [r.interface for r in alpha.routes] == ["wgA"] and str(alpha.private_key_file).endswith("wgA.key")
+    assert {f.path.name for f in render_host(hosts["alpha"])} >= {"wgA.conf"}
+    assert any("wgB" in f.path.name for f in render_host(hosts["beta"]))
+    # One name still means both ends; a second name equal to the network's interface is refused.
+    same = parse_topology(text.replace("interface = wgA, wgB", "interface = wgA"))
+    assert {h.interfaces[0].name for h in compile_topology(same, fixed_secrets(same)).values()} == {"wgA"}
+    from netdwg.lint import run_lint
+
+    clash = parse_topology(text.replace("interface = wgA, wgB", "interface = wgA, wg0"))
+    assert any(d.code == "NDW026" and "wg0 is the network's interface" in d.message for d in run_lint(clash))
