@@ -19,17 +19,22 @@ process.
 
 from __future__ import annotations
 
+import json
 import os
+import select
+import signal
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from netdwg.apply.desired import device_from_wgquick
 from netdwg.apply.execute import Announce, Transaction
 from netdwg.apply.observe import Ports
 from netdwg.errors import ApplyError, ExternalError
 from netdwg.host.files import RootFiles, restore_file
 from netdwg.plan.model import DesiredHost, FileState, HostState, Plan
+from netdwg.wgquick.write import format_wgquick, wgquick_from_device
 from netdwg.wireguard import LiveDevice
 
 RECORD = "pending-confirmation"
@@ -49,8 +54,6 @@ def process_identity(pid: int) -> str | None:
 
 def build_record(transaction: Transaction, plan: Plan, seconds: float) -> dict:
     """What reverting `plan` needs once the process that applied it is gone (plain JSON)."""
-    from netdwg.wgquick.write import format_wgquick, wgquick_from_device
-
     files, observed = transaction.ports.files, transaction.observed
     touched = list(dict.fromkeys([c.ifname for c in plan.devices] + [c.ifname for c in plan.peers]))
     return {
@@ -77,8 +80,6 @@ def build_record(transaction: Transaction, plan: Plan, seconds: float) -> dict:
 
 
 def write_record(files: RootFiles, record: dict) -> None:
-    import json
-
     files.write_state(RECORD, json.dumps(record).encode())
 
 
@@ -89,8 +90,6 @@ def read_record(state_dir: Path) -> dict | None:
         return None  # a non-root plan/status cannot see root's state directory: nothing it could revert
     except ValueError:  # not UTF-8
         raise _unreadable_record(state_dir) from None
-    import json  # only now: every plan/apply/status run gets here, few find a record
-
     try:
         return json.loads(text)
     except ValueError:
@@ -113,8 +112,6 @@ def is_abandoned(record: dict) -> bool:
 
 def transaction_from_record(record: dict, ports: Ports, announce: Announce) -> Transaction:
     """A Transaction whose undo list reverts what the record describes (its rollback does the work)."""
-    from netdwg.apply.desired import device_from_wgquick
-
     old_devices = tuple(LiveDevice(device_from_wgquick(name, text, "pending-confirmation"))
                         for name, text in record["devices"].items())
     observed = HostState(devices=old_devices, pending=tuple(tuple(s) for s in record["pending"]))
@@ -188,8 +185,6 @@ def wait_for_confirmation(seconds: float, confirm_file: Path, announce: Announce
     Without this, the hangup would kill netdwg and leave the change in place
     until the next run finds the record (see the module docstring).
     """
-    import signal
-
     hung_up: list[int] = []
 
     def give_up(signum, frame) -> None:
@@ -204,9 +199,6 @@ def wait_for_confirmation(seconds: float, confirm_file: Path, announce: Announce
 
 
 def _wait(seconds: float, confirm_file: Path, hung_up: list, announce: Announce) -> bool:
-    import select
-    import signal
-
     confirm_file.unlink(missing_ok=True)
     announce(f"press Enter within {seconds:g} s to keep the change "
              f"(or touch {confirm_file}); otherwise it is reverted")

@@ -15,8 +15,14 @@ from pathlib import Path, PurePosixPath
 
 from netdwg.errors import ConfigError, NetdwgError, NotPermittedError, ParseError, SecretsError, Span
 from netdwg.keys import PresharedKey, PrivateKey
+from netdwg.netplan import load_netplan
 from netdwg.plan.model import DesiredHost
 from netdwg.rendered import MODE_NETWORKD_SECRET, MODE_PRIVATE, MODE_PUBLIC, RenderedFile
+from netdwg.sysctl import LineKind, parse_sysctl
+from netdwg.unitfile.effective import effective_unit
+from netdwg.unitfile.syntax import parse_unit
+from netdwg.unitfile.views import match_view, netdev_view, route_views, to_wg_device
+from netdwg.wgquick.view import load_wgquick
 from netdwg.wireguard import WgDevice
 
 NETWORKD_DIRS = ("etc/systemd/network", "run/systemd/network")
@@ -166,16 +172,12 @@ def _read_one(f: RenderedFile, where: str, secret, devices: list, routes: list, 
 
 def _unit(text: str, where: str):
     """The effective view networkd 252 has of one file (no drop-ins: netdwg renders none)."""
-    from netdwg.unitfile import effective_unit, parse_unit
-
     return effective_unit(parse_unit(text, where))
 
 
 def routes_from_network(text: str, where: str):
     """(interface, destination) of every [Route] Destination= in the main table of a .network
     matching exactly one interface name (a glob or a list matches links apply does not manage)."""
-    from netdwg.unitfile.views import match_view, route_views
-
     unit = _unit(text, where)
     names = match_view(unit).names
     if len(names) != 1 or any(c in names[0] for c in "*?["):
@@ -190,8 +192,6 @@ def device_from_netdev(text: str, where: str, secret) -> WgDevice | None:
     Read through `netdwg.unitfile` (effective view + to_wg_device) rather than a
     reader of apply's own.
     """
-    from netdwg.unitfile.views import netdev_view, to_wg_device
-
     unit = _unit(text, where)
     if netdev_view(unit).kind != "wireguard":
         return None
@@ -200,15 +200,11 @@ def device_from_netdev(text: str, where: str, secret) -> WgDevice | None:
 
 def device_from_wgquick(name: str, text: str, where: str) -> WgDevice:
     """The WireGuard part of a wg-quick .conf (`wg-quick strip`): Address/DNS/MTU/Table stay wg-quick's."""
-    from netdwg.wgquick.view import load_wgquick
-
     return load_wgquick(text, where, name).device
 
 
 def devices_from_netplan(text: str, where: str, secret) -> list[WgDevice]:
     """The wireguard tunnels of a netplan YAML (read by `netdwg.netplan`), key files read through `secret`."""
-    from netdwg.netplan import load_netplan
-
     def key(cls, path: PurePosixPath):
         return cls.from_base64(secret(path, Span(where)).strip(), Span(where))
 
@@ -228,8 +224,6 @@ def devices_from_netplan(text: str, where: str, secret) -> list[WgDevice]:
 
 def sysctls_from_text(text: str, where: str = "<input>") -> list[tuple[str, str, bool]]:
     """(key, value, ignore failure) of every assignment, read by `netdwg.sysctl` as systemd-sysctl reads it."""
-    from netdwg.sysctl import LineKind, parse_sysctl
-
     return [(line.key, line.value, line.ignore_failure) for _, line in parse_sysctl(text, where).settings()
             if line.kind is LineKind.ASSIGNMENT]
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import time
 
 from netdwg.apply.args import add_source_arguments, seconds
+from netdwg.apply.confirm import (CONFIRM_FILE, build_record, clear_record, recover, refuse_while_waiting,
+                                  wait_for_confirmation, write_record)
+from netdwg.apply.execute import apply_plan
+from netdwg.apply.session import announce, is_live, make_ports, open_session
 from netdwg.cli import HelpFormatter
-from netdwg.errors import EXIT_OK
+from netdwg.errors import EXIT_OK, NotPermittedError
+from netdwg.plan.show import format_plan, plan_to_json
 
 DESCRIPTION = """\
 Execute the plan `netdwg plan` shows, announcing every step ([#] ...):
@@ -53,10 +60,6 @@ def register(subparsers) -> None:
 def run(args) -> int:
     if args.recover:
         return run_recover(args)
-    from netdwg.apply.confirm import CONFIRM_FILE, build_record, clear_record, wait_for_confirmation, write_record
-    from netdwg.apply.execute import apply_plan
-    from netdwg.apply.session import announce, open_session
-
     session = open_session(args, need_root=not args.dry_run)
     plan = session.plan
     state_dir = session.ports.files.state_dir
@@ -65,11 +68,7 @@ def run(args) -> int:
         for path in session.ports.files.sweep_temp_files(tuple(f.path for f in session.desired.files)):
             announce(f"removed stale temp file {path} (an earlier apply was interrupted)")
     if args.dry_run or plan.is_empty:
-        from netdwg.plan.show import format_plan, plan_to_json
-
         if args.json:
-            import json
-
             print(json.dumps({"applied": False, "plan": plan_to_json(plan)}))
         else:
             print(format_plan(plan), end="")
@@ -92,8 +91,6 @@ def run(args) -> int:
         kept = wait_for_confirmation(args.confirm, state_dir / CONFIRM_FILE, announce)
         problems = []
         if not kept:
-            import signal
-
             for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, signal.SIG_IGN)  # a half-done revert is the one thing worse than none
             announce(f"no confirmation within {args.confirm:g} s: reverting")
@@ -105,10 +102,6 @@ def run(args) -> int:
     elapsed = time.monotonic() - started
     try:
         if args.json:
-            import json
-
-            from netdwg.plan.show import plan_to_json
-
             print(json.dumps({"applied": kept, "reverted": not kept, "seconds": round(elapsed, 3),
                               "plan": plan_to_json(plan)}))
         else:
@@ -120,10 +113,6 @@ def run(args) -> int:
 
 def run_recover(args) -> int:
     """Only revert what an interrupted `apply --confirm` left (boot-time oneshot, or by hand)."""
-    from netdwg.apply.confirm import recover, refuse_while_waiting
-    from netdwg.apply.session import announce, is_live, make_ports
-    from netdwg.errors import NotPermittedError
-
     if is_live(args) and os.geteuid() != 0:
         raise NotPermittedError("reverting on the live system needs root", fix="run it with sudo")
     reverted = recover(make_ports(args, writing=True), announce, refuse_while_waiting)

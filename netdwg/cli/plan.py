@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from netdwg.apply.args import add_source_arguments
+from netdwg.apply.session import open_session
 from netdwg.cli import HelpFormatter
 from netdwg.errors import EXIT_OK, EXIT_WARNINGS
+from netdwg.plan.show import format_plan, plan_to_json
 
 DESCRIPTION = """\
 Compare what this host should have (rendered files, or the topology) with what
@@ -35,13 +39,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from netdwg.apply.session import open_session
-    from netdwg.plan.show import format_plan, plan_to_json
-
     session = open_session(args, need_root=False)
     if args.json:
-        import json
-
         print(json.dumps(plan_to_json(session.plan), indent=2))
     else:
         print(format_plan(session.plan, diffs=not args.no_diff), end="")

@@ -25,7 +25,11 @@ from netdwg.plan.model import (
     SysctlChange,
 )
 from netdwg.plan.redact import secrets_of, unified_diff
+from netdwg.errors import ParseError
 from netdwg.sysctl import normalize_key
+from netdwg.unitfile.effective import EffectiveUnit, effective_unit
+from netdwg.unitfile.syntax import parse_unit
+from netdwg.unitfile.views import match_view, netdev_view
 from netdwg.wireguard import LiveDevice, WgDevice, WgPeer
 
 NETWORKD_DIRS = (PurePosixPath("/etc/systemd/network"), PurePosixPath("/run/systemd/network"))
@@ -231,16 +235,18 @@ def plan_networkd(files: tuple[FileChange, ...], netplan: bool, devices: tuple[W
             continue
         text = change.new.text if change.new else change.old.text if change.old else ""
         suffix = change.path.suffix
+        unit = _read_unit(text, change.path)
         if suffix == ".netdev":
-            name, kind = _unit_value(text, "NetDev", "Name"), _unit_value(text, "NetDev", "Kind")
-            if kind == "wireguard" and name in {d.device.name for d in live} and name in {d.name for d in devices}:
+            netdev = netdev_view(unit) if unit is not None else None
+            if (netdev is not None and netdev.kind == "wireguard" and netdev.name in {d.device.name for d in live}
+                    and netdev.name in {d.name for d in devices}):
                 continue
             reload = True
         elif suffix == ".network":
             reload = True
-            name = _unit_value(text, "Match", "Name")
-            if name and name not in reconfigure and "*" not in name and " " not in name:
-                reconfigure.append(name)
+            names = match_view(unit).names if unit is not None else ()
+            if len(names) == 1 and names[0] not in reconfigure and not any(c in names[0] for c in "*?["):
+                reconfigure.append(names[0])
         else:
             reload = True
     if netplan:
@@ -285,31 +291,12 @@ def add_route_repairs(networkd: Reload | None, desired: DesiredHost, observed: H
     return Reload(networkd.reload, networkd.reconfigure + extra, networkd.wait_for + extra)
 
 
-def _unit_value(text: str, section: str, key: str) -> str:
-    """The first `key=` in `[section]`: enough of unit-file syntax to find [Match] Name=
-    or [NetDev] Kind= (the lossless parser lives in netdwg.unitfile)."""
-    current = ""
-    for raw in _lines(text):
-        line = raw.strip()
-        if line.startswith("[") and line.endswith("]"):
-            current = line[1:-1]
-        elif current == section and "=" in line and not line.startswith(("#", ";")):
-            name, _, value = line.partition("=")
-            if name.strip() == key:
-                return value.strip()
-    return ""
-
-
-def _lines(text: str):
-    """The lines of text one at a time: [NetDev] and [Match] come first, and a 5,000-peer
-    .netdev has 35,000 lines that splitlines() would cut up for nothing."""
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        if end < 0:
-            end = len(text)
-        yield text[start:end]
-        start = end + 1
+def _read_unit(text: str, path: PurePosixPath) -> EffectiveUnit | None:
+    """What networkd reads in a unit file (netdwg.unitfile); None for one it refuses as a whole."""
+    try:
+        return effective_unit(parse_unit(text, str(path)))
+    except ParseError:
+        return None
 
 
 def override_notes(overrides) -> list[str]:
