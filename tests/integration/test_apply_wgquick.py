@@ -64,14 +64,8 @@ pool = 10.98.0.0/24
 """
 
 
-def test_a_wg_quick_hub_and_site_apply_before_wg_quick_up_creates_the_device(sandbox, tmp_path):
-    """The hub's drop-in holds "-net.ipv4.conf.wg0.send_redirects = 0": the device does not exist
-    until `wg-quick up`, which runs after apply. The "-" means "ignore failure" (systemd-sysctl):
-    apply must not roll back; after wg-quick up the plan is empty."""
-    topology = tmp_path / "wgq.conf"
-    topology.write_text(WGQ_TOPOLOGY)
-    subprocess.run([PYTHON, "-m", "netdwg", "render", "--topology", str(topology), "--out", str(tmp_path / "out")],
-                   check=True, capture_output=True, env={**os.environ, **ENV})
+def hub_and_site(sandbox) -> dict:
+    """The nodes "hub" (198.51.100.1) and "site" (198.51.100.2) of WGQ_TOPOLOGY on one switch."""
     switch = sandbox.netns("sw")
     switch.run(["ip", "link", "add", "br0", "address", "02:00:00:00:00:01", "type", "bridge"])
     switch.run(["ip", "link", "set", "br0", "up"])
@@ -82,6 +76,18 @@ def test_a_wg_quick_hub_and_site_apply_before_wg_quick_up_creates_the_device(san
         switch.run(["ip", "link", "set", f"p{index}", "master", "br0"])
         node = nodes[name] = sandbox.node(ns)
         node.run(["ip", "addr", "add", f"{address}/24", "dev", "eth0"])
+    return nodes
+
+
+def test_a_wg_quick_hub_and_site_apply_before_wg_quick_up_creates_the_device(sandbox, tmp_path):
+    """The hub's drop-in holds "-net.ipv4.conf.wg0.send_redirects = 0": the device does not exist
+    until `wg-quick up`, which runs after apply. The "-" means "ignore failure" (systemd-sysctl):
+    apply must not roll back; after wg-quick up the plan is empty."""
+    topology = tmp_path / "wgq.conf"
+    topology.write_text(WGQ_TOPOLOGY)
+    subprocess.run([PYTHON, "-m", "netdwg", "render", "--topology", str(topology), "--out", str(tmp_path / "out")],
+                   check=True, capture_output=True, env={**os.environ, **ENV})
+    nodes = hub_and_site(sandbox)
     for name, node in nodes.items():
         result = netdwg(node, "apply", "--from", str(tmp_path / "out" / name))
         assert result.returncode == 0, result.stderr
