@@ -97,6 +97,16 @@ keepalive = 15
 """
 
 
+def write_hosts(compiled, root: Path, edit=None) -> Path:
+    """Every host's rendered files under root/HOST/..., each text through `edit(path, text)` if given."""
+    for name, config in compiled.items():
+        for file in render_host(config):
+            target = root / name / file.relative_to_root()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(edit(target, file.text) if edit else file.text)
+    return root
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(networks(), meshes_and_pairs()))
 @example(TWO_HOSTS)
@@ -105,14 +115,39 @@ def test_render_import_compile_changes_nothing(text):
     secrets, _ = complete_secrets(topology, Secrets())
     compiled = compile_topology(topology, secrets)
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        for name, config in compiled.items():
-            for file in render_host(config):
-                target = root / name / file.relative_to_root()
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(file.text)
-        hosts = read_hosts(sorted(root.iterdir()))
+        hosts = read_hosts(sorted(write_hosts(compiled, Path(tmp)).iterdir()))
         imported = import_hosts(hosts, "gen")
         again = compile_topology(parse_topology(imported.text, "imported.conf"), imported.secrets)
         assert compare_hosts(hosts, again) == ()
         assert {h.name: h.role for h in parse_topology(imported.text).hosts} == {h.name: h.role for h in topology.hosts}
+
+
+def _slash_host(match) -> str:
+    """`Address = 10.70.0.1/16, fd70::1/64` written the way many admins do: /32 and /128."""
+    return "Address = " + ", ".join(a.split("/")[0] + ("/128" if ":" in a else "/32")
+                                    for a in match.group(1).split(", "))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks(), st.sampled_from([0, 15, 25]))
+def test_spelling_does_not_change_the_import(text, hub_keepalive):
+    """wg-quick files with every address written /32 (/128), and a hub that keeps its own keepalive
+    towards the spokes: the import means the same network (issue 14: /32 made the hub a site)."""
+    import re
+
+    text = text.replace("port = ", f"hub_keepalive = {hub_keepalive}\nport = ", 1)
+    topology = parse_topology(text, "gen.conf")
+    secrets, _ = complete_secrets(topology, Secrets())
+    compiled = compile_topology(topology, secrets)
+    def slash_host(target: Path, body: str) -> str:
+        if target.suffix == ".conf" and target.parent.name == "wireguard":
+            return re.sub(r"^Address = (.*)$", _slash_host, body, flags=re.M)
+        return body
+
+    with tempfile.TemporaryDirectory() as tmp:
+        hosts = read_hosts(sorted(write_hosts(compiled, Path(tmp), slash_host).iterdir()))
+        imported = import_hosts(hosts, "gen")
+        again = parse_topology(imported.text, "imported.conf")
+        assert compare_hosts(hosts, compile_topology(again, imported.secrets)) == ()
+        assert {h.name: h.role for h in again.hosts} == {h.name: h.role for h in topology.hosts}
+        assert again.network.hub_keepalive == hub_keepalive
