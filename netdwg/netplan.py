@@ -427,10 +427,27 @@ def _route_dict(route: NetplanRoute) -> dict:
     return item
 
 
+# YAML (1.1, libyaml) ends a line at LF, CR, NEL, LS and PS; a comment holds no other control character.
+_UNSAFE_COMMENT = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def netplan_comment(text: str, lines: bool = False) -> str:
+    """``# text\\n``: the one way netdwg writes a comment into a netplan file (values go through yaml.dump).
+
+    `lines`: each line of `text` its own comment line; otherwise `text` must be one line.
+    ConfigError (a ValueError) for a line break or control character a YAML reader would act on.
+    """
+    if _UNSAFE_COMMENT.search(text) is not None or (not lines and "\n" in text):
+        raise ConfigError(f"cannot write the comment {text[:60]!r} into a netplan file: a line break or "
+                          f"control character", fix="remove it")
+    return "".join(f"# {line}\n" if line else "#\n" for line in text.splitlines())
+
+
 def format_netplan(tunnels, renderer: str = "networkd", header: str = "") -> str:
     """A netplan YAML file for `tunnels`; `header` lines become comments."""
-    comments = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
-    names = "".join(f"#   peer {p.name}: {p.public_key.base64}\n" for t in tunnels for p in t.device.peers if p.name)
+    comments = netplan_comment(header, lines=True)
+    names = "".join(netplan_comment(f"  peer {p.name}: {p.public_key.base64}")
+                    for t in tunnels for p in t.device.peers if p.name)
     # libyaml's emitter when present (20x faster on 10,000 peers); same output as safe_dump.
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     body = yaml.dump(netplan_document(tunnels, renderer), Dumper=dumper, sort_keys=False,

@@ -111,7 +111,7 @@ class SysctlFile:
             return replace(self, lines=tuple(lines))
         if lines and not lines[-1].eol:
             lines[-1] = replace(lines[-1], eol=_dominant_eol(self.lines))
-        text = f"{'-' if ignore_failure else ''}{key} = {value}"
+        text = sysctl_line(key, value, ignore_failure, self.path)
         lines.append(SysctlLine(text, _dominant_eol(self.lines), LineKind.ASSIGNMENT, key, value, ignore_failure))
         return replace(self, lines=tuple(lines))
 
@@ -213,6 +213,25 @@ def _replace_value(text: str, value: str) -> str:
 def _dominant_eol(lines: tuple[SysctlLine, ...]) -> str:
     eols = [line.eol for line in lines if line.eol]
     return max(set(eols), key=eols.count) if eols else "\n"
+
+
+def sysctl_line(key: str, value: str, ignore_failure: bool = False, path: str = "<rendered>") -> str:
+    """``[-]key = value`` (no line end): the one way netdwg writes a setting into a sysctl.d file.
+
+    ParseError (a ValueError) for what systemd-sysctl would read otherwise: it refuses, never escapes.
+    """
+    _check_key_value(key, value, path)
+    if value != value.strip(_WHITESPACE):
+        raise ParseError(f"invalid value for {key}: {value!r} has surrounding whitespace, which systemd-sysctl strips",
+                         Span(path), fix="remove the whitespace")
+    return f"{'-' if ignore_failure else ''}{key} = {value}"
+
+
+def sysctl_comment(text: str) -> str:
+    """``# text`` lines (one per line of `text`): the one way netdwg writes a comment into a sysctl.d file."""
+    if any(c in text for c in "\r\0"):
+        raise ParseError(f"cannot write the comment {text[:60]!r}: it holds a CR or NUL", fix="remove it")
+    return "\n".join(f"# {line}".rstrip() for line in text.split("\n"))
 
 
 def _check_key_value(key: str, value: str, path: str) -> None:

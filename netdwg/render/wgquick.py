@@ -15,7 +15,6 @@ peer ... preshared-key FILE` and `wg set %i private-key FILE` load them from
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import replace
 from pathlib import PurePosixPath
 
@@ -23,6 +22,7 @@ from netdwg.rendered import MODE_PRIVATE, RenderedFile
 from netdwg.topology.hostconfig import HostConfig, Route, WgInterface
 from netdwg.wireguard import WgPeer
 from netdwg.wgquick import format_wgquick, wgquick_from_device
+from netdwg.wgquick.write import hook_command, wgquick_comment
 
 WG_DIR = PurePosixPath("/etc/wireguard")
 HEADER = "# Managed by netdwg: edit the topology and run 'netdwg render', not this file.\n"
@@ -32,12 +32,6 @@ def conf_path(iface: WgInterface) -> PurePosixPath:
     return WG_DIR / f"{iface.name}.conf"
 
 
-def command(*words: object) -> str:
-    """A PreUp/PostUp command line: wg-quick replaces %i, then bash runs it, so every word is
-    shell-quoted (the words netdwg writes need no quotes; anything else stays one word)."""
-    return " ".join(shlex.quote(str(word)) for word in words)
-
-
 def _route_command(route: Route) -> str:
     family = "-6" if route.destination.version == 6 else "-4"
     words = ["ip", family, "route", "add", route.destination, "dev", "%i"]
@@ -45,7 +39,7 @@ def _route_command(route: Route) -> str:
         words += ["metric", route.metric]
     if route.table is not None:
         words += ["table", route.table]
-    return command(*words)
+    return hook_command(*words)
 
 
 def key_path(iface: WgInterface) -> PurePosixPath:
@@ -63,12 +57,12 @@ def _settings(iface: WgInterface, key_files: bool = False) -> tuple[str | None, 
     if key_files:
         # PSKs first, the private key last: without a private key the device cannot start a
         # handshake, so none is attempted before every PSK is in place.
-        post_up += [command("wg", "set", "%i", "peer", p.public_key.base64, "preshared-key", psk_path(iface, p))
+        post_up += [hook_command("wg", "set", "%i", "peer", p.public_key.base64, "preshared-key", psk_path(iface, p))
                     for p in iface.device.peers if p.preshared_key is not None]
         if iface.device.private_key is not None:
-            post_up.append(command("wg", "set", "%i", "private-key", key_path(iface)))
+            post_up.append(hook_command("wg", "set", "%i", "private-key", key_path(iface)))
     if iface.device.private_key is None:
-        post_up.append(command("wg", "set", "%i", "private-key", iface.private_key_file))
+        post_up.append(hook_command("wg", "set", "%i", "private-key", iface.private_key_file))
     table = None
     if iface.table_off:
         table = "off"
@@ -94,7 +88,7 @@ def conf_text(iface: WgInterface, key_files: bool = False) -> str:
 
 
 def _header(iface: WgInterface) -> str:
-    return HEADER + (f"# {iface.description}\n" if iface.description else "")
+    return HEADER + (wgquick_comment(iface.description) + "\n" if iface.description else "")
 
 
 def render(host: HostConfig, *, key_files: bool = False) -> tuple[RenderedFile, ...]:

@@ -24,8 +24,8 @@ from pathlib import PurePath, PurePosixPath
 from typing import Iterable
 
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
-from netdwg.unitfile.syntax import (WHITESPACE, Assignment, Blank, Comment, Entry, Section, UnitFile,
-                                    _continues, _UNSAFE_SECTION)
+from netdwg.unitfile.quote import assignment_text, comment_text
+from netdwg.unitfile.syntax import Assignment, Blank, Comment, Entry, Section, UnitFile, _UNSAFE_SECTION
 from netdwg.wireguard import Endpoint
 
 _SCALARS = (str, int, PublicKey, Endpoint, PurePath,
@@ -70,15 +70,7 @@ def _shared_assignment(key: str, value: object, sep: str) -> Assignment:
 
 def _assignment(key: str, value: object, sep: str) -> Assignment:
     text = render_value(value, sep)
-    if not key or key != key.strip(WHITESPACE) or "=" in key or "\n" in key or "\r" in key or key[0] in "#;[":
-        raise ValueError(f"invalid key name {key!r}")
-    if "\n" in text or "\r" in text or "\0" in text:
-        raise ValueError(f"{key}= value must be one line")
-    if text != text.strip(WHITESPACE):
-        raise ValueError(f"{key}= value {text!r} has surrounding whitespace, which systemd strips")
-    if _continues(text):
-        raise ValueError(f"{key}= value ends in a backslash, which systemd reads as a line continuation")
-    return Assignment(key, text, f"{key}={text}\n")
+    return Assignment(key, text, assignment_text(key, text))  # netdwg.unitfile.quote: refuses, never escapes
 
 
 # The compiler hands many hosts the very same tuple (a laptop's AllowedIPs to the hub: the
@@ -99,8 +91,8 @@ def _each(key: str, values: tuple) -> tuple[Assignment, ...]:
 
 @lru_cache(maxsize=1 << 14)
 def make_comment(text: str) -> tuple[Comment, ...]:
-    """``# text`` lines (one per line of ``text``)."""
-    return tuple(Comment(f"# {line}".rstrip() + "\n") for line in text.splitlines() or [""])
+    """``# text`` lines (one per line of ``text``; netdwg.unitfile.quote)."""
+    return tuple(Comment(line + "\n") for line in comment_text(text).splitlines())
 
 
 @lru_cache(maxsize=256)
