@@ -209,36 +209,57 @@ class GuardConfig:
 
 # --- rendering -------------------------------------------------------------
 
+# guard.conf is read line by line (str.splitlines: CR, NEL and the Unicode separators end lines
+# too); a value ends at the first '#' or ';' and is trimmed. A value holding none of these reads back.
+_UNSAFE_VALUE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029#;]|^\\s|\\s$")
+
+
+def guard_line(key: str, value: object) -> str:
+    """``key = value``: the one way netdwg writes a value into guard.conf (ValueError: it refuses)."""
+    text = str(value)
+    if _UNSAFE_VALUE.search(text) is not None or not text:
+        raise ValueError(f"cannot write {key} = {text[:60]!r} into guard.conf: '#', ';', a line break or "
+                         f"another control character, or surrounding whitespace would change it")
+    return f"{key} = {text}"
+
+
+def guard_section(name: str) -> str:
+    """``[site NAME]``: the one way a site name enters guard.conf."""
+    if not _SITE_NAME.fullmatch(name):
+        raise ValueError(f"cannot write the site name {name[:60]!r} into guard.conf")
+    return f"[site {name}]"
+
+
 def render_guard_config(config: GuardConfig) -> str:
     """The text of /etc/netdwg/guard.conf; `load_guard_config` reads it back equal."""
     lines = ["# netdwg-guard configuration, written by 'netdwg render'.",
              "# See netdwg-guard(8). Every site below is routed into the tunnel while away.",
              "[guard]",
-             f"interface = {config.interface}",
-             f"hub_peer = {config.hub_peer.base64}"]
+             guard_line("interface", config.interface),
+             guard_line("hub_peer", config.hub_peer.base64)]
     if config.hub_endpoint:
-        lines.append(f"hub_endpoint = {config.hub_endpoint}")
+        lines.append(guard_line("hub_endpoint", config.hub_endpoint))
     if config.identify_timeout != DEFAULT_IDENTIFY_TIMEOUT:
-        lines.append(f"identify_timeout = {config.identify_timeout:g}")
+        lines.append(guard_line("identify_timeout", f"{config.identify_timeout:g}"))
     for site in config.sites:
         fp = site.fingerprint
-        lines += ["", f"[site {site.name}]",
-                  f"lan = {site.lan}",
-                  f"action = {site.action}"]
+        lines += ["", guard_section(site.name),
+                  guard_line("lan", site.lan),
+                  guard_line("action", site.action)]
         if site.widen_to:
-            lines.append(f"widen_to = {site.widen_to}")
-        lines.append(f"peer = {site.peer.base64}")
+            lines.append(guard_line("widen_to", site.widen_to))
+        lines.append(guard_line("peer", site.peer.base64))
         for key, values in (("dhcp_server", fp.dhcp_servers), ("router", fp.routers),
                             ("router_mac", fp.router_macs), ("dns_domain", fp.dns_domains),
                             ("keep_hosts", site.keep_hosts)):
             if values:
-                lines.append(f"{key} = {', '.join(map(str, values))}")
+                lines.append(guard_line(key, ", ".join(map(str, values))))
         for pin in fp.tls_pins:  # one per line: a pin has a space in it
-            lines.append(f"tls_pin = {pin}")
+            lines.append(guard_line("tls_pin", pin))
         for key in fp.ssh_host_keys:
-            lines.append(f"ssh_host_key = {key}")
+            lines.append(guard_line("ssh_host_key", key))
         if site.trust is not Trust.PROOF:
-            lines.append(f"trust = {site.trust}")
+            lines.append(guard_line("trust", site.trust))
     return "\n".join(lines) + "\n"
 
 

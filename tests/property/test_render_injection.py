@@ -423,3 +423,18 @@ def test_nft_refuses_what_would_change_the_ruleset(value):
     with pytest.raises(InternalError):
         nft_ifname(value)
     assert ipaddress.ip_network("10.0.0.0/8")
+
+
+@given(hostile_text, hostile_text)
+@settings(max_examples=300, deadline=None)
+def test_guard_conf_values_and_site_names_read_back_as_written(value, name):
+    from netdwg.guard.config import _split_sections, guard_line, guard_section
+
+    try:
+        lines = ["[guard]", guard_line("interface", value), guard_section(name), guard_line("dns_domain", value)]
+    except ValueError:
+        return
+    sections = _split_sections("\n".join(lines) + "\n", "guard.conf")
+    assert [s.title for s in sections] == ["guard", f"site {name}"]
+    assert [[v for v, _ in s.values[k]] for s, k in zip(sections, ("interface", "dns_domain"))] == [[value], [value]]
+    assert [sorted(s.values) for s in sections] == [["interface"], ["dns_domain"]]
