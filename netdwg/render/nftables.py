@@ -114,7 +114,8 @@ def ruleset_text(host: HostConfig, fw: Firewall) -> str:
                 continue
             out.append("\t\t" + nft_comment(m.reason or "masquerade"))
             oif = f"oifname {nft_ifname(m.out_interface)} " if m.out_interface else ""
-            out.append(f"\t\t{oif}{family} saddr {_prefixes(sources)} {family} daddr {nft_prefix(m.destination)} masquerade")
+            out.append(f"\t\t{oif}{family} saddr {_prefixes(sources)} {family} daddr {nft_prefix(m.destination)} "
+                       "masquerade")
         out.append("\t}")
     if fw.mss_clamp:
         out += ["", "\tchain mss {", "\t\ttype filter hook forward priority mangle; policy accept;",
