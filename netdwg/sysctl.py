@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Iterator
 
 from netdwg.errors import Diagnostic, ParseError, Severity, Span
+from netdwg.values import MAX_FILE_BYTES, read_limited
 
 # systemd's LONG_LINE_MAX: read_line() fails with ENOBUFS beyond this.
 LONG_LINE_MAX = 1024 * 1024
@@ -326,7 +327,7 @@ def load_sysctl(root: Path) -> dict[str, SysctlSetting]:
 
 def read_sysctl_text(path: Path) -> str:
     try:
-        data = Path(path).read_bytes()
+        data = read_limited(path, MAX_FILE_BYTES, "a sysctl.d file")  # a larger file is refused unread
     except OSError as err:
         raise ParseError(f"cannot read: {err.strerror}", Span(str(path))) from None
     try:

@@ -13,6 +13,7 @@ it is read (the topology loader, the secrets store, `netdwg import`,
     check_interface(value, ...)    interface names as the kernel, networkd and wg-quick take them
     check_dns_name(value)          RFC 1123 host names (a site's DNS domain, an endpoint's host)
     check_file(path, data, limit)  a file's size and longest line, before it is parsed
+    check_size(path, size, limit)  its size alone (a format whose parser limits lines itself)
     control_diagnostics(path, text)  control characters anywhere in a checked or imported file
     read_limited(path, limit)      the one bounded read of a file these limits apply to
 
@@ -154,7 +155,7 @@ def check_host(value: str, what: str) -> str:
     return value
 
 
-def _check_size(path: str, size: int, limit: int, what: str) -> None:
+def check_size(path: str, size: int, limit: int, what: str) -> None:
     if size > limit:
         raise ConfigError(f"{path}: too large", (Diagnostic(
             FILE_CODE, Severity.ERROR, f"{what} of {'more than ' if size == limit + 1 else ''}{size - (size == limit + 1)}"
@@ -165,7 +166,7 @@ def _check_size(path: str, size: int, limit: int, what: str) -> None:
 
 def check_file(path: str, data: bytes | str, limit: int, what: str) -> None:
     """A file's size and longest line, before it is parsed. Raises ConfigError (NDW005)."""
-    _check_size(path, len(data), limit, what)
+    check_size(path, len(data), limit, what)
     newline = b"\n" if isinstance(data, bytes) else "\n"
     lengths = [len(line) for line in data.split(newline)]  # split and len run in C: ~2 ms for 40,000 lines
     if max(lengths) > MAX_LINE_CHARS:
@@ -205,7 +206,7 @@ def read_limited(path, limit: int, what: str) -> bytes:
     """
     with open(path, "rb") as handle:
         data = handle.read(limit + 1)
-    _check_size(str(path), len(data), limit, what)  # the lines: check_file, on the text the caller decodes
+    check_size(str(path), len(data), limit, what)  # the lines: check_file, on the text the caller decodes
     return data
 
 

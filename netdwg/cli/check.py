@@ -24,7 +24,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from netdwg.errors import Diagnostic, NetdwgError, Severity, Span, worst_exit_code
+from netdwg.errors import ConfigError, Diagnostic, NetdwgError, Severity, Span, worst_exit_code
 
 KINDS = ("unit", "sysctl", "wg-quick", "netplan")
 UNIT_SUFFIXES = (".netdev", ".network", ".link")
@@ -240,6 +240,9 @@ def check_path(path: str, kind: str | None = None, systemd_version: int = 252, n
 
             found = check_netplan(text, path, mode=mode)
         return Checked(path, kind, tuple(found) + _controls(path, data))
+    except ConfigError as err:  # a limit of netdwg.values (NDW005) met by a drop-in or key file the check read
+        return Checked(path, kind or "unknown", err.diagnostics or (Diagnostic(
+            "CHK001", Severity.ERROR, err.message, err.span or Span(path), fix=err.fix),))
     except NetdwgError as err:
         code = "CHK002" if err.exit_code == 77 else "CHK001"
         return Checked(path, kind or "unknown", (Diagnostic(code, Severity.ERROR, err.message, err.span or Span(path),

@@ -420,6 +420,12 @@ def _is_key(data: bytes) -> bool:
         return False
 
 
+def _read_error(err: NetdwgError, shown: str) -> list[Diagnostic]:
+    """A file that could not be read: UNIT001, or the diagnostic of a limit it is over (netdwg.values: NDW005)."""
+    found = getattr(err, "diagnostics", ())
+    return list(found) or [Diagnostic("UNIT001", E, err.message, err.span or Span(shown), fix=err.fix)]
+
+
 def check_unit_file(path: str | Path, text: str | bytes | None = None, target_version: int = schema.BASE_VERSION,
                     mode: int | None = None, *, dropins: bool | None = None) -> list[Diagnostic]:
     """Check one .netdev/.network/.link file or drop-in; read it (and its mode) unless ``text`` is given.
@@ -434,7 +440,7 @@ def check_unit_file(path: str | Path, text: str | bytes | None = None, target_ve
     try:
         unit, mode, uid, gid = _read_unit(path, text, mode, owner=text is None)
     except NetdwgError as err:
-        return [Diagnostic("UNIT001", E, err.message, err.span or Span(shown), fix=err.fix)]
+        return _read_error(err, shown)
     kind = schema.unit_kind(shown)
     out = check_unit(unit, kind, target_version, mode, uid, gid)
     units = [unit]
@@ -444,7 +450,7 @@ def check_unit_file(path: str | Path, text: str | bytes | None = None, target_ve
             try:
                 units.append(_read_unit(dropin, None, None, owner=uid is not None))
             except NetdwgError as err:
-                out.append(Diagnostic("UNIT001", E, err.message, err.span or Span(str(dropin)), fix=err.fix))
+                out += _read_error(err, str(dropin))
                 continue
             out.extend(check_unit(units[-1][0], kind, target_version, *units[-1][1:]))
         units = [unit] + [u[0] for u in units[1:]]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from netdwg.errors import NotPermittedError, ParseError, Span
 from netdwg.unitfile.syntax import UnitFile, parse_unit
+from netdwg.values import MAX_FILE_BYTES, check_size
 
 
 def read_unit_bytes(path: Path | str, shown: str | None = None) -> tuple[bytes, int]:
@@ -17,7 +18,7 @@ def read_unit_bytes(path: Path | str, shown: str | None = None) -> tuple[bytes, 
     try:
         with open(path, "rb") as f:
             mode = os.fstat(f.fileno()).st_mode & 0o7777
-            return f.read(), mode
+            data = f.read(MAX_FILE_BYTES + 1)  # a larger file is refused unread (netdwg.values)
     except PermissionError:
         raise NotPermittedError(f"cannot read {shown}: permission denied", Span(shown),
                                 fix="run as root, or as a member of the file's group") from None
@@ -26,6 +27,8 @@ def read_unit_bytes(path: Path | str, shown: str | None = None) -> tuple[bytes, 
     except OSError as err:
         what = "no such file" if err.errno == errno.ENOENT else err.strerror
         raise ParseError(f"cannot read {shown}: {what}", Span(shown)) from None
+    check_size(shown, len(data), MAX_FILE_BYTES, "a unit file")  # long lines: the parser's own LONG_LINE_MAX
+    return data, mode
 
 
 def load_unit(path: Path | str, shown: str | None = None) -> UnitFile:

@@ -109,3 +109,25 @@ def test_import_refuses_an_oversized_file(tmp_path):
     with pytest.raises(ConfigError) as err:
         _import(relay, tmp_path)
     assert err.value.diagnostics[0].code == "NDW005"
+
+
+def test_check_refuses_an_oversized_drop_in_of_the_unit_it_checks(tmp_path, capsys):
+    path = copy_host(tmp_path) / NETDEV
+    dropin = path.parent / (path.name + ".d") / "50-big.conf"
+    dropin.parent.mkdir()
+    with dropin.open("w") as handle:
+        handle.write(("#" * 999 + "\n") * (MAX_FILE_BYTES // 1000 + 1))
+    code, found = check(capsys, path)
+    assert code == 2
+    assert [(Path(d["file"]).name, d["code"]) for d in found if d["severity"] == "error"] == [("50-big.conf", "NDW005")]
+
+
+def test_sysctl_files_are_read_within_the_limit(tmp_path):
+    from netdwg.sysctl import read_sysctl_text
+
+    big = tmp_path / "99-big.conf"
+    with big.open("w") as handle:
+        handle.write(("#" * 999 + "\n") * (MAX_FILE_BYTES // 1000 + 1))
+    with pytest.raises(ConfigError) as err:
+        read_sysctl_text(big)
+    assert err.value.diagnostics[0].code == "NDW005"
