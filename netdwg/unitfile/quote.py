@@ -7,8 +7,8 @@ Both refuse, never escape (systemd has no escape that works in every key):
 ValueError for what systemd would read back otherwise. A control character:
 read_line() ends a line at LF and CR, and C1 and the Unicode separators end
 lines for other readers of the file. Whitespace at either end of a value:
-stripped. A trailing backslash: continues the line, also a comment's (the
-next line would join the comment and be dropped).
+stripped. A trailing backslash: continues a value's line (a comment line is
+skipped before continuations are joined, v252's conf-parser.c, so it may end in one).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import re
 
 _UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]|\\\\$|^ | $")
 _KEY = re.compile(r"[A-Za-z0-9_-]+")
+_UNSAFE_COMMENT = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")  # LF: between comment lines
 
 
 def assignment_text(key: str, text: str) -> str:
@@ -40,6 +41,6 @@ def _refuse(key: str, text: str) -> None:
 
 def comment_text(text: str) -> str:
     """``# text`` lines, one per line of `text` (split at LF only), or ValueError."""
-    if any(_UNSAFE_TEXT.search(line.strip(" ")) for line in text.split("\n")):
-        raise ValueError(f"comment {text[:60]!r} holds a control character or ends a line in a backslash")
+    if _UNSAFE_COMMENT.search(text) is not None:
+        raise ValueError(f"comment {text[:60]!r} holds a control character")
     return "".join([f"# {line}".rstrip() + "\n" for line in text.splitlines() or [""]])
