@@ -159,9 +159,12 @@ WARNING_WORDS = ("Unknown key", "too permissive", "Permission denied", "Failed t
                                            ("hub-spokes", "bergen"), ("site-to-site", "alpha"),
                                            ("dual-stack", "office"), ("relay", "east")])
 def test_networkd_252_loads_our_files_without_warnings(networkd_node, scenario, host, key_files):
-    node = networkd_node
     config = compiled(scenario)[host]
-    files = render_interfaces(config, "networkd", key_files=key_files)
+    assert_networkd_loads(networkd_node, config, render_interfaces(config, "networkd", key_files=key_files))
+
+
+def assert_networkd_loads(node, config, files) -> None:
+    """networkd 252 configures every interface's addresses, MTU and routes from `files`, with no warning."""
     for iface in config.interfaces:
         node.start_wireguard_go(iface.name)  # networkd cannot create the device without the kernel module
     for f in files:

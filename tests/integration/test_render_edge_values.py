@@ -9,12 +9,9 @@ every file as the model meant it.
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
-import json
 import os
 import subprocess
-import time
 
 import pytest
 
@@ -151,35 +148,12 @@ def test_netplan_generate_reads_every_yaml(tmp_path, configs):
             assert f"10-netplan-{iface.name}.netdev" in made, (host, made)
 
 
-WARNING_WORDS = ("Unknown key", "too permissive", "Permission denied", "Failed to parse", "Invalid",
-                 "ignoring", "Ignoring")
-
-
 @pytest.mark.parametrize("host", [HUB, SITE])
 def test_networkd_252_configures_the_edge_names_without_warnings(networkd_node, configs, host):
-    node = networkd_node
+    from test_render_clients import assert_networkd_loads
+
     config = configs[host]
-    files = render_interfaces(config, "networkd", key_files=True)
-    for iface in config.interfaces:
-        node.start_wireguard_go(iface.name)
-    for f in files:
-        node.write_file(str(f.path), f.text, mode=f.mode, owner=f.owner, group=f.group)
-    node.run(["networkctl", "reload"])
-    for iface in config.interfaces:
-        deadline = time.monotonic() + 15
-        while True:
-            addrs = json.loads(node.run(["ip", "-j", "addr", "show", "dev", iface.name]).stdout)[0]
-            have = {ipaddress.ip_interface(f"{a['local']}/{a['prefixlen']}") for a in addrs["addr_info"]}
-            if set(iface.addresses) <= have or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        assert set(iface.addresses) <= have, node.networkd_log()[-3000:]
-        assert addrs["mtu"] == iface.mtu
-    log = node.networkd_log()
-    ours = [line for line in log.splitlines()
-            if any(str(f.path) in line or f.path.name in line for f in files)
-            and any(w in line for w in WARNING_WORDS)]
-    assert not ours, "\n".join(ours)
+    assert_networkd_loads(networkd_node, config, render_interfaces(config, "networkd", key_files=True))
 
 
 def test_systemd_sysctl_applies_every_dropin(sandbox, tmp_path, configs):
