@@ -14,16 +14,17 @@ import signal
 import time
 from pathlib import Path
 
-from netdwg.errors import EXIT_OK, ConfigError, NotPermittedError
+from netdwg.errors import EXIT_OK, EXIT_WARNINGS, ConfigError, NotPermittedError
 from netdwg.guard.defaults import add_path_arguments, add_run_arguments
 
 DESCRIPTION = """\
 A roaming laptop routes office LANs into WireGuard. When it joins one of those
 LANs, the tunnel route wins over the LAN's own and LAN traffic hairpins through
-the hub. netdwg-guard notices, checks that the LAN really is that office (DHCP
-server, router address and MAC, DNS domain, optionally a pinned SSH host key or
-TLS certificate: more than the prefix, so a café handing out the same prefix is
-not trusted) and applies the site's action: remove, metric or widen.
+the hub. netdwg-guard notices, checks that the LAN really is that office (an
+office host proves the pinned SSH host key or TLS certificate the topology
+declares, and the DHCP server, router address and MAC and DNS domain match: a
+café copying every passive fact is not trusted) and applies the site's action:
+remove, metric or widen. A site without a proof stays in the tunnel.
 Everything it changes is undone on leaving.
 """
 
@@ -38,7 +39,8 @@ exit status: 0 ok, 2 bad input (guard.conf, unknown site), 77 not permitted.
 """
 
 STATUS_DESCRIPTION = """\
-Show each site's verdict (away, identifying, trusted, foreign), the reasons,
+Show each site's verdict (away, identifying, trusted, foreign, unverified:
+a site with no proof declared, where the tunnel route stays), the reasons,
 the active checks (pinned SSH host key or TLS certificate: result, error,
 attempt, next try) and the changes in effect. Reads the running guard's
 status file; when no guard runs, decides afresh from this host's addresses,
@@ -59,8 +61,15 @@ examples:
 LEARN_DESCRIPTION = """\
 Run this while connected to SITE's office LAN: the DHCP server, router
 address and MAC and DNS domain of the link on SITE's prefix are stored in
-the learned-fingerprints file. A running guard re-reads it (SIGHUP).
-Active proofs (ssh_host_key, tls_pin) are declared in the topology instead.
+the learned-fingerprints file, the one the guard reads (same default).
+A running guard is told (SIGHUP) and learn waits until its status file
+shows it re-read this very file; if it reads another file or does not
+answer, learn says so and exits 1.
+
+These are passive facts, which any LAN can copy: they never replace a
+proof. The guard trusts SITE only once an office host proves the
+ssh_host_key or tls_pin the topology declares (or, for a site without
+one, with trust = passive in the topology).
 """
 
 LEARN_EPILOG = """\
@@ -228,21 +237,67 @@ def run_learn(args) -> int:
                           "(no DHCP lease, no router)",
                           fix="declare the fingerprint in the topology (router_mac, dhcp_server) instead")
     try:
-        save_learned(args.learned, add_learned(load_learned(args.learned), site.name, fp))
+        digest = save_learned(args.learned, add_learned(load_learned(args.learned), site.name, fp))
     except PermissionError:
         raise NotPermittedError(f"cannot write {args.learned}", fix="run as root") from None
-    pid = _guard_pid(args.status)
-    if pid:
-        os.kill(pid, signal.SIGHUP)
+    pid, told, news = _tell_running_guard(args.status, args.learned, digest)
+    trust = _what_trusts(site)
     if args.json:
         from netdwg.guard.learned import fingerprint_to_json
 
         print(json.dumps({"site": site.name, "dev": view.dev, "fingerprint": fingerprint_to_json(fp),
-                          "guard_notified": bool(pid)}))
+                          "file": str(args.learned), "guard_pid": pid, "guard_reloaded": told,
+                          "guard": news, "trust": trust}))
     else:
-        print(f"learned {site.name} on {view.dev}: {fp.describe()}")
-        print("the running guard re-read it" if pid else "no running guard to tell; it reads this at start")
-    return EXIT_OK
+        print(f"learned {site.name} on {view.dev}: {fp.describe()} (in {args.learned})")
+        print(news)
+        print(trust)
+    return EXIT_OK if told or pid is None else EXIT_WARNINGS
+
+
+RELOAD_WAIT = 5.0  # seconds a running guard gets to show it re-read the learned file
+
+
+def _tell_running_guard(status: Path, learned: Path, digest: str) -> tuple[int | None, bool, str]:
+    """SIGHUP the running guard and wait until its status file shows it read these very bytes
+    (the SHA-256 of what was written, from the file learn wrote). (pid, confirmed, what to say)."""
+    pid = _guard_pid(status)
+    if pid is None:
+        return None, False, "no running guard to tell; it reads this file when it starts"
+
+    def reads() -> dict:
+        try:
+            return json.loads(status.read_text()).get("learned") or {}
+        except (OSError, ValueError, AttributeError):
+            return {}
+
+    path = reads().get("path")
+    if path and os.path.realpath(path) != os.path.realpath(learned):
+        return pid, False, (f"the running guard (pid {pid}) reads {path}, not {learned}: it does not see this "
+                            f"fingerprint; run 'netdwg guard learn' again with --learned {path}")
+    os.kill(pid, signal.SIGHUP)
+    deadline = time.monotonic() + RELOAD_WAIT
+    while time.monotonic() < deadline:
+        seen = reads()
+        if seen.get("sha256") == digest:
+            return pid, True, f"the running guard (pid {pid}) re-read it"
+        time.sleep(0.05)
+    error = reads().get("error")
+    return pid, False, (f"the running guard (pid {pid}) did not confirm re-reading it within {RELOAD_WAIT:g} s"
+                        + (f" ({error})" if error else "") +
+                        " and goes on without it: restart it (systemctl restart netdwg-guard)")
+
+
+def _what_trusts(site) -> str:
+    """What this fingerprint does for the site: passive facts never replace a proof."""
+    from netdwg.guard.policy import passive_trusts
+
+    if site.fingerprint.has_proof():
+        return f"the guard trusts {site.name} when these facts match and its declared proof answers"
+    if passive_trusts(site):
+        return f"{site.name} has trust = passive: these facts alone make the guard trust a LAN that shows them"
+    return (f"note: {site.name} declares no proof, so these facts alone do not make the guard trust it (a café "
+            "can copy them): add ssh_host_key (or tls_pin) to the site in the topology, or trust = passive")
 
 
 def run_daemon(args) -> int:

@@ -24,7 +24,7 @@ from netdwg.guard.defaults import DNS_REFRESH, add_run_arguments  # noqa: F401 (
 from netdwg.guard.actions import execute, probe_neighbour, resolve_endpoint, wg_port_for
 from netdwg.guard.checks import run_check
 from netdwg.guard.rtnl import RtnlRoutes
-from netdwg.guard.learned import load_learned
+from netdwg.guard.learned import LearnedFile
 from netdwg.guard.observed import AddressAdded, LinkState, Observed, ProofSeen, RouteAdded, Snapshot, fold
 from netdwg.guard.policy import (AddRoute, Apply, Change, Decision, Probe, Prove, SwapAllowedIps, Undo, decide,
                                  undo_all, uplink_addresses)
@@ -56,7 +56,7 @@ class Guard:
         self.paths = paths
         self.use_dbus = use_dbus
         self.bus_address = bus_address
-        self.learned = load_learned(paths.learned)
+        self.learned = LearnedFile.read(paths.learned)
         self.observed = Observed()
         self.state: tuple[Change, ...] = ()
         self.decision: Decision | None = None
@@ -122,12 +122,10 @@ class Guard:
             self.lease_watcher.rescan()
         self.wakeup.set()
 
-    def reload_learned(self) -> None:
-        try:
-            self.learned = load_learned(self.paths.learned)
-            log.info("re-read learned fingerprints from %s", self.paths.learned)
-        except NetdwgError as err:
-            log.warning("%s", err)
+    def reload_learned(self) -> None:  # SIGHUP from `netdwg guard learn`, which waits for the status file to say so
+        self.learned = LearnedFile.read(self.paths.learned, self.learned)
+        log.log(logging.WARNING if self.learned.error else logging.INFO, "%s", self.learned.error or f"re-read {self.paths.learned}")
+        self.write_status()
         self.wakeup.set()
 
     # --- running ---------------------------------------------------------------
@@ -256,7 +254,7 @@ class Guard:
             return
         now = time.monotonic()
         reset = self._uplink_changed()
-        decision = decide(self.config, self.learned, self.observed, self.state, now)
+        decision = decide(self.config, self.learned.sites, self.observed, self.state, now)
         self.decision = decision
         if log.isEnabledFor(logging.DEBUG):
             waited = (time.monotonic() - first_at) * 1000 if first_at else -1.0
@@ -406,7 +404,7 @@ class Guard:
 
     def write_status(self) -> None:
         status = status_json(self.decision, self.state, self.config, os.getpid(), self.endpoint_resets,
-                             self.last_reaction_ms)
+                             self.last_reaction_ms) | {"learned": self.learned.status()}
         try:
             Tree(self.paths.status.parent).write(self.paths.status.name,
                                                  (json.dumps(status, indent=1) + "\n").encode("utf-8"), 0o644)

@@ -1,13 +1,20 @@
 """Fingerprints recorded with `netdwg guard learn SITE`, kept in
-/var/lib/netdwg/guard-learned.json (survives reboots, unlike /run)."""
+/var/lib/netdwg/guard-learned.json (survives reboots, unlike /run; the one
+default both the guard and `learn` use is DEFAULT_LEARNED_PATH in defaults.py).
+
+The running guard reports in its status file which file it read and the SHA-256
+of the bytes it read, so `learn` can tell that the guard re-read what it wrote."""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from netdwg.errors import ParseError, Span
+from netdwg.errors import NetdwgError, ParseError, Span
 from netdwg.host.files import Tree
 from netdwg.guard.config import Fingerprint
 from netdwg.guard.observed import Observed
@@ -28,10 +35,21 @@ def fingerprint_from_json(data: dict) -> Fingerprint:
 
 
 def load_learned(path: Path) -> dict[str, tuple[Fingerprint, ...]]:
+    return read_learned(path)[0]
+
+
+def read_learned(path: Path) -> tuple[dict[str, tuple[Fingerprint, ...]], str]:
+    """The learned fingerprints and the SHA-256 of the bytes they were read from ("" without a file)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
-        return {}
+        return {}, ""
+    return _parse_learned(raw, path), hashlib.sha256(raw).hexdigest()
+
+
+def _parse_learned(raw: bytes, path: Path) -> dict[str, tuple[Fingerprint, ...]]:
+    try:
+        data = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
         raise ParseError(f"unreadable learned fingerprints ({err})", Span(str(path)),
                          fix="delete the file and run 'netdwg guard learn SITE' again in each office") from None
@@ -41,10 +59,38 @@ def load_learned(path: Path) -> dict[str, tuple[Fingerprint, ...]]:
         raise ParseError(f"unreadable learned fingerprints ({err})", Span(str(path))) from None
 
 
-def save_learned(path: Path, learned: dict[str, tuple[Fingerprint, ...]]) -> None:
-    text = json.dumps({"version": 1, "sites": {s: [fingerprint_to_json(f) for f in fps]
-                                               for s, fps in sorted(learned.items())}}, indent=1) + "\n"
-    Tree(path.parent).write(path.name, text.encode("utf-8"), 0o644)
+def save_learned(path: Path, learned: dict[str, tuple[Fingerprint, ...]]) -> str:
+    """Write the file; returns the SHA-256 of what was written (what a guard that re-read it reports)."""
+    raw = (json.dumps({"version": 1, "sites": {s: [fingerprint_to_json(f) for f in fps]
+                                              for s, fps in sorted(learned.items())}}, indent=1) + "\n").encode()
+    Tree(path.parent).write(path.name, raw, 0o644)
+    return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedFile:
+    """What the running guard read from its learned file, and the SHA-256 of those bytes."""
+
+    path: Path
+    sites: Mapping[str, tuple[Fingerprint, ...]]
+    sha256: str = ""
+    error: str = ""  # the last re-read failed: the guard goes on with what it read before
+
+    @classmethod
+    def read(cls, path: Path, before: LearnedFile | None = None) -> LearnedFile:
+        """At start an unreadable file is an error; on a re-read the guard keeps what it had."""
+        try:
+            sites, digest = read_learned(path)
+        except NetdwgError as err:
+            if before is None:
+                raise
+            return replace(before, error=str(err))
+        return cls(path, sites, digest)
+
+    def status(self) -> dict:
+        """The "learned" part of the guard's status file, which `netdwg guard learn` waits on."""
+        return {"path": str(self.path.absolute()), "sha256": self.sha256,
+                "sites": {s: len(f) for s, f in sorted(self.sites.items())}, "error": self.error or None}
 
 
 def fingerprint_of_link(observed: Observed, dev: str) -> Fingerprint:

@@ -6,8 +6,10 @@ the guard process (netdwg/guard/scenario.py draws the world)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -88,7 +90,7 @@ def test_a_cafe_copying_every_passive_fact_keeps_the_tunnel_and_the_office_is_tr
     res = lab.lap.run([sys.executable, "-m", "netdwg", "guard", "learn", "oslo", "--config",
                        "/etc/netdwg/guard.conf", "--learned", str(lab.paths["learned"]),
                        "--status", str(lab.paths["status"])], env={"PYTHONPATH": str(REPO)})
-    assert "learned oslo on lan0" in res.stdout, res
+    assert "learned oslo on lan0" in res.stdout and f"(pid {lab.guard_pid}) re-read it" in res.stdout, res
     lab.leave("office")
     wait_verdict(lab, "away")
 
@@ -136,3 +138,38 @@ def test_an_office_with_passive_facts_only_stays_unverified_and_says_how_to_add_
                        "--learned", str(lab.paths["learned"]), "--status", str(lab.paths["status"])],
                       env={"PYTHONPATH": str(REPO)}).stdout
     assert "oslo: unverified on lan0" in out and "ssh-keyscan" in out
+
+
+def test_learn_says_the_guard_re_read_the_file_only_when_its_status_shows_it(clean):
+    lab = clean
+    lab.write_guard_config(Action.REMOVE, fingerprint=OFFICE_FACTS, trust=Trust.PROOF)
+    lab.start_guard()
+    lab.join("office")
+    wait_verdict(lab, "unverified")
+
+    def learn(*extra: str):
+        return lab.lap.run([sys.executable, "-m", "netdwg", "guard", "learn", "oslo", "--config",
+                            "/etc/netdwg/guard.conf", "--status", str(lab.paths["status"]), *extra],
+                           check=False, env={"PYTHONPATH": str(REPO)})
+
+    # another file than the guard reads: written, and said not to be seen
+    other = lab.lap.rundir / "other-learned.json"
+    res = learn("--learned", str(other))
+    assert res.returncode == 1 and other.exists(), res
+    assert f"reads {lab.paths['learned']}, not {other}: it does not see this fingerprint" in res.stdout
+    assert not lab.paths["learned"].exists()
+    # a guard that does not answer (stopped): not claimed
+    os.kill(lab.guard_pid, signal.SIGSTOP)
+    try:
+        res = learn("--learned", str(lab.paths["learned"]))
+        assert res.returncode == 1 and "did not confirm re-reading it" in res.stdout, res
+    finally:
+        os.kill(lab.guard_pid, signal.SIGCONT)
+    # its own file, answered: said, and true (the status shows the bytes learn wrote)
+    res = learn("--learned", str(lab.paths["learned"]))
+    assert res.returncode == 0 and f"the running guard (pid {lab.guard_pid}) re-read it" in res.stdout, res
+    assert lab.guard_status()["learned"]["sha256"] == hashlib.sha256(lab.paths["learned"].read_bytes()).hexdigest()
+    # passive facts, learned, are still no proof: the site stays unverified, and learn said so
+    assert "declares no proof, so these facts alone do not make the guard trust it" in res.stdout
+    time.sleep(1)
+    assert oslo(lab)["verdict"] == "unverified" and route_dev(lab, DEVICE) == "wg0"
