@@ -183,6 +183,11 @@ def run_status(args) -> int:
             print(f"      because {reason}")
         for proof in site.get("proofs", ()):
             print(f"      {describe_proof(proof, time.time(), status['running'])}")
+    learned = status.get("learned")
+    if learned:  # which file the running guard read: the one `netdwg guard learn` writes by default
+        sites = ", ".join(f"{site} ({n})" for site, n in learned["sites"].items()) or "none"
+        print(f"learned fingerprints from {learned['path']}: {sites}"
+              + (f"; the last re-read failed: {learned['error']}" if learned.get("error") else ""))
     print("in effect:" if status["in_effect"] else "in effect: nothing")
     for change in status["in_effect"]:
         print(f"  {change}")

@@ -124,7 +124,7 @@ class Guard:
 
     def reload_learned(self) -> None:  # SIGHUP from `netdwg guard learn`, which waits for the status file to say so
         self.learned = LearnedFile.read(self.paths.learned, self.learned)
-        log.log(logging.WARNING if self.learned.error else logging.INFO, "%s", self.learned.error or f"re-read {self.paths.learned}")
+        log.log(logging.WARNING if self.learned.error else logging.INFO, "%s", self.learned.outcome())
         self.write_status()
         self.wakeup.set()
 

@@ -87,6 +87,10 @@ class LearnedFile:
             return replace(before, error=str(err))
         return cls(path, sites, digest)
 
+    def outcome(self) -> str:
+        """The journal's line for a re-read."""
+        return self.error or f"re-read learned fingerprints from {self.path}"
+
     def status(self) -> dict:
         """The "learned" part of the guard's status file, which `netdwg guard learn` waits on."""
         return {"path": str(self.path.absolute()), "sha256": self.sha256,

@@ -173,3 +173,7 @@ def test_learn_says_the_guard_re_read_the_file_only_when_its_status_shows_it(cle
     assert "declares no proof, so these facts alone do not make the guard trust it" in res.stdout
     time.sleep(1)
     assert oslo(lab)["verdict"] == "unverified" and route_dev(lab, DEVICE) == "wg0"
+    out = lab.lap.run([sys.executable, "-m", "netdwg", "guard", "status", "--config", "/etc/netdwg/guard.conf",
+                       "--learned", str(lab.paths["learned"]), "--status", str(lab.paths["status"])],
+                      env={"PYTHONPATH": str(REPO)}).stdout
+    assert f"learned fingerprints from {lab.paths['learned']}: oslo (1)" in out, out
