@@ -79,7 +79,19 @@ def observe(desired: DesiredHost, ports: Ports) -> HostState:
     removing = any(p.public_key not in wanted for d in devices for p in d.device.peers)
     return HostState(states, managed, tuple(devices), sysctls, firewall_present, time.time(), ports.live,
                      installed_peer_names(states, files) if removing else (), routes,
-                     files.pending() if ports.live else (), unit_overrides(desired, files.root))
+                     files.pending() if ports.live else (), unit_overrides(desired, files.root),
+                     _networkd_version(desired, states, ports))
+
+
+def _networkd_version(desired: DesiredHost, states: tuple, ports: Ports) -> int | None:
+    """The running networkd's release, asked only when a .netdev changes (the one case where plan's
+    networkd steps depend on it: netdwg.networkd_versions); an apply of peers alone stays fast."""
+    if not ports.live or ports.networkd is None:
+        return None
+    installed = {s.path: s.text for s in states}
+    if not any(f.path.suffix == ".netdev" and installed.get(f.path) != f.text for f in desired.files):
+        return None
+    return ports.networkd.version()
 
 
 def unit_overrides(desired: DesiredHost, root: Path) -> tuple:

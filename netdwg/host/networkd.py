@@ -27,7 +27,8 @@ class NetworkdBus:
     def __init__(self, bus_address: str | None = None) -> None:
         self.bus_address = bus_address
 
-    async def _call(self, path: str, interface: str, member: str, signature: str = "", body: list | None = None):
+    async def _call(self, path: str, interface: str, member: str, signature: str = "", body: list | None = None,
+                    destination: str = BUS_NAME):
         from netdwg.dbus_compat import BusType, DBusError, Message, MessageBus, MessageType
 
         try:
@@ -39,7 +40,7 @@ class NetworkdBus:
             raise ExternalError(f"cannot reach the system D-Bus: {err}",
                                 fix="is dbus running? (systemctl status dbus)") from None
         try:
-            reply = await bus.call(Message(destination=BUS_NAME, path=path, interface=interface,
+            reply = await bus.call(Message(destination=destination, path=path, interface=interface,
                                            member=member, signature=signature, body=body or []))
         finally:
             bus.disconnect()
@@ -60,6 +61,23 @@ class NetworkdBus:
         import asyncio
 
         return asyncio.run(self._call(path, interface, member, signature, body))
+
+    def version(self) -> int | None:
+        """The running networkd's systemd release: the libsystemd-shared-N.so its process has
+        mapped (networkd publishes no version on D-Bus; a chrooted 257 maps its own). None
+        when that cannot be told."""
+        import asyncio
+        import re
+
+        try:
+            (pid,) = asyncio.run(self._call("/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                            "GetConnectionUnixProcessID", "s", [BUS_NAME],
+                                            destination="org.freedesktop.DBus"))
+            with open(f"/proc/{int(pid)}/maps", encoding="utf-8", errors="replace") as f:
+                found = re.search(r"/libsystemd-shared-(\d+)[.\w-]*\.so", f.read())
+        except (ExternalError, OSError, ValueError):
+            return None
+        return int(found.group(1)) if found else None
 
     def check_running(self) -> None:
         """Before touching anything: is networkd there to be asked at the end?"""

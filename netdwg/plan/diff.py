@@ -24,8 +24,9 @@ from netdwg.plan.model import (
     Reload,
     SysctlChange,
 )
-from netdwg.plan.redact import secrets_of, unified_diff
 from netdwg.errors import ParseError
+from netdwg.networkd_versions import has
+from netdwg.plan.redact import secrets_of, unified_diff
 from netdwg.sysctl import normalize_key
 from netdwg.unitfile.effective import EffectiveUnit, effective_unit
 from netdwg.unitfile.syntax import parse_unit
@@ -83,6 +84,7 @@ def plan_host(desired: DesiredHost, observed: HostState) -> Plan:
         networkd = plan_networkd(files, netplan is not None, desired.devices, observed.devices)
         networkd = add_route_repairs(networkd, desired, observed, notes)
         networkd = add_pending_reload(networkd, observed.pending, notes)
+        notes.extend(reapply_notes(networkd, files, desired.devices, observed))
 
     wanted = tuple(f.path for f in desired.files)
     managed = RecordManaged(wanted) if set(wanted) != set(observed.managed) else None
@@ -226,10 +228,12 @@ def plan_networkd(files: tuple[FileChange, ...], netplan: bool, devices: tuple[W
 
     A changed WireGuard .netdev of a device that already exists needs no
     Reload: its peers are synced live above. networkd < 257 would ignore the
-    change anyway, and >= 257 reconfigures the netdev and drops every session.
+    change anyway, and >= 257 re-applies the netdev and drops every session
+    (netdwg.networkd_versions: reload_reapplies_changed_wireguard_netdev).
     """
     reload = netplan
     reconfigure: list[str] = []
+    synced = {change.path for change, _name in _live_wireguard_netdevs(files, devices, live)}
     for change in files:
         if change.action == "chmod" or not any(_under(change.path, d) for d in NETWORKD_DIRS):
             continue
@@ -237,9 +241,7 @@ def plan_networkd(files: tuple[FileChange, ...], netplan: bool, devices: tuple[W
         suffix = change.path.suffix
         unit = _read_unit(text, change.path)
         if suffix == ".netdev":
-            netdev = netdev_view(unit) if unit is not None else None
-            if (netdev is not None and netdev.kind == "wireguard" and netdev.name in {d.device.name for d in live}
-                    and netdev.name in {d.name for d in devices}):
+            if change.path in synced:
                 continue
             reload = True
         elif suffix == ".network":
@@ -254,6 +256,36 @@ def plan_networkd(files: tuple[FileChange, ...], netplan: bool, devices: tuple[W
     if not reload:
         return None
     return Reload(True, tuple(reconfigure), tuple(reconfigure))
+
+
+def _live_wireguard_netdevs(files: tuple[FileChange, ...], devices: tuple[WgDevice, ...],
+                            live: tuple[LiveDevice, ...]) -> list[tuple[FileChange, str]]:
+    """Changed .netdev files of WireGuard devices that exist and stay: their peers are synced live."""
+    out = []
+    for change in files:
+        if change.action == "chmod" or change.path.suffix != ".netdev" \
+                or not any(_under(change.path, d) for d in NETWORKD_DIRS):
+            continue
+        text = change.new.text if change.new else change.old.text if change.old else ""
+        unit = _read_unit(text, change.path)
+        netdev = netdev_view(unit) if unit is not None else None
+        if (netdev is not None and netdev.kind == "wireguard" and netdev.name in {d.device.name for d in live}
+                and netdev.name in {d.name for d in devices}):
+            out.append((change, netdev.name))
+    return out
+
+
+def reapply_notes(networkd: Reload | None, files: tuple[FileChange, ...], devices: tuple[WgDevice, ...],
+                  observed: HostState) -> list[str]:
+    """On networkd 257+ a Reload planned for another file also re-applies a changed WireGuard .netdev
+    (netdwg.networkd_versions: reload_reapplies_changed_wireguard_netdev, systemd issue #38196)."""
+    if networkd is None or not networkd.reload \
+            or not has("reload_reapplies_changed_wireguard_netdev", observed.networkd_version):
+        return []
+    return [f"networkd {observed.networkd_version} re-applies the changed {change.path} on this Reload: "
+            f"every peer of {name} is replaced and its sessions drop (systemd issue #38196); "
+            "apply the .netdev change alone first to keep them"
+            for change, name in _live_wireguard_netdevs(files, devices, observed.devices)]
 
 
 def add_pending_reload(networkd: Reload | None, pending: tuple[tuple[str, str], ...], notes: list[str]) -> Reload | None:

@@ -62,6 +62,8 @@ class HostState:
     # What makes networkd read something else than a desired unit file: (desired path, the other
     # file, "drop-in" | "masked" | "shadowed"). A drop-in is read after it and overrides it.
     overrides: tuple[tuple[PurePosixPath, PurePosixPath, str], ...] = ()
+    # The running networkd's release (netdwg.networkd_versions), when a networkd file changes.
+    networkd_version: int | None = None
 
     def file(self, path: PurePosixPath) -> FileState | None:
         return next((f for f in self.files if f.path == path), None)

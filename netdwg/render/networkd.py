@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+from netdwg.networkd_versions import since
 from netdwg.rendered import MODE_NETWORKD_SECRET, MODE_PUBLIC, RenderedFile
 from netdwg.topology.hostconfig import HostConfig, WgInterface
 from netdwg.unitfile.builder import UnitBuilder
@@ -30,7 +31,7 @@ from netdwg.unitfile.syntax import UnitFile
 
 NETWORK_DIR = PurePosixPath("/etc/systemd/network")
 HEADER = "Managed by netdwg: edit the topology and run 'netdwg render', not this file."
-ROUTE_TABLE_SINCE = 250  # [WireGuard] RouteTable=/RouteMetric= appeared in systemd v250
+ROUTE_TABLE_SINCE = since("wireguard_route_table")  # netdwg.networkd_versions
 
 
 def unit_paths(iface: WgInterface) -> tuple[PurePosixPath, PurePosixPath]:

@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from netdwg.errors import Diagnostic, NetdwgError, Severity, Span
+from netdwg.networkd_versions import has
 from netdwg.unitfile import schema
 from netdwg.unitfile.effective import NETWORK_DIRS, EffectiveUnit, Value, effective_unit
 from netdwg.unitfile.io import dropin_paths, read_unit_bytes
@@ -337,8 +338,9 @@ def check_effective(eff: EffectiveUnit, target_version: int = schema.BASE_VERSIO
     if name is not None and kind is not None and kind.text == "wireguard":
         wg = eff.section("WireGuard")
         if (wg is None or (not _usable_private_key(wg.values("PrivateKey"), target_version)
-                           and wg.get("PrivateKeyFile") is None)) and target_version >= schema.CREDENTIAL_SINCE:
-            # 256+ then reads the credential network.wireguard.private.CONFIG (wireguard_read_default_key_cred)
+                           and wg.get("PrivateKeyFile") is None)) \
+                and has("wireguard_default_key_credential", target_version):
+            # then networkd reads the credential network.wireguard.private.CONFIG (netdwg.networkd_versions)
             config = PurePosixPath(eff.path).name.removesuffix(".netdev")
             out.append(Diagnostic("UNIT009", Severity.INFO, f"{eff.path}: no PrivateKey= or PrivateKeyFile=: networkd "
                                   f"{target_version} reads the credential network.wireguard.private.{config} at start "

@@ -12,13 +12,14 @@ import difflib
 from functools import lru_cache
 from pathlib import PurePosixPath
 
+from netdwg.networkd_versions import since
 from netdwg.unitfile.schema_data import KEYS, RELEASES
 
 BASE_VERSION = 252
 
-# PrivateKey=, PresharedKey= and Endpoint= take "@name" (a systemd credential) from 256 on
-# (systemd.netdev(5) of v256; systemd NEWS for 256).
-CREDENTIAL_SINCE = 256
+# PrivateKey=, PresharedKey= and Endpoint= take "@name" (a systemd credential): the release and
+# its source are in the one table of version differences.
+CREDENTIAL_SINCE = since("wireguard_credentials")
 
 # Which sections a .netdev of each Kind= reads (netdev.c's vtables; not in the gperf tables).
 NETDEV_KIND_SECTIONS: dict[str, tuple[str, ...]] = {

@@ -44,3 +44,10 @@ def test_check_findings_are_networkds_own(networkd_node, capsys):
     ours = {(d["file"].removeprefix(root), d["line"], d["severity"]) for d in doc["diagnostics"]}
     assert code == 0 and not [o for o in ours if o[2] == "error"], ours
     assert {o[:2] for o in ours} <= theirs, (ours, log[-3000:])
+
+
+def test_networkd_version_is_read_from_the_running_daemon(networkd_node):
+    from netdwg.host.networkd import NetworkdBus
+
+    bus = NetworkdBus(f"unix:path={networkd_node.path('/run/dbus/system_bus_socket')}")
+    assert bus.version() == 252

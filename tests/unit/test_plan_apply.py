@@ -52,9 +52,13 @@ class MemoryWg:
 
 
 class MemoryNetworkd:
-    def __init__(self, state: str = "configured") -> None:
+    def __init__(self, state: str = "configured", version: int | None = 252) -> None:
         self.state = state
+        self.release = version
         self.calls: list[str] = []
+
+    def version(self) -> int | None:
+        return self.release
 
     def check_running(self) -> None:
         self.calls.append("ping")

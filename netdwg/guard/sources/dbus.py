@@ -4,7 +4,9 @@
   JSON gives the DHCP server (ConfigProvider of the DHCPv4 address), the router
   (Gateway of the DHCPv4 default route) and domains. 252 has no lease section
   and no DHCPv4Client interface (v255+; there a renewal shows as
-  State bound->renewing->bound, and we re-describe on it too).
+  State bound->renewing->bound, and we re-describe on it too: any
+  PropertiesChanged of a link object is followed by DescribeLink;
+  netdwg.networkd_versions: dhcpv4_client_state).
   `NameOwnerChanged` for org.freedesktop.network1 means networkd (re)started:
   it flushes foreign routes, so the guard re-reads everything and re-asserts.
 - NetworkManager: `DHCP4Config.Options` (every value a string); renewals
