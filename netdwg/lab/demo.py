@@ -28,24 +28,31 @@ def _mbits(m: Measurement) -> str:
 
 def _fixed_on(lab: Lab, host, lan: SiteLan) -> int:
     """0: the LAN's route wins there without a daemon (the site widens); 1: the laptop's guard can
-    recognise the office (a fingerprint); 2: nothing fixes it (the demo shows the conflict)."""
+    prove the office (an office host's SSH key, which the lab runs); 2: nothing fixes it (the
+    demo shows the conflict)."""
     site_lan = lab.topology.host(lan.site).lans[lan.index]
     if site_lan.guard_action is GuardAction.WIDEN and site_lan.widen_to is not None:
         return 0
-    return 1 if host.guard and not site_lan.fingerprint.is_empty() else 2
+    return 1 if host.guard and site_lan.fingerprint.ssh_host_key else 2
 
 
 def pick_roams(lab: Lab) -> list[tuple[str, str]]:
     """(laptop, site) to walk in: a laptop per backend (a guarded one first), each into the office
-    it reaches where the roaming fix applies best."""
+    it reaches where the roaming fix applies best; then the guarded laptop into an office its
+    guard proves, when that is another one."""
     lans = [lan for lan in lab.world.lans if lan.index == 0 and any(d.ns == lan.router for d in lab.world.dhcp)]
     picks: dict[str, tuple[str, str]] = {}
+    guarded: list[tuple[str, str]] = []
     for host in sorted(lab.topology.by_role(Role.ROAMING), key=lambda h: not h.guard):
         reached = [lan for lan in lans if host.reach is None or lan.site in host.reach]
         if reached and host.backend not in picks:
             best = min(reached, key=lambda lan: _fixed_on(lab, host, lan))
             picks[host.backend] = (host.name, best.site)
-    return list(picks.values())
+        proven = [lan for lan in reached if _fixed_on(lab, host, lan) == 1]
+        if proven and not guarded:
+            guarded.append((host.name, proven[0].site))
+    out = list(picks.values())
+    return out + [g for g in guarded if g not in out]
 
 
 def demo(topology_path: str) -> int:

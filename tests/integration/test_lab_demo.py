@@ -42,6 +42,10 @@ def test_make_demo_shows_the_roaming_fix_of_network_1_in_under_two_minutes(tmp_p
         assert row, res.stdout[-3000:]
         assert int(row.group(3).replace(",", "")) >= 10
         assert re.search(rf"roam {laptop} -> away +to c-dev via wg0 again", res.stdout)
+    # And the guarded laptop into the office that proves itself (its file server's SSH host key).
+    row = re.search(r"roam e \(networkd\) -> a +to a-dev: [\d,]+ Mbit/s via wg0 -> [\d,]+ Mbit/s via lan0 "
+                    r"\((\d[\d,]*)x\); c-dev via wg0", res.stdout)
+    assert row and int(row.group(1).replace(",", "")) >= 10, res.stdout[-3000:]
     assert snapshot_root_netns() == before
 
 
