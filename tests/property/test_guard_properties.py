@@ -6,7 +6,8 @@ import ipaddress
 
 from hypothesis import given, settings, strategies as st
 
-from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite, parse_guard_config, render_guard_config
+from netdwg.guard.config import (Action, Fingerprint, GuardConfig, GuardSite, Trust, parse_guard_config,
+                                 render_guard_config)
 from netdwg.guard.observed import (Address, AddressAdded, Neighbour, NeighbourSeen, Observed, Route, RouteAdded,
                                    RouteRemoved, fold)
 from netdwg.guard.policy import Apply, Undo, decide
@@ -28,7 +29,7 @@ def sites(draw, index):
                      router_macs=tuple(draw(st.lists(macs, max_size=2))),
                      dns_domains=tuple(draw(st.lists(domains, max_size=2))))
     hosts = tuple(draw(st.lists(st.integers(1, 254).map(lambda h: lan.network_address + h), max_size=3)))
-    return GuardSite(f"site{index}", lan, action, draw(keys), widen, fp, hosts)
+    return GuardSite(f"site{index}", lan, action, draw(keys), widen, fp, hosts, trust=draw(st.sampled_from(list(Trust))))
 
 
 @st.composite
