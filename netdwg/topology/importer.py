@@ -57,9 +57,11 @@ def _is_pair_interface(hosts: Sequence[HostFiles], name: str) -> bool:
         a.network.num_addresses in (2, 4) for i in ifaces for a in i.addresses) and all(i.addresses for i in ifaces)
 
 
-def _name_pairs_alike(hosts: Sequence[HostFiles], keys: Mapping[str, PublicKey], notes: list[str]) -> list[HostFiles]:
+def _name_pairs_alike(hosts: Sequence[HostFiles], keys: Mapping[str, PublicKey]):
     """Two ends of a point-to-point link named differently (wgA on alpha, wgB on beta): each the
-    other's only peer, on one /31 or /30. A topology's pair gives both ends one name: the first end's."""
+    other's only peer, on one /31 or /30. Inside the import both ends take the first end's name (the
+    pair is found by its name); the second end's own name is kept for the topology's
+    `interface = wgA, wgB`. Returns the hosts and {(host, the first end's name): its own name}."""
     def point_to_point(iface: ReadInterface) -> bool:
         return len(iface.device.peers) == 1 and bool(iface.addresses) and all(
             a.network.num_addresses in (2, 4) for a in iface.addresses)
@@ -71,14 +73,14 @@ def _name_pairs_alike(hosts: Sequence[HostFiles], keys: Mapping[str, PublicKey],
             if a.name == b.name or ia.name == ib.name or ia.addresses[0].network != ib.addresses[0].network:
                 continue
             if ia.device.peers[0].public_key == keys.get(b.name) and ib.device.peers[0].public_key == keys.get(a.name):
-                (first, fi), (second, si) = sorted(((a, ia), (b, ib)), key=lambda e: e[1].addresses[0].ip)
+                (_, fi), (second, si) = sorted(((a, ia), (b, ib)), key=lambda e: e[1].addresses[0].ip)
                 renamed[(second.name, si.name)] = fi.name
-                notes.append(f"{second.name}: interface {si.name} is named {fi.name} like the other end of the "
-                             f"pair ({first.name}): a site pair gives both ends one interface name")
+    own_names = {(host, name): own for (host, own), name in renamed.items()}
     if not renamed:
-        return list(hosts)
+        return list(hosts), own_names
     return [replace(h, interfaces=tuple(replace(i, device=replace(i.device, name=renamed[(h.name, i.name)]))
-                                        if (h.name, i.name) in renamed else i for i in h.interfaces)) for h in hosts]
+                                        if (h.name, i.name) in renamed else i for i in h.interfaces))
+            for h in hosts], own_names
 
 
 def _rename_to_main(hosts: Sequence[HostFiles], main: str | None, notes: list[str]) -> list[HostFiles]:
@@ -175,7 +177,7 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
     notes: list[str] = []
     keys = _resolve_keys(hosts, notes)
     owner_of = {key: host for host, key in keys.items()}
-    hosts = _name_pairs_alike(hosts, keys, notes)
+    hosts, own_names = _name_pairs_alike(hosts, keys)
     main = _main_interface(hosts)
     hosts = _rename_to_main(hosts, main, notes)
     on_main = [h for h in hosts if _iface(h, main) is not None]
@@ -345,7 +347,7 @@ def import_hosts(hosts: Sequence[HostFiles], name: str = "imported") -> Imported
             lines.append("  guard = yes")
         lines += fingerprint_lines(host.name, hosts, widen_of.get(host.name))
         lines.append("")
-    pair_lines = _pairs(hosts, pair_ifaces, owner_of)
+    pair_lines = _pairs(hosts, pair_ifaces, own_names)
     if pair_lines:
         lines += ["[pairs]"] + pair_lines
     private = {h.name: next(i.device.private_key for i in h.interfaces if i.device.private_key is not None)
@@ -372,7 +374,7 @@ def _implied_port(role: str, endpoint: str | None, network_port: int) -> int | N
     return network_port if role == "hub" else None
 
 
-def _pairs(hosts, pair_ifaces, owner_of) -> list[str]:
+def _pairs(hosts, pair_ifaces, own_names) -> list[str]:
     lines = []
     for name in pair_ifaces:
         ends = [(h, i) for h in hosts for i in h.interfaces if i.name == name]
@@ -384,8 +386,9 @@ def _pairs(hosts, pair_ifaces, owner_of) -> list[str]:
             continue
         peer = ia.device.peers[0]
         port = ia.device.listen_port or ib.device.listen_port or 51821
+        second = own_names.get((b.name, name), name)
         lines += [f"  [[{a.name}-{b.name}]]", f"  ends = {a.name}, {b.name}", f"  transfer = {transfer}",
-                  f"  interface = {name}", f"  port = {port}"]
+                  f"  interface = {name}" + (f", {second}" if second != name else ""), f"  port = {port}"]
         if peer.persistent_keepalive:
             lines.append(f"  keepalive = {peer.persistent_keepalive}")
         lines.append("")

@@ -151,7 +151,8 @@ def test_network3_with_wgA_wgB_and_key_files_imports_as_one_site_pair():
     assert imported.text == (NETWORK3 / "expected.conf").read_text()  # golden
     topology = parse_topology(imported.text, "fjord.conf")
     [pair] = topology.pairs
-    assert (pair.ends, str(pair.transfer), pair.interface, pair.port) == (("alpha", "beta"), "10.10.9.0/31", "wgA", 51000)
+    assert (pair.ends, str(pair.transfer), pair.port) == (("alpha", "beta"), "10.10.9.0/31", 51000)
+    assert (pair.interface_of("alpha"), pair.interface_of("beta")) == ("wgA", "wgB")  # each end's own name
     assert topology.hub is None and [h.role.value for h in topology.hosts] == ["site", "site"]
     assert set(imported.secrets.private_keys) == {"alpha", "beta"}  # both read from the key files
     assert compare_hosts(hosts, compile_topology(topology, imported.secrets)) == ()
@@ -162,4 +163,5 @@ def test_network3_with_wgA_wgB_and_key_files_imports_as_one_site_pair():
         want = load_topology(example)
         assert [(h.name, h.role, h.endpoint, h.lan_prefixes, h.backend.value) for h in topology.hosts] == \
             [(h.name, h.role, h.endpoint, h.lan_prefixes, "wg-quick") for h in want.hosts]
-        assert [(p.ends, p.transfer, p.port) for p in topology.pairs] == [(p.ends, p.transfer, p.port) for p in want.pairs]
+        assert [(p.ends, p.transfer, p.port, p.interface_of("alpha"), p.interface_of("beta")) for p in topology.pairs] \
+            == [(p.ends, p.transfer, p.port, p.interface_of("alpha"), p.interface_of("beta")) for p in want.pairs]
