@@ -28,6 +28,7 @@ import yaml
 from netdwg.errors import ConfigError, Diagnostic, NetdwgError, Severity, Span
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
 from netdwg.rendered import MODE_PRIVATE, RenderedFile
+from netdwg.values import ValueRefused, check_interface
 from netdwg.wireguard import Endpoint, IPAddress, IPInterface, IPNetwork, WgDevice, WgPeer
 
 PEER_KEYS = ("keys", "allowed-ips", "keepalive", "endpoint")
@@ -196,6 +197,10 @@ def _unknown_keys(node: yaml.MappingNode, known: tuple[str, ...], problems: _Pro
 def _tunnel(name: str, node: yaml.MappingNode, problems: _Problems) -> NetplanTunnel | None:
     _unknown_keys(node, TUNNEL_KEYS, problems, fatal=False)
     before = len(problems.found)
+    try:
+        check_interface(name, "tunnel")  # the rule of netdwg.values, as for the topology's interface names
+    except ValueRefused as err:
+        problems.error(node, err.message, err.fix, err.code)
     private_key = private_key_file = None
     key_node = _get(node, "key")
     keys_node = _get(node, "keys")

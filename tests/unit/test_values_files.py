@@ -131,3 +131,19 @@ def test_sysctl_files_are_read_within_the_limit(tmp_path):
     with pytest.raises(ConfigError) as err:
         read_sysctl_text(big)
     assert err.value.diagnostics[0].code == "NDW005"
+
+
+def test_check_refuses_a_netplan_tunnel_name_no_consumer_takes(tmp_path, capsys):
+    from golden_support import load_scenario
+
+    from netdwg.render import render_interfaces
+    from netdwg.topology.compile import compile_topology
+
+    config = compile_topology(*load_scenario("hub-spokes"))["relay"]
+    (yaml_file,) = render_interfaces(config, "netplan")
+    path = tmp_path / "60-netdwg.yaml"
+    path.write_text(yaml_file.text.replace("wg-harbor:", "../harbor:"))
+    path.chmod(0o600)
+    code, found = check(capsys, path)
+    assert code == 2
+    assert [d["code"] for d in found if "'../harbor'" in d["message"]] == ["NDW002"]
