@@ -357,15 +357,28 @@ def _export_of(conf: ConfigObj, text: str, path: str) -> str:
     return host
 
 
+_STORE_VALUE = re.compile(r"[A-Za-z0-9+/]{43}=( [0-9a-f]{16})?")
+
+
+def store_line(name: str, value: str) -> str:
+    """``name = value``: the one way a line enters the store. Names are host names (two for a PSK), as
+    `parse_secrets` reads them (netdwg.values); values a base64 key (and a digest). ValueError otherwise."""
+    for part in name.split(":", 1):
+        check_name(part, "host name")
+    if _STORE_VALUE.fullmatch(value) is None:
+        raise ValueError(f"{name}: not a key the store can hold")
+    return f"{name} = {value}"
+
+
 def format_secrets(secrets: Secrets) -> str:
     lines = list(HEADER)
     if secrets.export_of:
         lines += ["# Written by 'netdwg keys export': what this host needs, no other host's private key or PSK.",
-                  "[export]", f"host = {secrets.export_of}", ""]
+                  "[export]", "host = " + check_name(secrets.export_of, "host name"), ""]
     lines += ["[private_keys]"]
-    lines += [f"{name} = {key.reveal_base64()}" for name, key in sorted(secrets.private_keys.items())]
+    lines += [store_line(name, key.reveal_base64()) for name, key in sorted(secrets.private_keys.items())]
     lines += ["", "[preshared_keys]"]
-    lines += [f"{name} = {key.reveal_base64()}" for name, key in sorted(secrets.preshared_keys.items())]
+    lines += [store_line(name, key.reveal_base64()) for name, key in sorted(secrets.preshared_keys.items())]
     records = secrets.verified_public_keys()
     if secrets.held_elsewhere:  # an export: the public keys of the hosts whose private keys stay elsewhere
         records.update((host, secrets.public_keys[host]) for host in secrets.held_elsewhere)
@@ -375,7 +388,7 @@ def format_secrets(secrets: Secrets) -> str:
         lines += ["", "# Public keys of the private keys above, each with a digest binding it to its private key:",
                   "# one that does not match is derived again. Not secret; safe to delete (rewritten on save).",
                   "[public_keys]"]
-    lines += [f"{name} = {record.public.base64} {record.digest}" for name, record in sorted(records.items())]
+    lines += [store_line(name, f"{record.public.base64} {record.digest}") for name, record in sorted(records.items())]
     return "\n".join(lines) + "\n"
 
 

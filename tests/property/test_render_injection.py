@@ -438,3 +438,17 @@ def test_guard_conf_values_and_site_names_read_back_as_written(value, name):
     assert [s.title for s in sections] == ["guard", f"site {name}"]
     assert [[v for v, _ in s.values[k]] for s, k in zip(sections, ("interface", "dns_domain"))] == [[value], [value]]
     assert [sorted(s.values) for s in sections] == [["interface"], ["dns_domain"]]
+
+
+@given(hostile_text, hostile_text)
+@settings(max_examples=300, deadline=None)
+def test_secrets_store_lines_read_back_as_written(a, b):
+    from netdwg.topology.secrets import parse_secrets, store_line
+
+    key = PrivateKey(bytes(range(32))).reveal_base64()
+    try:
+        lines = ["[private_keys]", store_line(a, key), "[preshared_keys]", store_line(f"{a}:{b}", key)]
+    except ValueError:
+        return
+    store = parse_secrets("\n".join(lines) + "\n", "s")
+    assert list(store.private_keys) == [a] and len(store.preshared_keys) == 1
