@@ -89,7 +89,7 @@ def _kick_tunnel(lab: Lab, node: Node) -> None:
         node.run(["wg", "set", ifname, "peer", dump[0], "endpoint", str(hub.endpoint)])
 
 
-def _wait_tunnel(lab: Lab, node: Node, timeout: float = 20) -> None:
+def _wait_tunnel(lab: Lab, node: Node, timeout: float = 30) -> None:
     hub_v4 = next(a for a in lab.topology.hub.addresses if a.version == 4)
     wait_until(lambda: node.run(["ping", "-c1", "-W1", str(hub_v4)], check=False).returncode == 0, timeout,
                what="the tunnel to the hub")
@@ -161,13 +161,13 @@ def roam(lab: Lab, host: str, to: str, measure: bool = True, say=lambda s: None)
         _leave_lan(lab, host, node, lab.world.lans_of(current)[0])
     if to == AWAY:
         _return_away(lab, host, node)
-        wait_until(lambda: _route_dev(node, str(lab.topology.hub.endpoint.address)) == "eth0", 15,
+        wait_until(lambda: _route_dev(node, str(lab.topology.hub.endpoint.address)) == "eth0", 30,
                    what=f"{host}'s away uplink")
     else:
         _join_lan(lab, host, node, subject)
-        wait_until(lambda: _has_address_in(node, ROAM_IF, subject), 15, what=f"a DHCP lease on {to}'s LAN")
+        wait_until(lambda: _has_address_in(node, ROAM_IF, subject), 30, what=f"a DHCP lease on {to}'s LAN")
         if lab.topology.hub.endpoint.address.version == 6:  # the hub is reached over IPv6: wait for SLAAC
-            wait_until(lambda: _route_dev(node, str(lab.topology.hub.endpoint.address)) == ROAM_IF, 15,
+            wait_until(lambda: _route_dev(node, str(lab.topology.hub.endpoint.address)) == ROAM_IF, 30,
                        what=f"an IPv6 default route on {to}'s LAN")
     moved_in = time.monotonic() - t0
     if not guard_running(lab, host):
@@ -193,14 +193,14 @@ def roam(lab: Lab, host: str, to: str, measure: bool = True, say=lambda s: None)
 def _let_the_guard_react(lab: Lab, host: str, node: Node, to: str, lan: SiteLan) -> None:
     """Give a running guard time to act on the new LAN before measuring: on an office whose proof
     it checks (an SSH key exchange with the office host), until the route leaves the tunnel or
-    10 s pass (the guard may rightly keep it: the measurement then shows the tunnel)."""
+    20 s pass (the guard may rightly keep it: the measurement then shows the tunnel)."""
     site = lab.topology.host(to).lans[lan.index] if to != AWAY else None
     if site is None or not guard_running(lab, host) or not site.fingerprint.ssh_host_key:
         time.sleep(0.5)  # the guard reacts to a lease in milliseconds (its log says how fast)
         return
     target = str(lan.device_address.ip)
     try:
-        wait_until(lambda: _route_dev(node, target) == ROAM_IF, 10, interval=0.1, what="the guard")
+        wait_until(lambda: _route_dev(node, target) == ROAM_IF, 20, interval=0.1, what="the guard")
     except SandboxError:
         pass
 

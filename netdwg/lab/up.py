@@ -209,7 +209,7 @@ def _configure(lab: Lab, box: HostBox, hc: HostConfig, secrets: Secrets, say: Sa
     node = lab.node(box.name)
     # WireGuard sends its first initiation as soon as it has a peer: with no route yet it
     # is lost and the next try comes only after REKEY_TIMEOUT (5 s). Wait for the underlay.
-    wait_until(lambda: _underlay_ready(node, box), 20, what=f"{box.name}'s underlay")
+    wait_until(lambda: _underlay_ready(node, box), 40, what=f"{box.name}'s underlay")
     how = configure_host(lab, node, hc, secrets)
     say(f"[+] {box.name}: {box.role} ({box.backend}), configured by {how}")
     return how
@@ -274,7 +274,7 @@ def wait_for_tunnels(lab: Lab, configs: Mapping[str, HostConfig], timeout: float
 
 
 def bring_up(topology_path: str | Path, say: Say = _quiet, state_dir: Path = STATE_DIR,
-             wait: float = 30.0) -> Lab:
+             wait: float = 60.0) -> Lab:
     """Build the lab for a topology file and leave it running; remove everything on failure."""
     if any(lab_records(state_dir)):
         raise LabError("a lab is already up", fix="run 'netdwg lab down' first")
