@@ -119,5 +119,6 @@ def run(args) -> int:
         for line in differences:
             print(f"differs: {line}", file=sys.stderr)
         if not differences:
-            print("every host keeps its peers, keys, PSKs, AllowedIPs, endpoints, addresses and MTU")
+            print("every host keeps its peers, keys, PSKs, AllowedIPs, endpoints, keepalive, addresses, "
+                  "routes and MTU")
     return EXIT_WARNINGS if differences else 0

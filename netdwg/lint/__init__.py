@@ -11,7 +11,7 @@ Codes (NDW001-003 come from the loader):
     NDW014 VPN address outside the pool
     NDW015 a host that can reach nobody
     NDW016 both ends behind NAT, no endpoint to dial
-    NDW017 spoke behind NAT without keepalive
+    NDW017 spoke behind NAT without keepalive; hub_keepalive without a hub
     NDW018 a host that must route but does not forward
     NDW019 a LAN with no usable return path (static route or MASQUERADE)
     NDW020 an allow list or MASQUERADE source that does not cover its clients

@@ -91,8 +91,13 @@ def check_nat(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
 
 
 def check_keepalive(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
-    """NDW017: a spoke behind NAT (no endpoint) without PersistentKeepalive loses its NAT mapping."""
+    """NDW017: a spoke behind NAT (no endpoint) without PersistentKeepalive loses its NAT mapping;
+    hub_keepalive in a network without a hub, where nothing sends it."""
     if facts(topology).hub is None:
+        if topology.network.hub_keepalive:
+            yield make("NDW017", Severity.WARNING, "hub_keepalive is set, but the network has no hub to send it",
+                       topology.network.span("hub_keepalive"), "[network]",
+                       fix="remove hub_keepalive (a site pair has a keepalive of its own)")
         return
     for host in facts(topology).spokes:
         if host.role is Role.HUB or host.endpoint is not None:

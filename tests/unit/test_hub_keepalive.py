@@ -84,3 +84,39 @@ def test_hand_written_netdev_with_keepalive_on_the_hub_imports_to_hub_keepalive(
     assert compare_hosts(hosts, compile_topology(topology, imported.secrets)) == ()
     expected = parse_topology(topology_text(15), "expected.conf")
     assert topology.network == expected.network
+
+
+def test_hub_keepalive_without_a_hub_is_a_warning():
+    from netdwg.errors import Severity
+    from netdwg.lint import run_lint
+
+    text = """[network]
+name = pair
+hub_keepalive = 15
+
+[hosts]
+  [[alpha]]
+  role = site
+  endpoint = 192.0.2.10:51000
+  lan = 10.10.10.0/24
+  lan_address = 10.10.10.1
+  lan_router = 10.10.10.1
+  return_path = none
+
+  [[beta]]
+  role = site
+  endpoint = 192.0.2.20:51000
+  lan = 10.10.11.0/24
+  lan_address = 10.10.11.1
+  lan_router = 10.10.11.1
+  return_path = none
+
+[pairs]
+  [[alpha-beta]]
+  ends = alpha, beta
+  transfer = 10.10.9.0/31
+"""
+    loud = [d for d in run_lint(parse_topology(text, "pair.conf")) if d.severity is not Severity.INFO]
+    assert [(d.code, d.span.line, d.message) for d in loud] == [
+        ("NDW017", 3, "hub_keepalive is set, but the network has no hub to send it")]
+    assert "remove hub_keepalive" in loud[0].fix
