@@ -87,36 +87,14 @@ def test_hand_written_netdev_with_keepalive_on_the_hub_imports_to_hub_keepalive(
 
 
 def test_hub_keepalive_without_a_hub_is_a_warning():
+    """Network (3), two sites joined directly: no hub sends a hub_keepalive."""
     from netdwg.errors import Severity
     from netdwg.lint import run_lint
 
-    text = """[network]
-name = pair
-hub_keepalive = 15
-
-[hosts]
-  [[alpha]]
-  role = site
-  endpoint = 192.0.2.10:51000
-  lan = 10.10.10.0/24
-  lan_address = 10.10.10.1
-  lan_router = 10.10.10.1
-  return_path = none
-
-  [[beta]]
-  role = site
-  endpoint = 192.0.2.20:51000
-  lan = 10.10.11.0/24
-  lan_address = 10.10.11.1
-  lan_router = 10.10.11.1
-  return_path = none
-
-[pairs]
-  [[alpha-beta]]
-  ends = alpha, beta
-  transfer = 10.10.9.0/31
-"""
+    text = (GOLDEN.parents[1] / "examples" / "3-site-to-site.conf").read_text()
+    text = text.replace("[network]\n", "[network]\nhub_keepalive = 15\n", 1)
+    line = text.splitlines().index("hub_keepalive = 15") + 1
     loud = [d for d in run_lint(parse_topology(text, "pair.conf")) if d.severity is not Severity.INFO]
     assert [(d.code, d.span.line, d.message) for d in loud] == [
-        ("NDW017", 3, "hub_keepalive is set, but the network has no hub to send it")]
+        ("NDW017", line, "hub_keepalive is set, but the network has no hub to send it")]
     assert "remove hub_keepalive" in loud[0].fix
