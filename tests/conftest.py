@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 for _helpers in (REPO, REPO / "tests", REPO / "tests" / "unit", REPO / "tests" / "integration"):
     if str(_helpers) not in sys.path:
         sys.path.insert(0, str(_helpers))
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = REPO / "tests" / "data"  # samples of hand-written files (tests/data/README.md)
 
 
 def pytest_addoption(parser):

@@ -24,10 +24,16 @@ def render(out, key, peers):
     return write_tree(out, {YAML.lstrip("/"): "\n".join(lines) + "\n"})
 
 
-def apply(node, source):
-    # netplan generate also writes /run/udev and /run/NetworkManager: give this run private ones.
-    command = ("mount -t tmpfs tmpfs /run/udev && mkdir -p /run/NetworkManager && mount -t tmpfs tmpfs /run/NetworkManager"
-               f" && exec {PYTHON} -m netdwg apply --from {source} --state-dir {STATE_DIR} --wait 30")
+# netplan generate also writes /run/udev and /run/NetworkManager, which need not exist on the host
+# (and must not be created there). In this run's own mount namespace /run becomes a fresh tmpfs that
+# holds them, with the node's own /run directories (networkd's, dbus's, wireguard-go's sockets, netdwg's
+# state) bound back from a handle kept in the test's tmp dir: writes there reach the node.
+def apply(node, source, scratch):
+    scratch.mkdir(exist_ok=True)
+    command = (f"set -e; mount --rbind /run {scratch}; mount -t tmpfs -o mode=0755 tmpfs /run; "
+               f"for d in systemd dbus wireguard netdwg; do mkdir /run/$d; mount --rbind {scratch}/$d /run/$d; done; "
+               "mkdir /run/udev /run/NetworkManager; "
+               f"exec {PYTHON} -m netdwg apply --from {source} --state-dir {STATE_DIR} --wait 30")
     return node.run(["unshare", "-m", "--propagation", "private", "sh", "-c", command], check=False, env=ENV, timeout=120)
 
 
@@ -36,7 +42,7 @@ def test_netplan_host(networkd_node, tmp_path):
     node.start_wireguard_go("wg0")
     key = genkey()
     peers = [(genkey().public_key().base64, genpsk().reveal_base64(), f"10.99.0.{i}/32") for i in (2, 3)]
-    result = apply(node, render(tmp_path / "v1", key, peers))
+    result = apply(node, render(tmp_path / "v1", key, peers), tmp_path / "run")
     assert result.returncode == 0, result.stderr
     assert "[#] netplan generate" in result.stderr
     assert stat.S_IMODE(node.path(YAML).stat().st_mode) == 0o600
@@ -46,7 +52,7 @@ def test_netplan_host(networkd_node, tmp_path):
     assert {k: v.allowed_ips for k, v in wg_dump(node).items()} == {p: ip for p, _, ip in peers}
 
     peers2 = peers[:1] + [(genkey().public_key().base64, genpsk().reveal_base64(), "10.99.0.4/32")]
-    result = apply(node, render(tmp_path / "v2", key, peers2))
+    result = apply(node, render(tmp_path / "v2", key, peers2), tmp_path / "run")
     assert result.returncode == 0, result.stderr
     assert {k: v.allowed_ips for k, v in wg_dump(node).items()} == {p: ip for p, _, ip in peers2}
     assert stat.S_IMODE(generated.stat().st_mode) == 0o640

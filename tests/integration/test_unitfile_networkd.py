@@ -27,7 +27,7 @@ from netdwg.wireguard import Endpoint, WgPeer
 
 pytestmark = pytest.mark.root
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "networkd"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "networkd"
 NETDIR = "/etc/systemd/network"
 _LINE_MSG = re.compile(r"^(/\S+):(\d+): (.*)$")
 _PERM_MSG = re.compile(r"^(/\S+) has (\d{4}) mode that is too permissive, please adjust the ownership and access mode\.$")

@@ -223,9 +223,6 @@ def test_unit_suite_passes_with_debian12_libraries(debian_root, commit):
     for name, target in (("python", "/usr/bin/python3"), ("python3", "/usr/bin/python3"),
                          ("netdwg", "/usr/bin/netdwg"), ("netdwg-guard", "/usr/bin/netdwg-guard")):
         (venv / name).symlink_to(target)
-    corpus = REPO.parent / "shared" / "corpus"  # tests/conftest.py: CORPUS = REPO.parent / shared / corpus
-    if corpus.is_dir():
-        shutil.copytree(corpus, debian_root / "srv" / "shared" / "corpus")
     # The suite assumes a development machine, where no /etc/netdwg/netdwg.conf
     # exists; the package's commented template is moved aside meanwhile.
     conf = debian_root / "etc" / "netdwg" / "netdwg.conf"

@@ -14,7 +14,7 @@ import pytest
 from netdwg.cli.check import classify
 from netdwg.keys import genkey
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parents[1] / "data"
 PUB = "7kvBXBelMiBAzO8Pryc5S7sbbPFS4TcXGK+Mt4LFdlo="
 
 

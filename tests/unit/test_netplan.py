@@ -16,7 +16,7 @@ from netdwg.keys import genkey, genpsk
 from netdwg.netplan import NetplanRoute, NetplanTunnel, check_netplan, format_netplan, load_netplan, render_netplan
 from netdwg.wireguard import Endpoint, WgDevice, WgPeer
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "netplan"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "netplan"
 needs_netplan = pytest.mark.skipif(not shutil.which("netplan"), reason="netplan.io is not installed")
 
 

@@ -16,7 +16,7 @@ from netdwg.keys import genkey, genpsk
 from netdwg.netplan import NetplanRoute, NetplanTunnel, format_netplan, load_netplan
 from netdwg.wireguard import Endpoint, WgDevice, WgPeer
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "netplan"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "netplan"
 pytestmark = pytest.mark.skipif(not shutil.which("netplan"), reason="netplan.io is not installed")
 
 

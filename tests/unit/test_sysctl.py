@@ -11,7 +11,7 @@ from netdwg.errors import ParseError, Severity
 from netdwg.sysctl import (LineKind, check_sysctl, dotted_key, effective_value, normalize_key, parse_sysctl,
                            sysctl_files)
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "sysctl"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "sysctl"
 
 
 @pytest.mark.parametrize("path", sorted(CORPUS.glob("*.conf")), ids=lambda p: p.name)

@@ -12,7 +12,7 @@ from netdwg.keys import genkey
 from netdwg.unitfile import check_unit_file
 from netdwg.unitfile.schema import key_since, known_keys, sections_for, unit_kind
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "networkd"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "networkd"
 KEY = str(genkey().public_key())
 PRIV = genkey().reveal_base64()
 

@@ -15,7 +15,7 @@ from netdwg.unitfile import (add_peer, effective_unit, find_peer, load_unit, par
                              set_peer_allowed_ips, set_value, sync_peers, to_wg_device)
 from netdwg.wireguard import Endpoint, WgPeer
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "networkd"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "networkd"
 BERGEN = "yN6nc55xP3/0RVG4eaaHg4sKnpdoacjxlsuYqW6rlHk="
 ANA = "TzOG0X20ZoakvqR2ffvTuuRAi5Jbx2wluC4Lp6MGEnc="
 BEN = "nft4IPx+W4H3FnNMiI1OY/VaZVA0xxhPzfu3Cknm+n0="

@@ -10,7 +10,7 @@ import pytest
 from netdwg.errors import ParseError
 from netdwg.unitfile import effective_unit, load_effective, load_unit, locate_unit, parse_unit
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "networkd"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "networkd"
 
 
 def _relay():

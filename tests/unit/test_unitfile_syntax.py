@@ -10,7 +10,7 @@ from netdwg.errors import ParseError
 from netdwg.unitfile import Assignment, Blank, Comment, Invalid, UnitFile, format_unit, load_unit, parse_unit
 from netdwg.unitfile.syntax import LONG_LINE_MAX, ends_inside_continuation
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "networkd"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "networkd"
 CORPUS_FILES = sorted(p for p in CORPUS.rglob("*") if p.is_file())
 
 

@@ -14,7 +14,7 @@ from netdwg.unitfile import (address_views, dhcpv4_view, effective_unit, load_un
                              to_wg_device, wireguard_view)
 from netdwg.wireguard import Endpoint
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "networkd"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "networkd"
 net = ipaddress.ip_network
 
 

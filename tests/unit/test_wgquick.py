@@ -18,7 +18,7 @@ from netdwg.wgquick import (LineKind, WgQuickConfig, WgQuickSettings, check_wgqu
                             parse_wgquick_file, render_wgquick, strip)
 from netdwg.wireguard import Endpoint, WgDevice, WgPeer
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "wg-quick"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "wg-quick"
 CORPUS_FILES = sorted(CORPUS.glob("*.conf"))
 needs_wgquick = pytest.mark.skipif(not shutil.which("wg-quick") or os.geteuid() != 0,
                                    reason="needs wg-quick and root (wg-quick strip re-execs with sudo)")

@@ -13,7 +13,7 @@ from netdwg.keys import PublicKey, genkey
 from netdwg.wgquick import add_peer, load_wgquick, parse_wgquick_file, remove_peer, set_peer_allowed_ips, strip
 from netdwg.wireguard import Endpoint, WgPeer
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "wg-quick"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "wg-quick"
 RELAY = PublicKey.from_base64("7kvBXBelMiBAzO8Pryc5S7sbbPFS4TcXGK+Mt4LFdlo=")
 HUB = """\
 # Hub: keep this header
