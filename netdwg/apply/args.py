@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from netdwg.cli._common import add_topology_argument
+from netdwg.topology.inputs import add_topology_argument
 
 
 def seconds(text: str) -> float:

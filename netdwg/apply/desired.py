@@ -234,12 +234,12 @@ def desired_from_topology(topology: Path, host: str) -> tuple[RenderedFile, ...]
     Secrets are not generated here: a host applies what the topology's secrets
     store holds (`netdwg render` or `netdwg keys` completes it).
     """
-    from netdwg.cli._common import prepare_topology, unknown_host
+    from netdwg.topology.inputs import load_prepared, unknown_host
     from netdwg.render import render_host
 
     from netdwg.topology.secrets import check_holds
 
-    prepared = prepare_topology(topology, complete=False)
+    prepared = load_prepared(topology)
     configs = prepared.compile()
     if host not in configs:
         raise unknown_host(host, sorted(configs), topology)

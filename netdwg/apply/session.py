@@ -34,7 +34,7 @@ def load_files(args):
     /etc/netdwg/netdwg.conf) compiled for --host (default: this machine's short host name)."""
     if args.from_dir is not None:
         return read_rendered_dir(args.from_dir)
-    from netdwg.cli._common import DEFAULT_TOPOLOGY
+    from netdwg.topology.inputs import DEFAULT_TOPOLOGY
 
     topology = args.topology or (Path(DEFAULT_TOPOLOGY) if Path(DEFAULT_TOPOLOGY).exists() else None)
     if topology is None:
@@ -58,7 +58,7 @@ def announce(text: str) -> None:
 
 def check_tree_options(args, writing: bool) -> None:
     """--root and --state-dir name directories (or ones apply may create): say so before anything runs."""
-    from netdwg.cli._common import check_output_dir
+    from netdwg.topology.inputs import check_output_dir
 
     for option, path in (("--root", None if is_live(args) else args.root), ("--state-dir", args.state_dir)):
         if path is None:

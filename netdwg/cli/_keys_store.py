@@ -10,7 +10,8 @@ import json
 from dataclasses import replace
 from types import MappingProxyType
 
-from netdwg.cli._common import add_topology_argument, prepare_topology, unknown_host, write_or_explain
+from netdwg.cli._common import prepare_topology, write_or_explain
+from netdwg.topology.inputs import add_topology_argument, unknown_host
 
 GENERATE_DESCRIPTION = """\
 Complete the secrets store of the topology (beside it, <name>.secrets, mode

@@ -8,8 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-from netdwg.cli._common import add_topology_argument, read_text_file, write_or_explain
+from netdwg.cli._common import write_or_explain
 from netdwg.errors import NetdwgError, Severity, Span
+from netdwg.topology.inputs import add_topology_argument, read_text_file
 
 DESCRIPTION = """\
 Add a host to, or remove one from, the topology file. Only the lines that must

@@ -8,8 +8,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from netdwg.cli._common import check_output_dir
 from netdwg.errors import EXIT_WARNINGS, ConfigError, NetdwgError, Severity, Span
+from netdwg.topology.inputs import check_output_dir
 
 DESCRIPTION = """\
 Build a topology file, and its secrets store beside it (mode 0600), from the

@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from netdwg.cli._common import add_topology_argument, check_input_file
 from netdwg.errors import ConfigError, Diagnostic, NetdwgError, ParseError, Severity, Span, worst_exit_code
+from netdwg.topology.inputs import add_topology_argument, check_input_file
 
 DESCRIPTION = """\
 Check the topology file: addresses and overlaps, who can reach whom, NAT and

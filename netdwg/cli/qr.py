@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from netdwg.cli._common import add_topology_argument, check_output_dir, prepare_topology, read_text_file, unknown_host
+from netdwg.cli._common import prepare_topology
 from netdwg.errors import ConfigError, NetdwgError
+from netdwg.topology.inputs import add_topology_argument, check_output_dir, read_text_file, unknown_host
 
 DESCRIPTION = """\
 Show HOST's wg-quick configuration as a QR code, for the WireGuard app on a

@@ -7,8 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from netdwg.cli._common import add_topology_argument, check_output_dir, prepare_topology, read_text_file, unknown_host
+from netdwg.cli._common import prepare_topology
 from netdwg.errors import ConfigError, NetdwgError, NotPermittedError
+from netdwg.topology.inputs import add_topology_argument, check_output_dir, read_text_file, unknown_host
 
 # The keys of netdwg.render.FORMATS (a unit test keeps them equal): importing the
 # renderers here would load all of them, YAML and cryptography for `netdwg --help`.

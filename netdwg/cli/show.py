@@ -7,7 +7,8 @@ import json
 
 from typing import TYPE_CHECKING
 
-from netdwg.cli._common import add_topology_argument, prepare_topology, unknown_host
+from netdwg.cli._common import prepare_topology
+from netdwg.topology.inputs import add_topology_argument, unknown_host
 
 if TYPE_CHECKING:  # imported in run(): netdwg --help must not load the topology code
     from netdwg.topology.hostconfig import HostConfig

@@ -92,7 +92,7 @@ def _bytes(n: int) -> str:
 def run(args) -> int:
     from netdwg.apply.session import is_live, open_session
     from netdwg.host.routes import read_routes
-    from netdwg.cli._common import DEFAULT_TOPOLOGY
+    from netdwg.topology.inputs import DEFAULT_TOPOLOGY
 
     root = Path(args.root)
     live = is_live(args)

@@ -124,12 +124,9 @@ def test_lint_help_through_the_console_script_is_quick_and_light():
 
 
 def test_constants_mirrored_for_fast_help_match_their_sources():
-    from netdwg.cli._common import DEFAULT_TOPOLOGY
     from netdwg.cli.render import FORMAT_NAMES
     from netdwg.render import FORMATS
-    from netdwg.topology.model import DEFAULT_TOPOLOGY as MODEL_DEFAULT
 
-    assert DEFAULT_TOPOLOGY == MODEL_DEFAULT
     assert FORMAT_NAMES == tuple(sorted(FORMATS))
 
 
