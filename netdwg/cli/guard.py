@@ -154,7 +154,7 @@ def _observe(config, probe_site=None):
 
 
 def run_status(args) -> int:
-    from netdwg.guard.config import load_guard_config
+    from netdwg.guard.configfile import load_guard_config
 
     config = load_guard_config(args.config)
     pid = _guard_pid(args.status)
@@ -222,7 +222,7 @@ def describe_proof(proof: dict, now: float, running: bool = True) -> str:
 
 
 def run_learn(args) -> int:
-    from netdwg.guard.config import load_guard_config
+    from netdwg.guard.configfile import load_guard_config
     from netdwg.guard.learned import add_learned, fingerprint_of_link, load_learned, save_learned
     from netdwg.guard.policy import identify
 

@@ -19,8 +19,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from netdwg.errors import EXIT_INTERNAL, EXIT_OK, NetdwgError
-from netdwg.guard import config as cfg
-from netdwg.guard.defaults import DNS_REFRESH, add_run_arguments  # noqa: F401 (add_run_arguments re-exported)
+from netdwg.guard.configfile import load_guard_config
+from netdwg.guard.defaults import (  # noqa: F401 (add_run_arguments re-exported)
+    DEFAULT_CONFIG_PATH, DEFAULT_LEARNED_PATH, DEFAULT_STATE_PATH, DEFAULT_STATUS_PATH, DNS_REFRESH, add_run_arguments)
 from netdwg.guard.actions import execute, probe_neighbour, resolve_endpoint, wg_port_for
 from netdwg.guard.checks import run_check
 from netdwg.guard.rtnl import RtnlRoutes
@@ -33,6 +34,7 @@ from netdwg.guard.sources.leases import LEASE_DIR, LeaseWatcher
 from netdwg.guard.sources.netlink import NetlinkMonitor
 from netdwg.guard.state import GuardState, load_state, save_state
 from netdwg.host.files import Tree
+from netdwg.topology.guard_config import GuardConfig
 
 log = logging.getLogger("netdwg.guard")
 
@@ -41,15 +43,15 @@ PROBE_INTERVAL = 0.05  # seconds between two ARP probes of the same router (one 
 
 @dataclass(frozen=True, slots=True)
 class GuardPaths:
-    config: Path = cfg.DEFAULT_CONFIG_PATH
-    state: Path = cfg.DEFAULT_STATE_PATH
-    learned: Path = cfg.DEFAULT_LEARNED_PATH
-    status: Path = cfg.DEFAULT_STATUS_PATH
+    config: Path = DEFAULT_CONFIG_PATH
+    state: Path = DEFAULT_STATE_PATH
+    learned: Path = DEFAULT_LEARNED_PATH
+    status: Path = DEFAULT_STATUS_PATH
     leases: Path = LEASE_DIR
 
 
 class Guard:
-    def __init__(self, config: cfg.GuardConfig, paths: GuardPaths, use_dbus: bool = True,
+    def __init__(self, config: GuardConfig, paths: GuardPaths, use_dbus: bool = True,
                  bus_address: str | None = None, dns_refresh: float = DNS_REFRESH) -> None:
         self.config = config
         self.dns_refresh = dns_refresh
@@ -412,7 +414,7 @@ class Guard:
             log.debug("cannot write status: %s", err)
 
 
-def status_json(decision: Decision | None, state, config: cfg.GuardConfig, pid: int = 0,
+def status_json(decision: Decision | None, state, config: GuardConfig, pid: int = 0,
                 endpoint_resets: int = 0, last_reaction_ms: float | None = None) -> dict:
     mono_to_wall = time.time() - time.monotonic()  # proofs carry monotonic times; status shows wall clock
     return {
@@ -474,7 +476,7 @@ def _log_memory() -> None:
 
 def run_guard(args: argparse.Namespace) -> int:
     setup_logging(args.verbose, args.foreground)
-    config = cfg.load_guard_config(args.config)
+    config = load_guard_config(args.config)
     paths = GuardPaths(config=args.config, state=args.state, learned=args.learned, status=args.status,
                        leases=args.leases)
     guard = Guard(config, paths, use_dbus=not args.no_dbus, dns_refresh=args.dns_refresh)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from netdwg.errors import NetdwgError, ParseError, Span
 from netdwg.host.files import Tree
-from netdwg.guard.config import Fingerprint
 from netdwg.guard.observed import Observed
 from netdwg.guard.policy import gather_evidence
+from netdwg.topology.guard_config import Fingerprint
 
 
 def fingerprint_to_json(fp: Fingerprint) -> dict:

@@ -14,10 +14,10 @@ import enum
 import ipaddress
 from dataclasses import dataclass, field, replace
 
-from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite, SshHostKey, Trust
 from netdwg.guard.observed import Address, Observed, Route, RT_TABLE_MAIN
 from netdwg.guard.proofs import ProofView, Prove, plan_proofs, targets_of  # noqa: F401 (Prove re-exported)
 from netdwg.keys import PublicKey
+from netdwg.topology.guard_config import Action, Fingerprint, GuardConfig, GuardSite, SshHostKey, Trust
 from netdwg.wireguard import IPAddress, IPInterface, IPNetwork
 
 

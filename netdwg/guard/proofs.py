@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from netdwg.guard.config import Fingerprint, SshHostKey
 from netdwg.guard.observed import Proof
+from netdwg.topology.guard_config import Fingerprint, SshHostKey
 from netdwg.wireguard import IPAddress
 
 # Seconds after a failed check before the next one, by attempt (1st failure: 2 s, ...; from the

@@ -25,9 +25,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite, Trust, render_guard_config
 from netdwg.keys import genkey
 from netdwg.lab.sandbox import Netns, Node, Sandbox, wait_until
+from netdwg.topology.guard_config import Action, Fingerprint, GuardConfig, GuardSite, Trust, render_guard_config
 from netdwg.wireguard import Endpoint
 
 REPO = Path(__file__).resolve().parents[2]

@@ -475,7 +475,7 @@ def _guard(ctx: CompileContext, host: Host, iface: WgInterface | None):
     hub = ctx.hub
     if host.role is not Role.ROAMING or not host.guard or iface is None or hub is None:
         return None
-    from netdwg.guard.config import (  # noqa: PLC0415
+    from netdwg.topology.guard_config import (  # noqa: PLC0415
         Action, Fingerprint, GuardConfig, GuardSite, SshHostKey, TlsPin, Trust)
 
     hub_key = ctx.public_key(hub.name)

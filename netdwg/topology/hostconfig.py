@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
 
 from netdwg.keys import PresharedKey
+from netdwg.topology.guard_config import GuardConfig
 from netdwg.topology.model import Backend, Role
 from netdwg.wireguard import IPAddress, IPInterface, IPNetwork, WgDevice, WgPeer
 
@@ -179,9 +179,7 @@ class HostConfig:
     sysctls: tuple[Sysctl, ...] = ()
     firewall: Firewall | None = None
     return_routes: tuple[ReturnRoute, ...] = ()
-    # A netdwg.guard.config.GuardConfig for roaming hosts with guard = yes
-    # (typed loosely so this module does not depend on the guard package).
-    guard: Any = None
+    guard: GuardConfig | None = None  # roaming hosts with guard = yes
 
     def interface(self, name: str) -> WgInterface:
         for iface in self.interfaces:

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from netdwg.errors import ConfigError, NetdwgError, ParseError, Span
 from netdwg.keys import PresharedKey, PrivateKey
+from netdwg.topology.guard_config import GuardSite, parse_guard_config
 from netdwg.topology.model import Backend
 from netdwg.values import MAX_FILE_BYTES, check_file, control_diagnostics, read_limited
 from netdwg.wireguard import IPInterface, IPNetwork, WgDevice, WgPeer
@@ -61,7 +62,7 @@ class HostFiles:
     # IPMasquerade=) sources and LAN may be unknown: () and None mean "any"
     masquerade: tuple[tuple[str | None, tuple[IPNetwork, ...], IPNetwork | None], ...] = ()
     allow: tuple[tuple[tuple[IPNetwork, ...], IPNetwork, str | None], ...] = ()  # (sources, LAN, oif)
-    guard_sites: tuple = ()  # netdwg.guard.config.GuardSite values from this laptop's guard.conf
+    guard_sites: tuple[GuardSite, ...] = ()  # the sites of this laptop's guard.conf
     lan_routes: tuple[tuple[IPNetwork, ipaddress.IPv4Address | ipaddress.IPv6Address], ...] = ()  # (dest, via)
     # static addresses of the host's other links (a gateway's LAN side): (link name, address), from
     # .network files of non-WireGuard links, netplan ethernets/vlans/bridges/bonds, wg-quick 'ip addr add'
@@ -455,10 +456,8 @@ def _allows(text: str):
 def _guard_sites(path: Path, text: str) -> tuple:
     """The sites of a guard.conf, for their fingerprints; an unreadable one only loses those."""
     try:
-        from netdwg.guard.config import parse_guard_config
-
         return parse_guard_config(text, str(path)).sites
-    except (NetdwgError, ImportError, ValueError):
+    except (NetdwgError, ValueError):
         return ()
 
 

@@ -112,7 +112,7 @@ def _mac(text: str) -> str:
 
 def _ssh_host_key(text: str) -> str:
     """known_hosts form, checked (key type, base64, the blob's own type) and normalised."""
-    from netdwg.guard.config import SshHostKey  # noqa: PLC0415 (only sites with a pin need it)
+    from netdwg.topology.guard_config import SshHostKey  # noqa: PLC0415 (only sites with a pin need it)
     try:
         return str(SshHostKey.parse(text))
     except ValueError:
@@ -121,7 +121,7 @@ def _ssh_host_key(text: str) -> str:
 
 
 def _tls_pin(text: str) -> str:
-    from netdwg.guard.config import TlsPin  # noqa: PLC0415
+    from netdwg.topology.guard_config import TlsPin  # noqa: PLC0415
     try:
         return str(TlsPin.parse(text))
     except ValueError:

@@ -16,11 +16,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SCRIPT = r"""
 import asyncio, ipaddress, json, socket, sys, time
 from pathlib import Path
-from netdwg.guard import config as cfg
 from netdwg.guard.daemon import Guard, GuardPaths
 from netdwg.guard.observed import ProofSeen
 from netdwg.guard.policy import Prove
 from netdwg.keys import genkey
+from netdwg.topology.guard_config import GuardConfig
 
 async def main():
     tmp = Path(sys.argv[1])
@@ -35,7 +35,7 @@ async def main():
             accepted.append(time.monotonic())
     acceptor = asyncio.get_running_loop().create_task(accept())
     hub = genkey().public_key()
-    guard = Guard(cfg.GuardConfig("wg-none", hub), GuardPaths(learned=tmp / "learned.json", state=tmp / "state",
+    guard = Guard(GuardConfig("wg-none", hub), GuardPaths(learned=tmp / "learned.json", state=tmp / "state",
                                                               status=tmp / "status"), use_dbus=False)
     host = ipaddress.ip_address("127.0.0.1")
     t0 = time.monotonic()

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from netdwg.guard.config import Action, Fingerprint
 from netdwg.guard.scenario import (DEVICE, OFFICE_LAN, OTHER_HOST, REPO, build_roaming_lab, iperf_mbps, ping)
 from netdwg.lab.sandbox import Sandbox, wait_until
+from netdwg.topology.guard_config import Action, Fingerprint
 
 pytestmark = pytest.mark.root
 
@@ -336,7 +336,7 @@ def _self_signed(path_stem):
 
 @pytest.mark.parametrize("pinned_right", [True, False])
 def test_a_pinned_office_certificate_proves_the_office(clean, pinned_right):
-    from netdwg.guard.config import TlsPin
+    from netdwg.topology.guard_config import TlsPin
 
     lab = clean
     if not hasattr(lab, "tls_sha256"):
@@ -359,7 +359,7 @@ def test_a_pinned_office_certificate_proves_the_office(clean, pinned_right):
 
 def _ssh_host_key(lab, name: str, address, port: int = 22):
     """A fresh ed25519 host key for an sshd at address:port: (the pin for it, the key file)."""
-    from netdwg.guard.config import SshHostKey
+    from netdwg.topology.guard_config import SshHostKey
 
     if not Path("/usr/sbin/sshd").exists():
         pytest.skip("openssh-server is not installed (make deps)")

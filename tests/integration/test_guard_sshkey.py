@@ -10,7 +10,6 @@ import sys
 
 import pytest
 
-from netdwg.guard.config import SshHostKey
 from netdwg.lab.sandbox import wait_until
 
 pytestmark = pytest.mark.root
@@ -20,6 +19,7 @@ TYPES = {"ed25519": "ssh-ed25519", "ecdsa": "ecdsa-sha2-nistp256", "rsa": "ssh-r
 PROBE = """
 import asyncio, ipaddress, json, sys
 from netdwg.guard.sshkey import fetch_ssh_host_key_sha256
+from netdwg.topology.guard_config import SshHostKey
 async def main():
     out = {}
     for key_type, port in json.loads(sys.argv[1]):

@@ -6,12 +6,12 @@ import ipaddress
 
 from hypothesis import given, settings, strategies as st
 
-from netdwg.guard.config import (Action, Fingerprint, GuardConfig, GuardSite, Trust, parse_guard_config,
-                                 render_guard_config)
 from netdwg.guard.observed import (Address, AddressAdded, Neighbour, NeighbourSeen, Observed, Route, RouteAdded,
                                    RouteRemoved, fold)
 from netdwg.guard.policy import Apply, Undo, decide
 from netdwg.keys import PublicKey
+from netdwg.topology.guard_config import (Action, Fingerprint, GuardConfig, GuardSite, Trust, parse_guard_config,
+                                          render_guard_config)
 from netdwg.wireguard import Endpoint
 
 keys = st.binary(min_size=32, max_size=32).map(PublicKey)

@@ -9,12 +9,12 @@ import ipaddress
 
 from hypothesis import given, settings, strategies as st
 
-from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite, SshHostKey
 from netdwg.guard.observed import (Address, AddressAdded, Lease, LeaseSeen, Observed, Proof, ProofSeen, Route,
                                    RouteAdded, RTPROT_KERNEL, Snapshot, fold)
 from netdwg.guard.policy import DeleteRoute, Prove, Verdict, decide
 from netdwg.guard.proofs import RECHECK_WRONG, RETRY_BACKOFF
 from netdwg.keys import genkey
+from netdwg.topology.guard_config import Action, Fingerprint, GuardConfig, GuardSite, SshHostKey
 
 HUB = genkey().public_key()
 OFFICE = ipaddress.ip_network("172.20.10.0/24")

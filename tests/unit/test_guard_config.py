@@ -7,9 +7,10 @@ import ipaddress
 import pytest
 
 from netdwg.errors import ConfigError, ParseError
-from netdwg.guard.config import (Action, Fingerprint, GuardConfig, GuardSite, load_guard_config,
-                                 parse_guard_config, render_guard_config)
+from netdwg.guard.configfile import load_guard_config
 from netdwg.keys import genkey
+from netdwg.topology.guard_config import (Action, Fingerprint, GuardConfig, GuardSite, parse_guard_config,
+                                          render_guard_config)
 from netdwg.wireguard import Endpoint
 
 HUB = genkey().public_key()
@@ -104,7 +105,7 @@ def test_defaults_when_optional_keys_are_left_out():
 
 
 def test_tls_pins_parse_render_and_explain_mistakes():
-    from netdwg.guard.config import TlsPin
+    from netdwg.topology.guard_config import TlsPin
 
     text = GOOD + "tls_pin = 172.20.10.5:443 SHA256:" + "AB:" * 31 + "AB\n"
     (site,) = parse_guard_config(text).sites

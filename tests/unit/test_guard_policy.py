@@ -7,12 +7,12 @@ from dataclasses import replace
 
 import pytest
 
-from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite, Trust
 from netdwg.guard.observed import (Address, AddressAdded, Lease, LeaseSeen, LinkState, Neighbour, NeighbourSeen,
                                    Observed, Route, RouteAdded, RouteRemoved, RTPROT_KERNEL, Snapshot, fold)
 from netdwg.guard.policy import (AddRoute, Apply, DeleteRoute, Probe, SwapAllowedIps, Undo, Verdict, decide,
                                  undo_all, uplink_addresses)
 from netdwg.keys import genkey
+from netdwg.topology.guard_config import Action, Fingerprint, GuardConfig, GuardSite, Trust
 
 ip = ipaddress.ip_address
 net = ipaddress.ip_network
@@ -217,7 +217,7 @@ def test_an_idle_routers_neighbour_entry_expiring_does_not_make_the_office_forei
 
 
 def test_a_pinned_tls_certificate_is_checked_through_the_lan_link():
-    from netdwg.guard.config import TlsPin
+    from netdwg.topology.guard_config import TlsPin
     from netdwg.guard.observed import Proof, ProofSeen
     from netdwg.guard.policy import Prove
 

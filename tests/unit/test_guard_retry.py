@@ -16,13 +16,13 @@ from pathlib import Path
 
 from netdwg.cli import main
 from netdwg.cli.guard import describe_proof
-from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite, SshHostKey
 from netdwg.guard.daemon import status_json
 from netdwg.guard.observed import (Address, AddressAdded, AddressRemoved, Lease, LeaseSeen, LinkState, Observed,
                                    Proof, ProofSeen, Route, RouteAdded, RTPROT_KERNEL, Snapshot, fold)
 from netdwg.guard.policy import Apply, DeleteRoute, Prove, Verdict, decide
 from netdwg.guard.proofs import RECHECK_WRONG, RETRY_BACKOFF
 from netdwg.keys import genkey
+from netdwg.topology.guard_config import Action, Fingerprint, GuardConfig, GuardSite, SshHostKey
 
 ip = ipaddress.ip_address
 net = ipaddress.ip_network
@@ -223,7 +223,7 @@ def test_status_json_has_the_failed_check_with_wall_clock_times():
 
 def test_guard_status_prints_the_failed_check_of_a_running_guard(tmp_path, capsys):
     conf = tmp_path / "guard.conf"
-    from netdwg.guard.config import render_guard_config
+    from netdwg.topology.guard_config import render_guard_config
 
     conf.write_text(render_guard_config(config()))
     d = _status_after_failures(join=time.monotonic() - 8.0)  # the third check failed a second ago

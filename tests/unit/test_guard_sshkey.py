@@ -15,11 +15,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from netdwg.errors import ConfigError, ParseError
-from netdwg.guard.config import SshHostKey, TlsPin, parse_guard_config, render_guard_config
 from netdwg.guard.observed import LinkState, Proof, ProofSeen, fold
 from netdwg.guard.policy import Prove, Verdict
 from netdwg.guard.sshkey import SshProofError, _mpint, _string, verify_signature
 from netdwg.topology.compile import compile_host
+from netdwg.topology.guard_config import SshHostKey, TlsPin, parse_guard_config, render_guard_config
 from netdwg.topology.load import parse_topology
 from golden_support import fixed_secrets
 

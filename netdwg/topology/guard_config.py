@@ -26,6 +26,10 @@ The format is a small INI file: a ``[guard]`` section, then one
 
 Parsing keeps file:line for every value, so a mistake reads
 ``guard.conf:9: invalid action 'metrik'`` with a fix.
+
+Part of the model: the compiler builds a GuardConfig for a host with guard = yes
+(HostConfig.guard), the renderer writes it, the importer reads one back, and the
+daemon (netdwg.guard) reads the file with netdwg.guard.configfile. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -38,14 +42,10 @@ import ipaddress
 import struct
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from netdwg.errors import ConfigError, NotPermittedError, ParseError, Span
+from netdwg.errors import ConfigError, ParseError, Span
 from netdwg.keys import PublicKey
 from netdwg.wireguard import Endpoint, IPAddress, IPNetwork
-
-from netdwg.guard.defaults import (  # noqa: F401 (re-exported: callers use cfg.DEFAULT_*)
-    DEFAULT_CONFIG_PATH, DEFAULT_LEARNED_PATH, DEFAULT_STATE_PATH, DEFAULT_STATUS_PATH)
 
 DEFAULT_IDENTIFY_TIMEOUT = 3.0  # seconds
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
@@ -435,17 +435,3 @@ def parse_guard_config(text: str, path: str = "guard.conf") -> GuardConfig:
                                   span=b.span, fix="site LANs must be disjoint")
     return GuardConfig(interface=interface, hub_peer=hub_peer, hub_endpoint=endpoint,
                        sites=tuple(sites), identify_timeout=timeout)
-
-
-def load_guard_config(path: str | Path = DEFAULT_CONFIG_PATH) -> GuardConfig:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file", span=Span(str(path)),
-                          fix="run 'netdwg render' and 'netdwg apply' with guard = yes for this host") from None
-    except PermissionError:
-        raise NotPermittedError(f"{path}: permission denied", fix="run as root") from None
-    except UnicodeDecodeError:
-        raise ParseError(f"{path}: not UTF-8 text", Span(str(path))) from None
-    return parse_guard_config(text, str(path))
