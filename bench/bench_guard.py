@@ -31,9 +31,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from netdwg.guard.scenario import DEVICE, OFFICE_LAN, OFFICE_ROUTER, build_roaming_lab  # noqa: E402
 from netdwg.lab.sandbox import Sandbox, wait_until  # noqa: E402
 from netdwg.topology.guard_config import Action  # noqa: E402
+from tests.guard_scenario import DEVICE, OFFICE_LAN, OFFICE_ROUTER, build_roaming_lab  # noqa: E402
 
 TS = re.compile(r"^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)\]\s*(.*)$")
 

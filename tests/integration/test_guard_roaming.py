@@ -1,6 +1,6 @@
 """netdwg-guard end to end: real networkd 252 (DHCP client) on the laptop, real
 dnsmasq on the office LAN and in a café, wireguard-go tunnels through a hub,
-and the guard process itself (netdwg/guard/scenario.py draws the world)."""
+and the guard process itself (tests/guard_scenario.py draws the world)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from netdwg.guard.scenario import (DEVICE, OFFICE_LAN, OTHER_HOST, REPO, build_roaming_lab, iperf_mbps, ping)
+from guard_scenario import (DEVICE, OFFICE_LAN, OTHER_HOST, REPO, build_roaming_lab, iperf_mbps, ping)
 from netdwg.lab.sandbox import Sandbox, wait_until
 from netdwg.topology.guard_config import Action, Fingerprint
 
@@ -299,7 +299,7 @@ def test_service_protocol_ready_watchdog_stopping(clean, tmp_path):
 def test_networkd_over_d_bus_alone_identifies_the_office(clean):
     """Without lease files (another path), the DHCP server and router come from networkd's
     DescribeLink over D-Bus (252: ConfigProvider of the DHCPv4 address, DHCPv4 gateway)."""
-    from netdwg.guard.scenario import OFFICE_MAC, OFFICE_ROUTER
+    from guard_scenario import OFFICE_MAC, OFFICE_ROUTER
 
     lab = clean
     lab.write_guard_config(Action.REMOVE, fingerprint=Fingerprint(

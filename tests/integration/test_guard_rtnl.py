@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from netdwg.guard.scenario import REPO
+from guard_scenario import REPO
 
 pytestmark = pytest.mark.root
 

@@ -1,5 +1,5 @@
 """The roaming-conflict world in namespaces, for the guard's integration tests
-and benchmark (built on netdwg.lab.sandbox; lab-recipe.md, topologies.md 4).
+and benchmark (bench/bench_guard.py), built on netdwg.lab.sandbox.
 
     inet (bridge, 198.51.100.0/24) ── hub 198.51.100.10, wg0 10.99.0.1 (+172.20.20.1: the other site's LAN)
          │                         └─ gw wan0 198.51.100.20, wg0 10.99.0.2, NAT, dnsmasq on lan
@@ -30,7 +30,7 @@ from netdwg.lab.sandbox import Netns, Node, Sandbox, wait_until
 from netdwg.topology.guard_config import Action, Fingerprint, GuardConfig, GuardSite, Trust, render_guard_config
 from netdwg.wireguard import Endpoint
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 OFFICE_LAN = ipaddress.ip_network("172.20.10.0/24")
 OTHER_LAN = ipaddress.ip_network("172.20.20.0/24")
 OFFICE_ROUTER = ipaddress.ip_address("172.20.10.1")
