@@ -91,7 +91,6 @@ def _bytes(n: int) -> str:
 
 def run(args) -> int:
     from netdwg.apply.session import is_live, open_session
-    from netdwg.host.routes import read_routes
     from netdwg.topology.inputs import DEFAULT_TOPOLOGY
 
     root = Path(args.root)
@@ -117,7 +116,8 @@ def run(args) -> int:
                     "latest_handshake": status.latest_handshake or None,
                     "rx_bytes": status.rx_bytes, "tx_bytes": status.tx_bytes,
                     "allowed_ips": [str(n) for n in peer.allowed_ips]})
-            entry["routes"] = [str(r) for r in read_routes(device.name)] if live else []
+            routes = session.ports.routes if live else None  # the live ports read them (host.routes)
+            entry["routes"] = [str(r) for r in routes(device.name)] if routes else []
         report["interfaces"].append(entry)
     if args.json:
         import json
