@@ -15,21 +15,17 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import sys
 import time
 from dataclasses import dataclass
 
 from netdwg.lab.sandbox import Node, SandboxError, wait_until
 from netdwg.lab.state import Lab, LabError
-from netdwg.lab.up import uplink_script
+from netdwg.lab.up import guard_running, uplink_script
 from netdwg.lab.world import SiteLan
 from netdwg.topology.model import Role
 
 AWAY = "away"
 ROAM_IF = "lan0"
-# The default paths, as netdwg-guard.service runs it: `netdwg guard learn` (also default paths) writes
-# the learned fingerprints where this guard reads them (the node has its own /var/lib/netdwg and /run/netdwg).
-GUARD_ARGS = ("--foreground",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,15 +220,3 @@ def roam_json(r: RoamReport) -> dict:
         return {"where": x.where, "target": x.target, "route_dev": x.route_dev, "mbits": x.mbits}
     return {"host": r.host, "before": m(r.before), "after": m(r.after), "moved_in": r.moved_in,
             "tunnel_back_in": r.tunnel_back_in, "other_lans": dict(r.other_lans)}
-
-
-def guard_running(lab: Lab, host: str) -> bool:
-    return any(p.what == f"{lab.ns(host).name}:netdwg-guard" and p.is_alive() for p in lab.sandbox.record.procs)
-
-
-def start_guard(lab: Lab, host: str) -> int | None:
-    """Run netdwg-guard on a roaming host with guard = yes (its guard.conf comes from apply)."""
-    node = lab.node(host)
-    if not node.path("/etc/netdwg/guard.conf").exists():
-        return None
-    return node.spawn([sys.executable, "-m", "netdwg.guard.daemon", *GUARD_ARGS], name="netdwg-guard")

@@ -340,8 +340,6 @@ def bring_up(topology_path: str | Path, say: Say = _quiet, state_dir: Path = STA
             say(f"[+] sshd on the office hosts the sites' ssh_host_key names, with lab keys "
                 f"({time.monotonic() - t0:.1f}s)")
         wait_for_tunnels(lab, configs, wait, say)
-        from netdwg.lab.roam import start_guard  # noqa: PLC0415 (roam imports this module)
-
         for host in topology.hosts:
             if host.guard and start_guard(lab, host.name):
                 say(f"[+] {host.name}: netdwg-guard running")
@@ -353,3 +351,20 @@ def bring_up(topology_path: str | Path, say: Say = _quiet, state_dir: Path = STA
         raise
     sb.detach()
     return lab
+
+
+# The default paths, as netdwg-guard.service runs it: `netdwg guard learn` (also default paths) writes
+# the learned fingerprints where this guard reads them (the node has its own /var/lib/netdwg and /run/netdwg).
+GUARD_ARGS = ("--foreground",)
+
+
+def guard_running(lab: Lab, host: str) -> bool:
+    return any(p.what == f"{lab.ns(host).name}:netdwg-guard" and p.is_alive() for p in lab.sandbox.record.procs)
+
+
+def start_guard(lab: Lab, host: str) -> int | None:
+    """Run netdwg-guard on a roaming host with guard = yes (its guard.conf comes from apply)."""
+    node = lab.node(host)
+    if not node.path("/etc/netdwg/guard.conf").exists():
+        return None
+    return node.spawn([sys.executable, "-m", "netdwg.guard.daemon", *GUARD_ARGS], name="netdwg-guard")
