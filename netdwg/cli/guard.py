@@ -162,9 +162,9 @@ def run_status(args) -> int:
         status = json.loads(args.status.read_text())
         status["running"] = True
     else:
-        from netdwg.guard.daemon import status_json
         from netdwg.guard.learned import load_learned
         from netdwg.guard.policy import decide
+        from netdwg.guard.status import status_json
 
         observed = _observe(config)
         decision = decide(config, load_learned(args.learned), observed, (), time.monotonic())

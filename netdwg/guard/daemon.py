@@ -33,6 +33,7 @@ from netdwg.guard.service import notify, setup_logging, watchdog_interval
 from netdwg.guard.sources.leases import LEASE_DIR, LeaseWatcher
 from netdwg.guard.sources.netlink import NetlinkMonitor
 from netdwg.guard.state import GuardState, load_state, save_state
+from netdwg.guard.status import status_json
 from netdwg.host.files import Tree
 from netdwg.topology.guard_config import GuardConfig
 
@@ -412,24 +413,6 @@ class Guard:
                                                  (json.dumps(status, indent=1) + "\n").encode("utf-8"), 0o644)
         except (OSError, NetdwgError) as err:
             log.debug("cannot write status: %s", err)
-
-
-def status_json(decision: Decision | None, state, config: GuardConfig, pid: int = 0,
-                endpoint_resets: int = 0, last_reaction_ms: float | None = None) -> dict:
-    mono_to_wall = time.time() - time.monotonic()  # proofs carry monotonic times; status shows wall clock
-    return {
-        "pid": pid,
-        "updated": time.time(),
-        "interface": config.interface,
-        "sites": [{"site": v.site, "verdict": str(v.verdict), "dev": v.dev,
-                   "address": str(v.address) if v.address else None, "lan_metric": v.lan_metric,
-                   "reasons": list(v.reasons), "proofs": [p.to_json(mono_to_wall) for p in v.proofs]}
-                  for v in (decision.views if decision else ())],
-        "in_effect": [c.describe() for c in state],
-        "warnings": list(decision.warnings) if decision else [],
-        "endpoint_resets": endpoint_resets,
-        "last_reaction_ms": last_reaction_ms,
-    }
 
 
 # --- entry point -----------------------------------------------------------------------

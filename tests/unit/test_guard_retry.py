@@ -16,11 +16,11 @@ from pathlib import Path
 
 from netdwg.cli import main
 from netdwg.cli.guard import describe_proof
-from netdwg.guard.daemon import status_json
 from netdwg.guard.observed import (Address, AddressAdded, AddressRemoved, Lease, LeaseSeen, LinkState, Observed,
                                    Proof, ProofSeen, Route, RouteAdded, RTPROT_KERNEL, Snapshot, fold)
 from netdwg.guard.policy import Apply, DeleteRoute, Prove, Verdict, decide
 from netdwg.guard.proofs import RECHECK_WRONG, RETRY_BACKOFF
+from netdwg.guard.status import status_json
 from netdwg.keys import genkey
 from netdwg.topology.guard_config import Action, Fingerprint, GuardConfig, GuardSite, SshHostKey
 
