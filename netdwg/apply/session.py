@@ -111,12 +111,7 @@ def open_session(args, need_root: bool, installed_files: Callable[[Ports], tuple
                                fix="create it (netdwg keys genkey) or render it with the other files")
         return state.text
 
-    # A 5,000-peer hub means ~50,000 acyclic values (sections, keys, prefixes) that live
-    # until the run ends: the cyclic GC would only rescan them (~10% of the time here).
-    from netdwg.allocation import gc_paused
-
-    with gc_paused():
-        desired = desired_from_files(files, read_secret, args.from_dir)
-        observed = observe(desired, ports)
-        plan = plan_host(desired, observed)
-        return Session(desired, ports, observed, plan)
+    desired = desired_from_files(files, read_secret, args.from_dir)
+    observed = observe(desired, ports)
+    plan = plan_host(desired, observed)
+    return Session(desired, ports, observed, plan)

@@ -75,7 +75,6 @@ def check_lint(topology, configs, force: bool) -> None:
 
 
 def run(args) -> int:
-    from netdwg.allocation import gc_paused
     from netdwg.apply.writes import complete_store, write_rendered
     from netdwg.render import render_host
     from netdwg.render.lanrouter import instructions
@@ -92,15 +91,13 @@ def run(args) -> int:
     hosts = [args.host] if args.host else [h.name for h in prepared.topology.hosts]
     for name in hosts:  # a store exported for one host renders that host only
         check_holds(prepared.secrets, name, prepared.secrets_path)
-    with gc_paused():
-        configs = prepared.compile()
-        check_lint(prepared.topology, configs, args.force)
+    configs = prepared.compile()
+    check_lint(prepared.topology, configs, args.force)
     written: list[dict] = []
     notes: list[str] = []
     try:
         for name in hosts:
-            with gc_paused():
-                files = render_host(configs[name], args.format, key_files=args.key_files)
+            files = render_host(configs[name], args.format, key_files=args.key_files)
             # With --host straight under DIR, else under DIR/HOST (a '..' in either is refused).
             for file, path in zip(files, write_rendered(args.out, files, below="" if args.host else name)):
                 written.append({"host": name, "path": str(file.path), "written": str(path),

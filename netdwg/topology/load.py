@@ -16,7 +16,6 @@ from types import MappingProxyType
 
 from configobj import ConfigObj, ConfigObjError
 
-from netdwg.allocation import gc_paused
 from netdwg.errors import ConfigError, Diagnostic, NetdwgError, ParseError, Severity, Span
 from netdwg.keys import PublicKey
 from netdwg.topology.model import (
@@ -139,8 +138,7 @@ def parse_topology(text: str, path: str = "<topology>") -> Topology:
         raise ConfigError("describes no network yet (only comments)", span=Span(path),
                           fix="describe your network (netdwg.conf(5); example: /usr/share/doc/netdwg/examples/harbor.conf), "
                               "or give rendered files with --from DIR")
-    with gc_paused():
-        return _parse(text, path)
+    return _parse(text, path)
 
 
 def _parse(text: str, path: str) -> Topology:

@@ -27,7 +27,6 @@ from collections.abc import Iterable, Mapping, Sequence  # not typing: ~4 ms of 
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from netdwg.allocation import gc_paused
 from netdwg.errors import ParseError, Span
 from netdwg.unitfile.io import load_unit
 from netdwg.unitfile.syntax import Assignment, Entry, Section, UnitFile
@@ -202,8 +201,7 @@ def _section_values(path: str, section: Section, header_line: int) -> list[Value
 
 def effective_unit(main: UnitFile, dropins: Sequence[UnitFile] = ()) -> EffectiveUnit:
     """Merge ``main`` and its ``dropins`` (already in systemd's order) into the view networkd sees."""
-    with gc_paused():
-        return _merge(main, dropins)
+    return _merge(main, dropins)
 
 
 def _merge(main: UnitFile, dropins: Sequence[UnitFile]) -> EffectiveUnit:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from collections.abc import Callable
 
-from netdwg.allocation import gc_paused
 from netdwg.errors import ParseError, SecretsError, Span
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
 from netdwg.unitfile.effective import EffectiveSection, EffectiveUnit, Value
@@ -284,8 +283,7 @@ def peer_view(sec: EffectiveSection) -> WireGuardPeerView:
 
 
 def peer_views(eff: EffectiveUnit) -> tuple[WireGuardPeerView, ...]:
-    with gc_paused():  # 10,000 peers: tens of thousands of small acyclic objects
-        return tuple(peer_view(s) for s in eff.instances("WireGuardPeer"))
+    return tuple(peer_view(s) for s in eff.instances("WireGuardPeer"))
 
 
 def _list(sec: EffectiveSection | None, key: str) -> tuple[str, ...]:
@@ -389,8 +387,7 @@ def to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None = None, *,
     comment inside each ``[WireGuardPeer]`` (where netdwg's renderers write
     the peer's host name), for messages such as "remove peer spoke-3".
     """
-    with gc_paused():
-        return _to_wg_device(eff, read_secret, peer_names)
+    return _to_wg_device(eff, read_secret, peer_names)
 
 
 def _to_wg_device(eff: EffectiveUnit, read_secret: ReadSecret | None, peer_names: bool) -> WgDevice:
