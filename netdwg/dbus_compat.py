@@ -1,6 +1,6 @@
 """One import for D-Bus: dbus-fast (preferred) or dbus-next (Debian 12's python3-dbus-next).
 
-Both expose the same module-level API (platform-facts section 8): `aio.MessageBus`,
+Both expose the same module-level API: `aio.MessageBus`,
 `BusType`, `Message`, `MessageType`, `Variant`, `errors.DBusError`. Use named
 arguments and plain callbacks so dbus-next's arity check never bites.
 """

@@ -12,7 +12,7 @@ formatted only at the edge, netplan-style: ``file:line: severity: message``.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable  # not typing: importing it costs ~5 ms
+from collections.abc import Iterable  # not typing: every command would pay for importing it
 from dataclasses import dataclass
 
 # Exit codes shared by every command.

@@ -158,7 +158,7 @@ def pubkey(private: PrivateKey) -> PublicKey:
 def _derive_public(raw: bytes) -> PublicKey:
     # X25519 clamps internally, so an unclamped key (some tools write them) gives
     # the same public key as `wg pubkey`, which clamps too.
-    # Imported here: `netdwg apply` never derives a key and should not pay ~50 ms to load cryptography.
+    # Imported here: `netdwg apply` never derives a key and should not pay for loading cryptography.
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 

@@ -3,7 +3,7 @@ read them into `WgDevice` plus addresses and routes, write them back, and check
 them with netplan's own messages and file:line:col positions.
 
 What netplan.io 0.106 (Debian 12) accepts, checked with ``netplan generate
---root-dir`` (platform-facts section 5):
+--root-dir`` (tests/unit/test_netplan_generate.py runs it):
 
 - the private key is ``key: <base64 | /abs/path>`` or ``keys: {private: ...}``;
   a peer's ``keys: {public: <base64>, shared: <base64 | /abs/path>}``;

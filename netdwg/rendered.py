@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 
 # networkd runs as systemd-network: key-bearing files must be readable by that
 # group and by nobody else (0644 warns "too permissive", 0600 root:root gives
-# "Permission denied" on 252; platform-facts section 6).
+# "Permission denied" on 252).
 MODE_NETWORKD_SECRET = 0o640
 MODE_PUBLIC = 0o644
 MODE_PRIVATE = 0o600

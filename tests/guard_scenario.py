@@ -205,7 +205,7 @@ def build_roaming_lab(sb: Sandbox, join_office: bool = False, cafe_copies_office
     office's domain too (its prefix, router and DHCP server identifier are the office's anyway)."""
     inet, hubns, gwns, lan, devns, cafe, lapns = (sb.netns(n) for n in
                                                   ("inet", "hub", "gw", "lan", "dev", "cafe", "lap"))
-    # switches: bridges with fixed MACs (lab-recipe: else the MAC follows the lowest port)
+    # switches: bridges with fixed MACs (else the MAC follows the lowest port)
     for ns, mac in ((inet, "02:00:00:00:01:00"), (lan, "02:00:00:00:02:00")):
         ns.run(["sh", "-c", f"ip link add br0 type bridge && ip link set br0 address {mac} && ip link set br0 up"])
     for ns, port, ifname in ((hubns, "p-hub", "eth0"), (gwns, "p-gw", "wan0"), (lapns, "p-lap", "inet0")):

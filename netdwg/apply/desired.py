@@ -229,7 +229,7 @@ def sysctls_from_text(text: str, where: str = "<input>") -> list[tuple[str, str,
 
 
 def desired_from_topology(topology: Path, host: str) -> tuple[RenderedFile, ...]:
-    """Render one host's files from the topology (load, compile, render: the topology engineer's pipeline).
+    """Render one host's files from the topology (load, compile, render).
 
     Secrets are not generated here: a host applies what the topology's secrets
     store holds (`netdwg render` or `netdwg keys` completes it).

@@ -81,7 +81,7 @@ def run(args) -> int:
     from netdwg.topology.secrets import check_holds
 
     # Everything the user named is checked before missing secrets are generated and saved;
-    # the topology and the store are read once (a 10,000-host topology takes 0.3 s to load).
+    # the topology and the store are read once (loading is most of the time of a large topology).
     read_text_file(args.topology)  # a clear error for a directory, binary data, no permission
     check_output_dir(args.out)
     prepared = prepare_topology(args.topology, complete=False)

@@ -112,7 +112,7 @@ class UapiWg:
 
 class WgToolWg:
     """A kernel device through `wg` (wireguard-tools): `wg set` replaces AllowedIPs as
-    given, with no pyroute2 0.7/0.9 flag differences to get wrong (platform-facts 3)."""
+    given, with no pyroute2 0.7/0.9 flag differences to get wrong (netdwg.host.kernel_wg says which)."""
 
     def __init__(self, interface: str) -> None:
         self.interface = interface

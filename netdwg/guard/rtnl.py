@@ -141,7 +141,7 @@ class RtnlRoutes:
     def delete_route(self, route: Route, seen_present: bool = False) -> None:
         # The kernel treats metric 0 in a delete as "any metric": deleting an absent
         # metric-0 route would delete another metric's route on the same prefix and
-        # device (lab-recipe.md). Check first unless the events just showed it.
+        # device. Check first unless the events just showed it.
         if route.metric == 0 and not seen_present and not self.exists(route):
             return
         try:

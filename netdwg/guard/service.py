@@ -2,7 +2,7 @@
 and journald logging.
 
 systemd-python is optional (pip builds it from source only, and needs
-libsystemd-dev: platform-facts 7): without it we send the notify datagram over
+libsystemd-dev): without it we send the notify datagram over
 $NOTIFY_SOCKET ourselves and log to stderr, which journald captures anyway.
 """
 

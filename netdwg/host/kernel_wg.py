@@ -2,8 +2,8 @@
 
 pyroute2 0.7.2 (Debian 12) encodes the peer flags wrong (REMOVE_ME=0,
 REPLACE_ALLOWEDIPS=1, UPDATE_ONLY=2, so every update becomes "replace
-allowed-ips, create if missing"), while 0.9 sends 0 and *appends* allowed-ips
-(platform-facts section 3). So netdwg builds the set message itself with
+allowed-ips, create if missing"), while 0.9 sends 0 and *appends* allowed-ips.
+So netdwg builds the set message itself with
 pyroute2's `wgmsg` class and the kernel's own flag values from
 include/uapi/linux/wireguard.h, and only uses pyroute2 to transport it:
 the same bytes reach the kernel on both versions.

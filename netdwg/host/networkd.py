@@ -56,7 +56,7 @@ class NetworkdBus:
         return reply.body if reply is not None else []
 
     def _run(self, path, interface, member, signature="", body=None):
-        # Imported here, not at the top: asyncio (and ssl, logging) is ~40 ms that an
+        # Imported here, not at the top: asyncio (and ssl, logging) is a large import that an
         # apply changing only WireGuard peers never needs.
         import asyncio
 

@@ -1,6 +1,6 @@
 """The WireGuard userspace API (wireguard-go's /run/wireguard/IF.sock) as a `WgLink`.
 
-Protocol (platform-facts section 4): `get=1\\n\\n` or `set=1\\n` + key=value
+Protocol, as wireguard-go speaks it: `get=1\\n\\n` or `set=1\\n` + key=value
 lines + `\\n`; the answer ends with `errno=N\\n\\n`. Keys are lowercase hex.
 A set is not transactional (lines before an error stay applied), so apply
 sends one set per peer change and rolls back by re-reading the device.

@@ -7,7 +7,7 @@ dnsmasq.  networkd runs every roaming laptop's Ethernet, also on laptops whose
 tunnel is wg-quick's (`up.runs_networkd`).  Leaving: the LAN wire is deleted and the away uplink comes back.
 After each move the lab re-sets the hub peer's endpoint, as netdwg-guard does
 (wireguard-go keeps sending from the vanished source address otherwise, dead
-for ~15 s; lab-recipe.md).  Throughput to the LAN's test device is measured
+for ~15 s).  Throughput to the LAN's test device is measured
 with iperf3 before and after, and the route the kernel picks is reported.
 """
 

@@ -3,8 +3,8 @@
 A `Sandbox` creates network namespaces (``ip netns add``), veth pairs created
 directly inside them, and *nodes*: a long-lived holder process in a namespace
 with its own mount namespace, in which a private dbus-daemon, systemd-networkd
-252 and wireguard-go can run as on a real host (see
-/work/shared/docs/lab-recipe.md for why each mount is there).
+252 and wireguard-go can run as on a real host (the holder script below says
+why each mount is there).
 
 Safety: nothing here touches the root network namespace.  Everything created
 is written to a record file under ``/run/netdwg-lab/`` *before* it is created,
@@ -36,7 +36,7 @@ from netdwg.lab.record import (  # noqa: F401 (re-exported: the sandbox interfac
 
 NETWORKD = "/lib/systemd/systemd-networkd"
 
-# Per-namespace sysctls (lab-recipe.md): new namespaces inherit rp_filter from
+# Per-namespace sysctls: new namespaces inherit rp_filter from
 # the root namespace; br_netfilter is built in and would conntrack bridged
 # frames; routers that bounce wg0->wg0 must not send ICMP redirects.
 NETNS_SYSCTLS = (
@@ -199,7 +199,7 @@ class Node:
     def wg_quick_up(self, ifname: str, timeout: float = 60) -> subprocess.CompletedProcess:
         """`wg-quick up IF` in the node, wireguard-go as its userspace implementation.
 
-        wg-quick lets wireguard-go daemonize with an unknown PID (lab-recipe.md): the wrapper
+        wg-quick lets wireguard-go daemonize with an unknown PID: the wrapper
         runs it in the foreground, detached, and leaves its PID for the record.
         """
         wrapper = "/etc/netdwg/lab-wireguard-go"

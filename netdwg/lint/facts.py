@@ -1,7 +1,7 @@
 """What the lint rules derive from a topology: who peers with whom, who reaches what.
 
 Pure functions over `Topology`. The peer list mirrors what the compiler
-builds (topologies.md): a hub has one peer per spoke carrying the spoke's
+builds (netdwg.topology.compile): a hub has one peer per spoke carrying the spoke's
 VPN addresses and LANs; a spoke has one peer, the hub, carrying the pool
 and the LANs it reaches; a site pair's ends carry each other's LANs and the
 transfer network; without a hub, sites form a mesh.

@@ -3,7 +3,7 @@
 wg-quick routes every AllowedIPs prefix into the interface by itself. Where
 that is wrong (a peer's AllowedIPs cover the host's own LAN, or a route needs
 a metric or table), the file says `Table = off` and adds exactly the routes
-the host needs with PostUp (topologies.md, section 3); the kernel removes them
+the host needs with PostUp; the kernel removes them
 with the interface, so no PostDown is needed.
 
 A host that keeps its own private key gets no PrivateKey line; PostUp loads

@@ -3,7 +3,7 @@
 Pure: no disk, no host facts. Keys come from the `Secrets` value (or, for a
 host that keeps its own key, only its public key from the topology).
 
-What each role gets (topologies.md):
+What each role gets:
 - hub: one peer per spoke, AllowedIPs = the spoke's VPN addresses (/32, /128)
   plus its LANs, no Endpoint for spokes behind NAT; a route per spoke LAN;
   forwarding and no ICMP redirects (it forwards wg0 -> wg0); a forward
@@ -280,7 +280,7 @@ def _listen_port(ctx: CompileContext, host: Host) -> int | None:
 def _lan_route_prefix(lan: Lan, viewer: Host) -> IPNetwork:
     """What a spoke routes for a LAN: the LAN, or the covering prefix when the LAN says widen.
 
-    Widening (topologies.md section 4) lets a roaming laptop sitting on that
+    Widening lets a roaming laptop sitting on that
     very LAN prefer the LAN's more specific connected route.
     """
     if viewer.role is Role.ROAMING and lan.guard_action is GuardAction.WIDEN and lan.widen_to is not None:

@@ -1,4 +1,4 @@
-"""The rendered `table inet netdwg` does what topologies.md promises, with real packets:
+"""The rendered `table inet netdwg` does what docs/topology.md promises, with real packets:
 on site gateway oslo (allow = ana, ben; return_path = masquerade) a listed VPN client can
 reach the LAN, the hub and an unlisted site cannot open connections, replies to
 connections the LAN opened always pass, and MASQUERADE lets a LAN host with no route

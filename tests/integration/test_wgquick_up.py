@@ -2,8 +2,8 @@
 
 wg-quick runs in a throwaway network namespace and a private mount namespace
 (tmpfs on /run, so wireguard-go's UAPI socket is private); without the kernel
-module it falls back to wireguard-go, started by a wrapper that records its PID
-(lab-recipe.md). We then read the device back with `wg showconf` and `ip`, and
+module it falls back to wireguard-go, started by a wrapper that records its PID.
+We then read the device back with `wg showconf` and `ip`, and
 compare it with `load_wgquick` of the same file.
 """
 

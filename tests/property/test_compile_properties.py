@@ -1,5 +1,5 @@
 """Hypothesis: on random hub-and-spoke topologies the compiler keeps the promises of
-topologies.md, and every renderer's output reads back with its format's parser."""
+netdwg/topology/compile.py, and every renderer's output reads back with its format's parser."""
 
 from __future__ import annotations
 

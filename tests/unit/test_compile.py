@@ -1,4 +1,4 @@
-"""The compiler: what each role gets (topologies.md), on the golden scenarios and on small
+"""The compiler: what each role gets (netdwg/topology/compile.py), on the golden scenarios and on small
 topologies written for one rule each."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from netdwg.wireguard import Endpoint, WgPeer
 
 
 def answer(private, public, psk):
-    # As wireguard-go 0.0.20220316 prints it (platform-facts section 4).
+    # As wireguard-go 0.0.20220316 prints it.
     return (f"private_key={private.reveal_hex()}\nlisten_port=51820\n"
             f"public_key={public.hex}\npreshared_key={psk.reveal_hex()}\nprotocol_version=1\n"
             "endpoint=[2001:db8::7]:40001\nlast_handshake_time_sec=1800000000\nlast_handshake_time_nsec=500000000\n"

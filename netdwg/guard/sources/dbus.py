@@ -28,7 +28,7 @@ from typing import Callable
 from netdwg.guard.observed import Lease, LeaseGone, LeaseSeen
 
 try:
-    from netdwg import dbus_compat as _compat  # the apply engineer's shim, when present
+    from netdwg import dbus_compat as _compat  # dbus-fast or dbus-next, whichever is installed
 
     dbus = _compat.dbus
 except (ImportError, AttributeError):

@@ -2,7 +2,7 @@
 
 On networkd 252 a renewal, or a new lease with the same address (another
 router, another DNS domain), emits no D-Bus signal at all; only
-/run/systemd/netif/leases/<ifindex> is rewritten (platform-facts 1). The file
+/run/systemd/netif/leases/<ifindex> is rewritten. The file
 says "Do not parse" — we read only the few keys that have kept their names
 since v219 and accept their absence.
 """
