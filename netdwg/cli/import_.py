@@ -55,6 +55,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from netdwg.cli._common import read_local_key, this_host_name
     from netdwg.lint import run_lint
     from netdwg.topology.compile import compile_topology
     from netdwg.apply.writes import save_secrets, write_topology
@@ -71,7 +72,7 @@ def run(args) -> int:
         path = parse_spec(spec)[1]
         if path.is_dir() and not any(p.is_file() for p in path.rglob("*")):
             raise NetdwgError(f"{path}: an empty directory", fix="name a host's tree (HOST/etc/...) or its files")
-    hosts = read_hosts(args.inputs)
+    hosts = read_hosts(args.inputs, this_host_name(), read_local_key)
     if not hosts:
         raise NetdwgError("no host files given", fix="name each host's files or tree, e.g. relay/ oslo/")
     for host in hosts:

@@ -84,11 +84,11 @@ def errors(diagnostics: Iterable[Diagnostic]) -> Iterator[Diagnostic]:
     return (d for d in diagnostics if d.severity is Severity.ERROR)
 
 
-def check_files(paths, permissions: bool = True) -> tuple[Diagnostic, ...]:
+def check_files(paths, permissions: bool = True, read_local=None) -> tuple[Diagnostic, ...]:
     """Cross-file checks of existing host files (see `netdwg.lint.files`)."""
     from netdwg.lint.files import check_files as _check_files
 
-    return _check_files(paths, permissions)
+    return _check_files(paths, permissions, read_local)
 
 
 __all__ = ["run_lint", "check_files", "RULES", "errors"]

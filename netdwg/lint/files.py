@@ -19,7 +19,7 @@ from pathlib import Path
 
 from netdwg.errors import Diagnostic, NetdwgError, Severity, Span
 from netdwg.keys import PublicKey, pubkey
-from netdwg.topology.importer_files import ReadInterface, read_host
+from netdwg.topology.importer_files import LocalReader, ReadInterface, read_host
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,15 +39,16 @@ class _End:
         return Span(self.path)
 
 
-def check_files(paths, permissions: bool = True) -> tuple[Diagnostic, ...]:
-    """Cross-file findings; `permissions=False` leaves NDW032 to a per-file checker that already warns."""
+def check_files(paths, permissions: bool = True, read_local: LocalReader | None = None) -> tuple[Diagnostic, ...]:
+    """Cross-file findings; `permissions=False` leaves NDW032 to a per-file checker that already warns.
+    `read_local`: reads key files the host files name at their paths on this machine (not read without it)."""
     found: list[Diagnostic] = []
     ends: list[_End] = []
     for path in map(Path, paths):
         if not path.is_file():
             continue
         try:
-            host = read_host(str(path), [path])
+            host = read_host(str(path), [path], read_local)
         except (NetdwgError, OSError):
             continue  # the per-file checks report why it does not parse
         for exposed in host.exposed if permissions else ():

@@ -8,6 +8,10 @@ and `.network`, wg-quick `.conf`, netplan YAML, and netdwg's own
 `PrivateKeyFile=`, `PresharedKeyFile=` or netplan's `key:` are read under the
 host's root when the input is a tree (`HOST/etc/...`); a key file that
 cannot be read leaves that key unknown (the host then keeps its own key).
+
+This machine's state is not read here: the caller passes its host name (for
+files under this machine's own /etc) and, to look for key files at their
+absolute paths on this machine, a reader (`read_local`).
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ import ipaddress
 import os
 import re
 import shlex
-import socket
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -27,6 +31,8 @@ from netdwg.topology.guard_config import GuardSite, parse_guard_config
 from netdwg.topology.model import Backend
 from netdwg.values import MAX_FILE_BYTES, check_file, control_diagnostics, read_limited
 from netdwg.wireguard import IPInterface, IPNetwork, WgDevice, WgPeer
+
+LocalReader = Callable[[PurePosixPath], "str | None"]  # a key file on this machine, by absolute path
 
 _NUMBERED = re.compile(r"^\d+-")
 _SECRET_LINE = re.compile(r"^\s*(PrivateKey|PresharedKey)\s*=\s*\S|^\s*(key|shared)\s*:\s*[A-Za-z0-9+/]{42,43}=",
@@ -80,14 +86,18 @@ def parse_spec(spec: str) -> tuple[str | None, Path]:
     return None, Path(spec)
 
 
-def host_name_for(path: Path) -> str:
-    """A host's name from a file's place: the directory above `etc/`, else the file's stem."""
+def host_name_for(path: Path, this_host: str | None = None) -> str:
+    """A host's name from a file's place: the directory above `etc/` (`this_host` for this
+    machine's own /etc), else the file's stem."""
     parts = path.resolve().parts if path.exists() else path.parts
     if "etc" in parts[1:]:
         index = len(parts) - 1 - list(reversed(parts)).index("etc")
         if index > 1:
             return parts[index - 1]
-        return socket.gethostname().split(".")[0]  # this machine's own /etc
+        if not this_host:
+            raise NetdwgError(f"{path}: a file of this machine's /etc, and no host name for it",
+                              fix=f"name the host: HOST={path}")
+        return this_host
     if path.parent.name.endswith(".netdev.d"):  # a drop-in belongs to its .netdev's host
         path = path.parent.with_name(path.parent.name[: -len(".d")])
     return _NUMBERED.sub("", path.name.split(".")[0]) or path.name
@@ -101,8 +111,12 @@ def _host_root(path: Path) -> Path | None:
     return None
 
 
-def read_hosts(specs) -> tuple[HostFiles, ...]:
-    """Group the given files and trees by host and read each host's files."""
+def read_hosts(specs, this_host: str | None = None, read_local: LocalReader | None = None) -> tuple[HostFiles, ...]:
+    """Group the given files and trees by host and read each host's files.
+
+    `this_host`: the name of the machine whose own /etc files are given; `read_local(path)`:
+    a key file's text at its absolute path on this machine, or None (not read without it).
+    """
     groups: dict[str, list[Path]] = {}
     for spec in specs:
         name, path = parse_spec(str(spec))
@@ -112,11 +126,11 @@ def read_hosts(specs) -> tuple[HostFiles, ...]:
             files = sorted(p for p in path.rglob("*") if p.is_file())
             groups.setdefault(name or path.resolve().name, []).extend(files)
         else:
-            groups.setdefault(name or host_name_for(path), []).append(path)
-    return tuple(read_host(name, files) for name, files in groups.items())
+            groups.setdefault(name or host_name_for(path, this_host), []).append(path)
+    return tuple(read_host(name, files, read_local) for name, files in groups.items())
 
 
-def read_host(name: str, files: list[Path]) -> HostFiles:
+def read_host(name: str, files: list[Path], read_local: LocalReader | None = None) -> HostFiles:
     netdevs, networks, ignored, exposed = [], [], [], []
     interfaces: list[ReadInterface] = []
     host = HostFiles(name)
@@ -132,12 +146,12 @@ def read_host(name: str, files: list[Path]) -> HostFiles:
         elif suffix == ".conf" and path.parent.name.endswith(".netdev.d"):
             continue  # read with its .netdev
         elif suffix == ".conf" and re.search(r"^\s*\[Interface\]", text, re.MULTILINE | re.IGNORECASE):
-            iface, commands = _read_wgquick(path, text)
+            iface, commands = _read_wgquick(path, text, read_local)
             interfaces.append(iface)
             host = replace(host, masquerade=host.masquerade + _command_masquerades(commands),
                            link_addresses=host.link_addresses + _command_addresses(commands))
         elif suffix in (".yaml", ".yml"):
-            interfaces += _read_netplan(path, text)
+            interfaces += _read_netplan(path, text, read_local)
             host = replace(host, link_addresses=host.link_addresses + _netplan_link_addresses(text))
         elif path.name.endswith(".nft"):
             host = replace(host, masquerade=host.masquerade + _masquerades(text), allow=host.allow + _allows(text))
@@ -152,7 +166,7 @@ def read_host(name: str, files: list[Path]) -> HostFiles:
         for match_name, view in _read_network(path):
             network_by_name.setdefault(match_name, view)
     for path in netdevs:
-        interfaces.append(_read_netdev(path, network_by_name))
+        interfaces.append(_read_netdev(path, network_by_name, read_local))
     wireguard = {i.name for i in interfaces}
     for link, facts in network_by_name.items():
         if link in wireguard:
@@ -184,24 +198,23 @@ def _world_readable(path: Path) -> bool:
     return bool(path.stat().st_mode & stat.S_IROTH)
 
 
-def _key_reader(source: Path):
-    """read_secret(path, span) for key files: under the host's root when the input is a tree."""
+def _key_reader(source: Path, read_local: LocalReader | None):
+    """read_secret(path, span) for key files: under the host's root when the input is a tree,
+    then at the absolute path on this machine when the caller gave `read_local`."""
     root = _host_root(source)
 
     def read(path: PurePosixPath, span: Span | None = None) -> str | None:
-        candidates = [root / str(path).lstrip("/")] if root else []
-        candidates.append(Path(path))
-        for candidate in candidates:
+        if root is not None:
             try:
-                return read_limited(candidate, MAX_FILE_BYTES, "a key file").decode("ascii").strip()
+                return read_limited(root / str(path).lstrip("/"), MAX_FILE_BYTES, "a key file").decode("ascii").strip()
             except (OSError, UnicodeDecodeError):
-                continue
-        return None
+                pass
+        return read_local(path) if read_local is not None else None
 
     return read
 
 
-def _read_netdev(path: Path, networks: dict) -> ReadInterface:
+def _read_netdev(path: Path, networks: dict, read_local: LocalReader | None) -> ReadInterface:
     from netdwg.unitfile import effective_unit, parse_unit
     from netdwg.unitfile.views import netdev_view, peer_views, wireguard_view
 
@@ -210,7 +223,7 @@ def _read_netdev(path: Path, networks: dict) -> ReadInterface:
         if dropin_dir.is_dir() else []
     eff = effective_unit(parse_unit(_read_text(path), str(path)), dropins)
     netdev, wg = netdev_view(eff), wireguard_view(eff)
-    read = _key_reader(path)
+    read = _key_reader(path, read_local)
     private = wg.private_key
     if private is None and wg.private_key_file is not None:
         private = _parse_key(PrivateKey, read(wg.private_key_file))
@@ -262,7 +275,7 @@ def _read_network(path: Path):
         yield name, facts
 
 
-def _read_wgquick(path: Path, text: str) -> tuple[ReadInterface, tuple[str, ...]]:
+def _read_wgquick(path: Path, text: str, read_local: LocalReader | None) -> tuple[ReadInterface, tuple[str, ...]]:
     """The interface, and its PreUp/PostUp commands (they may add a MASQUERADE or a LAN address)."""
     from netdwg.wgquick import load_wgquick
 
@@ -270,7 +283,7 @@ def _read_wgquick(path: Path, text: str) -> tuple[ReadInterface, tuple[str, ...]
     device = config.device if config.device.name else replace(config.device, name=path.stem)
     settings = config.settings
     key_file, psk_files = _command_key_files(settings.pre_up + settings.post_up, device.name)
-    read = _key_reader(path)
+    read = _key_reader(path, read_local)
     if device.private_key is None and key_file is not None:
         device = replace(device, private_key=_parse_key(PrivateKey, read(key_file)))
     unknown = set()
@@ -403,10 +416,10 @@ def _netplan_link_addresses(text: str):
     return tuple(out)
 
 
-def _read_netplan(path: Path, text: str) -> list[ReadInterface]:
+def _read_netplan(path: Path, text: str, read_local: LocalReader | None) -> list[ReadInterface]:
     from netdwg.netplan import load_netplan
 
-    read = _key_reader(path)
+    read = _key_reader(path, read_local)
     out = []
     for tunnel in load_netplan(text, str(path)):
         device = tunnel.device

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from netdwg.cli import main
-from netdwg.errors import ConfigError
+from netdwg.errors import ConfigError, NetdwgError
 from netdwg.render import render_host
 from netdwg.topology import load_topology, parse_topology
 from netdwg.topology.compile import compile_topology
@@ -211,12 +211,14 @@ PersistentKeepalive=25
 
 
 def test_host_names_from_paths():
-    import socket
-
     from netdwg.topology.importer_files import host_name_for, parse_spec
 
     assert host_name_for(Path("/srv/backup/oslo/etc/systemd/network/50-wg0.netdev")) == "oslo"
-    assert host_name_for(Path("/etc/systemd/network/50-wg0.netdev")) == socket.gethostname().split(".")[0]
+    # this machine's own /etc: the caller (netdwg import) says which host that is
+    assert host_name_for(Path("/etc/systemd/network/50-wg0.netdev"), "thishost") == "thishost"
+    with pytest.raises(NetdwgError, match="no host name") as err:
+        host_name_for(Path("/etc/systemd/network/50-wg0.netdev"))
+    assert err.value.fix == "name the host: HOST=/etc/systemd/network/50-wg0.netdev"
     assert host_name_for(Path("phones/ben.conf")) == "ben"
     assert host_name_for(Path("30-relay-wg.netdev")) == "relay-wg"
     assert host_name_for(Path("30-relay-wg.netdev.d/50-contractor.conf")) == "relay-wg"  # with its .netdev
@@ -240,3 +242,28 @@ def test_rerendering_the_import_gives_the_golden_files_byte_for_byte(scenario):
     assert sorted(rendered) == sorted(expected)
     for path, text in expected.items():
         assert rendered[path] == text, path
+
+
+def test_key_files_on_this_machine_are_read_only_through_the_callers_reader(tmp_path):
+    """The importer reads the files it is given; a key file named at an absolute path outside
+    them is this machine's, read only by the reader the caller passes (netdwg import does)."""
+    from pathlib import PurePosixPath
+
+    from netdwg.keys import genkey
+
+    key = genkey()
+    key_file = tmp_path / "wg0.key"
+    key_file.write_text(key.reveal_base64() + "\n")
+    conf = tmp_path / "laptop.conf"
+    conf.write_text(f"[Interface]\nAddress = 10.99.0.4/32\nPostUp = wg set %i private-key {key_file}\n\n"
+                    f"[Peer]\nPublicKey = {genkey().public_key().base64}\nAllowedIPs = 10.99.0.0/24\n")
+    [alone] = read_hosts([str(conf)])
+    assert alone.interfaces[0].device.private_key is None
+    asked = []
+
+    def read_local(path):
+        asked.append(path)
+        return key_file.read_text().strip()
+
+    [host] = read_hosts([str(conf)], read_local=read_local)
+    assert host.interfaces[0].device.private_key == key and asked == [PurePosixPath(key_file)]
