@@ -2,7 +2,7 @@
 identifier, router address and MAC and DNS domain (and even runs an sshd on the office server's
 address) keeps the tunnel; the real office is trusted once its sshd proves the pinned host key.
 A site with passive facts only stays unverified. Real networkd 252, dnsmasq, wireguard-go, sshd and
-the guard process (netdwg/guard/scenario.py draws the world)."""
+the guard process (tests/guard_scenario.py draws the world)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import time
 
 import pytest
 
-from netdwg.guard.config import Action, Fingerprint, SshHostKey, Trust
-from netdwg.guard.scenario import (DEVICE, OFFICE_MAC, OFFICE_ROUTER, REPO, build_roaming_lab, ping)
+from guard_scenario import (DEVICE, OFFICE_MAC, OFFICE_ROUTER, REPO, build_roaming_lab, ping)
 from netdwg.lab.sandbox import Sandbox, wait_until
+from netdwg.topology.guard_config import Action, Fingerprint, SshHostKey, Trust
 
 pytestmark = pytest.mark.root
 OFFICE_FACTS = Fingerprint(dhcp_servers=(OFFICE_ROUTER,), routers=(OFFICE_ROUTER,), router_macs=(OFFICE_MAC,),

@@ -13,11 +13,11 @@ import ipaddress
 
 from hypothesis import assume, given, settings, strategies as st
 
-from netdwg.guard.config import Action, Fingerprint, GuardConfig, GuardSite, SshHostKey, TlsPin, Trust
 from netdwg.guard.observed import (Address, AddressAdded, Lease, LeaseSeen, Neighbour, NeighbourSeen, Observed,
                                    Proof, ProofSeen, Route, RouteAdded, RTPROT_KERNEL, Snapshot, fold)
 from netdwg.guard.policy import DeleteRoute, SwapAllowedIps, Verdict, decide
 from netdwg.keys import PublicKey
+from netdwg.topology.guard_config import Action, Fingerprint, GuardConfig, GuardSite, SshHostKey, TlsPin, Trust
 
 HUB = PublicKey(bytes(32))
 OFFICE = ipaddress.ip_network("172.20.10.0/24")

@@ -9,12 +9,12 @@ from dataclasses import replace
 import pytest
 
 from netdwg.errors import NetdwgError
-from netdwg.guard.config import (Action, Fingerprint, GuardConfig, GuardSite, SshHostKey, TlsPin, Trust,
-                                 parse_guard_config, render_guard_config)
 from netdwg.guard.observed import (Address, AddressAdded, Lease, LeaseSeen, Neighbour, NeighbourSeen, Observed,
                                    Proof, ProofSeen, Route, RouteAdded, RTPROT_KERNEL, Snapshot, fold)
 from netdwg.guard.policy import AddRoute, DeleteRoute, Probe, Prove, Verdict, decide
 from netdwg.keys import genkey
+from netdwg.topology.guard_config import (Action, Fingerprint, GuardConfig, GuardSite, SshHostKey, TlsPin, Trust,
+                                          parse_guard_config, render_guard_config)
 
 ip = ipaddress.ip_address
 HUB = genkey().public_key()

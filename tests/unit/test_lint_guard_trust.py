@@ -81,7 +81,7 @@ def test_silent_without_a_guard_on_that_site(ana):
 
 
 def test_the_topology_key_reaches_the_guard_conf():
-    from netdwg.guard.config import Trust
+    from netdwg.topology.guard_config import Trust
     from netdwg.topology.compile import compile_topology
     from netdwg.topology.secrets import Secrets, complete_secrets
 
