@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from netdwg.unitfile import UnitFile, effective_unit, parse_unit, set_peer_allowed_ips, to_wg_device  # noqa: E402
+from netdwg.unitfile import UnitBuilder, effective_unit, parse_unit, set_peer_allowed_ips, to_wg_device  # noqa: E402
 
 PEERS = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 RUNS = 5
@@ -26,7 +26,7 @@ TARGET = 0.5
 
 
 def make_netdev(peers: int) -> tuple[str, list[str]]:
-    builder = (UnitFile.new("/etc/systemd/network/50-hub.netdev")
+    builder = (UnitBuilder("/etc/systemd/network/50-hub.netdev")
                .comment("Benchmark hub: one peer per spoke.")
                .add_section("NetDev").append("Name", "wg-bench").append("Kind", "wireguard")
                .add_section("WireGuard").append("PrivateKey", base64.b64encode(os.urandom(32)).decode())

@@ -11,7 +11,7 @@ Reading and writing, byte for byte
     Assignment(key, value, raw, nlines) | Comment | Blank | Invalid     the nodes; `raw` is the exact source text
 
 Building new files (renderers): same nodes, same formatter
-    UnitFile.new(path="") -> UnitBuilder
+    UnitBuilder(path="")   (netdwg.unitfile.builder; it builds the syntax tree's nodes)
         .comment(text) .blank() .add_section(name, comment="") .append(key, value, sep=",") .extend(pairs)
         .build() -> UnitFile   .format() -> str
     Values: bool -> yes/no, int, str, ipaddress objects, PublicKey, PrivateKey/PresharedKey (revealed:

@@ -1,6 +1,6 @@
 """Writing new unit files: the builder renderers use, sharing the parser's node types.
 
-    unit = (UnitFile.new("/etc/systemd/network/50-wg0.netdev")
+    unit = (UnitBuilder("/etc/systemd/network/50-wg0.netdev")
             .comment("Managed by netdwg: edit the topology, not this file.")
             .add_section("NetDev").append("Name", "wg0").append("Kind", "wireguard")
             .add_section("WireGuard").append("PrivateKeyFile", "/etc/systemd/network/50-wg0.key")

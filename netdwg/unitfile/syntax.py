@@ -207,13 +207,6 @@ class UnitFile:
     def span(self, line: int) -> Span:
         return Span(self.path, line)
 
-    @classmethod
-    def new(cls, path: str = "") -> "UnitBuilder":
-        """Start writing a new file: ``UnitFile.new().add_section("NetDev").append("Name", "wg0")``."""
-        from netdwg.unitfile.builder import UnitBuilder
-
-        return UnitBuilder(path)
-
 
 def format_unit(unit: UnitFile) -> str:
     """The exact text of ``unit``: the concatenation of every node's ``raw``."""

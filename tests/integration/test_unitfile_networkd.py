@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from netdwg.keys import genkey, genpsk
-from netdwg.unitfile import (UnitFile, add_peer, address_views, check_effective, check_unit, effective_unit,
+from netdwg.unitfile import (UnitBuilder, add_peer, address_views, check_effective, check_unit, effective_unit,
                              load_effective, locate_unit,
                              network_view, parse_unit, remove_peer, route_views, set_peer_allowed_ips, set_value)
 from netdwg.wireguard import Endpoint, WgPeer
@@ -93,7 +93,7 @@ def _write(node, path: str, text: str, mode: int = 0o640) -> None:
 def _built_files() -> dict[str, str]:
     """Files written the way renderers write them: the builder, then edits of them."""
     hub_key = genkey()
-    netdev = (UnitFile.new(f"{NETDIR}/50-ndwhub.netdev").comment("Managed by netdwg")
+    netdev = (UnitBuilder(f"{NETDIR}/50-ndwhub.netdev").comment("Managed by netdwg")
               .add_section("NetDev").append("Name", "ndwhub").append("Kind", "wireguard").append("MTUBytes", 1380)
               .add_section("WireGuard").append("PrivateKey", hub_key).append("ListenPort", 51820)
               .append("FirewallMark", 0x51).append("RouteTable", "off"))
@@ -111,7 +111,7 @@ def _built_files() -> dict[str, str]:
     edited = set_peer_allowed_ips(edited, first, ["10.99.0.2/32", "fd99:1::2/128"])
     edited = remove_peer(edited, hub.sections[3].last("PublicKey").value)
     edited = set_value(edited, "WireGuard", "ListenPort", 51821)
-    network = (UnitFile.new(f"{NETDIR}/50-ndwhub.network")
+    network = (UnitBuilder(f"{NETDIR}/50-ndwhub.network")
                .add_section("Match").append("Name", "ndwhub")
                .add_section("Network").append("Address", ipaddress.ip_interface("10.99.0.1/16"))
                .append("Address", ipaddress.ip_interface("fd99:1::1/64")).append("IPForward", "yes")

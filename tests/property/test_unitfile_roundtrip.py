@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from netdwg.errors import ParseError
-from netdwg.unitfile import Assignment, UnitFile, effective_unit, format_unit, parse_unit
+from netdwg.unitfile import Assignment, UnitBuilder, effective_unit, format_unit, parse_unit
 from netdwg.unitfile.syntax import _parse_lines, split_lines
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -134,7 +134,7 @@ _sections = st.lists(st.tuples(_name, st.one_of(st.just(""), _comment),
 @SETTINGS
 @given(st.one_of(st.just(""), _comment), _sections)
 def test_built_models_read_back_equal(header, sections):
-    builder = UnitFile.new("m.netdev")
+    builder = UnitBuilder("m.netdev")
     if header:
         builder.comment(header)
     for name, comment, pairs in sections:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from netdwg.errors import ParseError
-from netdwg.unitfile import Assignment, Blank, Comment, Invalid, UnitFile, format_unit, load_unit, parse_unit
+from netdwg.unitfile import Assignment, Blank, Comment, Invalid, UnitBuilder, format_unit, load_unit, parse_unit
 from netdwg.unitfile.syntax import LONG_LINE_MAX, ends_inside_continuation
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "networkd"
@@ -173,7 +173,7 @@ def test_file_cut_inside_a_continuation_is_accepted_and_flagged():
 
 
 def test_builder_output_reads_back_identically():
-    unit = (UnitFile.new("x.netdev").comment("Managed by netdwg")
+    unit = (UnitBuilder("x.netdev").comment("Managed by netdwg")
             .add_section("NetDev").append("Name", "wg0").append("Kind", "wireguard")
             .add_section("WireGuardPeer", comment="peer oslo").append("AllowedIPs", ["10.0.0.1/32", "fd00::1/128"])
             .append("PersistentKeepalive", 25).append("RouteTable", "off")
@@ -187,12 +187,12 @@ def test_builder_output_reads_back_identically():
 @pytest.mark.parametrize("value", ["two\nlines", " padded", "ends in backslash\\", "x\x00"])
 def test_builder_refuses_values_systemd_would_read_differently(value):
     with pytest.raises(ValueError):
-        UnitFile.new().add_section("Network").append("Description", value)
+        UnitBuilder().add_section("Network").append("Description", value)
 
 
 def test_builder_needs_a_section_first():
     with pytest.raises(ValueError):
-        UnitFile.new().append("Name", "wg0")
+        UnitBuilder().append("Name", "wg0")
 
 
 def test_the_line_limit_counts_bytes_like_systemd():
