@@ -9,7 +9,8 @@ import argparse
 import json
 from pathlib import Path
 
-from netdwg.cli._common import add_topology_argument, prepare_topology, unknown_host
+from netdwg.cli._common import prepare_topology
+from netdwg.topology.inputs import add_topology_argument, unknown_host
 
 DESCRIPTION = """\
 Write the secrets store host HOST needs to lint, render --host, plan and
