@@ -219,7 +219,7 @@ def assert_reads_back(host, file, rendered, key_files: bool) -> None:
     elif name.endswith(".nft"):
         _nft(host, file.text)
     elif name == "guard.conf":
-        from netdwg.guard.config import parse_guard_config
+        from netdwg.topology.guard_config import parse_guard_config
 
         assert parse_guard_config(file.text) == host.guard
     elif name == "lan-router-routes.txt":
@@ -428,7 +428,7 @@ def test_nft_refuses_what_would_change_the_ruleset(value):
 @given(hostile_text, hostile_text)
 @settings(max_examples=300, deadline=None)
 def test_guard_conf_values_and_site_names_read_back_as_written(value, name):
-    from netdwg.guard.config import _split_sections, guard_line, guard_section
+    from netdwg.topology.guard_config import _split_sections, guard_line, guard_section
 
     try:
         lines = ["[guard]", guard_line("interface", value), guard_section(name), guard_line("dns_domain", value)]
