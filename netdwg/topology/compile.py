@@ -34,6 +34,7 @@ from types import MappingProxyType
 from typing import Iterable, Mapping
 
 from netdwg.keys import PublicKey
+from netdwg.topology.guard_config import Action, Fingerprint, GuardConfig, GuardSite, SshHostKey, TlsPin, Trust
 from netdwg.topology.hostconfig import (
     KEY_DIR, Firewall, ForwardAllow, HostConfig, Masquerade, ReturnRoute, Route, Sysctl, WgInterface,
 )
@@ -280,8 +281,7 @@ def _listen_port(ctx: CompileContext, host: Host) -> int | None:
 def _lan_route_prefix(lan: Lan, viewer: Host) -> IPNetwork:
     """What a spoke routes for a LAN: the LAN, or the covering prefix when the LAN says widen.
 
-    Widening lets a roaming laptop sitting on that
-    very LAN prefer the LAN's more specific connected route.
+    Widening lets a roaming laptop sitting on that very LAN prefer the LAN's more specific connected route.
     """
     if viewer.role is Role.ROAMING and lan.guard_action is GuardAction.WIDEN and lan.widen_to is not None:
         return lan.widen_to
@@ -467,17 +467,11 @@ def _return_routes(host: Host, interfaces: list[WgInterface]) -> tuple[ReturnRou
     return tuple(dict.fromkeys(out))
 
 
-def _guard(ctx: CompileContext, host: Host, iface: WgInterface | None):
-    """The roaming guard's configuration (guard = yes on a Linux laptop): one site per reached LAN.
-
-    The guard package is imported here, not at the top: only guarded laptops need it.
-    """
+def _guard(ctx: CompileContext, host: Host, iface: WgInterface | None) -> GuardConfig | None:
+    """The roaming guard's configuration (guard = yes on a Linux laptop): one site per reached LAN."""
     hub = ctx.hub
     if host.role is not Role.ROAMING or not host.guard or iface is None or hub is None:
         return None
-    from netdwg.topology.guard_config import (  # noqa: PLC0415
-        Action, Fingerprint, GuardConfig, GuardSite, SshHostKey, TlsPin, Trust)
-
     hub_key = ctx.public_key(hub.name)
     sites: list[GuardSite] = []
     for owner in ctx.lan_owners:
