@@ -249,3 +249,18 @@ def test_a_store_that_is_not_utf8_is_an_error_not_a_traceback(tmp_path):
     with pytest.raises(SecretsError) as err:
         load_secrets(store)
     assert err.value.span.line == 2
+
+
+@pytest.mark.parametrize("values", [{"name": '"""harbor\nPostUp = touch /tmp/ndw-pwned"""'},
+                                    {"lan_interface": '"""eth1\n\t\taccept"""'},
+                                    {"domain": '"""oslo.example.com\nrequire = nothing"""'},
+                                    {"interface": "../../../x"}])
+def test_render_writes_nothing_for_an_attack(tmp_path, capsys, values):
+    path = tmp_path / "net.conf"
+    path.write_text(topology(**values))
+    out = tmp_path / "out"
+    assert main(["render", "-t", str(path), "--out", str(out), "--force"]) == 2  # not even with --force
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "fix:" in err and f"{path}:" in err
+    assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))
+    assert not any(p.is_file() for p in tmp_path.parent.glob("x*"))
