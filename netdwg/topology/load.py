@@ -21,8 +21,9 @@ from netdwg.keys import PublicKey
 from netdwg.topology.model import (
     Backend, GuardAction, GuardTrust, Host, Lan, Network, ReturnPath, Role, SiteFingerprint, SitePair, Topology,
 )
-from netdwg.values import (MAX_TOPOLOGY_BYTES, ValueRefused, check_dns_name, check_file, check_host,
-                           check_interface, check_name, check_text, read_limited, value_diagnostic)
+from netdwg.values import (MAX_NAME_CHARS, MAX_TOPOLOGY_BYTES, ValueRefused, check_dns_name, check_file, check_host,
+                           check_interface, check_name, check_text, control_character, read_limited, shown,
+                           value_diagnostic)
 from netdwg.topology.spec import KNOWN_KEYS, checker, scan_lines
 from netdwg.wireguard import Endpoint
 
@@ -169,14 +170,17 @@ def _check_written(tree, out: _Collector) -> None:
     for base, section in stack:
         for key, value in dict.items(section):
             where = (*base, key)
-            items = [key] if isinstance(value, dict) else value if isinstance(value, list) else [value]
-            for item in items:
+            is_section = isinstance(value, dict)
+            items = [] if is_section else value if isinstance(value, list) else [value]
+            named = key if control_character(key) < 0 and len(key) <= MAX_NAME_CHARS else shown(key)
+            for item, what in [(key, "section name" if is_section else "key name"), *((v, named) for v in items)]:
                 if isinstance(item, str):
                     try:
-                        check_text(item, "section name" if isinstance(value, dict) else key)
+                        check_text(item, what)
                     except ValueRefused as err:
                         out.diagnostics.append(value_diagnostic(err, out.span(*where), _subject(base)))
-            if isinstance(value, dict):
+                        break  # one finding per key: a bad name is not quoted again with its value
+            if is_section:
                 stack.append((where, value))
     if out.diagnostics:
         raise ConfigError(f"{out.path}: invalid topology", tuple(out.diagnostics))

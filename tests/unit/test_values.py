@@ -264,3 +264,9 @@ def test_render_writes_nothing_for_an_attack(tmp_path, capsys, values):
     assert "Traceback" not in err and "fix:" in err and f"{path}:" in err
     assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))
     assert not any(p.is_file() for p in tmp_path.parent.glob("x*"))
+
+
+def test_a_key_name_with_an_escape_sequence_is_refused_shown_escaped():
+    found = problems(topology().replace("  guard = yes\n", '  guard = yes\n  "\x1b[2Jrole" = hub\n'))
+    assert [(line, code) for line, code, _, _ in found] == [(25, "NDW004")]
+    assert "\x1b" not in found[0][2] and "\\x1b" in found[0][2]
