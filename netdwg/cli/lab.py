@@ -56,9 +56,13 @@ def register(subparsers) -> None:
     up = verbs.add_parser("up", help="build the lab of a topology", formatter_class=fmt,
                           description="Build the lab: namespaces, internet, NATs, LANs, DHCP; "
                                       "configure every host (netdwg apply inside it).",
-                          epilog="example:\n  netdwg lab up examples/harbor.conf")
+                          epilog="examples:\n  netdwg lab up examples/harbor.conf\n"
+                                 "  netdwg lab up --networkd 257 examples/harbor.conf")
     up.add_argument("topology", help="the topology file")
     up.add_argument("--quiet", action="store_true", help="no progress lines")
+    up.add_argument("--networkd", type=int, choices=(252, 257), default=252, metavar="{252,257}",
+                    help="the networkd release of the hosts: 252 (this machine's) or 257 (Debian 13's, "
+                         "chrooted from a root debootstrap makes once in /var/cache/netdwg-test/trixie)")
     up.set_defaults(func=run_up)
 
     check = verbs.add_parser("check", help="test the reachability matrix with real traffic", formatter_class=fmt,
@@ -142,7 +146,7 @@ def run_up(args) -> int:
     _terminate_as_interrupt()
     from netdwg.lab.up import bring_up
 
-    lab = bring_up(args.topology, say=_say(args.quiet))
+    lab = bring_up(args.topology, say=_say(args.quiet), networkd=args.networkd)
     print(f"lab {lab.sandbox.id} is up: netdwg lab check | status | roam | exec | down")
     return EXIT_OK
 

@@ -133,8 +133,9 @@ class Node:
         return self.path(path).read_text()
 
     def spawn(self, argv: Sequence[str], name: str | None = None, env: Mapping[str, str] | None = None,
-              log: Path | None = None) -> int:
-        """Start a daemon in the node (foreground mode please); its PID is recorded and stopped at teardown."""
+              log: Path | None = None, execs: tuple[str, ...] = ()) -> int:
+        """Start a daemon in the node (foreground mode please); its PID is recorded and stopped at teardown.
+        ``execs``: the program argv[0] execs in turn (chroot's), so the record knows its name too."""
         name = name or _comm_of(argv[0])
         log = log or self.rundir / f"{name}.log"
         full_env = dict(os.environ)
@@ -142,7 +143,7 @@ class Node:
         with open(log, "ab") as out:
             proc = subprocess.Popen([*self._enter(), *argv], stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=subprocess.STDOUT, env=full_env, start_new_session=True)
-        self._sb._record_proc(proc.pid, ("nsenter", _comm_of(argv[0])), f"{self.name}:{name}")
+        self._sb._record_proc(proc.pid, ("nsenter", _comm_of(argv[0]), *map(_comm_of, execs)), f"{self.name}:{name}")
         self.daemons[name] = proc.pid
         return proc.pid
 
@@ -168,12 +169,21 @@ class Node:
         self.wait_for("dbus-daemon", sock.exists, pid=pid)
         return pid
 
-    def start_networkd(self, debug: bool = True) -> int:
-        """systemd-networkd 252 in the node; needs start_dbus() first. Its log goes to networkd.log."""
+    def start_networkd(self, debug: bool = True, release: int = 252) -> int:
+        """systemd-networkd in the node: this machine's 252, or 257 chrooted in the trixie root
+        (netdwg.lab.trixie); needs start_dbus() first. Its log goes to networkd.log."""
         env = {"SYSTEMD_LOG_TARGET": "console", "SYSTEMD_LOG_COLOR": "0"}
         if debug:
             env["SYSTEMD_LOG_LEVEL"] = "debug"
-        pid = self.spawn([NETWORKD], name="networkd", env=env)
+        if release == 252:
+            pid = self.spawn([NETWORKD], name="networkd", env=env)
+        else:
+            from netdwg.lab.trixie import RELEASES, chrooted_networkd, ensure_root
+
+            if RELEASES.get(release) is None:
+                raise SandboxError(f"no networkd {release} for the lab", fix="use 252 (this machine's) or 257")
+            argv = chrooted_networkd(self, ensure_root(RELEASES[release]))
+            pid = self.spawn(argv, name="networkd", env=env, execs=(NETWORKD,))
         # Ready when it owns its bus name: networkctl and busctl callers work from then on.
         self.wait_for("networkd", lambda: self._bus_has("org.freedesktop.network1"), timeout=15, pid=pid)
         return pid

@@ -50,6 +50,7 @@ class Lab:
     topology: Topology
     world: World
     kernel_wireguard: bool = False  # the kernel has the WireGuard module (else wireguard-go)
+    networkd: int = 252  # the networkd release the hosts run (netdwg.lab.trixie: 252 or 257)
 
     def ns(self, short: str) -> Netns:
         return Netns(f"{self.sandbox.id}-{short}")
@@ -85,7 +86,7 @@ def find_lab(state_dir: Path = STATE_DIR) -> Lab:
     sb = complete[-1]
     extra = sb.record.extra
     topology = lab_topology(parse_topology(extra["topology_text"], extra["topology_path"]))
-    return Lab(sb, topology, plan_world(topology))
+    return Lab(sb, topology, plan_world(topology), networkd=int(extra.get("networkd", 252)))
 
 
 def destroy_labs(state_dir: Path = STATE_DIR) -> list[str]:

@@ -174,7 +174,7 @@ def _start_host(lab: Lab, box: HostBox, hc: HostConfig) -> Node:
         for path, text in underlay_networkd(box).items():
             node.write_file(path, text)
         node.start_dbus()
-        node.start_networkd(debug=False)
+        node.start_networkd(debug=False, release=lab.networkd)
     else:
         node.run(["sh", "-ec", "\n".join(line for u in box.uplinks for line in uplink_script(u))])
     # With the kernel module networkd creates the device from the .netdev apply writes and
@@ -274,8 +274,9 @@ def wait_for_tunnels(lab: Lab, configs: Mapping[str, HostConfig], timeout: float
 
 
 def bring_up(topology_path: str | Path, say: Say = _quiet, state_dir: Path = STATE_DIR,
-             wait: float = 60.0) -> Lab:
-    """Build the lab for a topology file and leave it running; remove everything on failure."""
+             wait: float = 60.0, networkd: int = 252) -> Lab:
+    """Build the lab for a topology file and leave it running; remove everything on failure.
+    ``networkd``: the release the networkd hosts run (257: chrooted from the trixie root)."""
     if any(lab_records(state_dir)):
         raise LabError("a lab is already up", fix="run 'netdwg lab down' first")
     path = Path(topology_path)
@@ -291,10 +292,16 @@ def bring_up(topology_path: str | Path, say: Say = _quiet, state_dir: Path = STA
     t0 = time.monotonic()
     sb = Sandbox(prefix=LAB_PREFIX, state_dir=state_dir)
     sb.__enter__()
-    lab = Lab(sb, topology, world)
+    lab = Lab(sb, topology, world, networkd=networkd)
     try:
         lab.set_extra(topology_path=str(path.resolve()), topology_text=text, started=time.time(),
-                      name=topology.network.name)
+                      name=topology.network.name, networkd=networkd)
+        if networkd != 252:
+            from netdwg.lab.trixie import RELEASES, ensure_root
+
+            if RELEASES.get(networkd) is None:
+                raise LabError(f"no networkd {networkd} for the lab", fix="--networkd 252 or 257")
+            say(f"[#] networkd {networkd} from {ensure_root(RELEASES[networkd])} (chrooted in each host)")
         say(f"[#] lab {sb.id}: {len(topology.hosts)} hosts, {len(world.namespaces)} namespaces")
         with ThreadPoolExecutor(WORKERS) as pool:
             list(pool.map(lambda ns: sb.netns(ns[0]), world.namespaces))
