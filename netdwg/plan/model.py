@@ -30,6 +30,8 @@ class DesiredHost:
     routes: tuple[tuple[str, IPNetwork], ...] = ()  # (interface, destination) networkd should hold
     # Keys written with sysctl.d's "-" prefix: a failure to set them is ignored, as systemd-sysctl does.
     optional_sysctls: frozenset[str] = frozenset()
+    # (path, device name) of each networkd .netdev that describes a WireGuard device above
+    wireguard_netdevs: tuple[tuple[PurePosixPath, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,10 @@ from netdwg import networkd_versions
 from netdwg.apply.observe import Ports, observe
 from netdwg.host.files import RootFiles
 from netdwg.keys import genkey
-from netdwg.plan import DesiredHost, plan_host
+from netdwg.plan import plan_host
 from netdwg.wireguard import WgDevice, WgPeer
 
-from test_plan_apply import MemoryNetworkd, MemoryWg, files_for, run
+from test_plan_apply import MemoryNetworkd, MemoryWg, desired_host, run
 
 
 def peer(ip: str) -> WgPeer:
@@ -39,7 +39,7 @@ def _plan(tmp_path: Path, version: int, new_address: str):
     run(tmp_path, wg, MemoryNetworkd(version=version), old, "10.0.0.1/24")
     new = dataclasses.replace(old, peers=old.peers[:1] + (peer("10.0.0.4/32"),))
     ports = Ports(RootFiles(tmp_path), live=True, open_wg=lambda name: wg, networkd=MemoryNetworkd(version=version))
-    desired = DesiredHost(files_for(new, new_address), (new,))
+    desired = desired_host(new, new_address)
     observed = observe(desired, ports)
     return observed, plan_host(desired, observed)
 
@@ -69,7 +69,7 @@ def test_networkd_is_not_asked_its_version_when_no_netdev_changes(tmp_path):
     wg = MemoryWg(old)
     run(tmp_path, wg, MemoryNetworkd(), old, "10.0.0.1/24")
     ports = Ports(RootFiles(tmp_path), live=True, open_wg=lambda name: wg, networkd=MemoryNetworkd(version=257))
-    desired = DesiredHost(files_for(old, "10.0.0.1/16"), (old,))
+    desired = desired_host(old, "10.0.0.1/16")
     assert observe(desired, ports).networkd_version is None
 
 

@@ -168,7 +168,8 @@ def test_a_changed_wireguard_netdev_needs_no_networkd_reload_when_the_device_exi
     old = hub([peer("oslo", "10.99.0.2/32")])
     new = dataclasses.replace(old, peers=old.peers + (peer("ana", "10.99.0.4/32"),))
     old_files, new_files = rendered(old), rendered(new)
-    plan = plan_host(DesiredHost(new_files, (new,)), state(live(old), on_disk(old_files)))
+    desired = DesiredHost(new_files, (new,), wireguard_netdevs=((NETDEV, "wg0"),))  # as desired_from_files reads it
+    plan = plan_host(desired, state(live(old), on_disk(old_files)))
     assert [c.path for c in plan.files] == [NETDEV]
     assert plan.networkd is None  # < 257 would ignore it, >= 257 would drop every session
     assert len(plan.peers) == 1

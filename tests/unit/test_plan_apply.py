@@ -90,9 +90,15 @@ def files_for(device: WgDevice, address: str) -> tuple[RenderedFile, ...]:
                          f"[Match]\nName=wg0\n\n[Network]\nAddress={address}\n"))
 
 
+def desired_host(device: WgDevice, address: str) -> DesiredHost:
+    """What desired_from_files gives for files_for(device, address): the device, and which .netdev holds it."""
+    files = files_for(device, address)
+    return DesiredHost(files, (device,), wireguard_netdevs=((files[0].path, device.name),))
+
+
 def run(tmp_path: Path, wg: MemoryWg, networkd: MemoryNetworkd, desired_device: WgDevice, address: str):
     ports = Ports(RootFiles(tmp_path), live=True, open_wg=lambda name: wg, networkd=networkd)
-    desired = DesiredHost(files_for(desired_device, address), (desired_device,))
+    desired = desired_host(desired_device, address)
     observed = observe(desired, ports)
     plan = plan_host(desired, observed)
     said: list[str] = []

@@ -84,3 +84,16 @@ def test_a_zero_psk_is_no_psk():
     assert peer_fields_differing(WgPeer(key, (), PresharedKey(bytes(32))), WgPeer(key, (), None)) == ()
     assert peer_fields_differing(WgPeer(key, (), PresharedKey(bytes(range(32)))), WgPeer(key, (), None)) == (
         "preshared_key",)
+
+
+def test_the_wireguard_netdevs_are_named_with_their_devices():
+    """plan decides from this whether a changed .netdev needs a networkd Reload (a WireGuard
+    device that exists gets its peers synced live instead)."""
+    from pathlib import PurePosixPath
+
+    from netdwg.rendered import RenderedFile
+
+    wg = PurePosixPath("/etc/systemd/network/50-wg0.netdev")
+    files = (RenderedFile(wg, "[NetDev]\nName=wg0\nKind=wireguard\n\n[WireGuard]\nListenPort=51820\n"),
+             RenderedFile(PurePosixPath("/etc/systemd/network/50-br0.netdev"), "[NetDev]\nName=br0\nKind=bridge\n"))
+    assert desired_from_files(files).wireguard_netdevs == ((wg, "wg0"),)
