@@ -18,7 +18,8 @@ with real traffic. Every host becomes a namespace with its own mount namespace
 /etc/netdwg), a private dbus-daemon, systemd-networkd (networkd and netplan
 hosts) and wireguard-go, configured as an admin would: the topology and a
 throwaway secrets store copied into its /etc/netdwg, then `netdwg apply
---topology /etc/netdwg/netdwg.conf --host NAME` run inside it. Around them: a
+--topology /etc/netdwg/netdwg.conf --host NAME` run inside it, and `wg-quick up`
+on wg-quick hosts; a failure stops the lab with that host's output. Around them: a
 simulated internet (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 only; also
 IPv6 from 2001:db8::/32 when a host has an IPv6 endpoint), a NAT router (NAT44
 and NAT66) in front of every host without a public endpoint, and for every

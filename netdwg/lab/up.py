@@ -3,8 +3,10 @@
 Order: namespaces -> wires -> switches, routers, NATs, devices (one shell
 script per namespace) -> host nodes in parallel (underlay, dbus-daemon,
 networkd, wireguard-go) -> each host configured by ``netdwg apply`` run inside
-it (hubs first) -> DHCP servers -> wait until every tunnel a host initiates
-has a handshake -> netdwg-guard on roaming hosts with guard = yes.
+it, then ``wg-quick up`` on wg-quick hosts (hubs first; a failure stops the
+lab with the host's output) -> DHCP servers -> sshd on office hosts a site's
+proof names (lab.offices) -> wait until every tunnel a host initiates has a
+handshake -> netdwg-guard on roaming hosts with guard = yes.
 
 Everything is recorded in the sandbox record before it is created, so a
 failed or killed ``up`` is removed by ``netdwg lab down``.
@@ -166,7 +168,8 @@ def configure_host(lab: Lab, node: Node, hc: HostConfig, secrets: Secrets) -> st
 
 
 def _start_host(lab: Lab, box: HostBox, hc: HostConfig) -> Node:
-    """The host's node with its underlay, dbus + networkd (networkd hosts) and wireguard-go."""
+    """The host's node with its underlay, dbus + networkd (networkd and netplan hosts, roaming
+    laptops) and wireguard-go (wg-quick starts its own through the lab's wrapper)."""
     sb = lab.sandbox
     node = sb.node(lab.ns(box.ns))
     node.run(["sysctl", "-q", "-e", "-w", *LAB_SYSCTLS.split()])
