@@ -87,7 +87,7 @@ def test_every_control_character_is_refused(char):
     assert f"U+{ord(char):04X}" in found[0][2]
 
 
-@pytest.mark.parametrize("char", ["\r", "\x85", "\x0b", "\x1c"])
+@pytest.mark.parametrize("char", ["\r", "\x85", "\x0b", "\x1c", "\u2028", "\u2029"])
 def test_a_line_break_configobj_splits_at_is_refused_too(char):
     found = problems(topology(domain=f'"oslo{char}example.com"'))  # an unterminated quote on line 19
     assert found and {code for _, code, _, _ in found} <= {"NDW001", "NDW004"} and found[0][0] == 19
