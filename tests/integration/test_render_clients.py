@@ -180,7 +180,8 @@ def assert_networkd_loads(node, config, files) -> None:
         while True:
             addrs = json.loads(node.run(["ip", "-j", "addr", "show", "dev", iface.name]).stdout)[0]
             have = {ipaddress.ip_interface(f"{a['local']}/{a['prefixlen']}") for a in addrs["addr_info"]}
-            if set(iface.addresses) <= have or time.monotonic() > deadline:
+            # networkd may set the MTU a moment after the addresses: wait for both
+            if (set(iface.addresses) <= have and addrs["mtu"] == iface.mtu) or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
         assert set(iface.addresses) <= have, node.networkd_log()[-3000:]
