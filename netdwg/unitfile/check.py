@@ -78,6 +78,8 @@ VALIDATORS: dict[tuple[str, str], Callable[[Value], None]] = {
     # one address per assignment: networkd 252 parses the whole value ("a b" is invalid)
     ("Network", "Address"): _one(lambda v: views.parse_interface(v.text, v)),
     ("Address", "Address"): _one(lambda v: views.parse_interface(v.text, v)),
+    ("Address", "Peer"): _one(lambda v: views.parse_interface(v.text, v)),
+    ("Address", "RouteMetric"): _one(views.parse_uint),
     ("Route", "Destination"): _each_space(views.parse_network),
     ("RoutingPolicyRule", "To"): _each_space(views.parse_network),
     ("RoutingPolicyRule", "From"): _each_space(views.parse_network),
@@ -92,6 +94,8 @@ NETWORKD_WORDS: dict[tuple[str, str], str] = {
     ("WireGuardPeer", "PresharedKey"): _KEY_WORDS,
     ("Network", "Address"): "Invalid address '{value}', ignoring assignment",
     ("Address", "Address"): "Invalid address '{value}', ignoring assignment",
+    ("Address", "Peer"): "Invalid address '{value}', ignoring assignment",
+    ("Address", "RouteMetric"): "Could not parse RouteMetric=, ignoring assignment: {value}",
     ("WireGuardPeer", "PersistentKeepalive"):
         'Failed to parse "{value}" as keepalive interval (range 0\u201365535), ignoring assignment',
     ("WireGuard", "ListenPort"): "Invalid port specification, ignoring assignment: {value}",

@@ -44,6 +44,10 @@ def test_check_findings_are_networkds_own(networkd_node, capsys):
     ours = {(d["file"].removeprefix(root), d["line"], d["severity"]) for d in doc["diagnostics"]}
     assert code == 0 and not [o for o in ours if o[2] == "error"], ours
     assert {o[:2] for o in ours} <= theirs, (ours, log[-3000:])
+    # what networkd 252 says and check does not (yet): an address family mismatch within one
+    # [Address] section (Peer=, Broadcast= against Address=), found only by comparing two keys
+    assert theirs - {o[:2] for o in ours} == {("25-address-static.network", 49), ("25-address-static.network", 92),
+                                             ("25-address-static.network", 97)}, log[-3000:]
 
 
 def test_networkd_version_is_read_from_the_running_daemon(networkd_node):

@@ -16,6 +16,9 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "systemd-v252-test-network
 NETWORKD_252_WARNINGS = {
     ("25-address-static.network", 14, "Invalid address 'hogehoge', ignoring assignment"),
     ("25-address-static.network", 15, "Invalid address 'foofoo', ignoring assignment"),
+    ("25-address-static.network", 36, "Invalid address 'hoge', ignoring assignment"),
+    ("25-address-static.network", 43, "Invalid address 'hoge', ignoring assignment"),
+    ("25-address-static.network", 106, "Could not parse RouteMetric=, ignoring assignment: hoge"),
     ("25-wireguard.netdev", 15, "Specified address '192.168.26.3/24' is not properly masked, assuming "
                                 "'192.168.26.0/24'."),
 }
