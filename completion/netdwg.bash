@@ -107,7 +107,7 @@ _netdwg()
 
     # Positional arguments: host names where a verb takes a HOST, else files.
     case "${path[*]}" in
-        show|qr|"keys rotate"|"host remove"|"lab exec"|"guard learn")
+        show|qr|"keys rotate"|"host remove"|"host set"|"lab exec"|"guard learn")
             COMPREPLY=($(compgen -W "$(_netdwg_hosts "$topology")" -- "$cur"))
             ;;
         "lab roam")

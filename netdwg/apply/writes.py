@@ -5,6 +5,8 @@
     complete_store(prepared, announce, ...)       generate what the store lacks, save it, then announce
     write_topology(path, text)                    the topology file, keeping its mode and owner
     write_private(path, data)                     a file only its owner reads (qr --png: a private key)
+    write_host_key(path, data, group)             the key a host keeps itself (keys own): 0600, or 0640
+                                                  root:GROUP for networkd's PrivateKeyFile=
 
 The topology layer computes texts and never writes (`netdwg.topology.secrets.format_secrets`,
 `netdwg.topology.edit`); the CLI reaches the writer only through here, the layer allowed to
@@ -93,3 +95,21 @@ def write_private(path: str | Path, data: bytes, option: str = "--out") -> None:
         Tree(path.parent).write(path.name, data, 0o600)
     except PermissionError as err:
         raise NotPermittedError(f"cannot write {path}: {err.strerror}", fix=f"choose another {option} path") from None
+
+
+def write_host_key(path: str | Path, data: bytes, group: str | None = None) -> None:
+    """The private key a host keeps itself: 0600 root, or 0640 root:`group` (systemd-network reads
+    PrivateKeyFile= as that group; 0600 root:root is "Permission denied" on networkd 252)."""
+    import grp
+
+    path = Path(path)
+    try:
+        ids = None if group is None else (0, grp.getgrnam(group).gr_gid)
+    except KeyError:
+        raise NotPermittedError(f"no group '{group}' on this host", Span(str(path)),
+                                fix="install systemd-networkd (it creates the group), or leave --group out") from None
+    try:
+        # The directory stays 0755: systemd-network must reach the file to read it.
+        Tree(path.parent).write(path.name, data, 0o600 if group is None else 0o640, ids)
+    except PermissionError as err:
+        raise NotPermittedError(f"cannot write {path}: {err.strerror}", Span(str(path)), fix="run as root") from None

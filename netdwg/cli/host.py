@@ -1,4 +1,4 @@
-"""`netdwg host add|remove`: edit the topology file, keeping comments, order and layout."""
+"""`netdwg host add|set|remove`: edit the topology file, keeping comments, order and layout."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from netdwg.errors import NetdwgError, Severity, Span
 from netdwg.topology.inputs import add_topology_argument, read_text_file
 
 DESCRIPTION = """\
-Add a host to, or remove one from, the topology file. Only the lines that must
+Add a host to, set keys of one, or remove one from, the topology file. Only the lines that must
 change are touched: your comments, order and indentation stay. `remove` also
 drops the host from every allow/reach list and removes site pairs it ends;
 with --forget-keys its private key and PSKs leave the secrets store too.
@@ -27,6 +27,7 @@ examples:
   netdwg host add lyon role=site address=10.99.0.7 lan=172.20.30.0/24 \\
       lan_address=172.20.30.2 return_path=static-route
   netdwg host remove ben --forget-keys
+  netdwg host set ana public_key=$(ssh ana cat /etc/netdwg/keys/wg0.pub)   # ana keeps its own key
   netdwg host add cy role=roaming address=10.99.0.6 --dry-run
   netdwg host remove ben --json | jq -r .diff
 
@@ -35,21 +36,27 @@ then: netdwg render (and netdwg apply on the hosts whose files changed).
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("host", help="add or remove a host in the topology file",
+    parser = subparsers.add_parser("host", help="add, change or remove a host in the topology file",
                                    description=DESCRIPTION, epilog=EPILOG,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    verbs = parser.add_subparsers(dest="host_command", metavar="add|remove")
+    verbs = parser.add_subparsers(dest="host_command", metavar="add|set|remove")
     add = verbs.add_parser("add", help="add a host section", description="Add [[NAME]] with KEY=VALUE settings "
                            "(the keys of a host section; see netdwg.conf(5)).", epilog=EPILOG,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     add.add_argument("name", metavar="NAME")
     add.add_argument("settings", nargs="*", metavar="KEY=VALUE", help="e.g. role=roaming address=10.99.0.6")
+    set_ = verbs.add_parser("set", help="set keys of a host section",
+                            description="Set KEY=VALUE in [[NAME]]: a key already there keeps its line and "
+                                        "comment, a new one goes after the section's last key.", epilog=EPILOG,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    set_.add_argument("name", metavar="NAME")
+    set_.add_argument("settings", nargs="+", metavar="KEY=VALUE", help="e.g. public_key=BASE64")
     remove = verbs.add_parser("remove", help="remove a host and every reference to it",
                               description="Remove [[NAME]], its name from allow/reach lists and pairs it ends.",
                               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     remove.add_argument("name", metavar="NAME")
     remove.add_argument("--forget-keys", action="store_true", help="also drop its key and PSKs from the secrets store")
-    for sub in (add, remove):
+    for sub in (add, set_, remove):
         add_topology_argument(sub)
         sub.add_argument("--dry-run", "-n", action="store_true", help="show the diff, write nothing")
         sub.add_argument("--force", action="store_true", help="write even when lint finds errors")
@@ -72,7 +79,7 @@ def _settings(pairs: list[str]) -> dict[str, str]:
 def run(args) -> int:
     from netdwg.lint import run_lint
     from netdwg.apply.writes import write_topology
-    from netdwg.topology.edit import add_host, remove_host
+    from netdwg.topology.edit import add_host, remove_host, set_host_values
     from netdwg.topology.load import parse_topology
 
     path = Path(args.topology)
@@ -82,13 +89,15 @@ def run(args) -> int:
     text = read_text_file(path)
     if args.host_command == "add":
         edit = add_host(text, args.name, _settings(args.settings), str(path))
+    elif args.host_command == "set":
+        edit = set_host_values(text, args.name, _settings(args.settings), str(path))
     else:
         edit = remove_host(text, args.name, str(path))
     diagnostics = run_lint(parse_topology(edit.text, str(path)))
     errors = [d for d in diagnostics if d.severity is Severity.ERROR]
     diff = "".join(difflib.unified_diff(text.splitlines(keepends=True), edit.text.splitlines(keepends=True),
                                         f"a/{path.name}", f"b/{path.name}"))
-    write = not args.dry_run and (not errors or args.force)
+    write = not args.dry_run and (not errors or args.force) and edit.text != text
     if write:
         write_or_explain(lambda: write_topology(path, edit.text), path)
     forgotten = _forget(path, edit.text, args.name) if write and args.host_command == "remove" and args.forget_keys \
@@ -105,6 +114,9 @@ def run(args) -> int:
     if args.dry_run:
         sys.stdout.write(diff)
         return 2 if errors else 0
+    if not edit.changes:
+        print(f"[#] {path}: nothing to change")
+        return 0
     if not write:
         print(f"netdwg: not written: the edit leaves {len(errors)} lint error(s) (fix them, or use --force)",
               file=sys.stderr)

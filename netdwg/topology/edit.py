@@ -3,6 +3,8 @@
     add_host(text, name, values) -> Edit      a new [[name]] at the end of [hosts]
     remove_host(text, name) -> Edit           its section, the comments directly above it,
                                               its name in every allow/reach list, pairs it ends
+    set_host_values(text, name, values) -> Edit   replace or add keys of [[name]] (e.g. the
+                                              public_key a fleet's hosts report)
 
 Nothing here writes: `netdwg.apply.writes.write_topology` replaces the file
 atomically, keeping its mode.
@@ -99,12 +101,7 @@ def add_host(text: str, name: str, values: Mapping[str, str], path: str = "<topo
     if not _NAME.match(name):
         raise NetdwgError(f"host name {name!r} may hold only letters, digits, '.', '_' and '-'",
                           fix="pick a name like oslo-gw or ana.laptop")
-    known = KNOWN_KEYS["host"]
-    for key in values:
-        if key not in known:
-            guess = difflib.get_close_matches(key, known, n=1)
-            raise NetdwgError(f"unknown host key '{key}'",
-                              fix=f"did you mean '{guess[0]}'?" if guess else f"known keys: {', '.join(known)}")
+    _check_keys(values)
     if "role" not in values:
         raise NetdwgError(f"host '{name}' needs a role", fix="add role=hub, role=site or role=roaming")
     eol = _eol(text)
@@ -141,6 +138,59 @@ def add_host(text: str, name: str, values: Mapping[str, str], path: str = "<topo
     new_text = "".join(new_lines)
     _validate(new_text, path)
     return Edit(new_text, (f"added host '{name}' ({values['role']})",))
+
+
+def _check_keys(values: Mapping[str, str]) -> None:
+    known = KNOWN_KEYS["host"]
+    for key in values:
+        if key not in known:
+            guess = difflib.get_close_matches(key, known, n=1)
+            raise NetdwgError(f"unknown host key '{key}'",
+                              fix=f"did you mean '{guess[0]}'?" if guess else f"known keys: {', '.join(known)}")
+
+
+def set_host_values(text: str, name: str, values: Mapping[str, str], path: str = "<topology>") -> Edit:
+    """Give keys of host `name` these values: a line already there keeps its place, indentation and
+    inline comment; a new key goes after the section's last key. No change, no changes listed."""
+    _check_keys(values)
+    eol = _eol(text)
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += eol
+    headers = _headers(lines)
+    found = _section_range(lines, headers, ("hosts", name))
+    if found is None:
+        hosts = [h.name for h in headers if h.depth == 2]
+        guess = difflib.get_close_matches(name, hosts, n=1)
+        raise NetdwgError(f"no host '{name}' in {path}",
+                          fix=f"did you mean '{guess[0]}'?" if guess else f"hosts: {', '.join(hosts) or 'none'}")
+    header, end = found
+    body_end = next((h.index for h in headers if header.index < h.index < end), end)  # before sub-sections
+    changes: list[str] = []
+    last_key, key_indent = header.index, header.indent + "  "
+    for key, value in values.items():
+        new_value = _format_value(value)
+        for index in range(header.index + 1, body_end):
+            match = _KEY.match(lines[index].rstrip("\r\n"))
+            if match is None or _is_comment(lines[index]) or match.group(2) != key:
+                continue
+            old, comment = _split_comment(match.group(4))
+            if old != new_value:
+                lines[index] = f"{match.group(1)}{key}{match.group(3)}{new_value}{comment}{eol}"
+                changes.append(f"set {key} of '{name}'")
+            break
+        else:
+            for index in range(header.index + 1, body_end):
+                match = _KEY.match(lines[index].rstrip("\r\n"))
+                if match is not None and not _is_comment(lines[index]):
+                    last_key, key_indent = index, match.group(1)
+            lines.insert(last_key + 1, f"{key_indent}{key} = {new_value}{eol}")
+            body_end += 1
+            last_key += 1
+            changes.append(f"added {key} to '{name}'")
+    new_text = "".join(lines) if changes else text
+    _validate(new_text, path)
+    return Edit(new_text, tuple(changes))
 
 
 def remove_host(text: str, name: str, path: str = "<topology>") -> Edit:

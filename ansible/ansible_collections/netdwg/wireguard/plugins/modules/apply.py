@@ -1,0 +1,245 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netdwg developers
+# MIT License (see LICENSE in the netdwg repository)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: apply
+short_description: Make a host match its part of a netdwg topology (netdwg plan / netdwg apply)
+description:
+  - Runs C(netdwg apply) on the managed host for its part of the topology bundle the play put there
+    (the topology file and the host's own secrets store as C(netdwg keys export) writes it - PSKs of the
+    host's own pairs and public keys; a host that keeps its own key has no private key in it).
+  - In check mode runs C(netdwg plan) instead and changes nothing.
+  - C(changed) only when the plan is not empty. With C(--diff) the file diffs netdwg shows are returned,
+    with every key redacted by netdwg (shown as C((hidden))).
+  - WireGuard peers are changed live with C(wg syncconf) semantics, so the host's other sessions stay.
+  - A failure returns netdwg's diagnostics (error, fix, file, line, the list of diagnostics) as data.
+version_added: "0.1.0"
+author:
+  - netdwg developers
+options:
+  host:
+    description: The host's name in the topology (netdwg's default is the short host name).
+    type: str
+  topology:
+    description: The topology file on the host; its secrets store is beside it (C(<stem>.secrets)).
+    type: path
+    default: /etc/netdwg/netdwg.conf
+  confirm:
+    description:
+      - Apply with C(netdwg apply --confirm SECONDS) in the background and return once the change is made
+        and waiting; C(pending) is then true. Run this module again with O(confirm_pending=true) to keep the
+        change. If that task cannot reach the host (a broken tunnel, a lost route), netdwg reverts the
+        change by itself after SECONDS.
+    type: int
+  confirm_pending:
+    description: Confirm the change an earlier O(confirm) run left waiting; fails if it was reverted.
+    type: bool
+    default: false
+  wait:
+    description: How long netdwg waits for networkd to configure links (C(apply --wait)).
+    type: int
+    default: 30
+  state_dir:
+    description: netdwg's state directory on the host.
+    type: path
+    default: /var/lib/netdwg
+  netdwg:
+    description: The netdwg command on the host (a name on PATH or a path).
+    type: str
+    default: netdwg
+notes:
+  - Supports check mode (C(netdwg plan)) and diff mode.
+seealso:
+  - module: netdwg.wireguard.key
+"""
+
+EXAMPLES = r"""
+- name: Apply the topology on each host
+  netdwg.wireguard.apply:
+    host: "{{ inventory_hostname }}"
+
+- name: Hubs first, reverted unless confirmed within 120 s
+  netdwg.wireguard.apply:
+    host: "{{ inventory_hostname }}"
+    confirm: 120
+  register: hub_apply
+
+- name: Still reachable after the change, keep it
+  netdwg.wireguard.apply:
+    confirm_pending: true
+  when: hub_apply.pending | default(false)
+"""
+
+RETURN = r"""
+plan:
+  description: The plan as C(netdwg plan --json) prints it (keys shown as C((hidden))).
+  returned: success
+  type: dict
+  contains:
+    empty:
+      description: Nothing to do.
+      type: bool
+    steps:
+      description: One line per step netdwg executes.
+      type: list
+      elements: str
+applied:
+  description: Whether the change was applied and kept.
+  returned: success, outside check mode
+  type: bool
+pending:
+  description: An O(confirm) change is applied and waits for O(confirm_pending).
+  returned: success
+  type: bool
+rc:
+  description: netdwg's exit code (0 ok, 1 changes pending in check mode, 2 bad input or rolled back, 77 not root).
+  returned: always
+  type: int
+error:
+  description: netdwg's error message.
+  returned: failure
+  type: str
+fix:
+  description: What netdwg says to do about it.
+  returned: failure
+  type: str
+diagnostics:
+  description: Every diagnostic netdwg reported (file, line, code, message, fix).
+  returned: failure
+  type: list
+  elements: dict
+"""
+
+import json
+import os
+import subprocess
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.netdwg.wireguard.plugins.module_utils.netdwg_cli import (
+    fail_with_diagnostics, netdwg_argv, run_json,
+)
+
+# Where a backgrounded `apply --confirm` writes its output (no secrets: netdwg hides every key).
+CONFIRM_OUTPUT = "/run/netdwg-ansible-confirm.json"
+RECORD = "pending-confirmation"
+
+
+def _diff(plan):
+    return [{"before_header": f["path"], "after_header": f["path"], "prepared": f["diff"]}
+            for f in plan.get("files", []) if f.get("diff")]
+
+
+def _target(module):
+    argv = ["--topology", module.params["topology"], "--state-dir", module.params["state_dir"]]
+    if module.params["host"]:
+        argv += ["--host", module.params["host"]]
+    return argv
+
+
+def _read_output():
+    try:
+        with open(CONFIRM_OUTPUT) as out:
+            text = out.read()
+    except (IOError, OSError):
+        return None, ""
+    for line in text.splitlines():
+        if line.startswith("{"):
+            try:
+                return json.loads(line), text
+            except ValueError:
+                pass
+    return None, text
+
+
+def apply_with_confirm(module, netdwg):
+    seconds = module.params["confirm"]
+    confirm_file = os.path.join(module.params["state_dir"], "confirm")
+    fd = os.open(CONFIRM_OUTPUT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        proc = subprocess.Popen(netdwg + ["apply"] + _target(module) + ["--confirm", str(seconds), "--json",
+                                "--wait", str(module.params["wait"])],
+                                stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, start_new_session=True)
+    finally:
+        os.close(fd)
+    deadline = time.time() + module.params["wait"] + 120
+    while time.time() < deadline:
+        rc = proc.poll()
+        data, text = _read_output()
+        if rc is not None:
+            if rc != 0:
+                fail_with_diagnostics(module, "netdwg apply --confirm", rc, data or {}, text)
+            plan = (data or {}).get("plan", {})
+            module.exit_json(changed=not plan.get("empty", True), plan=plan, applied=bool((data or {}).get("applied")),
+                             pending=False, rc=rc, diff=_diff(plan))
+        if confirm_file in text:  # netdwg announced the wait: the change is in place
+            module.exit_json(changed=True, pending=True, applied=False, rc=0, pid=proc.pid)
+        time.sleep(0.1)
+    module.fail_json(msg="netdwg apply --confirm did not reach its confirmation wait in time", rc=-1)
+
+
+def confirm(module):
+    state_dir = module.params["state_dir"]
+    record = os.path.join(state_dir, RECORD)
+    if not os.path.exists(record):
+        data, text = _read_output()
+        if data is not None and data.get("reverted"):
+            module.fail_json(msg="the change was reverted before it was confirmed", rc=2, plan=data.get("plan"))
+        module.exit_json(changed=False, pending=False, rc=0)
+    if module.check_mode:
+        module.exit_json(changed=True, pending=True, rc=0)
+    with open(os.path.join(state_dir, "confirm"), "w"):
+        pass
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        data, text = _read_output()
+        if not os.path.exists(record) and data is not None:
+            if data.get("reverted"):
+                module.fail_json(msg="the change was reverted before it was confirmed", rc=2, plan=data.get("plan"))
+            module.exit_json(changed=True, pending=False, applied=True, rc=0, plan=data.get("plan"))
+        time.sleep(0.1)
+    module.fail_json(msg="netdwg apply --confirm did not take the confirmation within 60 s", rc=-1)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            host=dict(type="str"),
+            topology=dict(type="path", default="/etc/netdwg/netdwg.conf"),
+            confirm=dict(type="int"),
+            confirm_pending=dict(type="bool", default=False),
+            wait=dict(type="int", default=30),
+            state_dir=dict(type="path", default="/var/lib/netdwg"),
+            netdwg=dict(type="str", default="netdwg"),
+        ),
+        mutually_exclusive=[("confirm", "confirm_pending")],
+        supports_check_mode=True,
+    )
+    if module.params["confirm_pending"]:
+        confirm(module)
+    netdwg = netdwg_argv(module)
+    rc, data, err = run_json(module, netdwg + ["plan"] + _target(module) + ["--json"])
+    if rc not in (0, 1):
+        fail_with_diagnostics(module, "netdwg plan", rc, data, err)
+    if module.check_mode or data.get("empty", rc == 0):
+        module.exit_json(changed=not data.get("empty", rc == 0), plan=data, pending=False, rc=rc, diff=_diff(data))
+    if module.params["confirm"] is not None:
+        apply_with_confirm(module, netdwg)
+    rc, result, err = run_json(module, netdwg + ["apply"] + _target(module) + ["--json", "--wait",
+                                                                               str(module.params["wait"])])
+    if rc != 0:
+        fail_with_diagnostics(module, "netdwg apply", rc, result, err, plan=data)
+    plan = result.get("plan", data)
+    module.exit_json(changed=not plan.get("empty", False), plan=plan, applied=bool(result.get("applied")),
+                     pending=False, rc=rc, diff=_diff(plan))
+
+
+if __name__ == "__main__":
+    main()
