@@ -35,7 +35,7 @@ def register_action(actions) -> None:
     parser = actions.add_parser("own", help="create (or --rotate) this host's own key; print its public key",
                                 description=DESCRIPTION, epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--interface", "-i", metavar="IF", default="wg0", help="the WireGuard interface (wg0)")
+    parser.add_argument("--interface", "-i", metavar="IF", default="wg0", help="the WireGuard interface (default wg0)")
     parser.add_argument("--rotate", action="store_true", help="replace an existing key with a new one")
     parser.add_argument("--group", metavar="GROUP", help="0640 root:GROUP instead of 0600 root")
     parser.add_argument("--key-dir", metavar="DIR", type=Path, default=KEY_DIR, help=argparse.SUPPRESS)

@@ -149,6 +149,17 @@ def _check_keys(values: Mapping[str, str]) -> None:
                               fix=f"did you mean '{guess[0]}'?" if guess else f"known keys: {', '.join(known)}")
 
 
+def _host_section(lines: list[str], headers: list[_Header], name: str, path: str) -> tuple[_Header, int]:
+    """The section of host `name`, or an error naming the nearest host there is."""
+    found = _section_range(lines, headers, ("hosts", name))
+    if found is None:
+        hosts = [h.name for h in headers if h.depth == 2]
+        guess = difflib.get_close_matches(name, hosts, n=1)
+        raise NetdwgError(f"no host '{name}' in {path}",
+                          fix=f"did you mean '{guess[0]}'?" if guess else f"hosts: {', '.join(hosts) or 'none'}")
+    return found
+
+
 def set_host_values(text: str, name: str, values: Mapping[str, str], path: str = "<topology>") -> Edit:
     """Give keys of host `name` these values: a line already there keeps its place, indentation and
     inline comment; a new key goes after the section's last key. No change, no changes listed."""
@@ -158,12 +169,7 @@ def set_host_values(text: str, name: str, values: Mapping[str, str], path: str =
     if lines and not lines[-1].endswith(("\n", "\r")):
         lines[-1] += eol
     headers = _headers(lines)
-    found = _section_range(lines, headers, ("hosts", name))
-    if found is None:
-        hosts = [h.name for h in headers if h.depth == 2]
-        guess = difflib.get_close_matches(name, hosts, n=1)
-        raise NetdwgError(f"no host '{name}' in {path}",
-                          fix=f"did you mean '{guess[0]}'?" if guess else f"hosts: {', '.join(hosts) or 'none'}")
+    found = _host_section(lines, headers, name, path)
     header, end = found
     body_end = next((h.index for h in headers if header.index < h.index < end), end)  # before sub-sections
     changes: list[str] = []
@@ -197,12 +203,7 @@ def remove_host(text: str, name: str, path: str = "<topology>") -> Edit:
     """Remove a host, its attached comments, its name from allow/reach lists, and pairs it ends."""
     lines = text.splitlines(keepends=True)
     headers = _headers(lines)
-    found = _section_range(lines, headers, ("hosts", name))
-    if found is None:
-        hosts = [h.name for h in headers if h.depth == 2]
-        guess = difflib.get_close_matches(name, hosts, n=1)
-        raise NetdwgError(f"no host '{name}' in {path}",
-                          fix=f"did you mean '{guess[0]}'?" if guess else f"hosts: {', '.join(hosts) or 'none'}")
+    found = _host_section(lines, headers, name, path)
     changes = [f"removed host '{name}'"]
     drop = [_cut(lines, found)]
     for header in headers:
