@@ -35,7 +35,7 @@ def main(sizes: list[int], ipv6: bool = False) -> int:
     if os.geteuid() != 0:
         print("bench_lab_up: needs root (network namespaces); skipped")
         return 0
-    print("hosts configured by: netdwg apply; internet: {'dual-stack (IPv6-only hub)' if ipv6 else 'IPv4'}; "
+    print(f"hosts configured by: netdwg apply; internet: {'dual-stack (IPv6-only hub)' if ipv6 else 'IPv4'}; "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'hosts':>5}  {'namespaces':>10}  {'processes':>9}  {'up (s)':>7}  {'down (s)':>8}")
     with tempfile.TemporaryDirectory() as tmp:
