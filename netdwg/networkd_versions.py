@@ -43,8 +43,9 @@ DIFFERENCES: dict[str, Difference] = {
         257, "systemd issue #38196; netdev_reload() in src/network/netdev/netdev.c of 257 attaches a changed "
              ".netdev anew, and netdev_wireguard_post_create() sets the device with WGDEVICE_F_REPLACE_PEERS",
         "a Reload after a WireGuard .netdev changed replaces every peer and all sessions drop (252 leaves an "
-        "existing device alone): apply never Reloads for a changed WireGuard .netdev, it syncs the peers live, "
-        "and plan says when a Reload for another file will re-apply one"),
+        "existing device alone): apply never Reloads for a changed WireGuard .netdev, it syncs the peers live; "
+        "plan says that networkd re-applies the file on the next Reload (this apply's, for another file, or a "
+        "later one)"),
 }
 
 

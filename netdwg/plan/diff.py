@@ -280,14 +280,15 @@ def _live_wireguard_netdevs(files: tuple[FileChange, ...], desired: DesiredHost,
 
 def reapply_notes(networkd: Reload | None, files: tuple[FileChange, ...], desired: DesiredHost,
                   observed: HostState) -> list[str]:
-    """On networkd 257+ a Reload planned for another file also re-applies a changed WireGuard .netdev
+    """networkd 257+ re-applies a changed WireGuard .netdev on the next Reload, this apply's (planned
+    for another file) or a later one: every peer is replaced and the sessions drop
     (netdwg.networkd_versions: reload_reapplies_changed_wireguard_netdev, systemd issue #38196)."""
-    if networkd is None or not networkd.reload \
-            or not has("reload_reapplies_changed_wireguard_netdev", observed.networkd_version):
+    if not has("reload_reapplies_changed_wireguard_netdev", observed.networkd_version):
         return []
-    return [f"networkd {observed.networkd_version} re-applies the changed {change.path} on this Reload: "
-            f"every peer of {name} is replaced and its sessions drop (systemd issue #38196); "
-            "apply the .netdev change alone first to keep them"
+    now = networkd is not None and networkd.reload
+    return [f"networkd {observed.networkd_version} re-applies the changed {change.path} on "
+            + ("this Reload" if now else "its next Reload (apply syncs the peers live and does not Reload)")
+            + f": every peer of {name} is then replaced and its sessions drop (systemd issue #38196)"
             for change, name in _live_wireguard_netdevs(files, desired, observed.devices)]
 
 
