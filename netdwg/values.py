@@ -171,7 +171,7 @@ def check_file(path: str, data: bytes | str, limit: int, what: str) -> None:
     """A file's size and longest line, before it is parsed. Raises ConfigError (NDW005)."""
     check_size(path, len(data), limit, what)
     newline = b"\n" if isinstance(data, bytes) else "\n"
-    lengths = [len(line) for line in data.split(newline)]  # split and len run in C: ~2 ms for 40,000 lines
+    lengths = [len(line) for line in data.split(newline)]  # split and len run in C
     if max(lengths) > MAX_LINE_CHARS:
         number = next(n for n, length in enumerate(lengths, start=1) if length > MAX_LINE_CHARS)
         raise ConfigError(f"{path}: line too long", (Diagnostic(

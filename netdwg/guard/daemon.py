@@ -287,11 +287,11 @@ class Guard:
         if any(isinstance(s, (Apply, Undo)) and isinstance(s.change, SwapAllowedIps) for s in steps):
             # the WireGuard device may answer slowly (`wg` is a subprocess): in the worker
             outcomes = await self._in_worker(execute, steps, self.worker_routes, self._wg(), keep, present)
-        elif steps:  # routes and probes only: ~0.2 ms of netlink, right here
+        elif steps:  # routes and probes only: a few netlink messages, right here
             outcomes = execute(steps, self.routes, None, keep, present)
         if reset:
-            # Not awaited: a UAPI call to wireguard-go (or a `wg` process) takes ~10 ms on a
-            # loaded machine, and an uplink change (the LAN address) comes one round before the
+            # Not awaited: a UAPI call to wireguard-go (or a `wg` process) is slow next to a
+            # netlink message on a loaded machine, and an uplink change (the LAN address) comes one round before the
             # connected route it brings; awaiting here delayed that route fix by as much
             # (bench_guard, 2 CPUs). The single worker thread keeps resets and AllowedIPs in order.
             self._background(self._move_endpoint())
