@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from netdwg.lab.sandbox import wait_until
+from netdwg.topology.guard_config import SshHostKey
 
 pytestmark = pytest.mark.root
 ADDRESS = ipaddress.ip_address("192.0.2.22")
@@ -19,7 +20,6 @@ TYPES = {"ed25519": "ssh-ed25519", "ecdsa": "ecdsa-sha2-nistp256", "rsa": "ssh-r
 PROBE = """
 import asyncio, ipaddress, json, sys
 from netdwg.guard.sshkey import fetch_ssh_host_key_sha256
-from netdwg.topology.guard_config import SshHostKey
 async def main():
     out = {}
     for key_type, port in json.loads(sys.argv[1]):
