@@ -60,11 +60,13 @@ def quoted(value: str) -> str:
     return f'"{value}"'
 
 
+SSH_KEY = "172.20.10.5 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 TEMPLATE = """\
 [network]
 name = {name}
 pool = 10.99.0.0/16
 interface = {interface}
+secrets = {secrets}
 
 [hosts]
   [[{hub}]]
@@ -82,7 +84,13 @@ interface = {interface}
   lan_interface = {lan_interface}
   return_path = masquerade
   domain = {domain}
-  dhcp_server = 172.20.10.1
+  dhcp_server = {dhcp_server}
+  lan_router = {lan_router}
+  router_mac = {router_mac}
+  ssh_host_key = {ssh_host_key}
+  keep_hosts = {keep_hosts}
+  lan_within = {lan_within}
+  trust = {trust}
   allow = {allow}
 
   [[{site2}]]
@@ -91,6 +99,9 @@ interface = {interface}
   endpoint = 203.0.113.8:51820
   lan = 172.20.20.0/24
   lan_address = 172.20.20.2
+  public_key = {public_key}
+  guard_action = {guard_action}
+  widen_to = {widen_to}
 
   [[{laptop}]]
   role = roaming
@@ -125,7 +136,14 @@ benign_fields = st.fixed_dictionaries({
     "domain": hostile_or("oslo.example.com", "a-b.c"),
     "endpoint": hostile_or("198.51.100.10:51820", "vpn.example.com:51820", "[2001:db8::1]:51820"),
     "allow": hostile_or("@laptop"), "reach": hostile_or("@site", "@site, @site2"),
-    "pair": hostile_or("link", "oslo-bergen"), "pair_interface": hostile_or("wg-s2s", "s2s.0"),
+    "pair": hostile_or("link", "oslo-bergen"), "pair_interface": hostile_or("wg-s2s", "s2s.0", "wg-a, wg-b"),
+    "secrets": hostile_or("net.secrets", "keys/harbor.secrets"),
+    "dhcp_server": hostile_or("172.20.10.1"), "lan_router": hostile_or("172.20.10.1"),
+    "router_mac": hostile_or("aa:bb:cc:dd:ee:01", "AA-BB-CC-DD-EE-02"),
+    "ssh_host_key": hostile_or(SSH_KEY, SSH_KEY + " office#1"), "keep_hosts": hostile_or("172.20.10.5"),
+    "lan_within": hostile_or("172.16.0.0/12"), "trust": hostile_or("proof", "passive"),
+    "public_key": hostile_or("7kvBXBelMiBAzO8Pryc5S7sbbPFS4TcXGK+Mt4LFdlo="),
+    "guard_action": hostile_or("remove", "metric", "widen"), "widen_to": hostile_or("172.20.0.0/16"),
 })
 
 
@@ -145,7 +163,7 @@ def topology_text(values: dict[str, str]) -> str:
         for ref, name in names.items():  # allow/reach name the generated hosts
             value = value.replace(f"@{ref}", name) if value.startswith("@") or ", @" in value else value
         # section names are written as configobj quotes them; values quoted unless they are lists
-        if key in ("hub", "site", "site2", "laptop", "phone", "tablet", "pair") or key in ("allow", "reach"):
+        if key in ("hub", "site", "site2", "laptop", "phone", "tablet", "pair", "allow", "reach", "pair_interface"):
             out[key] = value if re.fullmatch(r"[A-Za-z0-9_.+, -]+", value) else quoted(value)
         else:
             out[key] = quoted(value)
@@ -185,7 +203,11 @@ def test_the_template_renders_with_benign_values():
     values = {"name": "harbor", "interface": "wg0", "hub": "relay", "site": "oslo", "site2": "bergen", "laptop": "ana",
               "phone": "ben", "tablet": "cy", "uplink": "eth0", "lan_interface": "eth1", "domain": "oslo.example.com",
               "endpoint": "198.51.100.10:51820", "allow": "@laptop", "reach": "@site", "pair": "link",
-              "pair_interface": "wg-s2s"}
+              "pair_interface": "wg-a, wg-b", "secrets": "net.secrets", "dhcp_server": "172.20.10.1",
+              "lan_router": "172.20.10.1", "router_mac": "aa:bb:cc:dd:ee:01", "ssh_host_key": SSH_KEY,
+              "keep_hosts": "172.20.10.5", "lan_within": "172.16.0.0/12", "trust": "proof",
+              "public_key": "7kvBXBelMiBAzO8Pryc5S7sbbPFS4TcXGK+Mt4LFdlo=", "guard_action": "widen",
+              "widen_to": "172.20.0.0/16"}
     topology = parse_topology(topology_text(values), "t.conf")
     make_key, make_psk = _keys()
     secrets, _ = complete_secrets(topology, Secrets(), make_key, make_psk)
