@@ -81,18 +81,26 @@ def lint_file(path: str, compile_too: bool = True):
         return (Diagnostic("NDW001", Severity.ERROR, err.message, err.span or Span(str(path)),
                            fix=err.fix or "check that the right file was named: netdwg.conf(5) is UTF-8 text"),)
     compiled = _compile(topology) if compile_too else None
-    return run_lint(topology, compiled, _store(topology))
+    store, refused = _store(topology)
+    return tuple(run_lint(topology, compiled, store)) + refused
 
 
-def _store(topology):
-    """The real secrets store when this user may read it (lint never needs it, but checks it if it can)."""
+def _store(topology) -> tuple[object, tuple[Diagnostic, ...]]:
+    """The real secrets store when this user may read it (lint never needs it, but checks it if it can).
+
+    A store netdwg.values refuses (a name no host can have, over the size limit) is reported with
+    its file:line diagnostics; one this user may not read, or with an unsafe mode, is left to
+    'netdwg keys' and 'render'.
+    """
     from netdwg.topology.secrets import default_secrets_path, load_secrets
 
     path = default_secrets_path(topology)
     try:
-        return load_secrets(path) if path.exists() else None
+        return (load_secrets(path) if path.exists() else None), ()
+    except ConfigError as err:
+        return None, tuple(err.diagnostics)
     except (NetdwgError, OSError):
-        return None  # unreadable (not root) or unsafe mode: 'netdwg keys' and 'render' report that
+        return None, ()
 
 
 def _compile(topology):

@@ -270,3 +270,16 @@ def test_a_key_name_with_an_escape_sequence_is_refused_shown_escaped():
     found = problems(topology().replace("  guard = yes\n", '  guard = yes\n  "\x1b[2Jrole" = hub\n'))
     assert [(line, code) for line, code, _, _ in found] == [(25, "NDW004")]
     assert "\x1b" not in found[0][2] and "\\x1b" in found[0][2]
+
+
+def test_lint_reports_a_store_the_values_rules_refuse(tmp_path, capsys):
+    path = tmp_path / "net.conf"
+    path.write_text(topology())
+    store = tmp_path / "net.secrets"
+    store.write_text(f"[private_keys]\nrelay = {KEY}\nrel\x1bay = {KEY}\n")
+    store.chmod(0o600)
+    assert main(["lint", "-t", str(path), "--json"]) == 2
+    found = json.loads(capsys.readouterr().out)
+    diagnostics = found["diagnostics"] if isinstance(found, dict) else found
+    assert [(d["file"], d["line"], d["code"]) for d in diagnostics if d["severity"] == "error"] == [
+        (str(store), 3, "NDW004")]
