@@ -7,7 +7,7 @@ rule or a path of its own there. So every string is checked here, once, when
 it is read (the topology loader, the secrets store, `netdwg import`,
 `netdwg check`), against what every consumer of it accepts:
 
-    refuse_control(value)          no C0 (newline, CR, NUL, tab...), DEL, C1, U+2028 or U+2029
+    refuse_control(value)          no C0 (newline, CR, NUL, tab...), DEL or C1 character
     check_text(value, limit)       that, and at most `limit` characters
     check_name(value, what)        host, network, site and pair names
     check_interface(value, ...)    interface names as the kernel, networkd and wg-quick take them
@@ -45,8 +45,7 @@ MAX_NAME_CHARS = 64
 MAX_DNS_CHARS = 253  # RFC 1035: 255 octets on the wire
 IFNAMSIZ = 16  # the kernel's, with the terminating NUL: names of 1-15 bytes
 
-# C0, DEL, C1, and the two Unicode separators Python's splitlines() (so configobj) and YAML end lines at
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0, DEL, C1 (U+2028/9 fail every name rule that applies)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _DNS_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 # Characters an interface name may hold beyond what the kernel forbids: wg-quick
@@ -56,8 +55,7 @@ _DNS_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _IFNAME = re.compile(r"[A-Za-z0-9_.+-]+")
 
 _CONTROL_NAMES = {"\n": "line feed", "\r": "carriage return", "\0": "NUL", "\t": "tab", "\x7f": "DEL",
-                  "\x85": "next line", "\x1b": "escape", "\x0b": "vertical tab", "\x0c": "form feed",
-                  "\u2028": "line separator", "\u2029": "paragraph separator"}
+                  "\x85": "next line", "\x1b": "escape", "\x0b": "vertical tab", "\x0c": "form feed"}
 
 
 class ValueRefused(ValueError):
@@ -90,8 +88,7 @@ def refuse_control(value: str, what: str) -> None:
         name = _CONTROL_NAMES.get(char, "control character")
         raise ValueRefused(
             f"{what} = {shown(value)}: {name} (U+{ord(char):04X}) at character {index + 1}; no value may hold a "
-            f"control character (C0, DEL, C1) or line separator: a line break would start a new line in every file "
-            f"netdwg renders",
+            f"control character (C0, DEL, C1): a line break would start a new line in every file netdwg renders",
             "remove it (a triple-quoted value spanning lines is never what a name, address or key means)")
 
 
@@ -183,7 +180,7 @@ def check_file(path: str, data: bytes | str, limit: int, what: str) -> None:
 
 # A checked or imported file may hold tabs (indentation) and CRLF line ends; any other control character
 # is inside a line, so inside a value, a key or a comment some reader takes for a line break.
-_FILE_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]|\r(?!\n)")
+_FILE_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 
 
 def control_diagnostics(path: str, text: str) -> list[Diagnostic]:
