@@ -177,8 +177,7 @@ def _verb_rank(info) -> tuple[int, str]:
 def _verb_module_named(argv: Sequence[str]) -> str | None:
     """The module of the verb on the command line, when a module has that name.
 
-    Then only that module is imported: `netdwg apply` on a 5,000-peer hub should
-    not pay for importing every other verb (asyncio, renderers, the guard).
+    Then only that module is imported, not every other verb (asyncio, renderers, the guard).
     """
     if not argv or argv[0].startswith("-"):
         return None
@@ -191,8 +190,7 @@ def _verb_module_named(argv: Sequence[str]) -> str | None:
 def _is_module(name: str) -> bool:
     """A module NAME.py or package NAME/ in this package (what pkgutil.iter_modules would list).
 
-    Looked up by path rather than by pkgutil, whose import (typing, weakref) alone
-    is a visible part of `netdwg apply`'s start (tests/unit/test_import_cost.py).
+    Looked up by path rather than by pkgutil (which is for listing every verb).
     """
     for directory in sys.modules[__name__].__path__:
         if (os.path.isfile(os.path.join(directory, name + ".py"))
