@@ -7,13 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from netdwg.apply.desired import desired_from_files
+from netdwg.errors import NetdwgError
 from netdwg.host.detect import open_wg_link
 from netdwg.host.files import RootFiles
+from netdwg.host.ports import Firewall, Networkd, Sysctls, WgLink
+from netdwg.plan.diff import NETWORKD_DIRS
 from netdwg.plan.model import DesiredHost, HostState
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing on apply's path
-if TYPE_CHECKING:
-    from netdwg.host.ports import Firewall, Networkd, Sysctls, WgLink
+from netdwg.rendered import RenderedFile
+from netdwg.unitfile.effective import locate_unit
 
 
 @dataclass
@@ -100,9 +102,6 @@ def unit_overrides(desired: DesiredHost, root: Path) -> tuple:
     netdwg writes no drop-ins; one an admin (or another tool) put beside its file
     is merged over it by networkd, and apply would not know: say so.
     """
-    from netdwg.plan.diff import NETWORKD_DIRS
-    from netdwg.unitfile.effective import locate_unit
-
     out = []
     for f in desired.files:
         if f.path.suffix not in (".netdev", ".network") or f.path.parent not in NETWORKD_DIRS:
@@ -118,10 +117,6 @@ def unit_overrides(desired: DesiredHost, root: Path) -> tuple:
 
 def installed_peer_names(states, files: RootFiles):
     """Peer names from the files installed now, so a removed peer is announced by name."""
-    from netdwg.apply.desired import desired_from_files
-    from netdwg.errors import NetdwgError
-    from netdwg.rendered import RenderedFile
-
     def read_secret(path, span):
         state = files.read(path)
         if state is None:

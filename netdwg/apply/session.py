@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from netdwg.apply.confirm import note_waiting, recover, refuse_while_waiting
 from netdwg.apply.desired import desired_from_files, desired_from_topology, read_rendered_dir
 from netdwg.apply.observe import Ports, live_ports, observe
 from netdwg.errors import ConfigError, NotPermittedError, SecretsError, Span
@@ -85,8 +86,6 @@ def open_ports(args, applying: bool = False) -> Ports:
     waiting for confirmation blocks another apply (`applying`), and is only
     noted by plan and status.
     """
-    from netdwg.apply.confirm import note_waiting, recover, refuse_while_waiting
-
     ports = make_ports(args, writing=applying)
     recover(ports, announce, refuse_while_waiting if applying else note_waiting(announce))
     return ports
