@@ -9,8 +9,9 @@ are sysctl; ``.yaml``/``.yml`` are netplan; ``.conf`` files in a ``wireguard``
 directory are wg-quick. A ``.conf`` elsewhere is wg-quick only when it is named
 on the command line and has an ``[Interface]`` or ``[Peer]`` section (wg-quick
 takes a path); in a directory it is left out (a DHCP server's or D-Bus's
-``.conf`` is no sysctl file). ``--type`` overrides. NetworkManager
-``.nmconnection`` files are not checked: netdwg has no reader for them.
+``.conf`` is no sysctl file). ``.nmconnection`` files are NetworkManager
+keyfiles (netdwg.keyfiles: a WireGuard profile in full, any other profile's
+syntax). ``--type`` overrides.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from netdwg.errors import ConfigError, Diagnostic, NetdwgError, Severity, Span, worst_exit_code
 
-KINDS = ("unit", "sysctl", "wg-quick", "netplan")
+KINDS = ("unit", "sysctl", "wg-quick", "netplan", "nm-keyfile")
 UNIT_SUFFIXES = (".netdev", ".network", ".link")
 
 DESCRIPTION = """\
@@ -159,7 +160,8 @@ _DROPIN_DIRS = tuple(s + ".d" for s in UNIT_SUFFIXES)
 # Below the directory named, where each kind lives in a host tree (HOST/etc/... as `netdwg render
 # --out DIR` lays it out): other .conf and .yaml files there (guard.conf, an application's YAML)
 # are not these formats.
-_HOME = {".conf": ("wireguard", "sysctl.d"), ".yaml": ("netplan",), ".yml": ("netplan",)}
+_HOME = {".conf": ("wireguard", "sysctl.d"), ".yaml": ("netplan",), ".yml": ("netplan",),
+         ".nmconnection": ("system-connections",)}
 
 
 def _main_file(path: str) -> str | None:
@@ -187,7 +189,8 @@ def expand_paths(paths: list[str], kind: str | None = None) -> list[str]:
             if child.is_dir() and child.name.endswith(_DROPIN_DIRS):
                 out += [str(f) for f in sorted(child.glob("*.conf"))]
             elif child.is_file() and (classify(str(child)) is not None if kind is None
-                                      else child.suffix in (*UNIT_SUFFIXES, ".conf", ".yaml", ".yml")):
+                                      else child.suffix in (*UNIT_SUFFIXES, ".conf", ".yaml", ".yml",
+                                                            ".nmconnection")):
                 out.append(str(child))
             elif child.is_dir() and not child.name.startswith("."):
                 out += _tree_files(child)
@@ -236,6 +239,8 @@ def check_path(path: str, kind: str | None = None, systemd_version: int = 252, n
             from netdwg.wgquick import check_wgquick
 
             found = check_wgquick(text, path, mode=mode & _dir_mode(path))
+        elif kind == "nm-keyfile":
+            found = _check_keyfile(text, path, mode)
         else:
             from netdwg.netplan import check_netplan
 
@@ -286,6 +291,8 @@ def classify(path: str, data: bytes | None = None) -> str | None:
         return "sysctl"
     if p.suffix in (".yaml", ".yml"):
         return "netplan"
+    if p.suffix == ".nmconnection":
+        return "nm-keyfile"
     if p.suffix == ".conf" and p.parent.name == "wireguard":
         return "wg-quick"
     if p.suffix == ".conf" and data is not None:
@@ -294,6 +301,17 @@ def classify(path: str, data: bytes | None = None) -> str | None:
         if any(s.strip().lower() in ("interface", "peer") for s in sections):
             return "wg-quick"
     return None
+
+
+def _check_keyfile(text: str, path: str, mode: int) -> list[Diagnostic]:
+    """A NetworkManager keyfile: a WireGuard profile as NetworkManager reads it (mode and owner
+    included), any other profile for its syntax only (netdwg reads no other kind)."""
+    from netdwg.keyfiles import check_keyfile_syntax, check_nm_wireguard, parse_keyfile
+
+    keyfile = parse_keyfile(text, path)
+    if keyfile.get("connection", "type") != "wireguard":
+        return check_keyfile_syntax(keyfile)
+    return check_nm_wireguard(text, path, mode=mode, owner_uid=os.stat(path).st_uid)
 
 
 def _read(path: str) -> tuple[bytes, int]:

@@ -117,3 +117,22 @@ def test_wgquick_host_bits_warning_names_the_entry(netdwg, tmp_path):
     assert diag["code"] == "WGQ007" and diag["line"] == 5
     assert diag["message"] == "AllowedIPs entry '10.1.0.3/24' has a nonzero host part; wg masks it to 10.1.0.0/24"
     assert diag["fix"] == "write 10.1.0.0/24"
+
+
+def test_networkmanager_keyfiles_are_checked_by_name_and_place(netdwg, tmp_path):
+    """.nmconnection files (netdwg.keyfiles, read as NetworkManager 1.42 reads them): a WireGuard
+    profile in full, mode included; another profile for its syntax only."""
+    data = Path(__file__).resolve().parents[1] / "data" / "networkmanager"
+    conns = tmp_path / "etc/NetworkManager/system-connections"
+    profile = write(conns / "wg0.nmconnection", (data / "modified-wg0.nmconnection").read_text(), 0o600)
+    write(conns / "lan.nmconnection", "[connection]\nid=lan\ntype=ethernet\ninterface-name=eth0\n\n[ipv4]\n"
+          "method=auto\n", 0o600)
+    out = netdwg("check", "--json", str(tmp_path))  # a host tree: found below it by place
+    doc = json.loads(out.stdout)
+    assert out.returncode == 0 and doc["diagnostics"] == [], out.stdout
+    assert sorted((Path(f["path"]).name, f["kind"]) for f in doc["files"]) == [
+        ("lan.nmconnection", "nm-keyfile"), ("wg0.nmconnection", "nm-keyfile")]
+    Path(profile).chmod(0o644)  # NetworkManager does not load a profile others can read
+    out = netdwg("check", "--json", profile)
+    (diag,) = diags(out)
+    assert out.returncode == 2 and diag["code"] == "NMK003" and "insecure" in diag["message"]
