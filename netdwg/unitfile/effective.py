@@ -131,6 +131,16 @@ class EffectiveSection:
                 return value if value.text else None
         return None
 
+    def winners(self) -> dict[str, Value]:
+        """`get` for every key at once: the value that wins for each (a key reset last is absent)."""
+        out: dict[str, Value] = {}
+        for value in self.assignments:
+            if value.text:
+                out[value.key] = value
+            else:
+                out.pop(value.key, None)
+        return out
+
     def keys(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(v.key for v in self.assignments))
 

@@ -56,7 +56,7 @@ def parse_uint(value: Value, low: int = 0, high: int = 2**32 - 1, words_ok: dict
 
 def parse_network(text: str, value: Value) -> IPNetwork:
     try:
-        return ipaddress.ip_network(text, strict=False)
+        return (ipaddress.IPv6Network if ":" in text else ipaddress.IPv4Network)(text, strict=False)
     except ValueError:
         raise ParseError(f"{value.key}= has an invalid prefix {text!r}", value.span,
                          fix="write ADDRESS/PREFIXLEN, e.g. 10.99.0.2/32") from None
@@ -269,16 +269,23 @@ def wireguard_view(eff: EffectiveUnit) -> WireGuardView:
 
 
 def peer_view(sec: EffectiveSection) -> WireGuardPeerView:
-    psk_file = _text(sec, "PresharedKeyFile")
+    won = sec.winners()  # one pass over the section (a hub reads 10,000 of them), not one per key
+
+    def opt(key: str, parse):
+        value = won.get(key)
+        return parse(value) if value is not None else None
+
+    psk_file = won.get("PresharedKeyFile")
+    route_table = won.get("RouteTable")
     return WireGuardPeerView(
-        public_key=_opt(sec, "PublicKey", parse_public_key),
-        preshared_key=_opt(sec, "PresharedKey", parse_psk),
-        preshared_key_file=PurePosixPath(psk_file) if psk_file else None,
+        public_key=opt("PublicKey", parse_public_key),
+        preshared_key=opt("PresharedKey", parse_psk),
+        preshared_key_file=PurePosixPath(psk_file.text) if psk_file else None,
         allowed_ips=parse_allowed_ips(sec.values("AllowedIPs")),
-        endpoint=_opt(sec, "Endpoint", parse_endpoint),
-        persistent_keepalive=_opt(sec, "PersistentKeepalive", parse_keepalive) or 0,
-        route_table=_text(sec, "RouteTable"),
-        route_metric=_opt(sec, "RouteMetric", parse_uint),
+        endpoint=opt("Endpoint", parse_endpoint),
+        persistent_keepalive=opt("PersistentKeepalive", parse_keepalive) or 0,
+        route_table=route_table.text if route_table else "",
+        route_metric=opt("RouteMetric", parse_uint),
         span=sec.span)
 
 
