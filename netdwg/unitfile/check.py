@@ -28,6 +28,7 @@ from typing import Callable
 from netdwg.errors import Diagnostic, NetdwgError, Severity, Span
 from netdwg.networkd_versions import has
 from netdwg.unitfile import schema
+from netdwg.unitfile.check_address import ADDRESS_KEYS, address_key
 from netdwg.unitfile.effective import NETWORK_DIRS, EffectiveUnit, Value, effective_unit
 from netdwg.unitfile.io import dropin_paths, read_unit_bytes
 from netdwg.unitfile.syntax import Assignment, Invalid, Section, UnitFile, ends_inside_continuation, parse_unit
@@ -77,8 +78,6 @@ VALIDATORS: dict[tuple[str, str], Callable[[Value], None]] = {
     ("WireGuardPeer", "PersistentKeepalive"): _one(views.parse_keepalive),
     # one address per assignment: networkd 252 parses the whole value ("a b" is invalid)
     ("Network", "Address"): _one(lambda v: views.parse_interface(v.text, v)),
-    ("Address", "Address"): _one(lambda v: views.parse_interface(v.text, v)),
-    ("Address", "Peer"): _one(lambda v: views.parse_interface(v.text, v)),
     ("Address", "RouteMetric"): _one(views.parse_uint),
     ("Route", "Destination"): _each_space(views.parse_network),
     ("RoutingPolicyRule", "To"): _each_space(views.parse_network),
@@ -93,8 +92,6 @@ NETWORKD_WORDS: dict[tuple[str, str], str] = {
     ("WireGuardPeer", "PublicKey"): _KEY_WORDS,
     ("WireGuardPeer", "PresharedKey"): _KEY_WORDS,
     ("Network", "Address"): "Invalid address '{value}', ignoring assignment",
-    ("Address", "Address"): "Invalid address '{value}', ignoring assignment",
-    ("Address", "Peer"): "Invalid address '{value}', ignoring assignment",
     ("Address", "RouteMetric"): "Could not parse RouteMetric=, ignoring assignment: {value}",
     ("WireGuardPeer", "PersistentKeepalive"):
         'Failed to parse "{value}" as keepalive interval (range 0\u201365535), ignoring assignment',
@@ -165,6 +162,7 @@ def check_unit(unit: UnitFile, kind: str | None = None, target_version: int = sc
     peer_has_key: dict[int, bool] = {}
     line_of_section: dict[int, int] = {}
     peer_keys: dict[str, int] = {}
+    families: dict[int, list[int]] = {}  # [Address] section -> its family so far (check_address)
     device_name = ""
     for section in unit.sections_named("NetDev"):
         last_name = section.last("Name")
@@ -208,6 +206,13 @@ def check_unit(unit: UnitFile, kind: str | None = None, target_version: int = sc
             continue  # networkd reads it from $CREDENTIALS_DIRECTORY or the encrypted store at start
         if (sname, key) == ("WireGuardPeer", "AllowedIPs"):
             out.extend(_allowed_ips(node.value, path, last_line))
+            continue
+        if sname == "Address" and key in ADDRESS_KEYS and node.value:
+            message = address_key(families.setdefault(id(section), [0]), key, node.value)
+            if message is not None:
+                out.append(_diag("UNIT007", W, message, path, last_line,
+                                 "one [Address] section holds one address family: write ADDRESS/PREFIXLEN, "
+                                 "and Peer=/Broadcast= of the same family"))
             continue
         if validate is not None and node.value:
             try:

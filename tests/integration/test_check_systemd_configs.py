@@ -43,11 +43,8 @@ def test_check_findings_are_networkds_own(networkd_node, capsys):
     root = str(node.path(RUNDIR)) + "/"
     ours = {(d["file"].removeprefix(root), d["line"], d["severity"]) for d in doc["diagnostics"]}
     assert code == 0 and not [o for o in ours if o[2] == "error"], ours
-    assert {o[:2] for o in ours} <= theirs, (ours, log[-3000:])
-    # what networkd 252 says and check does not (yet): an address family mismatch within one
-    # [Address] section (Peer=, Broadcast= against Address=), found only by comparing two keys
-    assert theirs - {o[:2] for o in ours} == {("25-address-static.network", 49), ("25-address-static.network", 92),
-                                             ("25-address-static.network", 97)}, log[-3000:]
+    # the same file:line findings as networkd 252, no more and no fewer
+    assert {o[:2] for o in ours} == theirs, (ours, log[-3000:])
 
 
 def test_networkd_version_is_read_from_the_running_daemon(networkd_node):
@@ -55,3 +52,22 @@ def test_networkd_version_is_read_from_the_running_daemon(networkd_node):
 
     bus = NetworkdBus(f"unix:path={networkd_node.path('/run/dbus/system_bus_socket')}")
     assert bus.version() == 252
+
+
+def test_address_family_findings_are_networkds(networkd_node):
+    from netdwg.unitfile import check_unit_file
+
+    node = networkd_node
+    path = f"{RUNDIR}/90-ndwfam.network"
+    text = ("[Match]\nName=ndwfam0\n[Address]\nBroadcast=10.0.0.255\nAddress=fd00::1/64\n"
+            "[Address]\nAddress=fd00::2/64\nBroadcast=yes\nBroadcast=10.0.0.255\nPeer=10.0.0.9/32\n"
+            "[Address]\nAddress=10.0.0.3/24\nBroadcast=0.0.0.0\n")
+    node.write_file(path, text, mode=0o644)
+    before = len(node.networkd_log())
+    node.run(["networkctl", "reload"])
+    time.sleep(0.5)
+    theirs = {(int(m.group(2)), m.group(3).split(": Invalid argument")[0])
+              for m in map(_LINE_MSG.match, (line.strip() for line in node.networkd_log()[before:].splitlines()))
+              if m and m.group(1) == path}
+    ours = {(d.span.line, d.message) for d in check_unit_file(path, text)}
+    assert ours == theirs and len(ours) == 4, (ours, theirs)

@@ -136,3 +136,18 @@ def test_networkmanager_keyfiles_are_checked_by_name_and_place(netdwg, tmp_path)
     out = netdwg("check", "--json", profile)
     (diag,) = diags(out)
     assert out.returncode == 2 and diag["code"] == "NMK003" and "insecure" in diag["message"]
+
+
+def test_one_address_section_holds_one_family_in_networkd_order():
+    from netdwg.unitfile import check_unit_file
+
+    text = ("[Match]\nName=eth0\n[Address]\nBroadcast=10.0.0.255\nAddress=fd00::1/64\n"
+            "[Address]\nAddress=fd00::2/64\nBroadcast=yes\nBroadcast=10.0.0.255\nPeer=10.0.0.9/32\n"
+            "[Address]\nAddress=10.0.0.3/24\nBroadcast=0.0.0.0\n")
+    found = [(d.span.line, d.message) for d in check_unit_file("a.network", text)]
+    assert found == [
+        (5, "Address is incompatible, ignoring assignment: fd00::1/64"),
+        (9, "Broadcast is not valid for IPv6 addresses, ignoring assignment: 10.0.0.255"),
+        (10, "Address is incompatible, ignoring assignment: 10.0.0.9/32"),
+        (13, "Broadcast cannot be ANY address, ignoring assignment: 0.0.0.0"),
+    ]

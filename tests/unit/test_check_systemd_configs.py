@@ -18,6 +18,9 @@ NETWORKD_252_WARNINGS = {
     ("25-address-static.network", 15, "Invalid address 'foofoo', ignoring assignment"),
     ("25-address-static.network", 36, "Invalid address 'hoge', ignoring assignment"),
     ("25-address-static.network", 43, "Invalid address 'hoge', ignoring assignment"),
+    ("25-address-static.network", 49, "Address is incompatible, ignoring assignment: 2001:db8:0:f103::10/128"),
+    ("25-address-static.network", 92, "Broadcast is invalid, ignoring assignment: ::1"),
+    ("25-address-static.network", 97, "Broadcast is not valid for IPv6 addresses, ignoring assignment: ::1"),
     ("25-address-static.network", 106, "Could not parse RouteMetric=, ignoring assignment: hoge"),
     ("25-wireguard.netdev", 15, "Specified address '192.168.26.3/24' is not properly masked, assuming "
                                 "'192.168.26.0/24'."),
