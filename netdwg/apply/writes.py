@@ -32,8 +32,7 @@ from netdwg.topology.secrets import Secrets, format_secrets
 
 def write_rendered(out: Path, files: Iterable[RenderedFile], below: str = "") -> list[Path]:
     """Each file at DIR[/below]/<its absolute path>, its final mode from the start (owners are apply's job)."""
-    tree = Tree(out)
-    return [tree.write(f"{below}/{file.path}", file.text.encode("utf-8"), file.mode) for file in files]
+    return Tree(out).write_many([(f"{below}/{file.path}", file.text.encode("utf-8"), file.mode, None) for file in files])
 
 
 def save_secrets(path: str | Path, secrets: Secrets) -> None:

@@ -33,78 +33,17 @@ import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from netdwg.errors import ApplyError, NetdwgError, NotPermittedError, Span
+from netdwg.host.beneath import DIR_FLAGS, kind_of, link_error, openat2_dir, relative_parts, split
 from netdwg.plan.model import FileState
 from netdwg.rendered import RenderedFile
 
 TMP_MARK = ".netdwg-tmp."
 MANIFEST = "managed-files"
 PENDING = "pending-live-steps"
-
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
-RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, RESOLVE_BENEATH = 0x02, 0x04, 0x08
-# Python has no os.openat2: the syscall itself, number 437 on x86_64 and aarch64 alike (asm-generic).
-_OPENAT2 = {"x86_64": 437, "aarch64": 437}.get(os.uname().machine)
-_syscall = None
-
-
-def _openat2_dir(dir_fd: int, relative: str) -> int | None:
-    """openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) of a directory; None where the kernel lacks it."""
-    global _OPENAT2, _syscall
-    if _OPENAT2 is None:
-        return None
-    import ctypes  # here: only a command that opens a tree pays for it
-
-    if _syscall is None:
-        _syscall = ctypes.CDLL(None, use_errno=True).syscall
-        _syscall.restype = ctypes.c_long
-    how = (ctypes.c_uint64 * 3)(_DIR_FLAGS, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
-    fd = _syscall(ctypes.c_long(_OPENAT2), ctypes.c_int(dir_fd), os.fsencode(relative),  # struct open_how
-                  ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
-    if fd >= 0:
-        return fd
-    code = ctypes.get_errno()
-    if code in (errno.ENOSYS, errno.EPERM):  # before 5.6, or a seccomp filter that does not know it
-        _OPENAT2 = None
-        return None
-    raise OSError(code, os.strerror(code), relative)
-
-
-def relative_parts(path: str | PurePosixPath) -> tuple[str, ...]:
-    """The components of `path` inside a tree ("/etc/x" under --root is "etc", "x"); `.`/`..` refused."""
-    text = str(path)
-    parts = tuple(part for part in text.split("/") if part)
-    if "\0" in text or any(part in (".", "..") for part in parts):
-        raise NetdwgError(f"refusing to write {text!r}: a '.' or '..' component would leave the directory",
-                          fix="name the file without '.' or '..' (interface and host names are plain names)")
-    return parts
-
-
-def _split(relative: str | PurePosixPath) -> tuple[tuple[str, ...], str]:
-    """(directories, file name) of a file's path inside a tree."""
-    parts = relative_parts(relative)
-    if not parts:
-        raise NetdwgError(f"refusing to write {str(relative)!r}: it names the directory itself, not a file")
-    return parts[:-1], parts[-1]
-
-
-def _link_error(place: Path, kind: str) -> NetdwgError:
-    if kind == "link":
-        return NetdwgError(f"{place}: a symbolic link; netdwg does not follow links inside the directories "
-                           "it writes (it could lead outside)", Span(str(place)),
-                           fix=f"replace {place} with the real directory or file, or write elsewhere")
-    return NetdwgError(f"{place}: not a directory", Span(str(place)), fix=f"move {place} away, or write elsewhere")
-
-
-def _kind(dir_fd: int, name: str) -> str:
-    try:
-        mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
-    except FileNotFoundError:
-        return "missing"
-    return "link" if stat.S_ISLNK(mode) else "dir" if stat.S_ISDIR(mode) else "other"
-
 
 class Tree:
     """A directory netdwg writes, renames and removes beneath, and never outside."""
@@ -129,14 +68,14 @@ class Tree:
     def open_directory(self, parts: tuple[str, ...], create: bool) -> int | None:
         try:
             try:
-                base_fd = os.open(self.base, _DIR_FLAGS)
+                base_fd = os.open(self.base, DIR_FLAGS)
             except FileNotFoundError:
                 if not create:
                     return None
                 os.makedirs(self.base, mode=self.dir_mode, exist_ok=True)  # once: later writes find it
-                base_fd = os.open(self.base, _DIR_FLAGS)
+                base_fd = os.open(self.base, DIR_FLAGS)
         except (NotADirectoryError, FileExistsError):
-            raise _link_error(self.base, "other") from None
+            raise link_error(self.base, "other") from None
         try:
             return self._open_below(base_fd, parts, create)
         finally:
@@ -146,7 +85,7 @@ class Tree:
         if not parts:
             return os.dup(base_fd)
         try:
-            fd = _openat2_dir(base_fd, "/".join(parts))
+            fd = openat2_dir(base_fd, "/".join(parts))
             if fd is not None:
                 return fd
         except OSError:
@@ -155,7 +94,7 @@ class Tree:
         try:
             for depth, name in enumerate(parts, 1):
                 try:
-                    below = os.open(name, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fd)
+                    below = os.open(name, DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fd)
                 except FileNotFoundError:
                     if not create:
                         os.close(fd)
@@ -164,11 +103,11 @@ class Tree:
                         os.mkdir(name, self.dir_mode, dir_fd=fd)
                     except FileExistsError:
                         pass  # made meanwhile by someone else: opened below, still without following links
-                    below = os.open(name, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fd)
+                    below = os.open(name, DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fd)
                 except OSError as err:
                     if err.errno not in (errno.ELOOP, errno.ENOTDIR):
                         raise
-                    raise _link_error(self.base.joinpath(*parts[:depth]), _kind(fd, name)) from None
+                    raise link_error(self.base.joinpath(*parts[:depth]), kind_of(fd, name)) from None
                 os.close(fd)
                 fd = below
             return fd
@@ -179,23 +118,104 @@ class Tree:
     def write(self, relative: str | PurePosixPath, data: bytes, mode: int,
               ids: tuple[int, int] | None = None) -> Path:
         """Atomically replace base/relative with `data` (mode and owner final before the first byte)."""
-        dirs, name = _split(relative)
-        target = self.base.joinpath(*dirs, name)
+        return self.write_many([(relative, data, mode, ids)])[0]
+
+    def write_many(self, files: list[tuple[str | PurePosixPath, bytes, int, tuple[int, int] | None]]) -> list[Path]:
+        """Write each (relative, data, mode, ids) as `write` does.
+
+        One file: its temp file and then its directory are fsynced. More: every
+        temp file is written (each descriptor closed at once), the file system is
+        synced once (syncfs), the temp files are renamed, and it is synced once
+        more: the same order (data on disk before the rename, the rename on disk
+        before returning) without two fsyncs per file, which made a 10,000-laptop
+        `render --out` (16,895 files) wait minutes on a busy disk. On a failure
+        every temp file not yet renamed is removed; those renamed stay whole.
+        """
+        one = len(files) == 1
+        staged: list[_Staged] = []
+        done: list[Path] = []
+        try:
+            for relative, data, mode, ids in files:
+                staged.append(self._stage(relative, data, mode, ids, fsync=one))
+            if not one:
+                _sync_filesystem(self.base)
+            for item in staged:
+                done.append(self._commit(item, fsync=one))
+        except BaseException as err:
+            pending = staged[len(done):]
+            left = [problem for item in pending if (problem := self._discard(item)) is not None]
+            if isinstance(err, NetdwgError):
+                raise  # from _stage, which removed its own temp file and named the file
+            if isinstance(err, OSError):  # a rename or the sync: pending[0] is the file being renamed
+                raise _write_error(pending[0].target if pending else self.base, err, left[0] if left else None) from None
+            if left:
+                raise left[0] from err
+            raise
+        if not one:
+            _sync_filesystem(self.base)
+        return done
+
+    def _stage(self, relative: str | PurePosixPath, data: bytes, mode: int, ids: tuple[int, int] | None,
+               fsync: bool) -> "_Staged":
+        """The temp file beside base/relative, final owner and mode first, then the data."""
+        dirs, name = split(relative)
+        staged = _Staged(dirs, name, f".{name}{TMP_MARK}{os.getpid()}", self.base.joinpath(*dirs, name))
         try:
             dir_fd = self.open_directory(dirs, create=True)
         except NetdwgError:
             raise
         except OSError as err:  # no directory to write in: the error names the file
-            raise _write_error(target, err, None) from None
+            raise _write_error(staged.target, err, None) from None
         try:
-            _replace(dir_fd, name, target, data, mode, ids)
+            if (kind := kind_of(dir_fd, name)) in ("link", "dir"):
+                raise link_error(staged.target, kind)
+            try:
+                fd = os.open(staged.tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                             dir_fd=dir_fd)
+            except OSError as err:
+                raise _write_error(staged.target, err, None) from None
+            try:
+                if ids is not None:  # permission first: owner and mode are final before the first byte
+                    os.fchown(fd, *ids)
+                os.fchmod(fd, mode)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                if fsync:
+                    os.fsync(fd)
+            except BaseException as err:  # ENOSPC, a signal: the temp file may hold part of a key
+                left = _remove_temp(dir_fd, staged.tmp, staged.temp_path)
+                if isinstance(err, OSError):
+                    raise _write_error(staged.target, err, left) from None
+                if left is not None:
+                    raise left from err
+                raise
+            finally:
+                os.close(fd)
         finally:
             os.close(dir_fd)
-        return target
+        return staged
+
+    def _commit(self, staged: "_Staged", fsync: bool) -> Path:
+        with self.directory(staged.dirs, create=False) as dir_fd:
+            if dir_fd is None:  # its directory went away since the temp file was written there
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(staged.target.parent))
+            os.rename(staged.tmp, staged.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            if fsync:
+                os.fsync(dir_fd)
+        return staged.target
+
+    def _discard(self, staged: "_Staged") -> NetdwgError | None:
+        try:
+            with self.directory(staged.dirs, create=False) as dir_fd:
+                return None if dir_fd is None else _remove_temp(dir_fd, staged.tmp, staged.temp_path)
+        except (OSError, NetdwgError) as err:
+            return NetdwgError(f"could not remove the temporary file {staged.temp_path} ({err}); it may hold a key",
+                               Span(str(staged.temp_path)), fix=f"remove it by hand: rm -f {staged.temp_path}")
 
     def read(self, relative: str | PurePosixPath) -> tuple[bytes, os.stat_result] | None:
         """The bytes and lstat of base/relative, None when it does not exist (a link is an error)."""
-        dirs, name = _split(relative)
+        dirs, name = split(relative)
         with self.directory(dirs, create=False) as dir_fd:
             if dir_fd is None:
                 return None
@@ -206,13 +226,13 @@ class Tree:
             except OSError as err:
                 if err.errno != errno.ELOOP:
                     raise
-                raise _link_error(self.base.joinpath(*dirs, name), "link") from None
+                raise link_error(self.base.joinpath(*dirs, name), "link") from None
             with os.fdopen(fd, "rb") as handle:
                 return handle.read(), os.fstat(handle.fileno())
 
     def remove(self, relative: str | PurePosixPath) -> bool:
         """Remove base/relative (a link itself, never what it points to); False when it was not there."""
-        dirs, name = _split(relative)
+        dirs, name = split(relative)
         with self.directory(dirs, create=False) as dir_fd:
             if dir_fd is None:
                 return False
@@ -232,45 +252,56 @@ class Tree:
         """Remove a directory and everything in it, by descriptor: links inside are removed, not followed."""
         import shutil  # here: shutil brings bz2 and lzma, which every apply's start would pay for
 
-        dirs, name = _split(relative)
+        dirs, name = split(relative)
         with self.directory(dirs, create=False) as dir_fd:
-            if dir_fd is not None and _kind(dir_fd, name) == "dir":
+            if dir_fd is not None and kind_of(dir_fd, name) == "dir":
                 shutil.rmtree(name, dir_fd=dir_fd)
 
 
-def _replace(dir_fd: int, name: str, target: Path, data: bytes, mode: int, ids: tuple[int, int] | None) -> None:
-    """Temp file with final owner+mode, write, fsync, rename, fsync the directory; no temp file on failure."""
-    if (kind := _kind(dir_fd, name)) in ("link", "dir"):
-        raise _link_error(target, kind)
-    tmp = f".{name}{TMP_MARK}{os.getpid()}"
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    """A temp file written beside its target, not yet renamed over it."""
+
+    dirs: tuple[str, ...]
+    name: str
+    tmp: str
+    target: Path
+
+    @property
+    def temp_path(self) -> Path:
+        return self.target.with_name(self.tmp)
+
+
+def _sync_filesystem(path: Path) -> None:
+    """syncfs(2) of the file system holding `path` (sync(2) where libc lacks it)."""
+    import ctypes  # here: only a batch write pays for it
+
+    fd = os.open(path, DIR_FLAGS)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
-    except OSError as err:
-        raise _write_error(target, err, None) from None
-    try:
-        try:
-            if ids is not None:  # permission first: owner and mode are final before the first byte
-                os.fchown(fd, *ids)
-            os.fchmod(fd, mode)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except BaseException as err:  # ENOSPC, EROFS, EXDEV, a signal: the temp file may hold a key
-        left = _remove_temp(dir_fd, tmp, target.with_name(tmp))
-        if isinstance(err, OSError):
-            raise _write_error(target, err, left) from None
-        if left is not None:
-            raise left from err
-        raise
-    os.fsync(dir_fd)
+        syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+        if syncfs is None or syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
 
 
 def _remove_temp(dir_fd: int, tmp: str, shown: Path) -> NetdwgError | None:
-    """Remove a failed write's temp file; an error saying where it is when even that fails."""
+    """Remove a temp file that was not renamed, emptied first in case its name must stay.
+
+    An error saying where it is when even the unlink fails (a file system that went read-only).
+    Only this run's temp file is touched (the name carries the pid); once renamed, it is gone.
+    """
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        pass  # renamed already (a signal right after the rename), or not writable: the unlink says
+    else:
+        try:
+            os.ftruncate(fd, 0)
+        except OSError:
+            pass  # the unlink below may still work
+        finally:
+            os.close(fd)
     try:
         os.unlink(tmp, dir_fd=dir_fd)
     except FileNotFoundError:

@@ -76,9 +76,27 @@ def apply_on_a_full_disk(root: Path) -> dict:
             "left": leftovers(root, keys[1:]), "kept": (root / "etc/systemd/network/50-wg0.netdev").read_text()}
 
 
+def render_on_a_full_disk(root: Path, topology: Path) -> dict:
+    """`netdwg render --out` (all hosts, one batch) onto a file system that fills up mid-way."""
+    def netdwg(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "netdwg", *args, "-t", str(topology)], capture_output=True, text=True)
+
+    assert netdwg("keys", "generate").returncode == 0
+    store = topology.with_suffix(".secrets").read_text()
+    keys = [line.split("=", 1)[1].strip() for line in store.splitlines() if line.count("=") >= 2 and " = " in line
+            and not line.startswith("#") and len(line.split("=", 1)[1].strip()) == 44]
+    root.mkdir(parents=True, exist_ok=True)
+    mount("-t", "tmpfs", "-o", "size=256k,mode=0755", "tmpfs", str(root))
+    fill(root, leave=12288)
+    done = netdwg("render", "--out", str(root))
+    return {"rc": done.returncode, "error": done.stderr, "keys": len(keys), "left": leftovers(root, keys)}
+
+
 def main(scenario: str, root: Path) -> dict:
     if scenario == "apply-enospc":
         return apply_on_a_full_disk(root)
+    if scenario == "render-enospc":
+        return render_on_a_full_disk(root, Path(sys.argv[3]))
     root.mkdir(parents=True, exist_ok=True)
     mount("-t", "tmpfs", "-o", "size=256k,mode=0755", "tmpfs", str(root))
     files = RootFiles(root)

@@ -22,9 +22,9 @@ REPO = HERE.parents[1]
 NETDEV = "etc/systemd/network/50-wg0.netdev"
 
 
-def in_namespace(scenario: str, root: Path) -> dict:
+def in_namespace(scenario: str, root: Path, *more: str) -> dict:
     result = subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable,
-                             str(HERE / "faults_in_namespace.py"), scenario, str(root)],
+                             str(HERE / "faults_in_namespace.py"), scenario, str(root), *more],
                             capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(REPO), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -52,3 +52,18 @@ def test_apply_on_a_full_disk_fails_rolls_back_and_leaves_no_key(tmp_path):
     assert sorted(report["left"]) == [NETDEV, "etc/systemd/network/50-wg0.network"]
     assert "# old" in report["left"]["etc/systemd/network/50-wg0.network"]["text"]
     assert "PrivateKey=" in report["kept"]
+
+
+def test_render_out_on_a_full_disk_leaves_no_temp_file_and_no_key(tmp_path):
+    import shutil
+
+    from golden_support import GOLDEN
+
+    topology = tmp_path / "net" / "harbor.conf"
+    topology.parent.mkdir()
+    shutil.copy(GOLDEN / "hub-spokes" / "topology.conf", topology)
+    report = in_namespace("render-enospc", tmp_path / "out", str(topology))
+    assert report["rc"] == 2 and "no space left on the file system" in report["error"], report["error"]
+    assert report["keys"] >= 8  # the private keys and PSKs the render would have written
+    assert not any(entry["holds_new_key"] for entry in report["left"].values()), report["left"]
+    assert not any(".netdwg-tmp." in name for name in report["left"]), report["left"]

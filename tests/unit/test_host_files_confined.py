@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from netdwg.errors import NetdwgError
-from netdwg.host import files as files_module
+from netdwg.host import beneath, files as files_module
 from netdwg.host.files import RootFiles, Tree
 from netdwg.keys import genkey
 from netdwg.rendered import RenderedFile
@@ -24,8 +24,8 @@ NETDEV = PurePosixPath("/etc/systemd/network/50-wg0.netdev")
 @pytest.fixture(params=["openat2", "walk"])
 def resolver(request, monkeypatch):
     if request.param == "walk":
-        monkeypatch.setattr(files_module, "_OPENAT2", None)
-    elif files_module._OPENAT2 is None:
+        monkeypatch.setattr(beneath, "_OPENAT2", None)
+    elif beneath._OPENAT2 is None:
         pytest.skip("no openat2 on this machine")
     return request.param
 
@@ -205,3 +205,51 @@ def test_a_temp_file_that_cannot_be_removed_is_named_in_the_error(resolver, tmp_
     temp = f"{tmp_path}/etc/systemd/network/.50-wg0.netdev{files_module.TMP_MARK}{os.getpid()}"
     assert f"could not remove the temporary file {temp}" in str(caught.value)
     assert f"rm -f {temp}" in caught.value.fix
+    assert Path(temp).read_bytes() == b""  # emptied through its descriptor: no key in the name left behind
+
+
+# Many files at once (render --out): every temp file, one syncfs, the renames, one syncfs.
+
+def test_many_files_are_written_with_their_modes_and_no_temp_file(resolver, tmp_path):
+    count = 300
+    written = Tree(tmp_path).write_many([(f"h{i}/etc/wireguard/wg0.conf", f"{i}\n".encode(), 0o600, None)
+                                         for i in range(count)])
+    assert len(written) == count and written[7] == tmp_path / "h7/etc/wireguard/wg0.conf"
+    found = everything(tmp_path)
+    assert len(found) == count and found["h299/etc/wireguard/wg0.conf"] == b"299\n"
+    assert {os.stat(p).st_mode & 0o777 for p in written} == {0o600}
+
+
+@pytest.mark.parametrize("code", [errno.EXDEV, errno.EROFS])
+def test_a_failed_rename_among_many_leaves_no_temp_file(resolver, tmp_path, monkeypatch, code):
+    keys = [genkey().reveal_base64() for _ in range(10)]
+    real_rename, calls = os.rename, []
+
+    def failing(src, dst, **kwargs):
+        calls.append(src)
+        if len(calls) == 5:
+            raise OSError(code, os.strerror(code))
+        return real_rename(src, dst, **kwargs)
+
+    monkeypatch.setattr(os, "rename", failing)
+    with pytest.raises(NetdwgError, match=f"cannot write {tmp_path}/h4/wg0.conf"):
+        Tree(tmp_path).write_many([(f"h{i}/wg0.conf", f"PrivateKey={k}\n".encode(), 0o600, None)
+                                   for i, k in enumerate(keys)])
+    left = everything(tmp_path)
+    assert sorted(left) == [f"h{i}/wg0.conf" for i in range(4)]  # each file whole and renamed, or not there
+    assert not any(k.encode() in data for k in keys[4:] for data in left.values())
+
+
+def test_an_interrupt_while_writing_many_removes_every_temp_file(resolver, tmp_path, monkeypatch):
+    real_write, seen = os.write, []
+
+    def interrupted(fd, data):
+        seen.append(fd)
+        if len(seen) == 6:
+            raise KeyboardInterrupt
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        Tree(tmp_path).write_many([(f"h{i}/wg0.conf", b"PrivateKey=x\n", 0o600, None) for i in range(10)])
+    assert everything(tmp_path) == {}
