@@ -99,7 +99,6 @@ WRITES = re.compile(r"os\.replace\(|os\.rename\(|mkstemp\(|NamedTemporaryFile\(|
 NOT_FILE_WRITES = {
     "host/files.py": "the one atomic writer",
     "host/sysctl_live.py": "sets kernel values under /proc/sys, not a file",
-    "host/prefetch.py": "the write end of a pipe",
     "lab/sandbox.py": "moves the lab's log directory aside",
 }
 
