@@ -89,7 +89,7 @@ _netdwg()
             return
             ;;
         --format)
-            COMPREPLY=($(compgen -W "networkd wg-quick netplan" -- "$cur"))
+            COMPREPLY=($(compgen -W "networkd wg-quick netplan networkmanager" -- "$cur"))
             return
             ;;
     esac

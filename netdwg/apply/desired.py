@@ -3,7 +3,8 @@ or compiled from the topology (`--topology FILE --host NAME`).
 
 A rendered directory is laid out as under / (DIR/etc/systemd/network/50-wg0.netdev).
 The desired WireGuard devices are read back from the files the host will use:
-a Kind=wireguard .netdev (networkd), a wg-quick .conf, or a netplan YAML tunnel.
+a Kind=wireguard .netdev (networkd), a wg-quick .conf, a netplan YAML tunnel or a
+NetworkManager profile.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from netdwg.errors import ConfigError, NetdwgError, NotPermittedError, ParseError, SecretsError, Span
+from netdwg.keyfiles import load_nm_wireguard
 from netdwg.keys import PresharedKey, PrivateKey
 from netdwg.netplan import load_netplan
 from netdwg.plan.model import DesiredHost
@@ -26,6 +28,7 @@ from netdwg.wgquick.view import load_wgquick
 from netdwg.wireguard import WgDevice
 
 NETWORKD_DIRS = ("etc/systemd/network", "run/systemd/network")
+NM_CONNECTIONS = "/etc/NetworkManager/system-connections"
 
 
 def file_policy(path: PurePosixPath, text: str) -> tuple[int, str, str, bool]:
@@ -33,7 +36,8 @@ def file_policy(path: PurePosixPath, text: str) -> tuple[int, str, str, bool]:
 
     networkd reads .netdev and key files as systemd-network: 0640
     root:systemd-network (0644 warns "too permissive", 0600 root:root is
-    "Permission denied" on 252). wg-quick and netplan run as root: 0600.
+    "Permission denied" on 252). wg-quick and netplan run as root: 0600. NetworkManager refuses a
+    profile others may read ("File permissions (100644) are insecure"): 0600 root.
     """
     name, suffix = path.name, path.suffix
     has_key = any(k in text for k in ("PrivateKey=", "PresharedKey=", "PrivateKey =", "PresharedKey ="))
@@ -41,7 +45,7 @@ def file_policy(path: PurePosixPath, text: str) -> tuple[int, str, str, bool]:
         return MODE_NETWORKD_SECRET, "root", "systemd-network", True
     if suffix == ".netdev" or suffix == ".network":
         return MODE_PUBLIC, "root", "root", False
-    if str(path).startswith("/etc/wireguard/") or str(path).startswith("/etc/netplan/"):
+    if str(path).startswith(("/etc/wireguard/", "/etc/netplan/", "/etc/NetworkManager/system-connections/")):
         return MODE_PRIVATE, "root", "root", True
     if name.endswith(".nft"):
         return MODE_PRIVATE if has_key else MODE_PUBLIC, "root", "root", False
@@ -169,6 +173,9 @@ def _read_one(f: RenderedFile, where: str, secret, devices: list, routes: list, 
     elif str(path.parent) == "/etc/netplan" and path.suffix in (".yaml", ".yml"):
         devices.extend(devices_from_netplan(text, where, secret))
         return "netplan"
+    elif str(path.parent) == NM_CONNECTIONS and path.suffix == ".nmconnection":
+        devices.append(load_nm_wireguard(text, where).device)
+        return "networkmanager"
     elif str(path.parent) == "/etc/sysctl.d" and path.suffix == ".conf":
         sysctls.extend(sysctls_from_text(text, where))
     return backend

@@ -13,7 +13,7 @@ from netdwg.topology.inputs import add_topology_argument, check_output_dir, read
 
 # The keys of netdwg.render.FORMATS (a unit test keeps them equal): importing the
 # renderers here would load all of them, YAML and cryptography for `netdwg --help`.
-FORMAT_NAMES = ("netplan", "networkd", "wg-quick")
+FORMAT_NAMES = ("netplan", "networkd", "networkmanager", "wg-quick")
 
 DESCRIPTION = """\
 Compile the topology and write the files each host gets under DIR: one

@@ -16,7 +16,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from netdwg.errors import ConfigError, Diagnostic, Severity, Span
-from netdwg.keyfiles.syntax import (Keyfile, check_keyfile_syntax, keyfile_group, keyfile_line, keyfile_list,
+from netdwg.keyfiles.syntax import (Keyfile, check_keyfile_syntax, keyfile_comment, keyfile_group, keyfile_line, keyfile_list,
                                     parse_keyfile)
 from netdwg.keys import PresharedKey, PrivateKey, PublicKey
 from netdwg.wireguard import Endpoint, IPInterface, IPNetwork, WgDevice, WgPeer
@@ -91,7 +91,8 @@ def format_nm_wireguard(profile: NmWireGuard, header: str = "") -> str:
                 "private-key": device.private_key.reveal_base64() if device.private_key else None}
     out += [keyfile_line(k, v) for k, v in settings.items() if v is not None]
     for peer in device.peers:
-        out += ["\n", keyfile_group(PEER_PREFIX + peer.public_key.base64)]
+        out += ["\n", keyfile_comment(peer.name) if peer.name else "",
+                keyfile_group(PEER_PREFIX + peer.public_key.base64)]
         if peer.endpoint is not None:
             out.append(keyfile_line("endpoint", str(peer.endpoint)))
         if peer.preshared_key is not None:

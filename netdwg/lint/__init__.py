@@ -23,6 +23,7 @@ Codes (NDW001-003 come from the loader):
     NDW026 site pair ends without endpoints (or not gateways); interface name or port clashes
     NDW027 secrets store: a missing key or PSK; keys of hosts that are gone
     NDW028 a guarded site LAN with no proof (unverified: the guard does nothing), or trust = passive
+    NDW029 backend = networkmanager on a host that keeps its own private key
     NDW030 public key mismatch between two ends (files)
     NDW031 preshared key mismatch between two ends (files)
     NDW032 private key or PSK in a world-readable file (files)
@@ -50,6 +51,7 @@ RULES: tuple[Rule, ...] = (
     rules_peers.check_pairs,
     rules_peers.check_guard,
     rules_peers.check_guard_trust,
+    rules_peers.check_networkmanager,
     rules_routing.check_forwarding,
     rules_routing.check_return_path,
     rules_routing.check_coverage,

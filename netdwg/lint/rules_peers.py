@@ -206,3 +206,16 @@ def check_guard_trust(topology: Topology, compiled=None) -> Iterator[Diagnostic]
                        f"guard = yes on {listing(laptops)} does nothing on this LAN: the site declares {what}, "
                        "so the guard keeps the tunnel route here (unverified)",
                        site.span("lan"), subject(site), fix=_PROOF_FIX)
+
+
+def check_networkmanager(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
+    """NDW029: NetworkManager (1.42) reads a WireGuard private key only from the profile or a secret agent,
+    never from a file: a host that keeps its own key (public_key = ...) cannot use backend = networkmanager."""
+    for host in topology.hosts:
+        if host.backend is Backend.NETWORKMANAGER and host.public_key is not None:
+            yield make("NDW029", Severity.ERROR,
+                       "backend = networkmanager, but the host keeps its own private key (public_key is set): "
+                       "NetworkManager reads the key only from its profile, which netdwg writes",
+                       host.span("public_key"), subject(host),
+                       fix="remove public_key and let the secrets store hold the key (netdwg keys generate), "
+                           "or use backend = networkd")

@@ -5,6 +5,7 @@ Pure: they never touch disk. One module per format:
     networkd.render(host, key_files=False)   .netdev (+ key files) and .network per interface
     wgquick.render(host, key_files=False)    /etc/wireguard/IF.conf (0600) (+ key files, loaded by PostUp)
     netplan.render(host, key_files=False)    /etc/netplan/60-netdwg-IF.yaml (0600)
+    networkmanager.render(host)              /etc/NetworkManager/system-connections/IF.nmconnection (0600)
     sysctl.render(host)                      /etc/sysctl.d/60-netdwg.conf
     nftables.render(host)                    /etc/netdwg/netdwg.nft (table inet netdwg)
     guard.render(host)                       /etc/netdwg/guard.conf (roaming, guard = yes)
@@ -21,7 +22,7 @@ from typing import Callable
 
 from netdwg.errors import NetdwgError
 from netdwg.rendered import RenderedFile
-from netdwg.render import guard, lanrouter, networkd, netplan, nftables, sysctl, wgquick
+from netdwg.render import guard, lanrouter, networkd, networkmanager, netplan, nftables, sysctl, wgquick
 from netdwg.topology.hostconfig import HostConfig
 from netdwg.topology.model import Backend
 
@@ -29,6 +30,7 @@ FORMATS: dict[str, Callable[..., tuple[RenderedFile, ...]]] = {
     Backend.NETWORKD.value: networkd.render,
     Backend.WG_QUICK.value: wgquick.render,
     Backend.NETPLAN.value: netplan.render,
+    Backend.NETWORKMANAGER.value: networkmanager.render,
 }
 
 

@@ -98,10 +98,12 @@ def _covers(routed, prefix: IPNetwork) -> bool:
 def _routed(have: ReadInterface) -> tuple[IPNetwork, ...]:
     """What a host's files route into the interface: connected routes of its addresses, explicit
     routes, and every AllowedIPs prefix where the backend routes them (wg-quick unless Table = off,
-    networkd with RouteTable=)."""
+    networkd with RouteTable=, NetworkManager unless peer-routes=false)."""
     out = [a.network for a in have.addresses] + list(have.routes)
-    follows = have.route_table != "off" if have.backend is Backend.WG_QUICK else \
-        have.backend is Backend.NETWORKD and have.route_table not in ("", "off")
+    if have.backend in (Backend.WG_QUICK, Backend.NETWORKMANAGER):  # NetworkManager: peer-routes=true
+        follows = have.route_table != "off"
+    else:
+        follows = have.backend is Backend.NETWORKD and have.route_table not in ("", "off")
     if follows:
         out += [p for peer in have.device.peers for p in peer.allowed_ips]
     return tuple(out)

@@ -35,7 +35,7 @@ from netdwg.wireguard import IPInterface, IPNetwork, WgDevice, WgPeer
 LocalReader = Callable[[PurePosixPath], "str | None"]  # a key file on this machine, by absolute path
 
 _NUMBERED = re.compile(r"^\d+-")
-_SECRET_LINE = re.compile(r"^\s*(PrivateKey|PresharedKey)\s*=\s*\S|^\s*(key|shared)\s*:\s*[A-Za-z0-9+/]{42,43}=",
+_SECRET_LINE = re.compile(r"^\s*(PrivateKey|PresharedKey|private-key|preshared-key)\s*=\s*\S|^\s*(key|shared)\s*:\s*[A-Za-z0-9+/]{42,43}=",
                           re.MULTILINE)
 
 
@@ -150,6 +150,8 @@ def read_host(name: str, files: list[Path], read_local: LocalReader | None = Non
             interfaces.append(iface)
             host = replace(host, masquerade=host.masquerade + _command_masquerades(commands),
                            link_addresses=host.link_addresses + _command_addresses(commands))
+        elif suffix == ".nmconnection":
+            interfaces.append(_read_nmconnection(path, text))
         elif suffix in (".yaml", ".yml"):
             interfaces += _read_netplan(path, text, read_local)
             host = replace(host, link_addresses=host.link_addresses + _netplan_link_addresses(text))
@@ -242,6 +244,16 @@ def _read_netdev(path: Path, networks: dict, read_local: LocalReader | None) -> 
     return ReadInterface(device, facts.addresses, netdev.mtu_bytes or facts.mtu, facts.routes, Backend.NETWORKD, str(path),
                          str(wg.private_key_file) if wg.private_key_file else None, wg.route_table,
                          frozenset(unknown))
+
+
+def _read_nmconnection(path: Path, text: str) -> ReadInterface:
+    """A NetworkManager WireGuard profile (keys inline: NetworkManager reads no key file)."""
+    from netdwg.keyfiles import load_nm_wireguard
+
+    profile = load_nm_wireguard(text, str(path))
+    routes = tuple(r.destination for ip in (profile.ipv4, profile.ipv6) for r in ip.routes)
+    return ReadInterface(profile.device, profile.ipv4.addresses + profile.ipv6.addresses, profile.mtu or None, routes,
+                         Backend.NETWORKMANAGER, str(path), route_table="" if profile.peer_routes else "off")
 
 
 @dataclass(frozen=True, slots=True)

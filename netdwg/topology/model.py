@@ -34,6 +34,7 @@ class Backend(enum.StrEnum):
     NETWORKD = "networkd"
     WG_QUICK = "wg-quick"
     NETPLAN = "netplan"
+    NETWORKMANAGER = "networkmanager"
 
 
 class ReturnPath(enum.StrEnum):

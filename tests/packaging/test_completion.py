@@ -59,7 +59,7 @@ def test_completes_host_names_from_the_topology():
 
 
 def test_completes_formats():
-    assert complete("render", "--format", "") == ["networkd", "wg-quick", "netplan"]
+    assert complete("render", "--format", "") == ["networkd", "wg-quick", "netplan", "networkmanager"]
 
 
 def test_completes_nested_verbs_and_their_positional_hosts(cli_verbs):

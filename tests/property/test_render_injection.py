@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 
 from netdwg.errors import ConfigError, InternalError
 from netdwg.keys import PresharedKey, PrivateKey
+from netdwg.lint import run_lint
+from netdwg.keyfiles import check_keyfile_syntax, keyfile_line, keyfile_list, load_nm_wireguard, parse_keyfile
 from netdwg.netplan import load_netplan, netplan_comment
 from netdwg.render import render_host
 from netdwg.render.lanrouter import text_line
@@ -119,6 +121,11 @@ secrets = {secrets}
   backend = netplan
   address = 10.99.0.6
 
+  [[{nmlaptop}]]
+  role = roaming
+  backend = networkmanager
+  address = 10.99.0.7
+
 [pairs]
   [[{pair}]]
   ends = {site}, {site2}
@@ -131,7 +138,7 @@ benign_fields = st.fixed_dictionaries({
     "interface": hostile_or("wg0", "wg-harbor", "wg.x+1", "w" * 15),
     "hub": hostile_or("relay", "relay.example-1"), "site": hostile_or("oslo", "oslo_1"),
     "site2": hostile_or("bergen"), "laptop": hostile_or("ana", "ana.laptop"), "phone": hostile_or("ben"),
-    "tablet": hostile_or("cy"), "uplink": hostile_or("eth0", "enp3s0", "eth0.100"),
+    "tablet": hostile_or("cy"), "nmlaptop": hostile_or("dee", "dee.nm"), "uplink": hostile_or("eth0", "enp3s0", "eth0.100"),
     "lan_interface": hostile_or("eth1", "br-lan", "lan+0"),
     "domain": hostile_or("oslo.example.com", "a-b.c"),
     "endpoint": hostile_or("198.51.100.10:51820", "vpn.example.com:51820", "[2001:db8::1]:51820"),
@@ -177,7 +184,7 @@ def _keys():
 
 
 KNOWN_DIRS = {"/etc/systemd/network", "/etc/wireguard", "/etc/netplan", "/etc/sysctl.d", "/etc/netdwg",
-              "/etc/netdwg/keys"}
+              "/etc/netdwg/keys", "/etc/NetworkManager/system-connections"}
 
 
 @given(fields())
@@ -189,6 +196,9 @@ def test_load_refuses_or_every_file_reads_back_as_the_model(values):
     except ConfigError:
         event("refused at load")
         return  # refused at load, with diagnostics
+    if any(d.code == "NDW026" and d.severity.value == "error" for d in run_lint(topology)):
+        event("refused by lint: two interfaces of a host share a name (render stops there too)")
+        return
     event("loaded and rendered")
     make_key, make_psk = _keys()
     secrets, _ = complete_secrets(topology, Secrets(), make_key, make_psk)
@@ -201,7 +211,7 @@ def test_load_refuses_or_every_file_reads_back_as_the_model(values):
 
 def test_the_template_renders_with_benign_values():
     values = {"name": "harbor", "interface": "wg0", "hub": "relay", "site": "oslo", "site2": "bergen", "laptop": "ana",
-              "phone": "ben", "tablet": "cy", "uplink": "eth0", "lan_interface": "eth1", "domain": "oslo.example.com",
+              "phone": "ben", "tablet": "cy", "nmlaptop": "dee", "uplink": "eth0", "lan_interface": "eth1", "domain": "oslo.example.com",
               "endpoint": "198.51.100.10:51820", "allow": "@laptop", "reach": "@site", "pair": "link",
               "pair_interface": "wg-a, wg-b", "secrets": "net.secrets", "dhcp_server": "172.20.10.1",
               "lan_router": "172.20.10.1", "router_mac": "aa:bb:cc:dd:ee:01", "ssh_host_key": SSH_KEY,
@@ -217,7 +227,7 @@ def test_the_template_renders_with_benign_values():
         for file in rendered:
             assert_reads_back(host, file, rendered, True)
             kinds.add(PurePosixPath(file.path).suffix or PurePosixPath(file.path).name)
-    assert kinds >= {".netdev", ".network", ".conf", ".yaml", ".nft", ".txt"}
+    assert kinds >= {".netdev", ".network", ".conf", ".yaml", ".nft", ".txt", ".nmconnection"}
 
 
 def assert_reads_back(host, file, rendered, key_files: bool) -> None:
@@ -234,6 +244,8 @@ def assert_reads_back(host, file, rendered, key_files: bool) -> None:
         _wgquick(host, file, key_files)
     elif name.endswith(".yaml"):
         _netplan(host, file)
+    elif name.endswith(".nmconnection"):
+        _nmconnection(host, file)
     elif str(path.parent) == "/etc/sysctl.d":
         found = [(line.key, line.value, line.ignore_failure) for line in parse_sysctl(file.text).lines
                  if line.kind is not LineKind.BLANK and line.kind is not LineKind.COMMENT]
@@ -316,6 +328,33 @@ def _netplan(host, file) -> None:
     (tunnel,) = load_netplan(file.text, str(path))
     assert tunnel.device.name == iface.name and tunnel.addresses == iface.addresses
     _same_peers(tunnel.device.peers, iface.device.peers)
+
+
+def _nmconnection(host, file) -> None:
+    path = PurePosixPath(file.path)
+    iface = _interface(host, path, path.stem)
+    keyfile = parse_keyfile(file.text, str(path))
+    assert not check_keyfile_syntax(keyfile)
+    peers = [f"wireguard-peer.{p.public_key.base64}" for p in iface.device.peers]
+    assert keyfile.groups() == ("connection", "wireguard", *peers, "ipv4", "ipv6")
+    profile = load_nm_wireguard(file.text, str(path))
+    assert profile.interface_name == iface.name and profile.ipv4.addresses + profile.ipv6.addresses == iface.addresses
+    assert sorted(map(str, [r.destination for r in profile.ipv4.routes + profile.ipv6.routes])) == \
+        sorted(map(str, [r.destination for r in iface.routes]))
+    _same_peers(profile.device.peers, iface.device.peers)
+
+
+@given(pieces, st.booleans())
+@settings(max_examples=300)
+def test_keyfile_values_refuse_or_read_back(value, as_list):
+    try:
+        line = keyfile_list("allowed-ips", [value]) if as_list else keyfile_line("id", value)
+    except ValueError:
+        event("refused")
+        return
+    file = parse_keyfile("[connection]\n" + line + "[ipv4]\n")
+    assert file.groups() == ("connection", "ipv4")
+    assert (file.get_list("connection", "allowed-ips") if as_list else [file.get("connection", "id")]) == [value]
 
 
 _RULE = re.compile(r'((iif|oif)name ("[^"]*"|\{ [^}]* \}) )*(ip6?|tcp) .*')

@@ -1,0 +1,41 @@
+"""NetworkManager 1.42 in a sandbox node: a private system bus, the keyfile plugin, no udev (read-only
+/sys), its state on tmpfs; never on the host itself. Stopped by PID with the node's sandbox."""
+
+from __future__ import annotations
+
+from netdwg.lab.sandbox import Node
+
+NM_CONF = """[main]
+plugins=keyfile
+dhcp=internal
+dns=none
+rc-manager=unmanaged
+hostname-mode=none
+no-auto-default=*
+auth-polkit=root-only
+
+[keyfile]
+unmanaged-devices=none
+"""
+CONNECTIONS = "/etc/NetworkManager/system-connections"
+
+
+def start_networkmanager(node: Node) -> int:
+    """Mounts tmpfs over NetworkManager's directories inside the node, then starts dbus-daemon (if not yet)
+    and NetworkManager. Returns NetworkManager's PID."""
+    for directory in ("/var/lib/NetworkManager", "/run/NetworkManager", "/etc/NetworkManager"):
+        node.run(["mkdir", "-p", directory])
+        node.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", directory])
+    node.run(["mkdir", "-p", CONNECTIONS])
+    node.write_file("/etc/NetworkManager/NetworkManager.conf", NM_CONF)
+    if "dbus-daemon" not in node.daemons:
+        node.start_dbus()
+    # --debug: stay in the foreground and log to stderr (the node keeps it in NetworkManager.log)
+    pid = node.spawn(["/usr/sbin/NetworkManager", "--debug"], name="NetworkManager")
+    node.wait_for("NetworkManager", lambda: node._bus_has("org.freedesktop.NetworkManager"), timeout=30, pid=pid)
+    return pid
+
+
+def bus_address(node: Node) -> str:
+    """The node's system bus, reachable from outside (through /proc/PID/root)."""
+    return f"unix:path={node.path('/run/dbus/system_bus_socket')}"

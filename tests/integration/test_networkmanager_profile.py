@@ -1,0 +1,59 @@
+"""Real NetworkManager 1.42 in a namespace loads the profile netdwg rendered, through D-Bus
+(Settings.LoadConnections), and reports over D-Bus (GetSettings + GetSecrets) exactly the topology's
+settings; a profile others may read is refused, as NetworkManager does."""
+
+from __future__ import annotations
+
+import pytest
+
+from netdwg.host.networkmanager import NetworkManagerBus
+from netdwg.keyfiles.settings import profile_from_settings
+from netdwg.render.networkmanager import nm_profile
+from netdwg.topology.compile import compile_topology
+from golden_support import load_scenario, render_scenario
+from nm_support import bus_address, start_networkmanager
+
+pytestmark = pytest.mark.root
+
+
+def _unnamed(profile):
+    from dataclasses import replace
+
+    device = profile.device
+    return replace(profile, device=replace(device, peers=tuple(replace(p, name="") for p in device.peers)))
+
+
+@pytest.mark.parametrize("host", ["ana", "depot"])
+def test_networkmanager_loads_the_rendered_profile_and_reports_the_topologys_settings(sandbox, host):
+    node = sandbox.node(sandbox.netns("nm"))
+    start_networkmanager(node)
+    (profile,) = [f for f in render_scenario("networkmanager")[host] if f.path.suffix == ".nmconnection"]
+    node.write_file(str(profile.path), profile.text, mode=profile.mode)
+    nm = NetworkManagerBus(bus_address(node))
+    assert nm.load_connections([str(profile.path)]) == []
+    topology, secrets = load_scenario("networkmanager")
+    config = compile_topology(topology, secrets)[host]
+    expected = nm_profile(config, config.interfaces[0])
+    path = nm.connection_path(expected.uuid)
+    assert path is not None, "NetworkManager has no connection with the rendered uuid"
+    reported = profile_from_settings(nm.settings(path))
+    assert reported == _unnamed(expected)
+    # NetworkManager loaded the file as it is: it did not rewrite it
+    assert node.read_file(str(profile.path)) == profile.text
+
+
+def test_a_profile_others_may_read_is_refused_as_networkmanager_does(sandbox):
+    node = sandbox.node(sandbox.netns("nm"))
+    start_networkmanager(node)
+    (profile,) = [f for f in render_scenario("networkmanager")["ana"] if f.path.suffix == ".nmconnection"]
+    node.write_file(str(profile.path), profile.text, mode=0o644)
+    nm = NetworkManagerBus(bus_address(node))
+    assert nm.load_connections([str(profile.path)]) == [str(profile.path)]
+    assert nm.connection_path(nm_profile_uuid("ana")) is None
+    assert "File permissions (100644) are insecure" in (node.rundir / "NetworkManager.log").read_text()
+
+
+def nm_profile_uuid(host: str) -> str:
+    from netdwg.render.networkmanager import profile_uuid
+
+    return profile_uuid(host, "wg-fjord")
