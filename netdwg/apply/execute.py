@@ -23,6 +23,7 @@ from netdwg.plan.model import (
     FirewallChange,
     HostState,
     NetplanGenerate,
+    NmLoad,
     PeerChange,
     Plan,
     RecordManaged,
@@ -45,6 +46,8 @@ class Transaction:
         self.reconfigured: list[str] = []
         self.touched_devices: set[str] = set()
         self.old_firewall: str | None = None
+        self.nm_loaded: tuple[str, ...] = ()  # profiles NetworkManager re-read: again after a rollback
+        self.nm_reapplied: list[str] = []
 
     def run(self, plan: Plan, before_changes: Callable[["Transaction"], None] | None = None) -> None:
         """`before_changes` runs once everything is read and nothing is changed yet (apply --confirm's record)."""
@@ -81,6 +84,8 @@ class Transaction:
             steps.append(("netplan", ""))
         if plan.firewall is not None:
             steps.append(("firewall", ""))
+        if plan.networkmanager is not None:
+            steps.append(("networkmanager", ""))
         if not steps or not plan.files:
             return False
         self.ports.files.set_pending(tuple(steps))
@@ -95,6 +100,8 @@ class Transaction:
             self.ports.networkd.check_running()  # fail before the first change, not after the last
         if plan.firewall is not None and self.ports.firewall is not None:
             self.old_firewall = self.ports.firewall.current()
+        if plan.networkmanager is not None:
+            self.ports.networkmanager.version()  # running? fail before the first change
 
     def _record_managed(self, step: RecordManaged) -> None:
         files = self.ports.files
@@ -134,6 +141,20 @@ class Transaction:
             self.ports.wg(step.ifname).apply_peer(step)
         elif isinstance(step, Reload):
             self._networkd(step)
+        elif isinstance(step, NmLoad):
+            self._networkmanager(step)
+
+    def _networkmanager(self, step: NmLoad) -> None:
+        nm = self.ports.networkmanager
+        self.nm_loaded = tuple(str(p) for p in step.paths)
+        failed = nm.load_connections(list(self.nm_loaded))
+        if failed:
+            raise ApplyError(f"NetworkManager did not load {', '.join(failed)}",
+                             fix="NetworkManager's log says why (journalctl -u NetworkManager), e.g. "
+                                 "'File permissions (100644) are insecure'; netdwg check FILE reads it as it does")
+        for name in step.reapply:
+            self.nm_reapplied.append(name)
+            nm.reapply(name)
 
     def _file(self, change: FileChange) -> None:
         files = self.ports.files
@@ -202,6 +223,15 @@ class Transaction:
                 self.ports.netplan_generate()
             except (NetdwgError, OSError) as err:
                 problems.append(f"netplan generate: {err}")
+        if self.nm_loaded:
+            self.announce("rollback: NetworkManager LoadConnections (old profiles are back)"
+                          + (f", Reapply on {' '.join(self.nm_reapplied)}" if self.nm_reapplied else ""))
+            try:
+                self.ports.networkmanager.load_connections(list(self.nm_loaded))
+                for name in self.nm_reapplied:
+                    self.ports.networkmanager.reapply(name)
+            except (NetdwgError, OSError) as err:
+                problems.append(f"NetworkManager: {err}")
         if self.touched_networkd and self.ports.networkd is not None:
             self.announce("rollback: networkd Reload (old files are back)")
             try:

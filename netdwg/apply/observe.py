@@ -11,7 +11,8 @@ from netdwg.apply.desired import desired_from_files
 from netdwg.errors import NetdwgError
 from netdwg.host.detect import open_wg_link
 from netdwg.host.files import RootFiles
-from netdwg.host.ports import Firewall, Networkd, Sysctls, WgLink
+from netdwg.host.ports import Firewall, Networkd, NetworkManager, Sysctls, WgLink
+from netdwg.keyfiles import load_nm_wireguard
 from netdwg.plan.diff import NETWORKD_DIRS
 from netdwg.plan.model import DesiredHost, HostState
 from netdwg.rendered import RenderedFile
@@ -30,6 +31,7 @@ class Ports:
     sysctls: Sysctls | None = None
     netplan_generate: Callable[[], None] | None = None
     routes: Callable[[str], tuple] | None = None  # interface -> its live routes (host.routes.read_routes)
+    networkmanager: NetworkManager | None = None  # NetworkManager hosts (backend = networkmanager)
     wait_timeout: float = 30.0
     links: dict[str, WgLink | None] = field(default_factory=dict)
 
@@ -41,12 +43,14 @@ class Ports:
 
 def live_ports(root: Path = Path("/"), state_dir: Path | None = None) -> Ports:
     from netdwg.host.networkd import NetworkdBus
+    from netdwg.host.networkmanager import NetworkManagerBus
     from netdwg.host.nft import NftFirewall
     from netdwg.host.routes import read_routes
     from netdwg.host.sysctl_live import ProcSysctls
 
     return Ports(RootFiles(root, state_dir), True, networkd=NetworkdBus(), firewall=NftFirewall(),
-                 sysctls=ProcSysctls(), netplan_generate=run_netplan_generate, routes=read_routes)
+                 sysctls=ProcSysctls(), netplan_generate=run_netplan_generate, routes=read_routes,
+                 networkmanager=NetworkManagerBus())
 
 
 def run_netplan_generate() -> None:
@@ -64,8 +68,11 @@ def observe(desired: DesiredHost, ports: Ports) -> HostState:
     sysctls = None
     firewall_present = None
     routes = None
+    nm_active = None
     if ports.live:
-        for device in desired.devices:
+        if desired.backend == "networkmanager":
+            nm_active = _nm_active(desired, ports)  # NetworkManager owns the devices: netdwg does not read them
+        for device in () if desired.backend == "networkmanager" else desired.devices:
             link = ports.wg(device.name)
             if link is not None:
                 devices.append(link.read())
@@ -82,7 +89,15 @@ def observe(desired: DesiredHost, ports: Ports) -> HostState:
     return HostState(states, managed, tuple(devices), sysctls, firewall_present, time.time(), ports.live,
                      installed_peer_names(states, files) if removing else (), routes,
                      files.pending() if ports.live else (), unit_overrides(desired, files.root),
-                     _networkd_version(desired, states, ports))
+                     _networkd_version(desired, states, ports), nm_active)
+
+
+def _nm_active(desired: DesiredHost, ports: Ports) -> tuple[str, ...] | None:
+    """The interfaces on which NetworkManager has netdwg's connection (by its uuid) activated."""
+    if ports.networkmanager is None:
+        return None
+    profiles = [load_nm_wireguard(f.text, str(f.path)) for f in desired.files if f.path.suffix == ".nmconnection"]
+    return tuple(p.interface_name for p in profiles if p.uuid and ports.networkmanager.is_active(p.interface_name, p.uuid))
 
 
 def _networkd_version(desired: DesiredHost, states: tuple, ports: Ports) -> int | None:

@@ -136,7 +136,7 @@ def _across_hosts(results: list[Checked]) -> list[Diagnostic]:
     from netdwg.cli._common import read_local_key
     from netdwg.lint import check_files
 
-    paths = [r.path for r in results if r.kind in ("unit", "wg-quick", "netplan")
+    paths = [r.path for r in results if r.kind in ("unit", "wg-quick", "netplan", "nm-keyfile")
              and not any(d.severity is Severity.ERROR for d in r.diagnostics)]
     # Per-file checks already warn about modes; only the cross-file findings are new here.
     return list(check_files(paths, permissions=False, read_local=read_local_key)) if len(paths) > 1 else []

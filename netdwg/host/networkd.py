@@ -29,31 +29,11 @@ class NetworkdBus:
 
     async def _call(self, path: str, interface: str, member: str, signature: str = "", body: list | None = None,
                     destination: str = BUS_NAME):
-        from netdwg.dbus_compat import BusType, DBusError, Message, MessageBus, MessageType
+        from netdwg.host.dbus_call import call_method
 
-        try:
-            if self.bus_address:
-                bus = await MessageBus(bus_address=self.bus_address).connect()
-            else:
-                bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
-        except (OSError, DBusError) as err:
-            raise ExternalError(f"cannot reach the system D-Bus: {err}",
-                                fix="is dbus running? (systemctl status dbus)") from None
-        try:
-            reply = await bus.call(Message(destination=destination, path=path, interface=interface,
-                                           member=member, signature=signature, body=body or []))
-        finally:
-            bus.disconnect()
-        if reply is not None and reply.message_type == MessageType.ERROR:
-            error = reply.error_name or ""
-            text = reply.body[0] if reply.body else error
-            # Spawn.*: the bus tried to activate networkd and it exited (e.g. masked, or no systemd).
-            if error in ("org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner") \
-                    or error.startswith("org.freedesktop.DBus.Error.Spawn."):
-                raise ExternalError("systemd-networkd is not running (nothing owns org.freedesktop.network1)",
-                                    fix="start it: systemctl start systemd-networkd") from None
-            raise ExternalError(f"networkd {member} failed: {text} [{error}]")
-        return reply.body if reply is not None else []
+        return await call_method(self.bus_address, destination, path, interface, member, signature, body,
+                                 service="systemd-networkd", start_fix="start it: systemctl start systemd-networkd",
+                                 what="networkd")
 
     def _run(self, path, interface, member, signature="", body=None):
         # Imported here, not at the top: asyncio (and ssl, logging) is a large import that an

@@ -5,13 +5,14 @@ No nmcli: every call is NetworkManager's documented D-Bus API (1.42):
     Settings.LoadConnections(as filenames) -> (b status, as failures)   re-read these keyfiles
     Settings.GetConnectionByUuid(s) -> o
     Settings.Connection.GetSettings() / GetSecrets(s setting) -> a{sa{sv}}   (secrets come separately)
-    Settings.Connection.Update2(a{sa{sv}}, u flags, a{sv}) -> a{sv}      flags: 0x1 TO_DISK
     Device.GetAppliedConnection(u) -> (a{sa{sv}}, t version_id)
     Device.Reapply(a{sa{sv}}, t version_id, u flags)                      apply to the active device
 
-Reapply is how NetworkManager changes WireGuard peers of an active connection without taking the link down
+The stored profile is changed by writing its keyfile (netdwg's one atomic writer) and LoadConnections,
+not Update2: Update2 with TO_DISK would make NetworkManager a second writer of the file. Reapply is how
+NetworkManager changes WireGuard peers of an active connection without taking the link down
 (nm-device-wireguard.c handles a reapply of the wireguard setting by re-syncing peers over genetlink;
-unchanged peers keep their sessions). Passing the version_id from GetAppliedConnection makes NetworkManager
+unchanged peers keep their sessions unless a peer was removed: then it replaces all peers). Passing the version_id from GetAppliedConnection makes NetworkManager
 refuse the reapply if the applied connection changed in between.
 """
 
@@ -26,7 +27,6 @@ SETTINGS_IFACE = "org.freedesktop.NetworkManager.Settings"
 CONNECTION_IFACE = "org.freedesktop.NetworkManager.Settings.Connection"
 DEVICE_IFACE = "org.freedesktop.NetworkManager.Device"
 ACTIVE_IFACE = "org.freedesktop.NetworkManager.Connection.Active"
-UPDATE2_TO_DISK = 0x1
 DEVICE_STATE_ACTIVATED = 100
 
 
@@ -43,18 +43,6 @@ def unpack(value):
     return value
 
 
-def pack(settings: dict) -> dict:
-    """{setting: {property: (signature, value)}} -> a{sa{sv}} (nested a{sv} values packed too)."""
-    from netdwg.dbus_compat import Variant
-
-    def one(signature: str, value):
-        if signature == "aa{sv}":
-            value = [{k: one(*v) for k, v in item.items()} for item in value]
-        return Variant(signature, value)
-
-    return {name: {key: one(*typed) for key, typed in props.items()} for name, props in settings.items()}
-
-
 class NetworkManagerBus:
     """The NetworkManager port; each call opens its own short connection (apply is not a daemon)."""
 
@@ -62,30 +50,11 @@ class NetworkManagerBus:
         self.bus_address = bus_address
 
     async def _call(self, path: str, interface: str, member: str, signature: str = "", body: list | None = None):
-        from netdwg.dbus_compat import BusType, DBusError, Message, MessageBus, MessageType
+        from netdwg.host.dbus_call import call_method
 
-        try:
-            if self.bus_address:
-                bus = await MessageBus(bus_address=self.bus_address).connect()
-            else:
-                bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
-        except (OSError, DBusError) as err:
-            raise ExternalError(f"cannot reach the system D-Bus: {err}",
-                                fix="is dbus running? (systemctl status dbus)") from None
-        try:
-            reply = await bus.call(Message(destination=BUS_NAME, path=path, interface=interface, member=member,
-                                           signature=signature, body=body or []))
-        finally:
-            bus.disconnect()
-        if reply is not None and reply.message_type == MessageType.ERROR:
-            error = reply.error_name or ""
-            text = reply.body[0] if reply.body else error
-            if error in ("org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner") \
-                    or error.startswith("org.freedesktop.DBus.Error.Spawn."):
-                raise ExternalError("NetworkManager is not running (nothing owns org.freedesktop.NetworkManager)",
-                                    fix="start it: systemctl start NetworkManager") from None
-            raise ExternalError(f"NetworkManager {member} failed: {text} [{error}]")
-        return unpack(reply.body) if reply is not None else []
+        return unpack(await call_method(self.bus_address, BUS_NAME, path, interface, member, signature, body,
+                                        service="NetworkManager",
+                                        start_fix="start it: systemctl start NetworkManager", what="NetworkManager"))
 
     def _run(self, path, interface, member, signature="", body=None):
         import asyncio  # imported here: a large import an apply without NetworkManager never needs
@@ -118,10 +87,6 @@ class NetworkManagerBus:
         merge_secrets(settings, secrets)
         return settings
 
-    def update(self, path: str, settings: dict) -> None:
-        """Update2 with TO_DISK: NetworkManager stores the profile (rewrites its keyfile)."""
-        self._run(path, CONNECTION_IFACE, "Update2", "a{sa{sv}}ua{sv}", [pack(settings), UPDATE2_TO_DISK, {}])
-
     def device_path(self, interface: str) -> str | None:
         try:
             (path,) = self._run(MANAGER_PATH, "org.freedesktop.NetworkManager", "GetDeviceByIpIface", "s",
@@ -132,12 +97,36 @@ class NetworkManagerBus:
             raise
         return path
 
-    def applied_connection(self, device: str) -> tuple[dict, int]:
-        settings, version = self._run(device, DEVICE_IFACE, "GetAppliedConnection", "u", [0])
-        return settings, version
+    def _property(self, path: str, interface: str, name: str):
+        (value,) = self._run(path, "org.freedesktop.DBus.Properties", "Get", "ss", [interface, name])
+        return value
 
-    def reapply(self, device: str, settings: dict, version_id: int) -> None:
-        self._run(device, DEVICE_IFACE, "Reapply", "a{sa{sv}}tu", [pack(settings), version_id, 0])
+    def version(self) -> str:
+        """NetworkManager's version; ExternalError when it is not running (checked before any change)."""
+        return self._property(MANAGER_PATH, "org.freedesktop.NetworkManager", "Version")
+
+    def is_active(self, interface: str, uuid: str) -> bool:
+        """Is the connection `uuid` activated on the device `interface`?"""
+        device = self.device_path(interface)
+        if device is None or self._property(device, DEVICE_IFACE, "State") != DEVICE_STATE_ACTIVATED:
+            return False
+        active = self._property(device, DEVICE_IFACE, "ActiveConnection")
+        return active not in ("", "/") and self._property(active, ACTIVE_IFACE, "Uuid") == uuid
+
+    def applied_version(self, device: str) -> int:
+        """The version id of the connection applied on the device (GetAppliedConnection)."""
+        _, version = self._run(device, DEVICE_IFACE, "GetAppliedConnection", "u", [0])
+        return int(version)
+
+    def reapply(self, interface: str, version_id: int | None = None) -> None:
+        """Reapply the stored profile on the device (an empty connection argument means "the settings
+        connection as NetworkManager holds it now"); with `version_id`, NetworkManager refuses if the
+        applied connection changed since it was read."""
+        device = self.device_path(interface)
+        if device is None:
+            raise ExternalError(f"NetworkManager has no device {interface} to reapply on")
+        version = self.applied_version(device) if version_id is None else version_id
+        self._run(device, DEVICE_IFACE, "Reapply", "a{sa{sv}}tu", [{}, version, 0])
 
 
 def merge_secrets(settings: dict, secrets: dict) -> None:

@@ -72,12 +72,20 @@ class Keyfile:
         return out
 
     def get(self, group: str, key: str) -> str | None:
+        """The value; None when absent or when GLib cannot read it (as NetworkManager then has no value:
+        check_keyfile_syntax reports why)."""
         line = self.entries(group).get(key)
-        return None if line is None else read_value(line.raw)
+        try:
+            return None if line is None else read_value(line.raw)
+        except ValueError:
+            return None
 
     def get_list(self, group: str, key: str) -> list[str] | None:
         line = self.entries(group).get(key)
-        return None if line is None else read_list(line.raw)
+        try:
+            return None if line is None else read_list(line.raw)
+        except ValueError:
+            return None
 
     def line_number(self, group: str, key: str = "") -> int:
         """1-based line of a key (or the group header when key is empty), 0 if absent."""

@@ -26,6 +26,7 @@ from netdwg.plan.model import (
 )
 from netdwg.errors import ParseError
 from netdwg.networkd_versions import has
+from netdwg.plan.networkmanager import plan_networkmanager
 from netdwg.plan.redact import secrets_of, unified_diff
 from netdwg.sysctl import normalize_key
 from netdwg.unitfile.effective import EffectiveUnit, effective_unit
@@ -48,7 +49,8 @@ def plan_host(desired: DesiredHost, observed: HostState) -> Plan:
 
     device_changes: list[DeviceChange] = []
     peers: list[PeerChange] = []
-    for device in desired.devices:
+    nm_host = desired.backend == "networkmanager"  # NetworkManager owns the devices: their profiles carry the peers
+    for device in () if nm_host else desired.devices:
         live = observed.device(device.name)
         if live is not None:
             change, peer_changes, peer_notes = diff_device(device, live, observed.now, dict(observed.peer_names))
@@ -86,11 +88,12 @@ def plan_host(desired: DesiredHost, observed: HostState) -> Plan:
         networkd = add_pending_reload(networkd, observed.pending, notes)
         notes.extend(reapply_notes(networkd, files, desired, observed))
 
+    networkmanager = plan_networkmanager(files, desired, observed, notes) if observed.live and nm_host else None
     wanted = tuple(f.path for f in desired.files)
     managed = RecordManaged(wanted) if set(wanted) != set(observed.managed) else None
     return Plan(files=files, netplan=netplan, sysctls=sysctls, firewall=firewall,
                 devices=tuple(device_changes), peers=tuple(peers), networkd=networkd, managed=managed,
-                notes=tuple(notes))
+                notes=tuple(notes), networkmanager=networkmanager)
 
 
 def plan_sysctls(desired: DesiredHost, live: dict[str, str], notes: list[str]) -> tuple[SysctlChange, ...]:

@@ -26,7 +26,7 @@ class DesiredHost:
     devices: tuple[WgDevice, ...] = ()  # one per WireGuard interface
     sysctls: tuple[tuple[str, str], ...] = ()  # ("net.ipv4.ip_forward", "1")
     firewall: str | None = None  # nft script for `table inet netdwg`, None = netdwg manages no firewall
-    backend: str = "networkd"  # "networkd" | "netplan" | "wg-quick"
+    backend: str = "networkd"  # "networkd" | "netplan" | "wg-quick" | "networkmanager"
     routes: tuple[tuple[str, IPNetwork], ...] = ()  # (interface, destination) networkd should hold
     # Keys written with sysctl.d's "-" prefix: a failure to set them is ignored, as systemd-sysctl does.
     optional_sysctls: frozenset[str] = frozenset()
@@ -66,6 +66,8 @@ class HostState:
     overrides: tuple[tuple[PurePosixPath, PurePosixPath, str], ...] = ()
     # The running networkd's release (netdwg.networkd_versions), when a networkd file changes.
     networkd_version: int | None = None
+    # NetworkManager hosts: the interfaces whose connection is active now (None: not asked)
+    nm_active: tuple[str, ...] | None = None
 
     def file(self, path: PurePosixPath) -> FileState | None:
         return next((f for f in self.files if f.path == path), None)
@@ -211,6 +213,21 @@ class Reload:
 
 
 @dataclass(frozen=True, slots=True)
+class NmLoad:
+    """NetworkManager: re-read the changed profiles (Settings.LoadConnections; a removed file unloads its
+    profile), then Reapply the stored profile on each device where that connection is active."""
+
+    paths: tuple[PurePosixPath, ...]
+    reapply: tuple[str, ...] = ()  # interfaces whose connection is active
+
+    def describe(self) -> str:
+        text = "NetworkManager: LoadConnections " + " ".join(str(p) for p in self.paths)
+        if self.reapply:
+            text += "; Reapply on " + " ".join(self.reapply) + " (active)"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
 class RecordManaged:
     """Update netdwg's list of the files it manages (so a file dropped later is removed)."""
 
@@ -233,11 +250,12 @@ class Plan:
     networkd: Reload | None = None
     managed: RecordManaged | None = None
     notes: tuple[str, ...] = field(default=())  # things the admin should know, not steps
+    networkmanager: NmLoad | None = None
 
     @property
     def is_empty(self) -> bool:
         return not (self.files or self.netplan or self.sysctls or self.firewall
-                    or self.devices or self.peers or self.networkd or self.managed)
+                    or self.devices or self.peers or self.networkd or self.managed or self.networkmanager)
 
     def steps(self) -> tuple[object, ...]:
         """Every step in the order apply runs them."""
@@ -253,5 +271,7 @@ class Plan:
         out.extend(self.peers)
         if self.networkd:
             out.append(self.networkd)
+        if self.networkmanager:
+            out.append(self.networkmanager)
         out.extend(s for s in self.sysctls if s.interface is not None)
         return tuple(out)

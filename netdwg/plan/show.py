@@ -43,6 +43,8 @@ def plan_to_json(plan: Plan) -> dict:
         "peers": [_peer_json(c) for c in plan.peers],
         "networkd": None if plan.networkd is None else {
             "reload": plan.networkd.reload, "reconfigure": list(plan.networkd.reconfigure)},
+        "networkmanager": None if plan.networkmanager is None else {
+            "load": [str(p) for p in plan.networkmanager.paths], "reapply": list(plan.networkmanager.reapply)},
         "managed_files": [str(p) for p in plan.managed.paths] if plan.managed else None,
         "steps": [s.describe() for s in plan.steps()],
         "notes": list(plan.notes),
