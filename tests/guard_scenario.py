@@ -200,9 +200,12 @@ def _reap_dead(pid: int) -> bool:
     return _comm(pid) is None
 
 
-def build_roaming_lab(sb: Sandbox, join_office: bool = False, cafe_copies_office: bool = False) -> RoamingLab:
+def build_roaming_lab(sb: Sandbox, join_office: bool = False, cafe_copies_office: bool = False,
+                      lan_manager: str = "networkd") -> RoamingLab:
     """`cafe_copies_office`: the café's router takes the office router's MAC and hands out the
-    office's domain too (its prefix, router and DHCP server identifier are the office's anyway)."""
+    office's domain too (its prefix, router and DHCP server identifier are the office's anyway).
+    `lan_manager = "networkmanager"`: NetworkManager 1.42 takes the leases on lan0 and cafe0 (networkd
+    keeps only wg0's address and routes, as on a laptop whose tunnel netdwg configures)."""
     inet, hubns, gwns, lan, devns, cafe, lapns = (sb.netns(n) for n in
                                                   ("inet", "hub", "gw", "lan", "dev", "cafe", "lap"))
     # switches: bridges with fixed MACs (else the MAC follows the lowest port)
@@ -252,9 +255,19 @@ def build_roaming_lab(sb: Sandbox, join_office: bool = False, cafe_copies_office
                          f"peer {pub['hub']} allowed-ips 10.99.0.0/16,{OFFICE_LAN},{OTHER_LAN} "
                          f"endpoint {HUB_PUBLIC}:51820 persistent-keepalive 25"])
     for name, text in LAPTOP_NETWORKD.items():
-        lap.write_file(f"/etc/systemd/network/{name}", text)
+        if lan_manager == "networkd" or name.startswith("20-wg0"):
+            lap.write_file(f"/etc/systemd/network/{name}", text)
     lap.start_dbus()
     lap.start_networkd(debug=False)
+    if lan_manager == "networkmanager":
+        from netdwg.host.networkmanager import NetworkManagerBus
+        from nm_support import CONNECTIONS, bus_address, ethernet_profile, start_networkmanager
+
+        start_networkmanager(lap, unmanaged=("wg0", "inet0"))
+        for name, interface in (("lan", "lan0"), ("cafe", "cafe0")):
+            lap.write_file(f"{CONNECTIONS}/{name}.nmconnection", ethernet_profile(name, interface), mode=0o600)
+        assert NetworkManagerBus(bus_address(lap)).load_connections(
+            [f"{CONNECTIONS}/lan.nmconnection", f"{CONNECTIONS}/cafe.nmconnection"]) == []
     lab = RoamingLab(sb, hub, gw, lap, devns, lan, cafe, keys["hub"].public_key())
     wait_until(lambda: any(r.get("dst") == str(OFFICE_LAN) for r in lab.wg_routes()), timeout=15,
                what="networkd to route the office LAN into wg0")

@@ -15,25 +15,32 @@ no-auto-default=*
 auth-polkit=root-only
 
 [keyfile]
-unmanaged-devices=none
+unmanaged-devices={unmanaged}
 """
 CONNECTIONS = "/etc/NetworkManager/system-connections"
 
 
-def start_networkmanager(node: Node) -> int:
+def start_networkmanager(node: Node, unmanaged: tuple[str, ...] = ()) -> int:
     """Mounts tmpfs over NetworkManager's directories inside the node, then starts dbus-daemon (if not yet)
-    and NetworkManager. Returns NetworkManager's PID."""
+    and NetworkManager, leaving the `unmanaged` interfaces alone. Returns NetworkManager's PID."""
     for directory in ("/var/lib/NetworkManager", "/run/NetworkManager", "/etc/NetworkManager"):
         node.run(["mkdir", "-p", directory])
         node.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", directory])
     node.run(["mkdir", "-p", CONNECTIONS])
-    node.write_file("/etc/NetworkManager/NetworkManager.conf", NM_CONF)
+    node.write_file("/etc/NetworkManager/NetworkManager.conf", NM_CONF.format(
+        unmanaged=";".join(f"interface-name:{name}" for name in unmanaged) or "none"))
     if "dbus-daemon" not in node.daemons:
         node.start_dbus()
     # --debug: stay in the foreground and log to stderr (the node keeps it in NetworkManager.log)
     pid = node.spawn(["/usr/sbin/NetworkManager", "--debug"], name="NetworkManager")
     node.wait_for("NetworkManager", lambda: node._bus_has("org.freedesktop.NetworkManager"), timeout=30, pid=pid)
     return pid
+
+
+def ethernet_profile(name: str, interface: str) -> str:
+    """A DHCP profile for an Ethernet link, as NetworkManager would hold it (autoconnect on carrier)."""
+    return (f"[connection]\nid={name}\ntype=ethernet\ninterface-name={interface}\n\n"
+            "[ipv4]\nmethod=auto\n\n[ipv6]\nmethod=disabled\n")
 
 
 def bus_address(node: Node) -> str:
