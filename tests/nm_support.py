@@ -33,7 +33,12 @@ def start_networkmanager(node: Node, unmanaged: tuple[str, ...] = ()) -> int:
         node.start_dbus()
     # --debug: stay in the foreground and log to stderr (the node keeps it in NetworkManager.log)
     pid = node.spawn(["/usr/sbin/NetworkManager", "--debug"], name="NetworkManager")
-    node.wait_for("NetworkManager", lambda: node._bus_has("org.freedesktop.NetworkManager"), timeout=30, pid=pid)
+    # Ready when its Settings object answers: NetworkManager owns its bus name a moment before it
+    # exports the objects (under load the gap is long enough for a LoadConnections to fail).
+    node.wait_for("NetworkManager", lambda: node.run(
+        ["busctl", "--system", "call", "org.freedesktop.NetworkManager", "/org/freedesktop/NetworkManager/Settings",
+         "org.freedesktop.NetworkManager.Settings", "ListConnections"], check=False, timeout=10).returncode == 0,
+        timeout=30, pid=pid)
     return pid
 
 
