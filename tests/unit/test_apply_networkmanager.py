@@ -182,3 +182,27 @@ def test_networkmanager_not_running_fails_before_any_change(tmp_path):
         apply_files(tmp_path, nm, files_of())
     assert "NetworkManager is not running" in str(err.value)
     assert not (tmp_path / PROFILE).exists()
+
+
+class MemorySysctls:
+    def __init__(self) -> None:
+        self.values = {"net.ipv4.ip_forward": "0", "net.ipv6.conf.all.forwarding": "0"}
+
+    def read(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def write(self, key: str, value: str) -> None:
+        self.values[key] = value
+
+
+def test_a_site_on_networkmanager_gets_its_sysctls_set_live_too(tmp_path):
+    """NetworkManager owns the devices, not the rest of the host: forwarding is read and set as on any backend."""
+    nm, sysctls = MemoryNetworkManager(tmp_path), MemorySysctls()
+    ports = Ports(RootFiles(tmp_path), live=True, networkmanager=nm, sysctls=sysctls,
+                  open_wg=lambda name: pytest.fail("no wg"))
+    files = [f for f in files_of("depot") if f.path.suffix != ".nft"]  # no nft here
+    desired = desired_from_files(tuple(files))
+    plan = plan_host(desired, observe(desired, ports))
+    apply_plan(plan, ports, desired, observe(desired, ports), lambda line: None)
+    assert sysctls.values == {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
+    assert nm.calls == ["load /etc/NetworkManager/system-connections/wg-fjord.nmconnection"]
