@@ -19,7 +19,7 @@ Codes (NDW001-003 come from the loader):
     NDW022 roaming host whose routed LAN collides with the LAN it joins
     NDW023 reference to an unknown host (allow, reach, pair ends)
     NDW024 more than one hub
-    NDW025 guard on a non-roaming or wg-quick host
+    NDW025 guard on a host that is not roaming, or routes no site LAN
     NDW026 site pair ends without endpoints (or not gateways); interface name or port clashes
     NDW027 secrets store: a missing key or PSK; keys of hosts that are gone
     NDW028 a guarded site LAN with no proof (unverified: the guard does nothing), or trust = passive

@@ -8,7 +8,7 @@ from netdwg.errors import Diagnostic, Severity
 from netdwg.lint.facts import (
     allowed_into, derive_peers, effective_keepalive, facts, listing, make, names, reached_sites, subject, suggest,
 )
-from netdwg.topology.model import Backend, GuardAction, GuardTrust, Role, Topology
+from netdwg.topology.model import GuardAction, GuardTrust, Role, Topology
 
 
 def check_references(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
@@ -150,7 +150,14 @@ def check_pairs(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
 
 
 def check_guard(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
-    """NDW025: the guard runs only on roaming Linux hosts (networkd or netplan), not on wg-quick phones."""
+    """NDW025: the guard runs on roaming Linux laptops, whatever brings their tunnel up.
+
+    A wg-quick laptop is guarded like a networkd one: netdwg renders its .conf without `Table`
+    (roaming hosts have no LAN of their own and no route of a metric or table of their own), so
+    wg-quick routes each AllowedIPs prefix in the main table with metric 0, the routes the guard
+    acts on. A /0 (a site's `widen_to`) goes to wg-quick's fwmark table behind a
+    `suppress_prefixlength 0` rule, which lets every LAN's own route win without the guard.
+    A phone or GUI client cannot run the guard: guard = yes is what says a host is a Linux laptop."""
     for host in topology.hosts:
         if not host.guard:
             continue
@@ -158,11 +165,6 @@ def check_guard(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
             yield make("NDW025", Severity.ERROR,
                        f"guard is set on a {host.role}; the guard protects roaming laptops that join a site's LAN",
                        host.span("guard"), subject(host), fix="remove guard = yes")
-        elif host.backend is Backend.WG_QUICK:
-            yield make("NDW025", Severity.ERROR,
-                       "guard is set on a wg-quick host (a phone or GUI client), where netdwg-guard cannot run",
-                       host.span("guard"), subject(host),
-                       fix="remove guard = yes, and set widen_to = ... on the sites it reaches instead")
         elif not any(s.lans for s in reached_sites(topology, host)):
             yield make("NDW025", Severity.WARNING, "guard is set, but the host routes no site LAN into the tunnel",
                        host.span("guard"), subject(host), fix="remove guard = yes")
@@ -176,7 +178,7 @@ def check_guard_trust(topology: Topology, compiled=None) -> Iterator[Diagnostic]
     """NDW028: what a roaming guard can trust on a site's LAN. Only a declared proof (ssh_host_key,
     tls_pin) makes it trust the LAN; passive facts (DHCP server, router MAC, domain, prefix) can be
     copied by any LAN, so they trust it only with `trust = passive`, which is worth a warning too."""
-    guarded = [h for h in topology.hosts if h.guard and h.role is Role.ROAMING and h.backend is not Backend.WG_QUICK]
+    guarded = [h for h in topology.hosts if h.guard and h.role is Role.ROAMING]
     if not guarded:
         return
     for site in topology.hosts:

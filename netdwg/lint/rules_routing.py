@@ -193,8 +193,9 @@ def _reach_groups(topology: Topology) -> list[_ReachGroup]:
 def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
     """NDW022: a roaming host routes a site's LAN into the tunnel, so on that LAN its own traffic hairpins via the hub.
 
-    Linux laptops get a warning each (set guard = yes); wg-quick clients, which
-    cannot run the guard, get one note per LAN listing them. Order: the notes
+    Linux laptops get a warning each (set guard = yes); wg-quick clients without
+    guard = yes (phones and GUI clients, which cannot run the guard) get one note per
+    LAN listing them. Order: the notes
     per LAN in file order (clients in host order), then the laptops' warnings
     in the order of the first LAN each routes, then host order.
     """
@@ -250,8 +251,9 @@ def check_roaming_conflict(topology: Topology, compiled=None) -> Iterator[Diagno
                     "traffic to it goes via the hub", site.span("lan"), subject(site),
                     fix=f"set {widen_fix} (a covering prefix lets the LAN's own route win; "
                     "when the LAN is part of a larger network, declare it with lan_within)" if widen_fix else
-                    f"{_no_widening(lan)}; wg-quick clients cannot run the guard: turn their tunnel off on that "
-                    f"network, or take '{site.name}' out of their reach")
+                    f"{_no_widening(lan)}; phones and GUI clients cannot run the guard: turn their tunnel off on "
+                    f"that network, or take '{site.name}' out of their reach (a Linux laptop on wg-quick can: "
+                    "guard = yes)")
     # one warning per laptop, naming the LANs it routes (not one per laptop and LAN: 10,000 x 50)
     laptops = sorted((g.first_lan, index, host, g) for g in groups if g.routed for index, host in g.laptops)
     for _, _, host, group in laptops:

@@ -74,10 +74,15 @@ def test_a_declared_proof_is_silent(proof):
     assert ndw028(proof)[0] == []
 
 
-@pytest.mark.parametrize("ana", ["guard = no", "guard = yes\n  reach = hub", "guard = yes\n  backend = wg-quick"])
+@pytest.mark.parametrize("ana", ["guard = no", "guard = yes\n  reach = hub"])
 def test_silent_without_a_guard_on_that_site(ana):
-    # no guard; a guard that does not route oslo's LAN; a wg-quick host (NDW025 says why it has no guard)
+    # no guard; a guard that does not route oslo's LAN
     assert ndw028(PASSIVE, ana)[0] == []
+
+
+def test_a_guarded_wg_quick_laptop_is_warned_like_a_networkd_one():
+    [d], _ = ndw028(PASSIVE, "guard = yes\n  backend = wg-quick")
+    assert d.severity is Severity.WARNING and "does nothing on this LAN" in d.message and "ana" in d.message
 
 
 def test_the_topology_key_reaches_the_guard_conf():
