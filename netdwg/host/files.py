@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import errno
 import grp
+import itertools
 import os
 import pwd
 import stat
@@ -445,7 +446,16 @@ class RootFiles:
             tree, backups = self._state("backups")
             self._private(tree, backups)
             with tree.directory(relative_parts(backups), create=True) as fd:
-                os.mkdir(stamp, 0o700, dir_fd=fd)
+                # two runs in one process within one second (a library caller, --confirm then apply)
+                # get their own directories: the second never shares or fails on the first's
+                for run in itertools.count(1):
+                    name = stamp if run == 1 else f"{stamp}-{run}"
+                    try:
+                        os.mkdir(name, 0o700, dir_fd=fd)
+                        break
+                    except FileExistsError:
+                        continue
+                stamp = name
             self.backup_dir = self.state_dir / "backups" / stamp
             _prune_backups(tree, backups, keep=10)
         return f"backups/{self.backup_dir.name}/{'/'.join(relative_parts(path))}"

@@ -57,6 +57,16 @@ def test_the_temp_file_has_the_final_mode_before_any_byte_is_written(tmp_path: P
     assert seen and set(seen) == {0o640}
 
 
+def test_two_runs_in_one_second_keep_their_own_backups(tmp_path: Path):
+    first, second = RootFiles(tmp_path), RootFiles(tmp_path)
+    first.write(RenderedFile(NETDEV, "one\n", 0o600))
+    copy_one = first.backup(first.read(NETDEV))
+    first.write(RenderedFile(NETDEV, "two\n", 0o600))
+    copy_two = second.backup(second.read(NETDEV))  # same process, same second: was EEXIST
+    assert copy_one.parent != copy_two.parent
+    assert (copy_one.read_text(), copy_two.read_text()) == ("one\n", "two\n")
+
+
 def test_backup_and_restore_bring_back_content_and_mode(tmp_path: Path):
     files = RootFiles(tmp_path)
     files.write(RenderedFile(NETDEV, "old\n", 0o600))
