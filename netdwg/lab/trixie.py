@@ -1,6 +1,5 @@
 """systemd-networkd 257 in the lab: a Debian 13 (trixie) root made once with debootstrap and
-kept outside the source tree; its networkd runs chrooted inside a node's namespaces
-(shared/docs/lab-recipe.md, "systemd-networkd 257 from a Debian 13 root").
+kept outside the source tree; its networkd runs chrooted inside a node's namespaces.
 
 The node's own /etc/systemd/network, /run/systemd, /run/dbus and /run/wireguard are bound
 into the root, so files written in the node, the node's dbus-daemon and wireguard-go's UAPI
