@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := wireguard-go wireguard-tools dnsmasq-base iperf3 nftables iptables iputils-ping \
 	libsystemd-dev pkg-config netplan.io python3-venv python3-dev gcc dbus-daemon systemd traceroute \
-	openssh-server debootstrap network-manager
+	openssh-server debootstrap network-manager prometheus graphviz
 PYTEST_ARGS ?=
 
 .PHONY: deps venv test test-unit demo bench clean deb arch deb-test

@@ -5,6 +5,7 @@
     complete_store(prepared, announce, ...)       generate what the store lacks, save it, then announce
     write_topology(path, text)                    the topology file, keeping its mode and owner
     write_private(path, data)                     a file only its owner reads (qr --png: a private key)
+    write_public(path, data)                      a file anyone may read (metrics --textfile: node_exporter's)
     write_host_key(path, data, group)             the key a host keeps itself (keys own): 0600, or 0640
                                                   root:GROUP for networkd's PrivateKeyFile=
 
@@ -94,6 +95,16 @@ def write_private(path: str | Path, data: bytes, option: str = "--out") -> None:
         Tree(path.parent).write(path.name, data, 0o600)
     except PermissionError as err:
         raise NotPermittedError(f"cannot write {path}: {err.strerror}", fix=f"choose another {option} path") from None
+
+
+def write_public(path: str | Path, data: bytes, option: str = "--textfile") -> None:
+    """A file every user may read (0644): node_exporter's textfile collector reads it as its own user."""
+    path = Path(path)
+    try:
+        Tree(path.parent).write(path.name, data, 0o644)
+    except PermissionError as err:
+        raise NotPermittedError(f"cannot write {path}: {err.strerror}", Span(str(path)),
+                                fix=f"choose another {option} directory, or run as a user who may write it") from None
 
 
 def write_host_key(path: str | Path, data: bytes, group: str | None = None) -> None:

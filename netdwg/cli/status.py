@@ -89,15 +89,22 @@ def _bytes(n: int) -> str:
     return str(n)
 
 
-def run(args) -> int:
-    from netdwg.apply.session import is_live, open_session
+def open_status_session(args):
+    """The session status and metrics read: the source args name, else the files installed on the host."""
+    from netdwg.apply.session import open_session
     from netdwg.topology.inputs import DEFAULT_TOPOLOGY
 
     root = Path(args.root)
-    live = is_live(args)
     use_topology = args.from_dir or args.topology or Path(DEFAULT_TOPOLOGY).exists()
-    session = open_session(args, need_root=False,
-                           installed_files=None if use_topology else lambda ports: _installed_files(root, ports.files))
+    return open_session(args, need_root=False,
+                        installed_files=None if use_topology else lambda ports: _installed_files(root, ports.files))
+
+
+def run(args) -> int:
+    from netdwg.apply.session import is_live
+
+    live = is_live(args)
+    session = open_status_session(args)
     desired, observed, plan = session.desired, session.observed, session.plan
     now = time.time()
     report = {"interfaces": [], "drift": [s.describe() for s in plan.steps()], "notes": list(plan.notes)}

@@ -23,7 +23,8 @@ UNITS = sorted(p for p in (REPO / "units").iterdir() if p.suffix in {".service",
 # Exposure targets (0 = locked down, 10 = unprotected). The guard's comes from
 # issue 5; apply must write networkd/netplan/sysctl files and live sysctls, so
 # it cannot have ProtectKernelTunables= or a read-only /etc.
-EXPOSURE_LIMIT = {"netdwg-guard.service": 2.5, "netdwg-apply.service": 3.0, "netdwg-recover.service": 3.0}
+EXPOSURE_LIMIT = {"netdwg-guard.service": 2.5, "netdwg-apply.service": 3.0, "netdwg-recover.service": 3.0,
+                  "netdwg-metrics.service": 2.0}
 
 pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
 
@@ -110,6 +111,16 @@ def test_guard_unit_is_a_notify_service_with_a_watchdog_and_only_net_admin():
     assert _value(unit, "Service", "ProtectSystem") == "strict"
 
 
+def test_metrics_unit_serves_on_localhost_with_net_admin_only_and_writes_nothing():
+    unit = REPO / "units" / "netdwg-metrics.service"
+    assert _value(unit, "Service", "ExecStart") == "/usr/bin/netdwg metrics"  # default --listen 127.0.0.1:9586
+    assert _value(unit, "Service", "CapabilityBoundingSet").split() == ["CAP_NET_ADMIN"]
+    assert _value(unit, "Service", "ProtectSystem") == "strict"
+    assert not _values(unit, "Service", "ReadWritePaths") and not _values(unit, "Service", "StateDirectory")
+    assert _values(unit, "Service", "IPAddressDeny") == ["any"]
+    assert _values(unit, "Service", "IPAddressAllow") == ["localhost"]
+
+
 def test_recover_runs_only_with_a_pending_record_and_before_networkd():
     unit = REPO / "units" / "netdwg-recover.service"
     assert _value(unit, "Unit", "ConditionPathExists") == "/var/lib/netdwg/pending-confirmation"
@@ -132,7 +143,8 @@ def test_apply_path_triggers_apply_on_the_default_topology():
 # capabilities would leave a root service with none at all).
 NEEDED_CAPABILITIES = {"netdwg-guard.service": {"net_admin"},
                        "netdwg-apply.service": {"net_admin", "chown", "fowner"},
-                       "netdwg-recover.service": {"net_admin", "chown", "fowner"}}
+                       "netdwg-recover.service": {"net_admin", "chown", "fowner"},
+                       "netdwg-metrics.service": {"net_admin"}}
 _CAP_BITS = {"chown": 0, "dac_override": 1, "dac_read_search": 2, "fowner": 3, "net_admin": 12}
 
 
