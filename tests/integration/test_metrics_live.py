@@ -129,9 +129,9 @@ def test_a_peer_removed_behind_netdwgs_back_is_device_drift_and_expected(live_pa
 def test_metrics_served_over_http_and_written_as_a_textfile(live_pair, tmp_path):
     nodes, topology, _ = live_pair
     relay = nodes["relay"]
-    out = relay.path("/var/lib/node-exporter")
-    out.mkdir(parents=True)
-    written = netdwg(relay, "metrics", "--textfile", "/var/lib/node-exporter", "--topology", topology, "--host", "relay")
+    out = tmp_path / "node-exporter"
+    out.mkdir()
+    written = netdwg(relay, "metrics", "--textfile", str(out), "--topology", topology, "--host", "relay")
     assert written.returncode == 0, written.stderr
     text = (out / "netdwg.prom").read_text()
     assert (out / "netdwg.prom").stat().st_mode & 0o777 == 0o644
