@@ -201,11 +201,13 @@ def _reap_dead(pid: int) -> bool:
 
 
 def build_roaming_lab(sb: Sandbox, join_office: bool = False, cafe_copies_office: bool = False,
-                      lan_manager: str = "networkd") -> RoamingLab:
+                      lan_manager: str = "networkd", tunnel: str = "networkd") -> RoamingLab:
     """`cafe_copies_office`: the café's router takes the office router's MAC and hands out the
     office's domain too (its prefix, router and DHCP server identifier are the office's anyway).
     `lan_manager = "networkmanager"`: NetworkManager 1.42 takes the leases on lan0 and cafe0 (networkd
-    keeps only wg0's address and routes, as on a laptop whose tunnel netdwg configures)."""
+    keeps only wg0's address and routes, as on a laptop whose tunnel netdwg configures).
+    `tunnel = "wg-quick"`: `wg-quick up wg0` makes the laptop's tunnel and its routes (main table,
+    metric 0, as wg-quick adds AllowedIPs); networkd only takes the leases."""
     inet, hubns, gwns, lan, devns, cafe, lapns = (sb.netns(n) for n in
                                                   ("inet", "hub", "gw", "lan", "dev", "cafe", "lap"))
     # switches: bridges with fixed MACs (else the MAC follows the lowest port)
@@ -236,7 +238,8 @@ def build_roaming_lab(sb: Sandbox, join_office: bool = False, cafe_copies_office
     keys = {name: genkey() for name in ("hub", "gw", "lap")}
     for name, node in (("hub", hub), ("gw", gw), ("lap", lap)):
         node.write_file("/etc/netdwg/wg.key", keys[name].reveal_base64() + "\n", mode=0o600)
-        node.start_wireguard_go("wg0")
+        if node is not lap or tunnel == "networkd":  # wg-quick starts the laptop's own
+            node.start_wireguard_go("wg0")
     pub = {n: k.public_key().base64 for n, k in keys.items()}
     hub.run(["sh", "-c", f"wg set wg0 private-key /etc/netdwg/wg.key listen-port 51820 "
                          f"peer {pub['gw']} allowed-ips 10.99.0.2/32,{OFFICE_LAN} "
@@ -251,14 +254,24 @@ def build_roaming_lab(sb: Sandbox, join_office: bool = False, cafe_copies_office
     sb.spawn(cafe, _dnsmasq("c-lap", "172.20.10.1", cafe_domain, sb.rundir / "cafe-dnsmasq.leases"),
              name="dnsmasq")
     sb.spawn(devns, ["iperf3", "-s", "-B", str(DEVICE)], name="iperf3")
-    lap.run(["sh", "-c", f"wg set wg0 private-key /etc/netdwg/wg.key "
-                         f"peer {pub['hub']} allowed-ips 10.99.0.0/16,{OFFICE_LAN},{OTHER_LAN} "
-                         f"endpoint {HUB_PUBLIC}:51820 persistent-keepalive 25"])
+    allowed = f"10.99.0.0/16, {OFFICE_LAN}, {OTHER_LAN}"
+    if tunnel == "networkd":
+        lap.run(["sh", "-c", f"wg set wg0 private-key /etc/netdwg/wg.key "
+                             f"peer {pub['hub']} allowed-ips {allowed.replace(' ', '')} "
+                             f"endpoint {HUB_PUBLIC}:51820 persistent-keepalive 25"])
+    else:
+        lap.write_file("/etc/wireguard/wg0.conf", f"[Interface]\nPrivateKey = {keys['lap'].reveal_base64()}\n"
+                       f"Address = 10.99.0.4/16\n\n[Peer]\nPublicKey = {pub['hub']}\nAllowedIPs = {allowed}\n"
+                       f"Endpoint = {HUB_PUBLIC}:51820\nPersistentKeepalive = 25\n", mode=0o600)
     for name, text in LAPTOP_NETWORKD.items():
-        if lan_manager == "networkd" or name.startswith("20-wg0"):
+        if (lan_manager == "networkd" and not name.startswith("20-wg0")) or (
+                name.startswith("20-wg0") and tunnel == "networkd"):
             lap.write_file(f"/etc/systemd/network/{name}", text)
     lap.start_dbus()
     lap.start_networkd(debug=False)
+    if tunnel == "wg-quick":
+        up = lap.wg_quick_up("wg0")
+        assert up.returncode == 0, up.stdout + up.stderr
     if lan_manager == "networkmanager":
         from netdwg.host.networkmanager import NetworkManagerBus
         from nm_support import CONNECTIONS, bus_address, ethernet_profile, start_networkmanager
@@ -270,7 +283,7 @@ def build_roaming_lab(sb: Sandbox, join_office: bool = False, cafe_copies_office
             [f"{CONNECTIONS}/lan.nmconnection", f"{CONNECTIONS}/cafe.nmconnection"]) == []
     lab = RoamingLab(sb, hub, gw, lap, devns, lan, cafe, keys["hub"].public_key())
     wait_until(lambda: any(r.get("dst") == str(OFFICE_LAN) for r in lab.wg_routes()), timeout=15,
-               what="networkd to route the office LAN into wg0")
+               what=f"{tunnel} to route the office LAN into wg0")
     if join_office:
         lab.join("office")
     return lab

@@ -21,12 +21,22 @@ from netdwg.topology.guard_config import Action, Fingerprint
 pytestmark = pytest.mark.root
 
 
-@pytest.fixture(scope="module")
-def lab():
+def world(tunnel: str):
     with Sandbox(prefix="ndwt") as sb:
-        lab = build_roaming_lab(sb)
+        lab = build_roaming_lab(sb, tunnel=tunnel)
         lab.baseline = sorted(json.dumps(r, sort_keys=True) for r in lab.wg_routes())
         yield lab
+
+
+@pytest.fixture(scope="module")
+def lab():
+    yield from world("networkd")
+
+
+@pytest.fixture(scope="module")
+def wg_quick_lab():
+    """The laptop's tunnel made by `wg-quick up wg0`; networkd only takes its leases."""
+    yield from world("wg-quick")
 
 
 def wg_route_set(lab) -> list[str]:
@@ -58,14 +68,23 @@ def wait_verdict(lab, verdict: str, site: str = "oslo", timeout: float = 20.0) -
     return lab.guard_status()
 
 
-@pytest.fixture
-def clean(lab):
+def cleaned(lab):
     """Every test starts away, with no guard, and must leave the tunnel routes as found."""
     yield lab
     lab.reset()
     wait_until(lambda: wg_route_set(lab) == lab.baseline, timeout=10,
                what=f"tunnel routes back to the baseline: {wg_route_set(lab)}")
     assert not lab.paths.get("state") or not lab.paths["state"].exists()
+
+
+@pytest.fixture
+def clean(lab):
+    yield from cleaned(lab)
+
+
+@pytest.fixture
+def clean_wg_quick(wg_quick_lab):
+    yield from cleaned(wg_quick_lab)
 
 
 def test_away_office_traffic_goes_through_the_tunnel(clean):
@@ -76,7 +95,21 @@ def test_away_office_traffic_goes_through_the_tunnel(clean):
 
 @pytest.mark.parametrize("action", [Action.REMOVE, Action.METRIC, Action.WIDEN])
 def test_join_and_leave_the_office(clean, action):
-    lab = clean
+    join_and_leave(clean, action)
+
+
+@pytest.mark.parametrize("action", [Action.REMOVE, Action.METRIC, Action.WIDEN])
+def test_join_and_leave_the_office_on_wg_quicks_routes(clean_wg_quick, action):
+    """The tunnel is wg-quick's: the guard removes, demotes or widens the routes `wg-quick up`
+    added for AllowedIPs (main table, protocol boot, metric 0), and leaving puts back exactly those
+    (the fixture compares every wg0 route with what wg-quick made)."""
+    office = [r for r in clean_wg_quick.wg_routes() if r["dst"] == str(OFFICE_LAN)]
+    # ip leaves out the protocol when it is boot (what `ip route add` gives) and a metric of 0
+    assert office == [{"dst": str(OFFICE_LAN), "scope": "link", "flags": []}], office
+    join_and_leave(clean_wg_quick, action)
+
+
+def join_and_leave(lab, action: Action) -> None:
     lab.write_guard_config(action)
     lab.start_guard()
     tunnel_mbps = iperf_mbps(lab.lap, seconds=1)
