@@ -8,7 +8,7 @@ from netdwg.errors import Diagnostic, Severity
 from netdwg.lint.facts import (
     allowed_into, derive_peers, effective_keepalive, facts, listing, make, names, reached_sites, subject, suggest,
 )
-from netdwg.topology.model import GuardAction, GuardTrust, Role, Topology
+from netdwg.topology.model import Backend, GuardAction, GuardTrust, Role, Topology
 
 
 def check_references(topology: Topology, compiled=None) -> Iterator[Diagnostic]:
