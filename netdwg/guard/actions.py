@@ -20,7 +20,7 @@ from typing import Iterable, Protocol
 
 from netdwg.errors import ExternalError
 from netdwg.guard.observed import Route
-from netdwg.guard.policy import AddRoute, Apply, Change, DeleteRoute, Probe, Step, SwapAllowedIps, Undo
+from netdwg.guard.policy import AddRoute, AddRule, Apply, Change, DeleteRoute, Probe, Step, SwapAllowedIps, Undo
 from netdwg.keys import PublicKey
 from netdwg.wireguard import IPNetwork
 
@@ -41,6 +41,8 @@ class RoutePort(Protocol):
             pass
 
     def delete_route(self, route: Route, seen_present: bool = False) -> None: ...
+    def add_rule(self, rule: AddRule) -> None: ...
+    def delete_rule(self, rule: AddRule) -> None: ...
 
 
 class WgPort(Protocol):
@@ -238,6 +240,11 @@ def execute(steps: Iterable[Step], routes: RoutePort, wg: WgPort | None,
                         routes.delete_route(change.route, change.route in present)
                     else:
                         routes.add_route(change.route)
+                elif isinstance(change, AddRule):
+                    if undo:
+                        routes.delete_rule(change)
+                    else:
+                        routes.add_rule(change)
                 elif isinstance(change, SwapAllowedIps):
                     if wg is None:
                         raise ExternalError("no WireGuard device to change AllowedIPs on")

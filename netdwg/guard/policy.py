@@ -69,7 +69,31 @@ class SwapAllowedIps:
         return f"peer {self.peer.short()} allowed-ips: {self.lan} -> {self.widen_to}"
 
 
-Change = DeleteRoute | AddRoute | SwapAllowedIps
+# Where NetworkManager owns the WireGuard profile (managed_by = networkmanager) the guard routes through
+# its own table and one rule in front of main. settings-nmcli(5) of NetworkManager 1.42, ipv4.route-table:
+# with policy routing disabled (route-table 0, as netdwg writes the profile) "NetworkManager will not delete
+# any extraneous routes from tables except the main table", while the main-table routes of the profile are
+# put back on reapply and reconnect. The profile has no routing-rules and ip4-auto-default-route=0, so
+# NetworkManager adds no rule of its own, and it removes only the rules it added. A lookup that finds no
+# route in GUARD_TABLE goes on to main: the rule alone never diverts traffic.
+GUARD_TABLE = 52011
+GUARD_RULE_PRIORITY = 32000  # before main (32766); after wg-quick's and NetworkManager's own (from 5.x up)
+
+
+@dataclass(frozen=True, slots=True)
+class AddRule:
+    """`ip rule add priority P lookup T` for one address family; undo deletes exactly it."""
+
+    family: int  # 4 or 6
+    table: int = GUARD_TABLE
+    priority: int = GUARD_RULE_PRIORITY
+    site: str = field(default="", compare=False)
+
+    def describe(self) -> str:
+        return f"rule -{self.family} priority {self.priority} lookup {self.table}"
+
+
+Change = DeleteRoute | AddRoute | SwapAllowedIps | AddRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,9 +379,13 @@ def _site_changes(config: GuardConfig, site: GuardSite, view: SiteView, observed
             route = Route(dst=ipaddress.ip_network(host), dev=config.interface,
                           metric=template.metric if template else 0,
                           table=template.table if template else RT_TABLE_MAIN)
+            if config.managed_by:  # NetworkManager would drop a route in main it did not configure
+                route = Route(dst=route.dst, dev=config.interface, table=GUARD_TABLE)
             if route in observed.routes and route not in ours_added:
                 continue  # somebody else's route: not ours to claim
             out.append(AddRoute(route, site.name))
+        if out and config.managed_by:
+            out.append(AddRule(site.lan.version, site=site.name))
         return out, warnings
     if view.verdict is not Verdict.TRUSTED:
         return [], warnings
@@ -367,6 +395,8 @@ def _site_changes(config: GuardConfig, site: GuardSite, view: SiteView, observed
         if r not in conflicting:
             conflicting.append(r)
     conflicting.sort(key=lambda r: (r.metric, r.table))
+    if config.managed_by:
+        return _rule_changes(site, view), warnings
     action = site.action
     if action is Action.WIDEN and site.widen_to is not None:
         foreign_wide = [r for r in observed.routes_on(config.interface)
@@ -386,12 +416,24 @@ def _site_changes(config: GuardConfig, site: GuardSite, view: SiteView, observed
     return out, warnings
 
 
+def _rule_changes(site: GuardSite, view: SiteView) -> list[Change]:
+    """A trusted LAN on a laptop whose tunnel NetworkManager owns: NetworkManager's tunnel routes stay
+    untouched (deleting or re-adding them lasts only until its next reapply or reconnect, whichever the
+    site's action), and the LAN's link route goes into GUARD_TABLE, looked up before main. Whether a
+    tunnel route is there at the moment does not matter: a reapply that removes and re-adds it changes
+    nothing here."""
+    if view.address is None:
+        return []
+    route = Route(dst=site.lan, dev=view.dev, table=GUARD_TABLE, prefsrc=view.address.ip)
+    return [AddRoute(route, site.name), AddRule(site.lan.version, site=site.name)]
+
+
 def _holds(change: Change, observed: Observed) -> bool:
     if isinstance(change, DeleteRoute):
         return change.route not in observed.routes
     if isinstance(change, AddRoute):
         return change.route in observed.routes
-    return True  # AllowedIPs are not observed through events; re-read on resync
+    return True  # AllowedIPs and rules are not observed through events; re-read on resync
 
 
 def _dedupe(changes: list[Change]) -> tuple[Change, ...]:

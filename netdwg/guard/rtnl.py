@@ -17,10 +17,14 @@ import socket
 import struct
 
 from netdwg.guard.observed import Route
+from netdwg.guard.policy import AddRule
 
 NETLINK_ROUTE = 0
 RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
 RTM_DELNEIGH = 29
+RTM_NEWRULE, RTM_DELRULE = 32, 33
+FRA_PRIORITY, FRA_TABLE = 6, 15  # linux/fib_rules.h
+FR_ACT_TO_TBL = 1
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE, NLM_F_DUMP = 0x1, 0x4, 0x200, 0x400, 0x300
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC, RTA_TABLE = 1, 4, 5, 6, 7, 15
@@ -32,6 +36,7 @@ RT_TABLE_UNSPEC = 0
 _NLMSGHDR = struct.Struct("=IHHII")
 _RTMSG = struct.Struct("=BBBBBBBBI")
 _NDMSG = struct.Struct("=BxxxiHBB")
+_FIB_RULE_HDR = struct.Struct("=BBBBBBBBI")  # family, dst_len, src_len, tos, table, res1, res2, action, flags
 _RTATTR = struct.Struct("=HH")
 
 
@@ -148,6 +153,27 @@ class RtnlRoutes:
             self._request(RTM_DELROUTE, NLM_F_ACK, self._route_body(route, True))
         except NetlinkError as err:
             if err.errno not in (errno.ESRCH, errno.ENOENT, errno.ENODEV):
+                raise
+
+    def _rule_body(self, rule: AddRule) -> bytes:
+        family = socket.AF_INET if rule.family == 4 else socket.AF_INET6
+        header = _FIB_RULE_HDR.pack(family, 0, 0, 0, rule.table if rule.table < 256 else RT_TABLE_UNSPEC,
+                                    0, 0, FR_ACT_TO_TBL, 0)
+        return header + _attr(FRA_PRIORITY, struct.pack("=I", rule.priority)) + _attr(
+            FRA_TABLE, struct.pack("=I", rule.table))
+
+    def add_rule(self, rule: AddRule) -> None:
+        try:
+            self._request(RTM_NEWRULE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, self._rule_body(rule))
+        except NetlinkError as err:
+            if err.errno != errno.EEXIST:  # the same rule already there: fine (idempotent undo/redo)
+                raise
+
+    def delete_rule(self, rule: AddRule) -> None:
+        try:
+            self._request(RTM_DELRULE, NLM_F_ACK, self._rule_body(rule))
+        except NetlinkError as err:
+            if err.errno not in (errno.ENOENT, errno.ESRCH):
                 raise
 
     def forget_neighbour(self, dev: str, ip) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from netdwg.errors import ParseError, Span
 from netdwg.host.files import Tree
 from netdwg.guard.observed import Route
-from netdwg.guard.policy import AddRoute, Change, DeleteRoute, SwapAllowedIps
+from netdwg.guard.policy import AddRoute, AddRule, Change, DeleteRoute, SwapAllowedIps
 from netdwg.keys import PublicKey
 
 STATE_VERSION = 1
@@ -37,6 +37,9 @@ def change_to_json(change: Change) -> dict:
     if isinstance(change, SwapAllowedIps):
         return {"kind": "swap-allowed-ips", "site": change.site, "peer": change.peer.base64,
                 "lan": str(change.lan), "widen_to": str(change.widen_to)}
+    if isinstance(change, AddRule):
+        return {"kind": "add-rule", "site": change.site, "family": change.family, "table": change.table,
+                "priority": change.priority}
     raise TypeError(change)
 
 
@@ -49,6 +52,10 @@ def change_from_json(data: dict) -> Change:
     if kind == "swap-allowed-ips":
         return SwapAllowedIps(PublicKey.from_base64(data["peer"]), ipaddress.ip_network(data["lan"]),
                               ipaddress.ip_network(data["widen_to"]), data.get("site", ""))
+    if kind == "add-rule":
+        if data["family"] not in (4, 6):
+            raise ValueError(f"family {data['family']!r}")
+        return AddRule(data["family"], int(data["table"]), int(data["priority"]), data.get("site", ""))
     raise ValueError(f"unknown change kind {kind!r}")
 
 

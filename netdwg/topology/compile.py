@@ -38,7 +38,7 @@ from netdwg.topology.guard_config import Action, Fingerprint, GuardConfig, Guard
 from netdwg.topology.hostconfig import (
     KEY_DIR, Firewall, ForwardAllow, HostConfig, Masquerade, ReturnRoute, Route, Sysctl, WgInterface,
 )
-from netdwg.topology.model import GuardAction, Host, Lan, ReturnPath, Role, SitePair, Topology
+from netdwg.topology.model import Backend, GuardAction, Host, Lan, ReturnPath, Role, SitePair, Topology
 from netdwg.topology.secrets import Secrets, pair_id, public_key
 from netdwg.wireguard import Endpoint, IPAddress, IPInterface, IPNetwork, WgDevice, WgPeer
 
@@ -492,4 +492,5 @@ def _guard(ctx: CompileContext, host: Host, iface: WgInterface | None) -> GuardC
                     ssh_host_keys=(SshHostKey.parse(fp.ssh_host_key),) if fp.ssh_host_key else (),
                     tls_pins=(TlsPin.parse(fp.tls_pin),) if fp.tls_pin else ()),
                 keep_hosts=lan.keep_hosts, trust=Trust(lan.trust.value)))
-    return GuardConfig(interface=iface.name, hub_peer=hub_key, hub_endpoint=hub.endpoint, sites=tuple(sites))
+    return GuardConfig(interface=iface.name, hub_peer=hub_key, hub_endpoint=hub.endpoint, sites=tuple(sites),
+                       managed_by="networkmanager" if host.backend is Backend.NETWORKMANAGER else "")

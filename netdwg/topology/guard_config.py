@@ -202,6 +202,9 @@ class GuardConfig:
     # How long a LAN may stay unidentified (no lease yet, router MAC unknown)
     # before it is judged foreign. Until then the tunnel route stays: safe.
     identify_timeout: float = DEFAULT_IDENTIFY_TIMEOUT
+    # "networkmanager" when NetworkManager owns the WireGuard profile (backend = networkmanager): it puts
+    # its routes back on reapply and reconnect, so the guard acts through a policy rule (netdwg-guard(8)).
+    managed_by: str = ""
 
     def site(self, name: str) -> GuardSite | None:
         return next((s for s in self.sites if s.name == name), None)
@@ -241,6 +244,8 @@ def render_guard_config(config: GuardConfig) -> str:
         lines.append(guard_line("hub_endpoint", config.hub_endpoint))
     if config.identify_timeout != DEFAULT_IDENTIFY_TIMEOUT:
         lines.append(guard_line("identify_timeout", f"{config.identify_timeout:g}"))
+    if config.managed_by:
+        lines.append(guard_line("managed_by", config.managed_by))
     for site in config.sites:
         fp = site.fingerprint
         lines += ["", guard_section(site.name),
@@ -265,7 +270,8 @@ def render_guard_config(config: GuardConfig) -> str:
 
 # --- parsing ---------------------------------------------------------------
 
-_GUARD_KEYS = {"interface", "hub_peer", "hub_endpoint", "identify_timeout"}
+_GUARD_KEYS = {"interface", "hub_peer", "hub_endpoint", "identify_timeout", "managed_by"}
+MANAGERS = ("networkmanager",)  # who may own the WireGuard interface besides netdwg's own files
 _SITE_KEYS = {"lan", "action", "widen_to", "peer", "dhcp_server", "router", "router_mac",
               "dns_domain", "keep_hosts", "tls_pin", "ssh_host_key", "trust"}
 _SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -415,6 +421,11 @@ def parse_guard_config(text: str, path: str = "guard.conf") -> GuardConfig:
     it = _one(head, "identify_timeout", required=False)
     if it:
         timeout = _parse_with("identify_timeout", it[0], it[1], float, "write seconds, e.g. 3")
+    managed = _one(head, "managed_by", required=False)
+    managed_by = managed[0].lower() if managed else ""
+    if managed and managed_by not in MANAGERS:
+        raise ParseError(f"invalid managed_by {managed[0]!r}", managed[1],
+                         fix="write managed_by = networkmanager, or leave it out (netdwg's own files)")
     sites: list[GuardSite] = []
     for section in sections:
         if section is head:
@@ -434,4 +445,4 @@ def parse_guard_config(text: str, path: str = "guard.conf") -> GuardConfig:
                 raise ConfigError(f"sites {a.name!r} and {b.name!r} have overlapping LANs {a.lan} and {b.lan}",
                                   span=b.span, fix="site LANs must be disjoint")
     return GuardConfig(interface=interface, hub_peer=hub_peer, hub_endpoint=endpoint,
-                       sites=tuple(sites), identify_timeout=timeout)
+                       sites=tuple(sites), identify_timeout=timeout, managed_by=managed_by)

@@ -58,3 +58,50 @@ def test_exact_idempotent_route_changes(sandbox):
                                             ["172.20.10.0/24", 3000, "main"]]
     assert steps["end"] == [["172.20.10.0/24", 3000, "main"]], "the admin's route is never touched"
     assert steps["missing_dev"] == 19
+
+
+RULE_SCRIPT = textwrap.dedent("""
+    import ipaddress, json, subprocess
+    from netdwg.guard.observed import Route
+    from netdwg.guard.policy import AddRule, GUARD_TABLE
+    from netdwg.guard.rtnl import RtnlRoutes
+    def rules(family):
+        out = json.loads(subprocess.run(["ip", "-j", f"-{family}", "rule", "show"], capture_output=True,
+                                        text=True, check=True).stdout)
+        return sorted((r["priority"], str(r.get("table"))) for r in out)
+    def via(dst):
+        return json.loads(subprocess.run(["ip", "-j", "route", "get", dst], capture_output=True, text=True,
+                                         check=True).stdout)[0]["dev"]
+    r = RtnlRoutes()
+    steps = {"before": rules(4)}
+    r.add_route(Route(ipaddress.ip_network("172.20.10.0/24"), "wg0", 0))
+    r.add_route(Route(ipaddress.ip_network("172.20.10.0/24"), "lan0", 0, table=GUARD_TABLE))
+    steps["without_rule"] = via("172.20.10.9")
+    for rule in (AddRule(4), AddRule(4), AddRule(6)):   # adding twice is fine
+        r.add_rule(rule)
+    steps["with_rule"] = (rules(4), rules(6), via("172.20.10.9"), via("10.1.2.3"))
+    for rule in (AddRule(4), AddRule(4), AddRule(6)):   # deleting twice too
+        r.delete_rule(rule)
+    steps["after"] = (rules(4), rules(6), via("172.20.10.9"))
+    print(json.dumps(steps))
+""")
+
+
+def test_the_guard_rule_sends_a_lan_through_its_table_and_goes_exactly(sandbox):
+    """The rule for laptops whose tunnel NetworkManager owns: the LAN route in the guard's table wins over
+    the tunnel route in main; an address the table lacks still uses main; undo removes only the rule."""
+    ns = sandbox.netns("rule")
+    ns.run(["sh", "-c", "ip link add wg0 type veth peer name peer0 && ip link add lan0 type veth peer name lanp "
+                        "&& for l in wg0 peer0 lan0 lanp; do ip link set $l up; done "
+                        "&& ip addr add 172.20.10.50/24 dev lan0 noprefixroute "
+                        "&& ip route add 172.20.10.0/24 dev lan0 metric 100 "  # NetworkManager's DHCP route
+                        "&& ip route add default dev wg0 metric 5"])
+    steps = json.loads(ns.run([sys.executable, "-c", RULE_SCRIPT], env={"PYTHONPATH": str(REPO)}).stdout)
+    from netdwg.guard.policy import GUARD_RULE_PRIORITY, GUARD_TABLE
+    assert steps["without_rule"] == "wg0"
+    ours = [GUARD_RULE_PRIORITY, str(GUARD_TABLE)]
+    assert steps["with_rule"][0] == sorted(steps["before"] + [ours])
+    assert ours in steps["with_rule"][1]
+    assert steps["with_rule"][2:] == ["lan0", "wg0"]
+    assert steps["after"][0] == steps["before"] and ours not in steps["after"][1]
+    assert steps["after"][2] == "wg0"
