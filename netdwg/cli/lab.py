@@ -42,6 +42,7 @@ examples:
   netdwg lab status                       what is running
   netdwg lab down                         remove everything
   netdwg lab demo examples/1-offices.conf all of the above with a report (make demo)
+  netdwg lab up --ssh examples/1-offices.conf   hosts left for Ansible, sshd on each; netdwg lab fleet
 
 exit status: 0 ok, 1 check found a mismatch, 2 bad input or lab failure, 77 not root.
 """
@@ -61,6 +62,9 @@ def register(subparsers) -> None:
                                  "  netdwg lab up --networkd 257 examples/harbor.conf")
     up.add_argument("topology", help="the topology file")
     up.add_argument("--quiet", action="store_true", help="no progress lines")
+    up.add_argument("--ssh", action="store_true",
+                    help="leave the hosts unconfigured for a fleet tool: sshd on each host's management "
+                         "link, a controller namespace (netdwg lab fleet prints how to reach them)")
     up.add_argument("--networkd", type=int, choices=(252, 257), default=252, metavar="{252,257}",
                     help="the networkd release of the hosts: 252 (this machine's) or 257 (Debian 13's, "
                          "chrooted from a root debootstrap makes once in /var/cache/netdwg-test/trixie)")
@@ -105,6 +109,13 @@ def register(subparsers) -> None:
     st.add_argument("--json", action="store_true", help="print JSON")
     st.set_defaults(func=run_status)
 
+    fl = verbs.add_parser("fleet", help="how a fleet tool reaches the hosts of a lab up --ssh", formatter_class=fmt,
+                          description="The controller namespace, the SSH key and known_hosts file, and every "
+                                      "host's management address (an Ansible inventory line each).",
+                          epilog="example:\n  netdwg lab fleet --json")
+    fl.add_argument("--json", action="store_true", help="print JSON")
+    fl.set_defaults(func=run_fleet)
+
     down = verbs.add_parser("down", help="remove the lab (also after a crash)", formatter_class=fmt,
                             description="Stop every process the lab started (by PID) and delete its "
                                         "namespaces, from the record under /run/netdwg-lab/.",
@@ -147,8 +158,27 @@ def run_up(args) -> int:
     _terminate_as_interrupt()
     from netdwg.lab.up import bring_up
 
-    lab = bring_up(args.topology, say=_say(args.quiet), networkd=args.networkd)
+    lab = bring_up(args.topology, say=_say(args.quiet), networkd=args.networkd, ssh=args.ssh)
+    if args.ssh:
+        print(f"lab {lab.sandbox.id} is up, hosts not configured: netdwg lab fleet | check | status | down")
+        return EXIT_OK
     print(f"lab {lab.sandbox.id} is up: netdwg lab check | status | roam | exec | down")
+    return EXIT_OK
+
+
+def run_fleet(args) -> int:
+    _require_root()
+    from netdwg.lab.fleet import fleet_of
+    from netdwg.lab.state import find_lab
+
+    fleet = fleet_of(find_lab())
+    if args.json:
+        print(json.dumps(fleet, indent=1))
+        return EXIT_OK
+    print(f"controller namespace: {fleet['controller']}   (ip netns exec {fleet['controller']} ansible-playbook ...)")
+    print(f"ssh key: {fleet['ssh_key']}   known_hosts: {fleet['known_hosts']}   user: root")
+    for host, address in fleet["hosts"].items():
+        print(f"{host} ansible_host={address}")
     return EXIT_OK
 
 

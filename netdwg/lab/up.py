@@ -23,6 +23,7 @@ from typing import Callable, Mapping
 from netdwg.lab.sandbox import STATE_DIR, Netns, Node, Sandbox, SandboxError, wait_until
 from netdwg.lab.state import LAB_PREFIX, Lab, LabError, lab_records, lab_topology, lab_topology_text
 from netdwg.lab.world import INET, HostBox, Uplink, World, plan_world
+from netdwg.lab.fleet import check_fleet_fits, start_fleet
 from netdwg.lab.offices import generate_host_key, known_hosts_line, office_hosts, pin_lab_keys, start_office_hosts
 from netdwg.topology import load_topology, parse_topology
 from netdwg.topology.compile import compile_topology
@@ -277,9 +278,11 @@ def wait_for_tunnels(lab: Lab, configs: Mapping[str, HostConfig], timeout: float
 
 
 def bring_up(topology_path: str | Path, say: Say = _quiet, state_dir: Path = STATE_DIR,
-             wait: float = 60.0, networkd: int = 252) -> Lab:
+             wait: float = 60.0, networkd: int = 252, ssh: bool = False) -> Lab:
     """Build the lab for a topology file and leave it running; remove everything on failure.
-    ``networkd``: the release the networkd hosts run (257: chrooted from the trixie root)."""
+    ``networkd``: the release the networkd hosts run (257: chrooted from the trixie root).
+    ``ssh``: the hosts are left unconfigured for a fleet tool, each with sshd on a management
+    link to a controller namespace (netdwg.lab.fleet)."""
     if any(lab_records(state_dir)):
         raise LabError("a lab is already up", fix="run 'netdwg lab down' first")
     path = Path(topology_path)
@@ -297,6 +300,8 @@ def bring_up(topology_path: str | Path, say: Say = _quiet, state_dir: Path = STA
     sb.__enter__()
     lab = Lab(sb, topology, world, networkd=networkd)
     try:
+        if ssh:
+            check_fleet_fits(lab)
         lab.set_extra(topology_path=str(path.resolve()), topology_text=text, started=time.time(),
                       name=topology.network.name, networkd=networkd)
         if networkd != 252:
@@ -324,7 +329,8 @@ def bring_up(topology_path: str | Path, say: Say = _quiet, state_dir: Path = STA
         # try comes only after REKEY_TIMEOUT (5 s). Spokes start as soon as the hub's device
         # has its peers, not when its apply returns (that also waits for networkd).
         hubs = [b for b in world.hosts if b.role is Role.HUB]
-        spokes = [b for b in world.hosts if b.role is not Role.HUB]
+        spokes = [b for b in world.hosts if b.role is not Role.HUB] if not ssh else []
+        hubs = hubs if not ssh else []  # --ssh: the fleet tool configures every host
         # Configuring is mostly waiting (networkd, handshakes): more threads than cores pay off.
         with ThreadPoolExecutor(2 * WORKERS) as pool:
             futures = {b.name: pool.submit(_configure, lab, b, configs[b.name], secrets, say) for b in hubs}
@@ -349,8 +355,14 @@ def bring_up(topology_path: str | Path, say: Say = _quiet, state_dir: Path = STA
         if start_office_hosts(lab, host_keys):
             say(f"[+] sshd on the office hosts the sites' ssh_host_key names, with lab keys "
                 f"({time.monotonic() - t0:.1f}s)")
-        wait_for_tunnels(lab, configs, wait, say)
-        for host in topology.hosts:
+        if ssh:
+            fleet = start_fleet(lab)
+            lab.set_extra(fleet=fleet)
+            say(f"[+] sshd on {len(fleet['hosts'])} hosts' management links, controller namespace "
+                f"{fleet['controller']}; the hosts are not configured ({time.monotonic() - t0:.1f}s)")
+        else:
+            wait_for_tunnels(lab, configs, wait, say)
+        for host in topology.hosts if not ssh else ():
             if host.guard and start_guard(lab, host.name):
                 say(f"[+] {host.name}: netdwg-guard running")
         lab.set_extra(configured_by=hows, up_seconds=round(time.monotonic() - t0, 2))

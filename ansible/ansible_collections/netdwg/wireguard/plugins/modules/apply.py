@@ -99,8 +99,8 @@ pending:
   returned: success
   type: bool
 rc:
-  description: netdwg's exit code (0 ok, 1 changes pending in check mode, 2 bad input or rolled back, 77 not root).
-  returned: always
+  description: netdwg's exit code (2 bad input or failed and rolled back, 77 not root, 70 a bug in netdwg).
+  returned: failure
   type: int
 error:
   description: netdwg's error message.
@@ -127,8 +127,9 @@ from ansible_collections.netdwg.wireguard.plugins.module_utils.netdwg_cli import
     fail_with_diagnostics, netdwg_argv, run_json,
 )
 
-# Where a backgrounded `apply --confirm` writes its output (no secrets: netdwg hides every key).
-CONFIRM_OUTPUT = "/run/netdwg-ansible-confirm.json"
+# Where a backgrounded `apply --confirm` writes its output, in netdwg's state directory (no secrets:
+# netdwg hides every key).
+CONFIRM_OUTPUT = "ansible-confirm.json"
 RECORD = "pending-confirmation"
 
 
@@ -144,9 +145,9 @@ def _target(module):
     return argv
 
 
-def _read_output():
+def _read_output(module):
     try:
-        with open(CONFIRM_OUTPUT) as out:
+        with open(os.path.join(module.params["state_dir"], CONFIRM_OUTPUT)) as out:
             text = out.read()
     except (IOError, OSError):
         return None, ""
@@ -162,7 +163,9 @@ def _read_output():
 def apply_with_confirm(module, netdwg):
     seconds = module.params["confirm"]
     confirm_file = os.path.join(module.params["state_dir"], "confirm")
-    fd = os.open(CONFIRM_OUTPUT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if not os.path.isdir(module.params["state_dir"]):
+        os.makedirs(module.params["state_dir"], 0o700)
+    fd = os.open(os.path.join(module.params["state_dir"], CONFIRM_OUTPUT), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         proc = subprocess.Popen(netdwg + ["apply"] + _target(module) + ["--confirm", str(seconds), "--json",
                                 "--wait", str(module.params["wait"])],
@@ -172,15 +175,15 @@ def apply_with_confirm(module, netdwg):
     deadline = time.time() + module.params["wait"] + 120
     while time.time() < deadline:
         rc = proc.poll()
-        data, text = _read_output()
+        data, text = _read_output(module)
         if rc is not None:
             if rc != 0:
                 fail_with_diagnostics(module, "netdwg apply --confirm", rc, data or {}, text)
             plan = (data or {}).get("plan", {})
             module.exit_json(changed=not plan.get("empty", True), plan=plan, applied=bool((data or {}).get("applied")),
-                             pending=False, rc=rc, diff=_diff(plan))
+                             pending=False, diff=_diff(plan))
         if confirm_file in text:  # netdwg announced the wait: the change is in place
-            module.exit_json(changed=True, pending=True, applied=False, rc=0, pid=proc.pid)
+            module.exit_json(changed=True, pending=True, applied=False, pid=proc.pid)
         time.sleep(0.1)
     module.fail_json(msg="netdwg apply --confirm did not reach its confirmation wait in time", rc=-1)
 
@@ -189,21 +192,21 @@ def confirm(module):
     state_dir = module.params["state_dir"]
     record = os.path.join(state_dir, RECORD)
     if not os.path.exists(record):
-        data, text = _read_output()
+        data, text = _read_output(module)
         if data is not None and data.get("reverted"):
             module.fail_json(msg="the change was reverted before it was confirmed", rc=2, plan=data.get("plan"))
-        module.exit_json(changed=False, pending=False, rc=0)
+        module.exit_json(changed=False, pending=False)
     if module.check_mode:
-        module.exit_json(changed=True, pending=True, rc=0)
+        module.exit_json(changed=True, pending=True)
     with open(os.path.join(state_dir, "confirm"), "w"):
         pass
     deadline = time.time() + 60
     while time.time() < deadline:
-        data, text = _read_output()
+        data, text = _read_output(module)
         if not os.path.exists(record) and data is not None:
             if data.get("reverted"):
                 module.fail_json(msg="the change was reverted before it was confirmed", rc=2, plan=data.get("plan"))
-            module.exit_json(changed=True, pending=False, applied=True, rc=0, plan=data.get("plan"))
+            module.exit_json(changed=True, pending=False, applied=True, plan=data.get("plan"))
         time.sleep(0.1)
     module.fail_json(msg="netdwg apply --confirm did not take the confirmation within 60 s", rc=-1)
 
@@ -229,7 +232,8 @@ def main():
     if rc not in (0, 1):
         fail_with_diagnostics(module, "netdwg plan", rc, data, err)
     if module.check_mode or data.get("empty", rc == 0):
-        module.exit_json(changed=not data.get("empty", rc == 0), plan=data, pending=False, rc=rc, diff=_diff(data))
+        # rc 1 means "changes pending" here, which Ansible would take for a failure: not returned.
+        module.exit_json(changed=not data.get("empty", rc == 0), plan=data, pending=False, diff=_diff(data))
     if module.params["confirm"] is not None:
         apply_with_confirm(module, netdwg)
     rc, result, err = run_json(module, netdwg + ["apply"] + _target(module) + ["--json", "--wait",
@@ -238,7 +242,7 @@ def main():
         fail_with_diagnostics(module, "netdwg apply", rc, result, err, plan=data)
     plan = result.get("plan", data)
     module.exit_json(changed=not plan.get("empty", False), plan=plan, applied=bool(result.get("applied")),
-                     pending=False, rc=rc, diff=_diff(plan))
+                     pending=False, diff=_diff(plan))
 
 
 if __name__ == "__main__":
