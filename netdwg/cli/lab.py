@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from netdwg.errors import EXIT_ERROR, EXIT_OK, NotPermittedError
 
@@ -114,6 +115,9 @@ def register(subparsers) -> None:
                                       "host's management address (an Ansible inventory line each).",
                           epilog="example:\n  netdwg lab fleet --json")
     fl.add_argument("--json", action="store_true", help="print JSON")
+    fl.add_argument("--ansible", metavar="DIR", type=Path,
+                    help="write an Ansible controller directory there: ansible.cfg, mgmt.yml (the hosts' "
+                         "addresses), fleet.netdwg.yml (the inventory from DIR/netdwg.conf)")
     fl.set_defaults(func=run_fleet)
 
     down = verbs.add_parser("down", help="remove the lab (also after a crash)", formatter_class=fmt,
@@ -172,6 +176,14 @@ def run_fleet(args) -> int:
     from netdwg.lab.state import find_lab
 
     fleet = fleet_of(find_lab())
+    if args.ansible is not None:
+        from netdwg.lab.fleet import write_ansible_dir
+
+        collections = Path(__file__).resolve().parents[2] / "ansible"
+        write_ansible_dir(fleet, args.ansible.resolve(), collections)
+        print(f"[#] wrote {args.ansible}/ansible.cfg, mgmt.yml, fleet.netdwg.yml; put the topology at "
+              f"{args.ansible}/netdwg.conf, then: cd {args.ansible} && ip netns exec {fleet['controller']} "
+              f"ansible-playbook -i fleet.netdwg.yml -i mgmt.yml .../site.yml -e netdwg_topology=$PWD/netdwg.conf")
     if args.json:
         print(json.dumps(fleet, indent=1))
         return EXIT_OK

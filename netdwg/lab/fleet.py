@@ -86,3 +86,40 @@ def fleet_of(lab: Lab) -> dict:
     if not fleet:
         raise LabError("this lab was brought up without --ssh", fix="netdwg lab down; netdwg lab up --ssh TOPOLOGY")
     return fleet
+
+
+def ansible_files(fleet: dict, home: Path, collections: Path) -> dict[str, str]:
+    """An Ansible controller directory for the lab's fleet: ansible.cfg (Ansible's state kept under
+    `home`, host keys pinned by the lab's known_hosts), the management addresses as an inventory
+    (mgmt.yml), and the topology inventory source (fleet.netdwg.yml, reading HOME/netdwg.conf)."""
+    cfg = f"""# The lab's fleet ({fleet['controller']}): run ansible-playbook in that namespace.
+[defaults]
+home = {home}/ansible
+local_tmp = {home}/ansible/tmp
+remote_tmp = /tmp/.ansible-netdwg-fleet
+collections_path = {collections}
+interpreter_python = /usr/bin/python3
+gathering = explicit
+forks = 20
+remote_user = root
+private_key_file = {fleet['ssh_key']}
+log_path = {home}/ansible/ansible.log
+
+[ssh_connection]
+pipelining = True
+control_path_dir = {home}/ansible/cp
+ssh_args = -o ControlMaster=auto -o ControlPersist=120s -o UserKnownHostsFile={fleet['known_hosts']} -o StrictHostKeyChecking=yes -o BatchMode=yes
+"""
+    mgmt = "all:\n  hosts:\n" + "".join(f"    {host}:\n      ansible_host: {address}\n"
+                                         for host, address in fleet["hosts"].items())
+    return {"ansible.cfg": cfg, "mgmt.yml": mgmt,
+            "fleet.netdwg.yml": "plugin: netdwg.wireguard.topology\ntopology: netdwg.conf\n"}
+
+
+def write_ansible_dir(fleet: dict, home: Path, collections: Path) -> None:
+    """`ansible_files` written into `home` (0700), through netdwg's one writer."""
+    tree = Tree(home, dir_mode=0o700)
+    for name, text in ansible_files(fleet, home, collections).items():
+        tree.write(name, text.encode(), 0o644)
+    os.makedirs(home / "ansible", mode=0o700, exist_ok=True)
+    os.chmod(home, 0o700)

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from netdwg.lab.check import expected_probes, run_probes
-from netdwg.lab.fleet import fleet_of
+from netdwg.lab.fleet import fleet_of, write_ansible_dir
 from netdwg.lab.state import destroy_labs, find_lab
 from netdwg.lab.up import bring_up
 
@@ -48,7 +48,7 @@ class Fleet:
         self.lab = lab
         self.home = home
         self.info = fleet_of(lab)
-        self.topology = home / "fleet" / "netdwg.conf"
+        self.topology = home / "netdwg.conf"
         self.log = home / "ansible" / "ansible.log"
         self.outputs: list[str] = []
 
@@ -57,7 +57,7 @@ class Fleet:
         env = dict(os.environ, ANSIBLE_CONFIG=str(self.home / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                    PYTHONWARNINGS="ignore")
         argv = ["ip", "netns", "exec", self.info["controller"], str(BIN / "ansible-playbook"),
-                "-i", str(self.home / "fleet" / "fleet.netdwg.yml"), "-i", str(self.home / "fleet" / "mgmt.yml"),
+                "-i", str(self.home / "fleet.netdwg.yml"), "-i", str(self.home / "mgmt.yml"),
                 str(PLAYBOOKS / name), "-e", f"netdwg_topology={self.topology}", "-e", f"netdwg_command={NETDWG}",
                 "-e", f"netdwg_controller_command={NETDWG}", "-e", f"netdwg_serial={serial}",
                 "-e", "netdwg_confirm_seconds=60", "-v", *extra]
@@ -70,7 +70,7 @@ class Fleet:
         env = dict(os.environ, ANSIBLE_CONFIG=str(self.home / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                    PYTHONWARNINGS="ignore")
         argv = ["ip", "netns", "exec", self.info["controller"], str(BIN / "ansible"),
-                "-i", str(self.home / "fleet" / "fleet.netdwg.yml"), "-i", str(self.home / "fleet" / "mgmt.yml"),
+                "-i", str(self.home / "fleet.netdwg.yml"), "-i", str(self.home / "mgmt.yml"),
                 host, "-m", module, "-a", args]
         res = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=self.home, timeout=300)
         self.outputs.append(res.stdout + res.stderr)
@@ -128,38 +128,14 @@ def fleet(tmp_path_factory):
     state = tmp / "lab-state"
     lab_topology = tmp / "lab.conf"
     lab_topology.write_text(TOPOLOGY.read_text() + "\n" + LATE_SECTION)
-    os.environ["NETDWG_LAB_STATE_DIR"] = str(state)  # netdwg lab ... run by this test finds this lab
     try:
         bring_up(lab_topology, state_dir=state, ssh=True)
         lab = find_lab(state)
         home = tmp / "controller"
-        (home / "fleet").mkdir(parents=True)
-        (home / "ansible").mkdir()
-        home.chmod(0o700)
-        shutil.copy(TOPOLOGY, home / "fleet" / "netdwg.conf")
-        info = fleet_of(lab)
-        (home / "fleet" / "fleet.netdwg.yml").write_text("plugin: netdwg.wireguard.topology\ntopology: netdwg.conf\n")
-        (home / "fleet" / "mgmt.yml").write_text("all:\n  hosts:\n" + "".join(
-            f"    {h}:\n      ansible_host: {a}\n" for h, a in info["hosts"].items()))
-        (home / "ansible.cfg").write_text(f"""[defaults]
-home = {home}/ansible
-local_tmp = {home}/ansible/tmp
-remote_tmp = /tmp/.ansible-netdwg-fleet
-collections_path = {REPO / 'ansible'}
-interpreter_python = /usr/bin/python3
-gathering = explicit
-forks = 10
-remote_user = root
-private_key_file = {info['ssh_key']}
-log_path = {home}/ansible/ansible.log
-[ssh_connection]
-pipelining = True
-control_path_dir = {home}/ansible/cp
-ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile={info['known_hosts']} -o StrictHostKeyChecking=yes -o BatchMode=yes
-""")
+        write_ansible_dir(fleet_of(lab), home, REPO / "ansible")
+        shutil.copy(TOPOLOGY, home / "netdwg.conf")
         yield Fleet(lab, home)
     finally:
-        os.environ.pop("NETDWG_LAB_STATE_DIR", None)
         destroy_labs(state)
 
 

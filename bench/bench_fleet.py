@@ -1,0 +1,91 @@
+"""The fleet on Ansible (ansible/playbooks/site.yml) in the lab, beside a bare playbook, for 20 / 50 / 100 hosts.
+
+For each size: `lab up --ssh` (hosts unconfigured, sshd on management links), then in the controller's
+namespace site.yml's first rollout and its no-change rerun, then bench/bare_playbook.yml (copy a
+pre-rendered file, `wg syncconf`: the floor Ansible's transport allows) twice. Wall time and per-host
+time of each, side by side, and the machine's load. forks = 20, site.yml's default serial (25%).
+Targets (issue 17): 100 hosts first rollout <= 2 min, rerun <= 1 min, both <= 1.5x the bare playbook.
+Needs root and ansible-core (the test extra).
+Run: .venv/bin/python bench/bench_fleet.py [SIZES...]   (default 20 50 100)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_lab_up import synthetic
+from netdwg.lab.fleet import fleet_of, write_ansible_dir
+from netdwg.lab.state import destroy_labs, find_lab
+from netdwg.lab.up import bring_up
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def _playbook(fleet: dict, home: Path, playbook: Path, *extra: str) -> float:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(home / "ansible.cfg"), PYTHONWARNINGS="ignore")
+    argv = ["ip", "netns", "exec", fleet["controller"], str(BIN / "ansible-playbook"), "-i", "fleet.netdwg.yml",
+            "-i", "mgmt.yml", str(playbook), "-e", f"netdwg_topology={home / 'netdwg.conf'}",
+            "-e", f"netdwg_command={BIN / 'netdwg'}", "-e", f"netdwg_controller_command={BIN / 'netdwg'}", *extra]
+    t0 = time.monotonic()
+    res = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=home, timeout=3600)
+    if res.returncode != 0:
+        raise SystemExit(f"{playbook.name} failed:\n{res.stdout[-3000:]}{res.stderr[-2000:]}")
+    return time.monotonic() - t0
+
+
+def _bare_files(topology_text: str, out: Path) -> None:
+    """The same network rendered as wg-quick files with a full store (what a bare role ships)."""
+    text = topology_text.replace("  role = ", "  backend = wg-quick\n  role = ")
+    conf = out / "bare.conf"
+    conf.write_text(text)
+    subprocess.run([str(BIN / "netdwg"), "render", "--topology", str(conf), "--out", str(out / "rendered")],
+                   check=True, capture_output=True)
+
+
+def main(sizes: list[int]) -> int:
+    if os.geteuid() != 0:
+        print("bench_fleet: needs root (network namespaces); skipped")
+        return 0
+    if not (BIN / "ansible-playbook").exists():
+        print("bench_fleet: ansible-core is not installed (pip install '.[test]'); skipped")
+        return 0
+    print(f"forks 20, site.yml serial 25%; load average {os.getloadavg()[0]:.1f} at start")
+    print(f"{'hosts':>5}  {'site first':>10}  {'site rerun':>10}  {'bare first':>10}  {'bare rerun':>10}  "
+          f"{'per host first/rerun (s)':>24}  {'x bare':>10}  load")
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            state = tmp / "state"
+            topology = tmp / "netdwg.conf"
+            text = synthetic(n)
+            topology.write_text(text)
+            try:
+                bring_up(topology, state_dir=state, ssh=True)
+                fleet = fleet_of(find_lab(state))
+                home = tmp / "controller"
+                write_ansible_dir(fleet, home, REPO / "ansible")
+                shutil.copy(topology, home / "netdwg.conf")
+                _bare_files(text, tmp)
+                site = REPO / "ansible" / "playbooks" / "site.yml"
+                first = _playbook(fleet, home, site)
+                rerun = _playbook(fleet, home, site)
+                bare = REPO / "bench" / "bare_playbook.yml"
+                bare_first = _playbook(fleet, home, bare, "-e", f"bare_dir={tmp / 'rendered'}")
+                bare_rerun = _playbook(fleet, home, bare, "-e", f"bare_dir={tmp / 'rendered'}")
+            finally:
+                destroy_labs(state)
+            print(f"{n:>5}  {first:>10.1f}  {rerun:>10.1f}  {bare_first:>10.1f}  {bare_rerun:>10.1f}  "
+                  f"{first / n:>11.2f} / {rerun / n:>10.2f}  {first / bare_first:>4.1f}/{rerun / bare_rerun:>4.1f}  "
+                  f"{os.getloadavg()[0]:.1f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main([int(a) for a in sys.argv[1:]] or [20, 50, 100]))
