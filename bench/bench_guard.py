@@ -1,6 +1,9 @@
 """netdwg-guard figures, measured in namespaces (needs root; prints, does not assert).
 
-1. Reaction: the laptop joins the office LAN by DHCP (networkd 252 + dnsmasq);
+Each part runs once per LAN manager (--lan-manager, default both): networkd 252, and NetworkManager 1.42
+taking the leases (networkd then keeps only wg0's address and routes).
+
+1. Reaction: the laptop joins the office LAN by DHCP (networkd 252 or NetworkManager + dnsmasq);
    from the connected route appearing to the tunnel route being fixed, both
    seen by one `ip -ts monitor route` in the laptop's namespace. p50/p99 over
    --joins joins (target p99 <= 20 ms).
@@ -12,6 +15,7 @@
 
     python bench/bench_guard.py                       # 100 joins, 1000 cycles, 5 moves
     python bench/bench_guard.py --joins 20 --cycles 50 --moves 3
+    python bench/bench_guard.py --lan-manager networkmanager --joins 50 --cycles 100
 """
 
 from __future__ import annotations
@@ -71,7 +75,8 @@ class RouteMonitor:
 
 
 def _is_lan_route(text: str) -> bool:
-    return text.startswith(f"{OFFICE_LAN} dev lan0") and "proto kernel" in text
+    # networkd's is the kernel's prefix route; NetworkManager adds its own (noprefixroute addresses)
+    return text.startswith(f"{OFFICE_LAN} dev lan0") and ("proto kernel" in text or "proto dhcp" in text)
 
 
 def _is_router_mac(text: str) -> bool:
@@ -117,7 +122,8 @@ def leave_and_wait(lab, baseline) -> None:
     lab.leave("office")
     wait_until(lambda: sorted(map(json.dumps, lab.wg_routes())) == baseline, timeout=20, interval=0.01,
                what="tunnel routes back to the baseline")
-    # networkd drops the lease ~2 s after carrier loss; join again only after, like a real re-join
+    # networkd drops the lease ~2 s after carrier loss (NetworkManager some seconds later); join again
+    # only after, like a real re-join
     wait_until(lambda: not lab.has_lan_address("lan0"), timeout=20, interval=0.05, what="lease dropped")
 
 
@@ -224,12 +230,22 @@ def main() -> int:
     parser.add_argument("--nice", type=int, default=0,
                         help="renice the guard's threads (e.g. -10: what it achieves when it gets the CPU "
                              "on a loaded machine; the unit file does not do this)")
+    parser.add_argument("--lan-manager", choices=("networkd", "networkmanager", "both"), default="both",
+                        help="who takes the laptop's leases (default: both, one after the other)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench_guard: needs root (network namespaces); skipped")
         return 0
+    managers = ("networkd", "networkmanager") if args.lan_manager == "both" else (args.lan_manager,)
+    for manager in managers:
+        print(f"== LAN leases by {manager}")
+        run_one(args, manager)
+    return 0
+
+
+def run_one(args, manager: str) -> None:
     with Sandbox(prefix="ndwb") as sb:
-        lab = build_roaming_lab(sb)
+        lab = build_roaming_lab(sb, lan_manager=manager)
         baseline = sorted(map(json.dumps, lab.wg_routes()))
         lab.write_guard_config(Action.REMOVE)
         lab.start_guard()
@@ -254,7 +270,6 @@ def main() -> int:
         finally:
             mon.stop()
             print("guard log tail:\n" + "\n".join(lab.guard_log().splitlines()[-5:]))
-    return 0
 
 
 if __name__ == "__main__":

@@ -274,7 +274,10 @@ def build_roaming_lab(sb: Sandbox, join_office: bool = False, cafe_copies_office
         assert up.returncode == 0, up.stdout + up.stderr
     if lan_manager == "networkmanager":
         from netdwg.host.networkmanager import NetworkManagerBus
-        from nm_support import CONNECTIONS, bus_address, ethernet_profile, start_networkmanager
+        try:  # tests/ is on sys.path under pytest; the benchmark imports this module as tests.guard_scenario
+            from nm_support import CONNECTIONS, bus_address, ethernet_profile, start_networkmanager
+        except ImportError:
+            from tests.nm_support import CONNECTIONS, bus_address, ethernet_profile, start_networkmanager
 
         start_networkmanager(lap, unmanaged=("wg0", "inet0"))
         for name, interface in (("lan", "lan0"), ("cafe", "cafe0")):

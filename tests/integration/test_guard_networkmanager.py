@@ -159,3 +159,29 @@ def test_joining_the_office_under_networkmanager_makes_the_lan_route_win_and_lea
                    what="tunnel routes exactly as before")
     finally:
         lab.stop_guard()
+
+
+def test_a_foreign_lan_handing_out_the_office_prefix_keeps_the_tunnel_under_networkmanager(nm_lab):
+    """A café whose router hands out the office prefix: NetworkManager takes that lease (metric 100), the
+    guard calls the LAN foreign and pins the office host named in keep_hosts to the tunnel."""
+    from guard_scenario import DEVICE
+    from netdwg.lab.sandbox import wait_until
+    from netdwg.topology.guard_config import Action
+
+    lab = nm_lab
+    baseline = sorted(str(r) for r in lab.wg_routes())
+    lab.write_guard_config(Action.REMOVE)
+    lab.start_guard()
+    try:
+        lab.join("cafe")
+        wait_until(lambda: lab.has_lan_address("cafe0"), timeout=30, what="NetworkManager's café lease")
+        wait_until(lambda: any(s["site"] == "oslo" and s["verdict"] == "foreign"
+                               for s in (lab.guard_status() or {}).get("sites", [])), timeout=20,
+                   what=f"the guard's verdict 'foreign'; log:\n{lab.guard_log()[-2500:]}")
+        assert lab.route_dev(DEVICE) == "wg0", "the office host stays in the tunnel"
+        assert lab.route_dev("172.20.10.77") == "wg0", "the office prefix is not handed to the café"
+        lab.leave("cafe")
+        wait_until(lambda: sorted(str(r) for r in lab.wg_routes()) == baseline, timeout=30,
+                   what="tunnel routes exactly as before")
+    finally:
+        lab.stop_guard()
