@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
 from typing import TYPE_CHECKING
 
 from netdwg.cli._common import prepare_topology
+from netdwg.errors import ConfigError, InternalError
 from netdwg.topology.inputs import add_topology_argument, unknown_host
 
 if TYPE_CHECKING:  # imported in run(): netdwg --help must not load the topology code
@@ -26,6 +29,8 @@ secrets store are reported as an error (run 'netdwg render' or 'netdwg keys').
 EPILOG = """\
 examples:
   netdwg show relay
+  netdwg show --graph > net.dot                     the whole topology as Graphviz DOT
+  netdwg show --graph --format svg --out net.svg    drawn by Graphviz's dot (Debian: graphviz)
   netdwg show --topology office.conf ana --json | jq '.interfaces[0].peers'
 """
 
@@ -34,8 +39,14 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("show", help="what a host gets (keys redacted)", description=DESCRIPTION,
                                    epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_topology_argument(parser)
-    parser.add_argument("host", metavar="HOST")
+    parser.add_argument("host", metavar="HOST", nargs="?", help="the host to show (not with --graph)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--graph", action="store_true",
+                        help="draw the whole topology: hubs, sites and their LANs, roaming hosts, site-to-site "
+                             "pairs, who may open connections into which LAN, return paths")
+    parser.add_argument("--format", choices=("dot", "svg", "png"), default="dot",
+                        help="with --graph: DOT text (default), or SVG/PNG drawn by Graphviz's dot")
+    parser.add_argument("--out", metavar="FILE", type=Path, help="with --graph: write FILE instead of stdout")
     parser.set_defaults(func=run)
 
 
@@ -119,6 +130,10 @@ def format_summary(info: dict) -> str:
 
 
 def run(args) -> int:
+    if args.graph:
+        return run_graph(args)
+    if args.host is None:
+        raise ConfigError("name the host to show", fix="netdwg show HOST, or netdwg show --graph for the whole network")
     prepared = prepare_topology(args.topology, complete=False)
     if not prepared.topology.has_host(args.host):
         raise unknown_host(args.host, (h.name for h in prepared.topology.hosts), args.topology)
@@ -127,3 +142,35 @@ def run(args) -> int:
     info = host_summary(compile_host(prepared.topology, prepared.secrets, args.host))
     print(json.dumps(info, indent=2) if args.json else format_summary(info), end="" if not args.json else "\n")
     return 0
+
+
+def run_graph(args) -> int:
+    from netdwg.render.graph import graph_dot
+    from netdwg.topology.load import load_topology
+
+    if args.host is not None or args.json:
+        raise ConfigError("--graph draws the whole topology", fix="leave out HOST and --json")
+    text = graph_dot(load_topology(args.topology))
+    data = text.encode("utf-8") if args.format == "dot" else draw(text, args.format)
+    if args.out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        from netdwg.apply.writes import write_public
+
+        write_public(args.out, data, option="--out")
+    return 0
+
+
+def draw(dot_text: str, fmt: str) -> bytes:
+    """Graphviz's `dot -T FMT`: the real layout engine, or an error saying it is missing or failed."""
+    import shutil
+    import subprocess
+
+    program = shutil.which("dot")
+    if program is None:
+        raise ConfigError("Graphviz's dot is not installed", fix="apt-get install graphviz, or use --format dot")
+    proc = subprocess.run([program, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True, timeout=120)
+    if proc.returncode != 0:
+        raise InternalError(f"dot -T{fmt} failed: {proc.stderr.decode('utf-8', 'replace').strip()}")
+    return proc.stdout
