@@ -27,8 +27,8 @@ from netdwg.guard.checks import run_check
 from netdwg.guard.rtnl import RtnlRoutes
 from netdwg.guard.learned import LearnedFile
 from netdwg.guard.observed import AddressAdded, LinkState, Observed, ProofSeen, RouteAdded, Snapshot, fold
-from netdwg.guard.policy import (AddRoute, Apply, Change, Decision, Probe, Prove, SwapAllowedIps, Undo, decide,
-                                 undo_all, uplink_addresses)
+from netdwg.guard.policy import (AddRoute, AddRule, Apply, Change, Decision, Probe, Prove, SwapAllowedIps, Undo,
+                                 decide, undo_all, uplink_addresses)
 from netdwg.guard.service import notify, setup_logging, watchdog_interval
 from netdwg.guard.sources.leases import LEASE_DIR, LeaseWatcher
 from netdwg.guard.sources.netlink import NetlinkMonitor
@@ -298,7 +298,7 @@ class Guard:
         if changes:
             failed_apply = {o.step.change for o in outcomes if not o.ok and isinstance(o.step, Apply)}
             stuck = tuple(o.step.change for o in outcomes
-                          if not o.ok and isinstance(o.step, Undo) and isinstance(o.step.change, AddRoute))
+                          if not o.ok and isinstance(o.step, Undo) and isinstance(o.step.change, (AddRoute, AddRule)))
             self.state = tuple(c for c in decision.desired if c not in failed_apply) + stuck
             save_state(self.paths.state, GuardState(self.state, os.getpid()))
             if first_at is not None:
