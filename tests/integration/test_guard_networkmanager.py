@@ -185,3 +185,60 @@ def test_a_foreign_lan_handing_out_the_office_prefix_keeps_the_tunnel_under_netw
                    what="tunnel routes exactly as before")
     finally:
         lab.stop_guard()
+
+
+def test_renewals_under_networkmanager_change_nothing_the_guard_did(sandbox):
+    """dnsmasq asks for a renewal every 3 s (T1): NetworkManager renews, DHCP4Config's expiry moves (one
+    PropertiesChanged each time), and the guard, which trusts the office, keeps the tunnel route removed:
+    a renewal is no new lease."""
+    from guard_scenario import DEVICE, OFFICE_LAN, build_roaming_lab
+    from netdwg.lab.sandbox import wait_until
+    from netdwg.topology.guard_config import Action
+
+    lab = build_roaming_lab(sandbox, lan_manager="networkmanager")
+    # a second DHCP server on the office LAN is not wanted: restart the gateway's with T1 = 3 s instead
+    gw_dnsmasq = lab.gw.daemons["dnsmasq"]
+    _stop(gw_dnsmasq, "dnsmasq")
+    lab.gw.daemons.pop("dnsmasq")
+    lab.gw.spawn(["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--interface=lan0", "--bind-interfaces",
+                  "--except-interface=lo", "--port=0", "--dhcp-range=172.20.10.100,172.20.10.199,255.255.255.0,2m",
+                  "--dhcp-option=option:router,172.20.10.1", "--dhcp-option=option:T1,3",
+                  "--dhcp-option=option:T2,100", "--domain=oslo.harbor.test", "--dhcp-authoritative",
+                  f"--dhcp-leasefile={lab.gw.rundir / 'dnsmasq-t1.leases'}", "--pid-file=", "--user=root",
+                  "--no-ping"], name="dnsmasq")
+    lab.write_guard_config(Action.REMOVE)
+    lab.start_guard()
+    try:
+        lab.join("office")
+        wait_until(lambda: lab.route_dev(DEVICE) == "lan0", timeout=30, what="the LAN route to win")
+        for renewal in (1, 2):
+            wait_until(lambda: _expiry(lab) is not None, timeout=20, what="DHCP4Config's expiry")
+            expiry = _expiry(lab)
+            wait_until(lambda: _expiry(lab) not in (None, expiry), timeout=20, what=f"renewal {renewal}")
+        assert [r for r in lab.wg_routes() if r["dst"] == str(OFFICE_LAN)] == []
+        assert lab.route_dev(DEVICE) == "lan0"
+        assert any(s["site"] == "oslo" and s["verdict"] == "trusted" for s in lab.guard_status()["sites"])
+    finally:
+        lab.stop_guard()
+
+
+def _expiry(lab):
+    """DHCP4Config's expiry on lan0, read over the laptop's bus (busctl, inside its namespace)."""
+    out = lab.lap.run(["busctl", "--system", "--json=short", "get-property", "org.freedesktop.NetworkManager",
+                       "/org/freedesktop/NetworkManager/Devices/" + _device_index(lab),
+                       "org.freedesktop.NetworkManager.Device", "Dhcp4Config"], check=False).stdout
+    try:
+        path = json.loads(out)["data"]
+        options = json.loads(lab.lap.run(["busctl", "--system", "--json=short", "get-property",
+                                          "org.freedesktop.NetworkManager", path,
+                                          "org.freedesktop.NetworkManager.DHCP4Config", "Options"]).stdout)["data"]
+        return options["expiry"]["data"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _device_index(lab) -> str:
+    out = lab.lap.run(["busctl", "--system", "--json=short", "call", "org.freedesktop.NetworkManager",
+                       "/org/freedesktop/NetworkManager", "org.freedesktop.NetworkManager", "GetDeviceByIpIface",
+                       "s", "lan0"]).stdout
+    return json.loads(out)["data"][0].rsplit("/", 1)[1]
