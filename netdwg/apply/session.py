@@ -57,6 +57,13 @@ def announce(text: str) -> None:
         pass
 
 
+def resolve_endpoint(endpoint) -> str:
+    """ADDR:PORT of a configured endpoint, its DNS name resolved now (netdwg.host.uapi's resolver)."""
+    from netdwg.host.uapi import format_endpoint
+
+    return format_endpoint(endpoint)
+
+
 def check_tree_options(args, writing: bool) -> None:
     """--root and --state-dir name directories (or ones apply may create): say so before anything runs."""
     from netdwg.topology.inputs import check_output_dir

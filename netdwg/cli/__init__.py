@@ -26,7 +26,7 @@ from netdwg.errors import EXIT_ERROR, EXIT_INTERNAL, EXIT_NOPERM, ConfigError, I
 
 # Design, then files, then the host, then maintenance and tools.
 LONG_RUNNING_VERBS = ("guard", "lab")  # the GC stays on for them (see _main)
-VERB_ORDER = ("lint", "render", "show", "qr", "plan", "apply", "status", "metrics", "check", "import", "host", "keys",
+VERB_ORDER = ("lint", "render", "show", "qr", "plan", "apply", "status", "metrics", "resolve", "check", "import", "host", "keys",
               "lab", "guard")
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 

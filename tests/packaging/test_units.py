@@ -24,7 +24,7 @@ UNITS = sorted(p for p in (REPO / "units").iterdir() if p.suffix in {".service",
 # issue 5; apply must write networkd/netplan/sysctl files and live sysctls, so
 # it cannot have ProtectKernelTunables= or a read-only /etc.
 EXPOSURE_LIMIT = {"netdwg-guard.service": 2.5, "netdwg-apply.service": 3.0, "netdwg-recover.service": 3.0,
-                  "netdwg-metrics.service": 2.0}
+                  "netdwg-metrics.service": 2.0, "netdwg-resolve.service": 2.0}
 
 pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
 
@@ -121,6 +121,13 @@ def test_metrics_unit_serves_on_localhost_with_net_admin_only_and_writes_nothing
     assert _values(unit, "Service", "IPAddressAllow") == ["localhost"]
 
 
+def test_resolve_unit_follows_dns_every_30_s_with_net_admin_only():
+    unit = REPO / "units" / "netdwg-resolve.service"
+    assert _value(unit, "Service", "ExecStart") == "/usr/bin/netdwg resolve --every 30"
+    assert _value(unit, "Service", "CapabilityBoundingSet").split() == ["CAP_NET_ADMIN"]
+    assert _value(unit, "Service", "ProtectSystem") == "strict"
+
+
 def test_recover_runs_only_with_a_pending_record_and_before_networkd():
     unit = REPO / "units" / "netdwg-recover.service"
     assert _value(unit, "Unit", "ConditionPathExists") == "/var/lib/netdwg/pending-confirmation"
@@ -144,7 +151,8 @@ def test_apply_path_triggers_apply_on_the_default_topology():
 NEEDED_CAPABILITIES = {"netdwg-guard.service": {"net_admin"},
                        "netdwg-apply.service": {"net_admin", "chown", "fowner"},
                        "netdwg-recover.service": {"net_admin", "chown", "fowner"},
-                       "netdwg-metrics.service": {"net_admin"}}
+                       "netdwg-metrics.service": {"net_admin"},
+                       "netdwg-resolve.service": {"net_admin"}}
 _CAP_BITS = {"chown": 0, "dac_override": 1, "dac_read_search": 2, "fowner": 3, "net_admin": 12}
 
 
