@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from test_apply_lab import netdwg, ping, wait_handshake
+from test_metrics_live import configure_with_wg
 
 from netdwg.lab.sandbox import Sandbox
 from netdwg.topology.prepare import prepare
@@ -21,21 +22,6 @@ pytestmark = [pytest.mark.root, pytest.mark.slow,
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "hub-spokes"
 IFACE = "wg-harbor"
 NAME = "hub.harbor.test"
-
-
-def _configure(node, device) -> None:
-    node.write_file("/etc/wireguard/private", device.private_key.reveal_base64() + "\n", mode=0o600)
-    argv = ["wg", "set", IFACE, "private-key", "/etc/wireguard/private"]
-    if device.listen_port:
-        argv += ["listen-port", str(device.listen_port)]
-    for index, peer in enumerate(device.peers):
-        argv += ["peer", peer.public_key.base64, "allowed-ips", ",".join(str(n) for n in peer.allowed_ips)]
-        if peer.preshared_key is not None:
-            node.write_file(f"/etc/wireguard/psk{index}", peer.preshared_key.reveal_base64() + "\n", mode=0o600)
-            argv += ["preshared-key", f"/etc/wireguard/psk{index}"]
-        if peer.endpoint is not None:
-            argv += ["endpoint", str(peer.endpoint)]
-    node.run(argv)
 
 
 def _dump(node) -> dict[str, list[str]]:
@@ -73,7 +59,7 @@ def test_a_hub_whose_name_moves_is_followed_live(sandbox: Sandbox, tmp_path):
     oslo.write_file("/etc/resolv.conf", "nameserver 127.0.0.1\n")
     for node, name, vpn in ((relay, "relay", "10.99.0.1"), (oslo, "oslo", "10.99.0.2")):
         node.start_wireguard_go(IFACE)
-        _configure(node, configs[name].interfaces[0].device)  # oslo's wg resolves the name through dnsmasq
+        configure_with_wg(node, configs[name].interfaces[0].device)  # oslo's wg resolves the name through dnsmasq
         node.run(["ip", "addr", "add", f"{vpn}/16", "dev", IFACE])
         node.run(["ip", "link", "set", IFACE, "up"])
     relay_key = configs["relay"].interfaces[0].device.private_key.public_key().base64

@@ -26,10 +26,10 @@ UNDERLAY = {"relay": "198.51.100.10", "oslo": "198.51.100.2"}
 VPN = {"relay": "10.99.0.1", "oslo": "10.99.0.2"}
 
 
-def _configure(node: Node, device) -> None:
+def configure_with_wg(node: Node, device, iface: str = IFACE) -> None:
     """The device as the topology renders it, set with the real `wg` tool (an independent writer)."""
     node.write_file("/etc/wireguard/private", device.private_key.reveal_base64() + "\n", mode=0o600)
-    argv = ["wg", "set", IFACE, "private-key", "/etc/wireguard/private"]
+    argv = ["wg", "set", iface, "private-key", "/etc/wireguard/private"]
     if device.listen_port:
         argv += ["listen-port", str(device.listen_port)]
     for index, peer in enumerate(device.peers):
@@ -73,7 +73,7 @@ def live_pair(sandbox: Sandbox, tmp_path):
         node = sandbox.node(ns)
         node.run(["ip", "addr", "add", f"{UNDERLAY[name]}/24", "dev", "eth0"])
         node.start_wireguard_go(IFACE)
-        _configure(node, configs[name].interfaces[0].device)
+        configure_with_wg(node, configs[name].interfaces[0].device)
         node.run(["ip", "addr", "add", f"{VPN[name]}/16", "dev", IFACE])
         node.run(["ip", "link", "set", IFACE, "up"])
         nodes[name] = node
