@@ -77,7 +77,7 @@ class SwapAllowedIps:
 # NetworkManager adds no rule of its own, and it removes only the rules it added. A lookup that finds no
 # route in GUARD_TABLE goes on to main: the rule alone never diverts traffic.
 GUARD_TABLE = 52011
-GUARD_RULE_PRIORITY = 32000  # before main (32766); after wg-quick's and NetworkManager's own (from 5.x up)
+GUARD_RULE_PRIORITY = 32000  # before main (32766) and the rules `ip rule add` numbers itself (32765 down)
 
 
 @dataclass(frozen=True, slots=True)

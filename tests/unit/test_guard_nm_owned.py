@@ -91,3 +91,14 @@ def test_an_unknown_manager_is_refused_with_its_line():
     with pytest.raises(Exception) as err:
         parse_guard_config(text, "guard.conf")
     assert "managed_by" in str(err.value) and "guard.conf:" in str(getattr(err.value, "span", "")) + str(err.value)
+
+
+@pytest.mark.parametrize("bad", [{"family": 5, "table": 1, "priority": 1}, {"family": 4, "table": "x", "priority": 1},
+                                 {"family": 4, "table": 1}])
+def test_a_state_file_with_a_bad_rule_is_refused_not_half_read(bad):
+    from netdwg.errors import ParseError
+    from netdwg.guard.state import parse_state
+    import json
+    text = json.dumps({"version": 1, "pid": 1, "changes": [{"kind": "add-rule", **bad}]})
+    with pytest.raises(ParseError):
+        parse_state(text)
