@@ -49,10 +49,17 @@ NETNS_SYSCTLS = (
     "net.bridge.bridge-nf-call-arptables=0",
 )
 
-# Directories every node gets as private tmpfs (on top of a private overlay of /etc).
+# Directories every node gets as private tmpfs (on top of a private overlay of /etc and a private /run).
 # /var/lib/netdwg (apply's backups, the guard's learned sites) is created empty on the host if missing.
 NODE_TMPFS = ("/etc/systemd/network", "/run/systemd", "/run/dbus", "/run/wireguard", "/etc/netdwg", "/run/netdwg",
               "/var/lib/netdwg")
+
+# Entries of the host's /run a node does not see: the node's own daemons and `netplan generate`
+# write there (netplan writes /run/systemd/network, /run/NetworkManager/system-connections and
+# /run/udev/rules.d/90-netplan.rules; NetworkManager and networkd their state). Every other entry
+# of the host's /run (/run/netns, /run/lock, /run/sshd, the lab's state directory) is bound back;
+# /run/mount holds libmount's table of the node's own mounts.
+NODE_PRIVATE_RUN = ("systemd", "dbus", "wireguard", "netdwg", "udev", "NetworkManager", "netplan", "mount")
 
 _counter = itertools.count(1)
 
@@ -236,7 +243,10 @@ while [ ! -S "/run/wireguard/$1.sock" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i
 
 # The holder script: runs under `ip netns exec NS unshare -m --propagation private`.
 # Read-only sysfs makes networkd skip udev (it waits forever otherwise); /etc is a
-# private overlay so whatever `netdwg apply` writes in a node stays in the node.
+# private overlay so whatever `netdwg apply` writes in a node stays in the node. /run is a
+# fresh tmpfs, so nothing a node creates there (even a directory) lands on the host's /run; the
+# host's entries not named in $2 (NODE_PRIVATE_RUN) are bound back from the covered host /run,
+# reached through the working directory (`mount -c`: a canonicalized path would name the new /run).
 _HOLDER = r"""
 set -e
 umount -l /sys
@@ -244,7 +254,18 @@ mount -t sysfs -o ro sysfs /sys
 mount -t tmpfs -o mode=0700 tmpfs "$1"
 mkdir "$1/upper" "$1/work"
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/upper,workdir=$1/work" /etc
-shift
+cd /run
+mount -t tmpfs -o mode=0755 tmpfs /run
+for name in * .[!.]*; do
+  [ -e "$name" ] || [ -L "$name" ] || continue
+  case " $2 " in *" $name "*) continue ;; esac
+  if [ -L "$name" ]; then cp -P "$name" "/run/$name"
+  elif [ -d "$name" ]; then mkdir -p "/run/$name"; mount -c --rbind "$name" "/run/$name"
+  else touch "/run/$name"; mount -c --bind "$name" "/run/$name"
+  fi
+done
+cd /
+shift 2
 for d in "$@"; do
   mkdir -p "$d"
   mount -t tmpfs -o mode=0755 tmpfs "$d"
@@ -354,7 +375,7 @@ class Sandbox:
         ovl = rundir / "etc-overlay"
         ovl.mkdir(exist_ok=True)
         argv = ["ip", "netns", "exec", netns.name, "unshare", "-m", "--propagation", "private",
-                "sh", "-c", _HOLDER, "holder", str(ovl), *NODE_TMPFS]
+                "sh", "-c", _HOLDER, "holder", str(ovl), " ".join(NODE_PRIVATE_RUN), *NODE_TMPFS]
         log = open(rundir / "holder.log", "wb")
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
                                 start_new_session=True)
