@@ -139,7 +139,36 @@ def _across_hosts(results: list[Checked]) -> list[Diagnostic]:
     paths = [r.path for r in results if r.kind in ("unit", "wg-quick", "netplan", "nm-keyfile")
              and not any(d.severity is Severity.ERROR for d in r.diagnostics)]
     # Per-file checks already warn about modes; only the cross-file findings are new here.
-    return list(check_files(paths, permissions=False, read_local=read_local_key)) if len(paths) > 1 else []
+    if len(paths) < 2:
+        return []
+    return list(check_files(read_host_files(paths, read_local_key), permissions=False))
+
+
+def read_host_files(paths, read_local=None) -> tuple:
+    """The host files for `netdwg.lint.check_files`, read here at the edge: each one's interfaces, text
+    and the modes of the files it exposes or names as key files. Files that are not regular or do not
+    parse are left out (the per-file checks report why). `read_local` reads the key files they name."""
+    from netdwg.lint.files import HostFile
+    from netdwg.topology.importer_files import read_host
+
+    files = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            continue
+        try:
+            host = read_host(str(path), [path], read_local)
+            text = path.read_text(encoding="utf-8")
+        except (NetdwgError, OSError, UnicodeDecodeError):
+            continue
+        named = [*host.exposed, *(str(i.key_file) for i in host.interfaces if i.key_file)]
+        modes = {}
+        for name in named:
+            try:
+                modes[name] = os.stat(name).st_mode
+            except OSError:
+                continue  # a key file not on this machine
+        files.append(HostFile(str(path), host, text, modes))
+    return tuple(files)
 
 
 def _sysctl_overrides(results: list[Checked]) -> list[Diagnostic]:

@@ -1,7 +1,7 @@
 """The linter: every rule is a pure function yielding Diagnostics; `run_lint` runs them all.
 
     run_lint(topology, compiled=None) -> tuple[Diagnostic, ...]   every finding at once, sorted by line
-    check_files(paths) -> tuple[Diagnostic, ...]                  cross-file checks of existing host files
+    check_files(files) -> tuple[Diagnostic, ...]                  cross-file checks of existing host files
 
 Codes (NDW001-003 come from the loader):
     NDW010 overlapping AllowedIPs among one interface's peers
@@ -86,11 +86,11 @@ def errors(diagnostics: Iterable[Diagnostic]) -> Iterator[Diagnostic]:
     return (d for d in diagnostics if d.severity is Severity.ERROR)
 
 
-def check_files(paths, permissions: bool = True, read_local=None) -> tuple[Diagnostic, ...]:
-    """Cross-file checks of existing host files (see `netdwg.lint.files`)."""
+def check_files(files, permissions: bool = True) -> tuple[Diagnostic, ...]:
+    """Cross-file checks of existing host files, read by the caller (see `netdwg.lint.files`)."""
     from netdwg.lint.files import check_files as _check_files
 
-    return _check_files(paths, permissions, read_local)
+    return _check_files(files, permissions)
 
 
 __all__ = ["run_lint", "check_files", "RULES", "errors"]

@@ -1,68 +1,70 @@
 """Cross-file checks of existing host files (for `netdwg check FILE...`).
 
-    check_files(paths) -> tuple[Diagnostic, ...]
+    check_files(files) -> tuple[Diagnostic, ...]
 
 NDW030  public-key mismatch: one end lists the other, the other does not list it back
 NDW031  preshared key mismatch: both ends list each other with different PSKs
 NDW032  a private key or PSK in a file (or key file) that every user may read
 
 An end is a WireGuard interface whose private key is known (inline, or in a
-readable key file); its public key is what other files must list.
+readable key file); its public key is what other files must list. The files come
+in as values (`HostFile`, read at the CLI's edge): this layer reads nothing.
 """
 
 from __future__ import annotations
 
-import os
 import stat
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from netdwg.errors import Diagnostic, NetdwgError, Severity, Span
+from netdwg.errors import Diagnostic, Severity, Span
 from netdwg.keys import PublicKey, pubkey
-from netdwg.topology.importer_files import LocalReader, ReadInterface, read_host
+from netdwg.topology.importer_files import HostFiles, ReadInterface
+
+
+@dataclass(frozen=True, slots=True)
+class HostFile:
+    """One host file as read: its interfaces, its text (for line numbers) and the modes
+    (st_mode) of the files it exposes or names as key files, by path."""
+    path: str
+    host: HostFiles
+    text: str
+    modes: Mapping[str, int]
 
 
 @dataclass(frozen=True, slots=True)
 class _End:
     path: str
+    text: str
     iface: ReadInterface
     key: PublicKey | None  # None: private key unknown
 
     def line_of(self, key: PublicKey) -> Span:
-        try:
-            text = Path(self.path).read_text(encoding="utf-8")
-        except OSError:
-            return Span(self.path)
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(self.text.splitlines(), start=1):
             if key.base64 in line:
                 return Span(self.path, number)
         return Span(self.path)
 
 
-def check_files(paths, permissions: bool = True, read_local: LocalReader | None = None) -> tuple[Diagnostic, ...]:
-    """Cross-file findings; `permissions=False` leaves NDW032 to a per-file checker that already warns.
-    `read_local`: reads key files the host files name at their paths on this machine (not read without it)."""
+def check_files(files: Iterable[HostFile], permissions: bool = True) -> tuple[Diagnostic, ...]:
+    """Cross-file findings; `permissions=False` leaves NDW032 to a per-file checker that already warns."""
     found: list[Diagnostic] = []
     ends: list[_End] = []
-    for path in map(Path, paths):
-        if not path.is_file():
-            continue
-        try:
-            host = read_host(str(path), [path], read_local)
-        except (NetdwgError, OSError):
-            continue  # the per-file checks report why it does not parse
+    for file in files:
+        host = file.host
         for exposed in host.exposed if permissions else ():
-            mode = stat.S_IMODE(os.stat(exposed).st_mode)
+            mode = stat.S_IMODE(file.modes[exposed])
             found.append(Diagnostic("NDW032", Severity.WARNING,
                                     f"holds a private key or preshared key, but has mode {mode:04o}: every user may read it",
                                     Span(exposed), fix=f"chmod o-rwx {exposed} (networkd reads 0640 root:systemd-network; wg-quick and netplan files 0600)"))
         for iface in host.interfaces:
             key = pubkey(iface.device.private_key) if iface.device.private_key is not None else None
-            ends.append(_End(str(path), iface, key))
-            if permissions and iface.key_file and Path(iface.key_file).exists() and os.stat(iface.key_file).st_mode & stat.S_IROTH:
+            ends.append(_End(file.path, file.text, iface, key))
+            key_mode = file.modes.get(str(iface.key_file)) if iface.key_file else None
+            if permissions and key_mode is not None and key_mode & stat.S_IROTH:
                 found.append(Diagnostic("NDW032", Severity.WARNING,
                                         f"private key file {iface.key_file} is readable by every user",
-                                        Span(str(path)), fix=f"chmod 0640 {iface.key_file} (group systemd-network)"))
+                                        Span(file.path), fix=f"chmod 0640 {iface.key_file} (group systemd-network)"))
     by_key = {e.key: e for e in ends if e.key is not None}
     known = set(by_key)
     reported: set = set()

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import os
 
+from netdwg.cli.check import read_host_files
 from netdwg.keys import genkey, genpsk, pubkey
-from netdwg.lint import check_files
+from netdwg.lint import check_files as check_read_files
+
+
+def check_files(paths, permissions=True):
+    """The cross-file checks of files read as `netdwg check` reads them."""
+    return check_read_files(read_host_files(paths), permissions)
 
 HUB, LAPTOP, OLD = genkey(), genkey(), genkey()
 PSK, OTHER_PSK = genpsk(), genpsk()
