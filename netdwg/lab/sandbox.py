@@ -51,15 +51,16 @@ NETNS_SYSCTLS = (
 
 # Directories every node gets as private tmpfs (on top of a private overlay of /etc and a private /run).
 # /var/lib/netdwg (apply's backups, the guard's learned sites) is created empty on the host if missing.
+# /run/sshd is sshd's privilege-separation directory (an office host's or a fleet host's sshd).
 NODE_TMPFS = ("/etc/systemd/network", "/run/systemd", "/run/dbus", "/run/wireguard", "/etc/netdwg", "/run/netdwg",
-              "/var/lib/netdwg")
+              "/run/sshd", "/var/lib/netdwg")
 
 # Entries of the host's /run a node does not see: the node's own daemons and `netplan generate`
 # write there (netplan writes /run/systemd/network, /run/NetworkManager/system-connections and
 # /run/udev/rules.d/90-netplan.rules; NetworkManager and networkd their state). Every other entry
-# of the host's /run (/run/netns, /run/lock, /run/sshd, the lab's state directory) is bound back;
+# of the host's /run (/run/netns, /run/lock, the lab's state directory) is bound back;
 # /run/mount holds libmount's table of the node's own mounts.
-NODE_PRIVATE_RUN = ("systemd", "dbus", "wireguard", "netdwg", "udev", "NetworkManager", "netplan", "mount")
+NODE_PRIVATE_RUN = ("systemd", "dbus", "wireguard", "netdwg", "sshd", "udev", "NetworkManager", "netplan", "mount")
 
 _counter = itertools.count(1)
 
