@@ -79,6 +79,9 @@ def register(subparsers) -> None:
                                     "  netdwg lab check --json | jq '.[] | select(.ok | not)'")
     check.add_argument("--json", action="store_true", help="print JSON")
     check.add_argument("--no-trace", action="store_true", help="skip traceroute (faster)")
+    check.add_argument("--graph", metavar="FILE", type=Path,
+                       help="also draw the topology with each probed path coloured by its result "
+                            "(DOT; FILE.svg or FILE.png: drawn by Graphviz's dot)")
     check.add_argument("--only", metavar="NAME", action="append", default=[],
                        help="only probes from or to this host or LAN device (repeatable); big labs have "
                             "n^2 probes")
@@ -207,11 +210,34 @@ def run_check(args) -> int:
             raise LabError(f"no probes from or to {', '.join(args.only)}",
                            fix="name hosts or LAN devices (netdwg lab status lists them)")
     results = run_probes(lab, probes, trace=not args.no_trace)
+    if args.graph is not None:
+        _write_check_graph(lab, results, args.graph)
     if args.json:
         print(json.dumps(results_json(results), indent=1))
     else:
         print(format_table(results))
     return EXIT_OK if all(r.ok for r in results) else 1
+
+
+def _write_check_graph(lab, results, path: Path) -> None:
+    from netdwg.apply.writes import write_public
+    from netdwg.cli.show import draw
+    from netdwg.render.graph import PathEdge, graph_dot
+
+    def end(point) -> str:
+        if point.site is None:
+            return point.name
+        return next((str(lan.prefix) for lan in lab.world.lans if lan.device == point.name), point.name)
+
+    # One edge per pair of ends (IPv4 and IPv6 probes of a pair agree or the red one is shown).
+    edges: dict[tuple[str, str], PathEdge] = {}
+    for r in results:
+        edge = PathEdge(end(r.probe.src), end(r.probe.dst), r.reached, r.ok)
+        if (edge.src, edge.dst) not in edges or not edge.ok:
+            edges[(edge.src, edge.dst)] = edge
+    text = graph_dot(lab.topology, tuple(edges.values()))
+    fmt = path.suffix.lstrip(".")
+    write_public(path, draw(text, fmt) if fmt in ("svg", "png") else text.encode("utf-8"), option="--graph")
 
 
 def run_roam(args) -> int:

@@ -9,6 +9,8 @@ start an attribute or an HTML label.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from netdwg.topology.compile import CompileContext
 from netdwg.topology.model import Host, ReturnPath, Role, Topology
 from netdwg.topology.secrets import Secrets
@@ -69,8 +71,20 @@ def lan_node(host: Host, index: int) -> str:
     return f"lan:{host.name}:{index}"
 
 
-def graph_dot(topology: Topology) -> str:
-    """The DOT text of the whole topology (pure: a string from the model)."""
+@dataclass(frozen=True, slots=True)
+class PathEdge:
+    """A probed path drawn over the topology (`netdwg lab check --graph`): from and to are host
+    names or LAN prefixes; `ok` whether the result matched what the topology allows."""
+
+    src: str
+    dst: str
+    reached: bool
+    ok: bool
+
+
+def graph_dot(topology: Topology, paths: tuple[PathEdge, ...] = ()) -> str:
+    """The DOT text of the whole topology (pure: a string from the model), with probed paths coloured
+    by result when given: green reached, grey blocked as intended, red not what the topology says."""
     ctx = CompileContext(topology, Secrets())  # only its reach rules: no key is read
     lines = [f"digraph {dot_id(topology.network.name)} {{",
              f"  graph {_attrs(label=_title(topology), labelloc='t', rankdir='LR', fontname='Helvetica')};",
@@ -109,5 +123,15 @@ def graph_dot(topology: Topology) -> str:
             for index, _lan in enumerate(owner.lans):
                 lines.append(_edge(f"host:{spoke.name}", lan_node(owner, index), style="dashed", color="#2e7d32",
                                    constraint="false"))
+    nodes = {f"host:{h.name}" for h in topology.hosts}
+    lan_of = {str(lan.prefix): lan_node(owner, index) for owner in ctx.lan_owners for index, lan in enumerate(owner.lans)}
+    for path in paths:
+        src, dst = (lan_of.get(end, f"host:{end}") for end in (path.src, path.dst))
+        if src not in nodes and src not in lan_of.values() or dst not in nodes and dst not in lan_of.values():
+            continue  # a LAN the model does not draw (a roaming host's own)
+        colour = "#c62828" if not path.ok else ("#2e7d32" if path.reached else "#9e9e9e")
+        label = ("reached" if path.reached else "blocked") + ("" if path.ok else " (not as the topology says)")
+        lines.append(_edge(src, dst, color=colour, fontcolor=colour, label=label, constraint="false",
+                           style="solid" if path.reached else "dotted", penwidth="1.5" if path.ok else "3"))
     lines.append("}")
     return "\n".join(lines) + "\n"

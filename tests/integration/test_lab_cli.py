@@ -47,9 +47,11 @@ def test_lab_verbs_up_status_exec_check_down(tmp_path):
         bad = netdwg(state, "exec", "nowhere", "--", "true")
         assert bad.returncode == 2 and "no host or lab namespace 'nowhere'" in bad.stderr
 
-        check = netdwg(state, "check", "--json", "--no-trace")
+        check = netdwg(state, "check", "--json", "--no-trace", "--graph", str(tmp_path / "check.dot"))
         assert check.returncode == 0, check.stdout
         assert all(r["ok"] for r in json.loads(check.stdout))
+        drawn = (tmp_path / "check.dot").read_text()  # every probed path coloured: none red
+        assert '"host:ana" -> "lan:oslo:0" [color="#2e7d32"' in drawn and "#c62828" not in drawn
 
         only = json.loads(netdwg(state, "check", "--json", "--no-trace", "--only", "ben").stdout)
         assert only and all("ben" in (r["from"], r["to"]) for r in only)

@@ -71,3 +71,19 @@ def test_graph_with_a_host_is_bad_input(capsys):
 def test_show_without_a_host_or_graph_is_bad_input(capsys):
     assert main(["show", "--topology", str(EXAMPLES[0])]) == 2
     assert "name the host to show" in capsys.readouterr().err
+
+
+def test_probed_paths_are_coloured_by_result():
+    from netdwg.render.graph import PathEdge
+
+    topology = load_topology(EXAMPLES[0])
+    text = graph_dot(topology, (PathEdge("e", "192.168.200.0/24", True, True),
+                                PathEdge("z", "192.168.201.0/24", False, True),
+                                PathEdge("a", "192.168.200.0/24", True, False),
+                                PathEdge("e", "10.1.2.0/24", True, True)))  # not drawn: no such LAN
+    assert '"host:e" -> "lan:c:0" [color="#2e7d32", fontcolor="#2e7d32", label="reached"' in text
+    assert '"host:z" -> "lan:a:0" [color="#9e9e9e", fontcolor="#9e9e9e", label="blocked"' in text
+    assert ('"host:a" -> "lan:c:0" [color="#c62828", fontcolor="#c62828", '
+            'label="reached (not as the topology says)"') in text
+    assert "10.1.2.0" not in text and '"host:10.1.2.0/24"' not in text
+    assert graph_dot(topology) == (GOLDEN / "1-offices.dot").read_text()  # no paths: the plain picture
