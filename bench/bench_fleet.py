@@ -19,13 +19,25 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_lab_up import synthetic
 from netdwg.lab.fleet import fleet_of, write_ansible_dir
 from netdwg.lab.state import destroy_labs, find_lab
 from netdwg.lab.up import bring_up
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+
+def synthetic(n_hosts: int) -> str:
+    """A hub, a site with a LAN for every third host, laptops for the rest (networkd; lint-clean)."""
+    lines = ["[network]", f"name = fleet{n_hosts}", "pool = 10.99.0.0/16", "[hosts]",
+             "  [[hub]]", "  role = hub", "  endpoint = 198.51.100.10:51820", "  address = 10.99.0.1"]
+    for i in range(1, n_hosts):
+        if i % 3 == 1:
+            lines += [f"  [[site{i}]]", "  role = site", f"  address = 10.99.1.{i}", f"  lan = 172.16.{i}.0/24",
+                      f"  lan_address = 172.16.{i}.2", "  return_path = static-route"]
+        else:
+            lines += [f"  [[laptop{i}]]", "  role = roaming", f"  address = 10.99.2.{i}"]
+    return "\n".join(lines) + "\n"
 
 
 def _playbook(fleet: dict, home: Path, playbook: Path, *extra: str) -> float:

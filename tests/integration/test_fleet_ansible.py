@@ -34,10 +34,12 @@ PLAYBOOKS = REPO / "ansible" / "playbooks"
 TOPOLOGY = REPO / "tests" / "data" / "fleet" / "fleet.conf"
 BIN = Path(sys.executable).parent
 NETDWG = str(BIN / "netdwg")
+# Another ansible-core's bin directory, e.g. a venv with Debian 12's 2.14 (and netdwg, for the inventory plugin).
+ANSIBLE_BIN = Path(os.environ.get("NETDWG_TEST_ANSIBLE_BIN", BIN))
 LATE = "cy"  # in the lab from the start, added to the controller's topology later
 LATE_SECTION = "  [[cy]]\n  role = roaming\n  address = 10.71.0.6\n"
 
-if not (BIN / "ansible-playbook").exists():
+if not (ANSIBLE_BIN / "ansible-playbook").exists():
     pytest.skip("ansible-core not installed (the test extra)", allow_module_level=True)
 
 
@@ -56,7 +58,7 @@ class Fleet:
         # -v: every module result is printed (and grepped for private keys below).
         env = dict(os.environ, ANSIBLE_CONFIG=str(self.home / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                    PYTHONWARNINGS="ignore")
-        argv = ["ip", "netns", "exec", self.info["controller"], str(BIN / "ansible-playbook"),
+        argv = ["ip", "netns", "exec", self.info["controller"], str(ANSIBLE_BIN / "ansible-playbook"),
                 "-i", str(self.home / "fleet.netdwg.yml"), "-i", str(self.home / "mgmt.yml"),
                 str(PLAYBOOKS / name), "-e", f"netdwg_topology={self.topology}", "-e", f"netdwg_command={NETDWG}",
                 "-e", f"netdwg_controller_command={NETDWG}", "-e", f"netdwg_serial={serial}",
@@ -69,7 +71,7 @@ class Fleet:
     def adhoc(self, host: str, module: str, args: str) -> subprocess.CompletedProcess:
         env = dict(os.environ, ANSIBLE_CONFIG=str(self.home / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                    PYTHONWARNINGS="ignore")
-        argv = ["ip", "netns", "exec", self.info["controller"], str(BIN / "ansible"),
+        argv = ["ip", "netns", "exec", self.info["controller"], str(ANSIBLE_BIN / "ansible"),
                 "-i", str(self.home / "fleet.netdwg.yml"), "-i", str(self.home / "mgmt.yml"),
                 host, "-m", module, "-a", args]
         res = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=self.home, timeout=300)
