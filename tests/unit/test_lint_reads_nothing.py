@@ -7,7 +7,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-LINT = Path(__file__).resolve().parents[2] / "netdwg" / "lint"
+import netdwg.lint
+
+# the package netdwg runs with: the source tree's, or the installed one (make deb-test)
+LINT = Path(netdwg.lint.__file__).parent
 READERS = {"open", "read_text", "read_bytes", "stat", "lstat", "exists", "is_file", "is_dir", "is_symlink",
            "iterdir", "glob", "rglob", "readlink", "resolve", "listdir", "scandir", "walk", "access"}
 
