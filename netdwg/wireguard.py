@@ -23,7 +23,7 @@ IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """``host:port``; host is an IP address or a DNS name (re-resolved by netdwg-guard)."""
+    """``host:port``; host is an IP address or a DNS name (re-resolved by `netdwg resolve` and netdwg-guard)."""
 
     host: str
     port: int

@@ -193,12 +193,12 @@ def diff_device(desired: WgDevice, live: LiveDevice, now: float,
             continue
         fields = peer_fields_differing(peer, old)
         if "endpoint" in fields and peer.endpoint is not None and peer.endpoint.address is None:
-            # A DNS name: the live endpoint is its resolved address. netdwg-guard re-resolves
-            # names; re-setting it here would only move a working session.
+            # A DNS name: the live endpoint is its resolved address. `netdwg resolve` and netdwg-guard
+            # re-resolve names; re-setting it here would only move a working session.
             fields = tuple(f for f in fields if f != "endpoint")
             if now - handshakes.get(peer.public_key, 0.0) > RECENT_HANDSHAKE:
                 notes.append(f"peer {peer.name or peer.public_key.short()}: endpoint {peer.endpoint} "
-                             "is a name; netdwg-guard resolves it")
+                             "is a name; netdwg resolve (netdwg-resolve.service) follows it")
         if fields:
             updates.append(PeerChange(desired.name, "update", peer, fields, old))
     return device_change, tuple(removes + updates + adds), notes
