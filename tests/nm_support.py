@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import time
+
 from netdwg.lab.sandbox import Node
 
 NM_CONF = """[main]
@@ -40,6 +42,19 @@ def start_networkmanager(node: Node, unmanaged: tuple[str, ...] = ()) -> int:
          "org.freedesktop.NetworkManager.Settings", "ListConnections"], check=False, timeout=10).returncode == 0,
         timeout=30, pid=pid)
     return pid
+
+
+def wait_until_bus_name_released(node: Node, name: str = "org.freedesktop.NetworkManager",
+                                 timeout: float = 30.0) -> None:
+    """After a stopped NetworkManager: dbus-daemon releases its name only when it reads the closed
+    connection, and a NetworkManager started before that exits with 'Service already taken'."""
+    deadline = time.monotonic() + timeout
+    while node.run(["busctl", "--system", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus", "NameHasOwner", "s", name], check=False,
+                   timeout=10).stdout.strip() == "b true":
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{name} still owned on the bus {timeout:.0f} s after its owner stopped")
+        time.sleep(0.05)
 
 
 def ethernet_profile(name: str, interface: str) -> str:

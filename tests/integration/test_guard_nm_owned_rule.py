@@ -16,6 +16,7 @@ import pytest
 
 from netdwg.guard.policy import GUARD_RULE_PRIORITY, GUARD_TABLE
 from netdwg.lab.sandbox import Sandbox, wait_until
+from nm_support import wait_until_bus_name_released
 
 pytestmark = pytest.mark.root
 
@@ -66,6 +67,7 @@ def test_a_networkmanager_tunnel_gets_a_rule_that_a_reapply_does_not_undo():
                 assert f.read().strip() == "NetworkManager"
             os.kill(pid, signal.SIGTERM)
             wait_until(lambda: _reap_dead(pid), timeout=10, what="NetworkManager to stop")
+            wait_until_bus_name_released(lab.lap)
             lab.lap.spawn(["/usr/sbin/NetworkManager", "--debug"], name="NetworkManager")
             wait_until(lambda: lab.route_dev(DEVICE) == "lan0" and lab.has_lan_address("lan0"), timeout=30,
                        what=f"the LAN route after NetworkManager's restart; log:\n{lab.guard_log()[-2500:]}")
