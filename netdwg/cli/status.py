@@ -7,7 +7,7 @@ from pathlib import Path
 
 from netdwg.apply.args import add_source_arguments
 from netdwg.cli import HelpFormatter
-from netdwg.errors import EXIT_OK, EXIT_WARNINGS, ConfigError
+from netdwg.errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_WARNINGS, ConfigError, ServiceUnavailableError
 
 DESCRIPTION = """\
 Show each WireGuard interface of this host: per peer its name from the
@@ -15,6 +15,14 @@ topology, endpoint, latest handshake and transfer; the routes into the
 interface; and the drift between the configuration and the host (what
 `netdwg apply` would change). Without --from/--topology the files on the host
 are the configuration: drift then means the live device differs from them.
+
+On a NetworkManager host (backend = networkmanager) NetworkManager owns the
+device: status asks it over D-Bus whether the rendered profile is loaded (from
+the rendered file), whether the connection is active, and whether the settings
+it stores (GetSettings; as root also GetSecrets, compared but never shown)
+equal the profile. A profile not loaded or stored otherwise is drift; an
+inactive connection is only reported. The live device, when NetworkManager has
+activated it, is read like on the other backends.
 """
 
 EPILOG = """\
@@ -22,8 +30,10 @@ examples:
   netdwg status
   netdwg status --topology /etc/netdwg/netdwg.conf --host relay
   netdwg status --json | jq '.interfaces[].peers[] | select(.latest_handshake == null)'
+  netdwg status --json | jq '.interfaces[].networkmanager.differences'
 
-exit status: 0 in sync, 1 drift found, 2 bad input, 77 not permitted.
+exit status: 0 in sync, 1 drift found, 2 bad input, 69 NetworkManager (or the
+system D-Bus) did not answer, 77 not permitted.
 """
 
 HOST_CONFIG_DIRS = ("etc/systemd/network", "etc/wireguard", "etc/netplan")
@@ -43,14 +53,12 @@ def _host_files(root: Path):
     for sub in HOST_CONFIG_DIRS:
         if (root / sub).is_dir() and any((root / sub).iterdir()):
             files.extend(f for f in read_rendered_dir_under(root, sub))
-    if not files:
-        raise ConfigError(f"no networkd, wg-quick or netplan files under {root}",
-                          fix="pass --from DIR or --topology FILE --host NAME")
     return tuple(files)
 
 
 def _installed_files(root: Path, files):
-    """Without a source, the configuration is what is installed: network files plus netdwg's managed ones."""
+    """Without a source, the configuration is what is installed: network files plus netdwg's managed ones
+    (a NetworkManager host's profiles are among those: the other profiles there are not netdwg's)."""
     from netdwg.rendered import RenderedFile
 
     found = {f.path: f for f in _host_files(root)}
@@ -58,6 +66,9 @@ def _installed_files(root: Path, files):
         state = files.read(path)
         if state is not None:
             found[path] = RenderedFile(path, state.text, state.mode, state.owner, state.group)
+    if not found:
+        raise ConfigError(f"no networkd, wg-quick or netplan files and no files netdwg manages under {root}",
+                          fix="pass --from DIR or --topology FILE --host NAME")
     return tuple(found.values())
 
 
@@ -101,18 +112,38 @@ def open_status_session(args):
 
 
 def run(args) -> int:
+    try:
+        return _run(args)
+    except ServiceUnavailableError as err:
+        # status answers "is the host as configured?": a service it could not ask leaves that unknown,
+        # which is neither drift (1) nor bad input (2)
+        err.exit_code = EXIT_UNAVAILABLE
+        raise
+
+
+def _run(args) -> int:
     from netdwg.apply.session import is_live
+    from netdwg.cli._status_nm import networkmanager_state, nm_problems
 
     live = is_live(args)
     session = open_status_session(args)
     desired, observed, plan = session.desired, session.observed, session.plan
     now = time.time()
-    report = {"interfaces": [], "drift": [s.describe() for s in plan.steps()], "notes": list(plan.notes)}
+    report = {"backend": desired.backend, "interfaces": [], "drift": [s.describe() for s in plan.steps()],
+              "notes": list(plan.notes)}
+    nm_drift = []
     for device in desired.devices:
+        nm_state = networkmanager_state(session, device.name)
+        nm_drift.extend(nm_problems(nm_state))
         live_device = observed.device(device.name)
+        if live_device is None and desired.backend == "networkmanager" and live:
+            link = session.ports.wg(device.name)  # NetworkManager's device, read like any other
+            live_device = link.read() if link is not None else None
         entry = {"interface": device.name, "exists": live_device is not None,
                  "backend": live_device.backend if live_device else None,
                  "listen_port": live_device.device.listen_port if live_device else None, "peers": [], "routes": []}
+        if desired.backend == "networkmanager":
+            entry["networkmanager"] = nm_state
         if live_device is not None:
             names = {p.public_key: p.name for p in device.peers}
             for peer, status in zip(live_device.device.peers, live_device.status):
@@ -126,22 +157,30 @@ def run(args) -> int:
             routes = session.ports.routes if live else None  # the live ports read them (host.routes)
             entry["routes"] = [str(r) for r in routes(device.name)] if routes else []
         report["interfaces"].append(entry)
+    report["drift"].extend(nm_drift)
+    if desired.backend == "networkmanager" and not live:
+        report["notes"].append("NetworkManager not asked: --root names a directory tree, not this host")
     if args.json:
         import json
 
         print(json.dumps(report, indent=2))
     else:
         print(format_status(report, now), end="")
-    return EXIT_OK if plan.is_empty else EXIT_WARNINGS
+    return EXIT_OK if plan.is_empty and not nm_drift else EXIT_WARNINGS
 
 
 def format_status(report: dict, now: float) -> str:
+    from netdwg.cli._status_nm import format_nm_lines, nm_problems
+
     lines = []
     for iface in report["interfaces"]:
         if not iface["exists"]:
-            lines.append(f"interface {iface['interface']}: does not exist")
-            continue
-        lines.append(f"interface {iface['interface']} ({iface['backend']}, listening on {iface['listen_port'] or '-'})")
+            held = " (NetworkManager creates it when it activates the connection)" if "networkmanager" in iface else ""
+            lines.append(f"interface {iface['interface']}: does not exist{held}")
+        else:
+            lines.append(f"interface {iface['interface']} ({iface['backend']}, listening on {iface['listen_port'] or '-'})")
+        if iface.get("networkmanager"):
+            lines.extend(format_nm_lines(iface["networkmanager"]))
         for p in iface["peers"]:
             label = p["name"] or p["public_key"][:8] + "…"
             if not p["in_configuration"]:
@@ -152,9 +191,18 @@ def format_status(report: dict, now: float) -> str:
             lines.append(f"    allowed ips {', '.join(p['allowed_ips']) or '(none)'}")
         if iface["routes"]:
             lines.append("  routes: " + "; ".join(iface["routes"]))
-    if report["drift"]:
-        lines.append(f"drift: {len(report['drift'])} difference(s) from the configuration (netdwg plan shows them):")
-        lines.extend(f"  {d}" for d in report["drift"])
-    else:
+    held = [p for iface in report["interfaces"] for p in nm_problems(iface.get("networkmanager"))]
+    files = [d for d in report["drift"] if d not in held]
+    if files:
+        lines.append(f"drift: {len(files)} difference(s) from the configuration (netdwg plan shows them):")
+        lines.extend(f"  {d}" for d in files)
+    if held:
+        lines.append(f"drift: {len(held)} difference(s) between the profile and what NetworkManager holds:")
+        lines.extend(f"  {d}" for d in held)
+        loaded = [i["networkmanager"]["profile"] for i in report["interfaces"]
+                  if i.get("networkmanager") and i["networkmanager"]["loaded"]]
+        if loaded and not files:
+            lines.append(f"  fix: have NetworkManager read the file again: nmcli connection load {' '.join(loaded)}")
+    if not files and not held:
         lines.append("in sync with the configuration")
     return "\n".join(lines) + "\n"

@@ -3,7 +3,7 @@ worded for the user: the one way apply's adapters (networkd, NetworkManager) cal
 
 from __future__ import annotations
 
-from netdwg.errors import ExternalError
+from netdwg.errors import ExternalError, ServiceUnavailableError
 
 _NOT_RUNNING = ("org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner")
 
@@ -21,7 +21,7 @@ async def call_method(bus_address: str | None, destination: str, path: str, inte
         else:
             bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
     except (OSError, DBusError) as err:
-        raise ExternalError(f"cannot reach the system D-Bus: {err}",
+        raise ServiceUnavailableError(f"cannot reach the system D-Bus: {err}",
                             fix="is dbus running? (systemctl status dbus)") from None
     try:
         reply = await bus.call(Message(destination=destination, path=path, interface=interface,
@@ -33,6 +33,6 @@ async def call_method(bus_address: str | None, destination: str, path: str, inte
         text = reply.body[0] if reply.body else error
         # Spawn.*: the bus tried to activate the service and it exited (e.g. masked, or no systemd).
         if error in _NOT_RUNNING or error.startswith("org.freedesktop.DBus.Error.Spawn."):
-            raise ExternalError(f"{service} is not running (nothing owns {destination})", fix=start_fix) from None
+            raise ServiceUnavailableError(f"{service} is not running (nothing owns {destination})", fix=start_fix) from None
         raise ExternalError(f"{what} {member} failed: {text} [{error}]")
     return reply.body if reply is not None else []

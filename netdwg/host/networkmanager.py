@@ -5,6 +5,7 @@ No nmcli: every call is NetworkManager's documented D-Bus API (1.42):
     Settings.LoadConnections(as filenames) -> (b status, as failures)   re-read these keyfiles
     Settings.GetConnectionByUuid(s) -> o
     Settings.Connection.GetSettings() / GetSecrets(s setting) -> a{sa{sv}}   (secrets come separately)
+    Settings.Connection.Filename (property)                              the keyfile it was loaded from
     Device.GetAppliedConnection(u) -> (a{sa{sv}}, t version_id)
     Device.Reapply(a{sa{sv}}, t version_id, u flags)                      apply to the active device
 
@@ -80,12 +81,18 @@ class NetworkManagerBus:
             raise
         return path
 
-    def settings(self, path: str) -> dict:
-        """GetSettings with the wireguard secrets (GetSecrets) merged in, as plain values."""
+    def settings(self, path: str, secrets: bool = True) -> dict:
+        """GetSettings, as plain values, with the wireguard secrets (GetSecrets) merged in when `secrets`
+        (GetSecrets needs root where NetworkManager's polkit policy says so; GetSettings never has them)."""
         (settings,) = self._run(path, CONNECTION_IFACE, "GetSettings")
-        (secrets,) = self._run(path, CONNECTION_IFACE, "GetSecrets", "s", ["wireguard"])
-        merge_secrets(settings, secrets)
+        if secrets:
+            (found,) = self._run(path, CONNECTION_IFACE, "GetSecrets", "s", ["wireguard"])
+            merge_secrets(settings, found)
         return settings
+
+    def filename(self, path: str) -> str:
+        """The file NetworkManager loaded the connection from ("" for one it holds only in memory)."""
+        return self._property(path, CONNECTION_IFACE, "Filename")
 
     def device_path(self, interface: str) -> str | None:
         try:

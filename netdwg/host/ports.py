@@ -48,6 +48,9 @@ class NetworkManager(Protocol):
     def load_connections(self, filenames: list[str]) -> list[str]: ...  # the files it did not load
     def is_active(self, interface: str, uuid: str) -> bool: ...
     def reapply(self, interface: str, version_id: int | None = None) -> None: ...
+    def connection_path(self, uuid: str) -> str | None: ...  # None: no connection with that uuid loaded
+    def settings(self, path: str, secrets: bool = True) -> dict: ...  # GetSettings (+ GetSecrets)
+    def filename(self, path: str) -> str: ...
 
 
 class Firewall(Protocol):
