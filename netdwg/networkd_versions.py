@@ -4,6 +4,12 @@ Render, plan/apply, the guard and `netdwg check` ask `has(NAME, version)`; each 
 since which release networkd does it and where that comes from (a systemd issue, or the
 source file of that release as read for this table). Keys and sections per release are
 not here: they are generated tables (netdwg/unitfile/schema_data.py).
+
+Read against the "CHANGES WITH 258", "259" and "260" parts of systemd's NEWS and the sources of
+those releases: none adds a row. networkd 258-260 keep 257's netdev_reload() and set a WireGuard
+device with WGDEVICE_F_REPLACE_PEERS (src/network/netdev/netdev.c, wireguard.c), read '@name'
+credentials the same way, and keep DHCPv4Client.State (src/network/networkd-dhcp4-bus.c); what 258
+adds for .netdev/.network/.link files is keys and sections, which the generated tables hold.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ NETDEV_KIND_SECTIONS: dict[str, tuple[str, ...]] = {
     "vrf": ("VRF",), "l2tp": ("L2TP", "L2TPSession"),
     "macsec": ("MACsec", "MACsecReceiveChannel", "MACsecTransmitAssociation", "MACsecReceiveAssociation"),
     "xfrm": ("Xfrm",), "bareudp": ("BareUDP",), "batadv": ("BatmanAdvanced",), "ipoib": ("IPoIB",),
-    "geneve": ("GENEVE",), "wlan": ("WLAN",),
+    "geneve": ("GENEVE",), "wlan": ("WLAN",), "hsr": ("HSR",),
     **{k: ("Tunnel",) for k in ("ipip", "gre", "gretap", "ip6gre", "ip6gretap", "sit", "vti", "vti6",
                                 "ip6tnl", "erspan")},
     **{k: () for k in ("dummy", "nlmon", "ifb", "netdevsim", "vcan")},
