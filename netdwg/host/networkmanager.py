@@ -120,6 +120,17 @@ class NetworkManagerBus:
         active = self._property(device, DEVICE_IFACE, "ActiveConnection")
         return active not in ("", "/") and self._property(active, ACTIVE_IFACE, "Uuid") == uuid
 
+    def dhcp4_options(self, interface: str) -> dict | None:
+        """DHCP4Config.Options of the device (the lease NetworkManager holds: ip_address, routers,
+        dhcp_server_identifier, expiry, ...; every value a string); None without a device or a lease."""
+        device = self.device_path(interface)
+        if device is None:
+            return None
+        config = self._property(device, DEVICE_IFACE, "Dhcp4Config")
+        if config in ("", "/"):
+            return None
+        return self._property(config, "org.freedesktop.NetworkManager.DHCP4Config", "Options")
+
     def applied_version(self, device: str) -> int:
         """The version id of the connection applied on the device (GetAppliedConnection)."""
         _, version = self._run(device, DEVICE_IFACE, "GetAppliedConnection", "u", [0])

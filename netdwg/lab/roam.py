@@ -4,7 +4,9 @@ Joining a LAN: the laptop's away uplink disappears (its NAT router's side of
 the wire is deleted, as when leaving the café), a new wire plugs it into the
 site's switch, and networkd gets an address by DHCP from the office router's
 dnsmasq.  networkd runs every roaming laptop's Ethernet, also on laptops whose
-tunnel is wg-quick's (`up.runs_networkd`).  Leaving: the LAN wire is deleted and the away uplink comes back.
+tunnel is wg-quick's (`up.runs_networkd`); on a laptop with backend =
+networkmanager NetworkManager does, and the move waits until NetworkManager
+reports the lease over D-Bus (DHCP4Config; netdwg.lab.nm).  Leaving: the LAN wire is deleted and the away uplink comes back.
 After each move the lab re-sets the hub peer's endpoint, as netdwg-guard does
 (wireguard-go keeps sending from the vanished source address otherwise, dead
 for ~15 s).  Throughput to the LAN's test device is measured
@@ -20,7 +22,8 @@ from dataclasses import dataclass
 
 from netdwg.lab.sandbox import Node, SandboxError, wait_until
 from netdwg.lab.state import Lab, LabError
-from netdwg.lab.up import guard_running, uplink_script
+from netdwg.lab.nm import dhcp_profile, load_profiles, nm_lease_in
+from netdwg.lab.up import guard_running, runs_networkmanager, uplink_script
 from netdwg.lab.world import SiteLan
 from netdwg.topology.model import Role
 
@@ -103,7 +106,7 @@ def _return_away(lab: Lab, host: str, node: Node) -> None:
     nat_side = next(u for u in lab.world.uplinks if u.ns == box.nat and u.ifname == "lan0")
     nat.run(["sh", "-ec", "\n".join(uplink_script(nat_side))])
     # networkd (every roaming laptop's Ethernet, whatever runs its tunnel: up.runs_networkd)
-    # applies 10-lab-eth0.network to the new link.
+    # applies 10-lab-eth0.network to the new link; NetworkManager activates the lab-eth0 profile on carrier.
     node.run(["ip", "link", "set", "eth0", "up"])
 
 
@@ -112,10 +115,13 @@ def _join_lan(lab: Lab, host: str, node: Node, lan: SiteLan) -> None:
     port = f"roam-{host}"[:15]
     # A dual-stack LAN: IPv6 by SLAAC from the office router's advertisements, as a laptop gets it.
     ra = any(d.ns == lan.router and d.ra for d in lab.world.dhcp)
-    v6 = "LinkLocalAddressing=ipv6\nIPv6AcceptRA=yes\n" if ra else "LinkLocalAddressing=no\nIPv6AcceptRA=no\n"
-    node.write_file(f"/etc/systemd/network/20-lab-{ROAM_IF}.network",
-                    f"[Match]\nName={ROAM_IF}\n\n[Network]\nDHCP=ipv4\n{v6}")
-    node.run(["networkctl", "reload"])
+    if runs_networkmanager(lab.world.host(host)):  # a profile of its own for the LAN wire, loaded over D-Bus
+        load_profiles(node, {ROAM_IF: dhcp_profile(ROAM_IF, ipv6_slaac=ra)})
+    else:
+        v6 = "LinkLocalAddressing=ipv6\nIPv6AcceptRA=yes\n" if ra else "LinkLocalAddressing=no\nIPv6AcceptRA=no\n"
+        node.write_file(f"/etc/systemd/network/20-lab-{ROAM_IF}.network",
+                        f"[Match]\nName={ROAM_IF}\n\n[Network]\nDHCP=ipv4\n{v6}")
+        node.run(["networkctl", "reload"])
     lab.sandbox.veth(sw, port, node.netns, ROAM_IF, up=False)
     sw.run(["sh", "-ec", f"ip link set {port} master br0 up"])
     node.run(["ip", "link", "set", ROAM_IF, "up"])
@@ -162,6 +168,9 @@ def roam(lab: Lab, host: str, to: str, measure: bool = True, say=lambda s: None)
     else:
         _join_lan(lab, host, node, subject)
         wait_until(lambda: _has_address_in(node, ROAM_IF, subject), 30, what=f"a DHCP lease on {to}'s LAN")
+        if runs_networkmanager(lab.world.host(host)):  # NetworkManager's own word that it holds the lease
+            wait_until(lambda: nm_lease_in(node, ROAM_IF, subject.prefix), 30,
+                       what=f"NetworkManager's DHCP4Config on {to}'s LAN")
         if lab.topology.hub.endpoint.address.version == 6:  # the hub is reached over IPv6: wait for SLAAC
             wait_until(lambda: _route_dev(node, str(lab.topology.hub.endpoint.address)) == ROAM_IF, 30,
                        what=f"an IPv6 default route on {to}'s LAN")

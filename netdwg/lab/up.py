@@ -24,6 +24,7 @@ from netdwg.lab.sandbox import STATE_DIR, Netns, Node, Sandbox, SandboxError, wa
 from netdwg.lab.state import LAB_PREFIX, Lab, LabError, lab_records, lab_topology, lab_topology_text
 from netdwg.lab.world import INET, HostBox, Uplink, World, plan_world
 from netdwg.lab.fleet import check_fleet_fits, start_fleet
+from netdwg.lab.nm import configure_tunnel, start_host_networkmanager
 from netdwg.lab.offices import generate_host_key, known_hosts_line, office_hosts, pin_lab_keys, start_office_hosts
 from netdwg.topology import load_topology, parse_topology
 from netdwg.topology.compile import compile_topology
@@ -124,16 +125,22 @@ def uses_networkd(backend: Backend) -> bool:
     return backend in (Backend.NETWORKD, Backend.NETPLAN)  # netplan renders for networkd here
 
 
+def runs_networkmanager(box: HostBox) -> bool:
+    """NetworkManager manages the Ethernet of hosts with backend = networkmanager (netdwg.lab.nm)."""
+    return Backend(box.backend) is Backend.NETWORKMANAGER
+
+
 def runs_networkd(box: HostBox) -> bool:
-    """networkd manages the host's Ethernet: on networkd and netplan hosts, and on every roaming
+    """networkd manages the host's Ethernet: on networkd and netplan hosts, and on every other roaming
     laptop (wg-quick ones too: wg-quick owns only the tunnel; networkd is the DHCP client when the
     laptop walks into an office)."""
-    return uses_networkd(Backend(box.backend)) or box.role is Role.ROAMING
+    return uses_networkd(Backend(box.backend)) or (box.role is Role.ROAMING and not runs_networkmanager(box))
 
 
 TOPOLOGY_IN_NODE = "/etc/netdwg/netdwg.conf"
 SECRETS_IN_NODE = "/etc/netdwg/netdwg.secrets"
 CONFIGURED_BY = "netdwg apply --topology"
+NM_TUNNEL = " + wireguard-go from NetworkManager's profile"  # netdwg.lab.nm: NetworkManager cannot activate it here
 
 
 def _logged(node: Node, command: str, res, seconds: float) -> None:
@@ -147,8 +154,10 @@ def configure_host(lab: Lab, node: Node, hc: HostConfig, secrets: Secrets) -> st
     The topology file and the secrets store are copied into the node's
     /etc/netdwg, then ``netdwg apply --topology /etc/netdwg/netdwg.conf --host
     NAME`` runs inside it, and on wg-quick hosts ``wg-quick up IF`` (what
-    ``systemctl start wg-quick@IF`` does). A failure is fatal: the error
-    carries the host's own output.
+    ``systemctl start wg-quick@IF`` does); on NetworkManager hosts, whose
+    WireGuard profile NetworkManager cannot activate here, wireguard-go is
+    then set up from the profile NetworkManager holds (netdwg.lab.nm). A
+    failure is fatal: the error carries the host's own output.
     """
     node.write_file(TOPOLOGY_IN_NODE, lab.sandbox.record.extra["topology_text"])
     node.write_file(SECRETS_IN_NODE, format_secrets(secrets), mode=0o600)
@@ -165,16 +174,22 @@ def configure_host(lab: Lab, node: Node, hc: HostConfig, secrets: Secrets) -> st
         if res.returncode != 0:
             output = (res.stdout + res.stderr).strip() or "no output"
             raise SandboxError(f"{hc.name}: {what} failed (exit {res.returncode}):\n{output}")
+    if hc.backend is Backend.NETWORKMANAGER:
+        configure_tunnel(node, hc)
+        return CONFIGURED_BY + NM_TUNNEL
     return CONFIGURED_BY + (" + wg-quick up" if hc.backend is Backend.WG_QUICK else "")
 
 
 def _start_host(lab: Lab, box: HostBox, hc: HostConfig) -> Node:
     """The host's node with its underlay, dbus + networkd (networkd and netplan hosts, roaming
-    laptops) and wireguard-go (wg-quick starts its own through the lab's wrapper)."""
+    laptops) or dbus + NetworkManager (NetworkManager hosts), and wireguard-go (wg-quick starts its
+    own through the lab's wrapper)."""
     sb = lab.sandbox
     node = sb.node(lab.ns(box.ns))
     node.run(["sysctl", "-q", "-e", "-w", *LAB_SYSCTLS.split()])
-    if runs_networkd(box):
+    if runs_networkmanager(box):
+        start_host_networkmanager(node, box.uplinks)
+    elif runs_networkd(box):
         for path, text in underlay_networkd(box).items():
             node.write_file(path, text)
         node.start_dbus()
@@ -183,7 +198,8 @@ def _start_host(lab: Lab, box: HostBox, hc: HostConfig) -> Node:
         node.run(["sh", "-ec", "\n".join(line for u in box.uplinks for line in uplink_script(u))])
     # With the kernel module networkd creates the device from the .netdev apply writes and
     # wg-quick creates its own; without it (this project's machines) wireguard-go stands in.
-    if Backend(box.backend) is not Backend.WG_QUICK and not lab.kernel_wireguard:
+    # NetworkManager hosts always get wireguard-go: the lab sets it up from NetworkManager's profile.
+    if runs_networkmanager(box) or (Backend(box.backend) is not Backend.WG_QUICK and not lab.kernel_wireguard):
         for iface in hc.interfaces:
             node.start_wireguard_go(iface.name)
     return node
