@@ -91,12 +91,48 @@ def read_guard_status(path: Path) -> dict | None:
 
 
 def _change_action(description: str) -> str:
-    """The guard's change kinds, from netdwg.guard.policy's describe(): delete route, add route, widen."""
+    """The guard's change kinds, from netdwg.guard.policy's describe(): delete route, add route, rule, widen."""
     if description.startswith("delete route"):
         return "delete_route"
     if description.startswith("add route"):
         return "add_route"
+    if description.startswith("rule "):
+        return "add_rule"
     return "widen"
+
+
+def guard_counter_families(guard: dict) -> list:
+    """The guard's decisions by action and site, and its reaction-time histogram (netdwg/guard/tally.py).
+    Counters restart at zero with the guard; `_created` carries its start, so a restart reads as a
+    counter reset. A status file without readable counters (an older guard) exports none of them."""
+    from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+
+    from netdwg.guard.tally import REACTION_BOUNDS, tally_from_json
+
+    try:
+        tally = tally_from_json(guard["counters"])
+    except (ValueError, KeyError, TypeError):
+        return []
+    decisions = CounterMetricFamily(
+        "netdwg_guard_decisions", "Changes the guard made since it started, by action (do_delete_route: a tunnel "
+        "route removed for a trusted LAN; undo_delete_route: put back; do_add_route: a route added: demoted tunnel "
+        "route, pinned office host, or NetworkManager's guard table; do_swap_allowed_ips: widened; do_add_rule: the "
+        "rule in front of main) and site", labels=["action", "site"])
+    failures = CounterMetricFamily("netdwg_guard_decision_failures", "Changes the guard tried since it started and "
+                                   "the kernel or the WireGuard device refused, by action and site",
+                                   labels=["action", "site"])
+    for family, rows in ((decisions, tally.decisions), (failures, tally.failures)):
+        for action, site, count in rows:
+            family.add_metric([action, site], count, created=tally.started)
+    reaction = HistogramMetricFamily(
+        "netdwg_guard_reaction_seconds", "Seconds from the event the guard acted on to its change done (kernel ack): "
+        "trigger=lease from the lease as its source delivered it (networkd or NetworkManager over D-Bus, a lease "
+        "file), trigger=link from the first netlink event after the guard last had nothing to do",
+        labels=["trigger"])
+    bounds = [repr(float(b)) for b in REACTION_BOUNDS] + ["+Inf"]
+    for trigger, histogram in tally.reactions:
+        reaction.add_metric([trigger], list(zip(bounds, histogram.buckets)), histogram.sum)
+    return [decisions, failures, reaction]
 
 
 def families(rows: list[PeerRow], drift: dict[str, int], devices: dict[str, str | None],
@@ -152,7 +188,7 @@ def families(rows: list[PeerRow], drift: dict[str, int], devices: dict[str, str 
                 verdict.add_metric([str(site.get("site", "")), value], 1 if site.get("verdict") == value else 0)
         changes = GaugeMetricFamily("netdwg_guard_changes_in_effect", "Changes the guard holds now, by action",
                                     labels=["action"])
-        actions = {"delete_route": 0, "add_route": 0, "widen": 0}
+        actions = {"delete_route": 0, "add_route": 0, "add_rule": 0, "widen": 0}
         for description in guard.get("in_effect", []):
             actions[_change_action(str(description))] += 1
         for action, count in actions.items():
@@ -161,10 +197,10 @@ def families(rows: list[PeerRow], drift: dict[str, int], devices: dict[str, str 
         resets.add_metric([], int(guard.get("endpoint_resets") or 0))
         updated = GaugeMetricFamily("netdwg_guard_last_update_timestamp_seconds", "Unix time of the guard's last decision")
         updated.add_metric([], float(guard.get("updated") or 0))
-        out += [verdict, changes, resets, updated]
+        out += [verdict, changes, resets, updated] + guard_counter_families(guard)
         if guard.get("last_reaction_ms") is not None:
             reaction = GaugeMetricFamily("netdwg_guard_last_reaction_seconds",
-                                         "Seconds from the last network event to the guard's decision")
+                                         "Seconds of the guard's latest reaction (see netdwg_guard_reaction_seconds)")
             reaction.add_metric([], float(guard["last_reaction_ms"]) / 1000)
             out.append(reaction)
     return out

@@ -26,7 +26,13 @@ netdwg_peer_expected (wanted, never shook hands), netdwg_device_up,
 netdwg_drift_changes{kind} (what `netdwg apply` would change), netdwg_host_info,
 and from the guard's status file: netdwg_guard_running,
 netdwg_guard_site_verdict, netdwg_guard_changes_in_effect,
-netdwg_guard_endpoint_resets_total, netdwg_guard_last_reaction_seconds.
+netdwg_guard_endpoint_resets_total, netdwg_guard_last_reaction_seconds,
+netdwg_guard_decisions_total{action,site} (changes made, by action: do_ or
+undo_ delete_route, add_route, swap_allowed_ips, add_rule),
+netdwg_guard_decision_failures_total{action,site}, and the histogram
+netdwg_guard_reaction_seconds{trigger} (lease: from the lease the guard acted
+on; link: from the first netlink event). The guard's counters start at zero
+when it starts (their _created time); Prometheus reads a restart as a reset.
 """
 
 EPILOG = """\

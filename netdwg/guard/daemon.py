@@ -26,14 +26,15 @@ from netdwg.guard.actions import execute, probe_neighbour, resolve_endpoint, wg_
 from netdwg.guard.checks import run_check
 from netdwg.guard.rtnl import RtnlRoutes
 from netdwg.guard.learned import LearnedFile
-from netdwg.guard.observed import AddressAdded, LinkState, Observed, ProofSeen, RouteAdded, Snapshot, fold
+from netdwg.guard.observed import AddressAdded, LeaseSeen, LinkState, Observed, ProofSeen, RouteAdded, Snapshot, fold
 from netdwg.guard.policy import (AddRoute, AddRule, Apply, Change, Decision, Probe, Prove, SwapAllowedIps, Undo,
-                                 decide, undo_all, uplink_addresses)
-from netdwg.guard.service import notify, setup_logging, watchdog_interval
+                                 Verdict, decide, undo_all, uplink_addresses)
+from netdwg.guard.service import log_memory, notify, setup_logging, watchdog_interval
 from netdwg.guard.sources.leases import LEASE_DIR, LeaseWatcher
 from netdwg.guard.sources.netlink import NetlinkMonitor
 from netdwg.guard.state import GuardState, load_state, save_state
 from netdwg.guard.status import status_json
+from netdwg.guard.tally import Tally
 from netdwg.host.files import Tree
 from netdwg.topology.guard_config import GuardConfig
 
@@ -72,7 +73,9 @@ class Guard:
         self.have_snapshot = False
         self.uplink: tuple | None = None
         self.endpoint_resets = 0
-        self.last_reaction_ms: float | None = None
+        self.tally = Tally(started=time.time())  # counters for `netdwg metrics`, via the status file
+        self._clock: float | None = None  # first event since the guard last had nothing to do
+        self._lease_clock: float | None = None  # first lease event since then
         self._probed: dict[tuple, float] = {}
         self._warned: set[str] = set()
         self._first_event_at: float | None = None
@@ -88,6 +91,10 @@ class Guard:
         if self._first_event_at is None:
             self._first_event_at = received_at
         self.pending.extend(events)
+        if self._clock is None:
+            self._clock = received_at
+        if self._lease_clock is None and any(isinstance(e, LeaseSeen) for e in events):
+            self._lease_clock = received_at
         for event in events:  # a new address or carrier on a link: probe its router at once
             if isinstance(event, (AddressAdded, LinkState)) and self._probed:
                 dev = event.address.dev if isinstance(event, AddressAdded) else event.dev
@@ -144,8 +151,9 @@ class Guard:
         if not left.changes:
             return
         log.warning("undoing %d change(s) left by a previous netdwg-guard (pid %d)", len(left.changes), left.pid)
-        await self._in_worker(execute, undo_all(left.changes, "left by a previous run"), self.worker_routes,
-                              self._wg())
+        outcomes = await self._in_worker(execute, undo_all(left.changes, "left by a previous run"),
+                                         self.worker_routes, self._wg())
+        self.tally = self.tally.counted(outcomes)
         save_state(self.paths.state, GuardState())
 
     async def run(self) -> int:
@@ -212,6 +220,7 @@ class Guard:
             except asyncio.TimeoutError:
                 log.error("undo did not finish in 10 s; the record stays in %s for the next start", self.paths.state)
                 return
+            self.tally = self.tally.counted(outcomes)
             failed = [o for o in outcomes if not o.ok]
             if failed:
                 log.warning("%d change(s) could not be undone; they stay recorded in %s", len(failed), self.paths.state)
@@ -301,12 +310,11 @@ class Guard:
                           if not o.ok and isinstance(o.step, Undo) and isinstance(o.step.change, (AddRoute, AddRule)))
             self.state = tuple(c for c in decision.desired if c not in failed_apply) + stuck
             save_state(self.paths.state, GuardState(self.state, os.getpid()))
-            if first_at is not None:
-                self.last_reaction_ms = (time.monotonic() - first_at) * 1000
-                log.debug("reacted in %.1f ms", self.last_reaction_ms)
+            self.tally = self.tally.counted(outcomes)
+        self._time_reaction(outcomes, decision)
         if changes or reset:
             notify("STATUS=" + self.summary())
-        views = (decision.views, decision.warnings, self.state, self.endpoint_resets)
+        views = (decision.views, decision.warnings, self.state, self.endpoint_resets, self.tally)
         if views != self._last_written:
             self._last_written = views
             self.write_status()
@@ -314,6 +322,20 @@ class Guard:
         if any(isinstance(s, Probe) for s in decision.steps):  # no answer yet: probe again soon
             wake = min(wake or now + PROBE_INTERVAL, now + PROBE_INTERVAL)
         self._schedule_wake(wake, now)
+
+    def _time_reaction(self, outcomes, decision: Decision) -> None:
+        """A round that changed something: one sample, from the lease that came since the guard last had
+        nothing to do (the time its source delivered it), else from the first event since then, to now
+        (the kernel acked the change). A round with nothing done and nothing awaited stops both clocks:
+        a lease that changes nothing (a renewal, a LAN of no site) leaves no sample."""
+        if any(o.ok and isinstance(o.step, (Apply, Undo)) for o in outcomes):
+            trigger, since = ("lease", self._lease_clock) if self._lease_clock is not None else ("link", self._clock)
+            if since is not None:
+                self.tally = self.tally.observed(trigger, time.monotonic() - since)
+                log.debug("reacted in %.1f ms (since the %s)", self.tally.last_reaction * 1000, trigger)
+        elif any(v.verdict is Verdict.IDENTIFYING for v in decision.views) or self._proving:
+            return  # still waiting for evidence: the clocks run on
+        self._clock = self._lease_clock = None
 
     def _background(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -407,7 +429,7 @@ class Guard:
 
     def write_status(self) -> None:
         status = status_json(self.decision, self.state, self.config, os.getpid(), self.endpoint_resets,
-                             self.last_reaction_ms) | {"learned": self.learned.status()}
+                             self.tally) | {"learned": self.learned.status()}
         try:
             Tree(self.paths.status.parent).write(self.paths.status.name,
                                                  (json.dumps(status, indent=1) + "\n").encode("utf-8"), 0o644)
@@ -435,26 +457,8 @@ async def _serve(guard: Guard) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, guard.stop_requested.set)
     loop.add_signal_handler(signal.SIGHUP, guard.reload_learned)
-    loop.add_signal_handler(signal.SIGUSR2, _log_memory)
+    loop.add_signal_handler(signal.SIGUSR2, log_memory)
     return await guard.run()
-
-
-_memory_baseline = None
-
-
-def _log_memory() -> None:
-    """SIGUSR2: log where memory grew since the last SIGUSR2 (run with PYTHONTRACEMALLOC=1)."""
-    import tracemalloc
-
-    global _memory_baseline
-    if not tracemalloc.is_tracing():
-        log.info("memory: start with PYTHONTRACEMALLOC=1 to trace allocations")
-        return
-    snap = tracemalloc.take_snapshot()
-    if _memory_baseline is not None:
-        for stat in snap.compare_to(_memory_baseline, "lineno")[:15]:
-            log.info("memory: %s", stat)
-    _memory_baseline = snap
 
 
 def run_guard(args: argparse.Namespace) -> int:

@@ -62,3 +62,21 @@ def setup_logging(verbose: bool = False, foreground: bool = False) -> None:
         fmt = "%(message)s" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s netdwg-guard: %(message)s"
         handler.setFormatter(logging.Formatter(fmt))
     root.addHandler(handler)
+
+
+_memory_baseline = None
+
+
+def log_memory() -> None:
+    """SIGUSR2: log where memory grew since the last SIGUSR2 (run with PYTHONTRACEMALLOC=1)."""
+    import tracemalloc
+
+    global _memory_baseline
+    if not tracemalloc.is_tracing():
+        logging.getLogger("netdwg.guard").info("memory: start with PYTHONTRACEMALLOC=1 to trace allocations")
+        return
+    snap = tracemalloc.take_snapshot()
+    if _memory_baseline is not None:
+        for stat in snap.compare_to(_memory_baseline, "lineno")[:15]:
+            logging.getLogger("netdwg.guard").info("memory: %s", stat)
+    _memory_baseline = snap

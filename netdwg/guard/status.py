@@ -6,11 +6,12 @@ from __future__ import annotations
 import time
 
 from netdwg.guard.policy import Decision
+from netdwg.guard.tally import Tally
 from netdwg.topology.guard_config import GuardConfig
 
 
 def status_json(decision: Decision | None, state, config: GuardConfig, pid: int = 0,
-                endpoint_resets: int = 0, last_reaction_ms: float | None = None) -> dict:
+                endpoint_resets: int = 0, tally: Tally | None = None) -> dict:
     mono_to_wall = time.time() - time.monotonic()  # proofs carry monotonic times; status shows wall clock
     return {
         "pid": pid,
@@ -23,5 +24,7 @@ def status_json(decision: Decision | None, state, config: GuardConfig, pid: int 
         "in_effect": [c.describe() for c in state],
         "warnings": list(decision.warnings) if decision else [],
         "endpoint_resets": endpoint_resets,
-        "last_reaction_ms": last_reaction_ms,
+        "last_reaction_ms": tally.last_reaction * 1000 if tally and tally.last_reaction is not None else None,
+        # cumulative since the guard started (netdwg/guard/tally.py): `netdwg metrics` exports them
+        "counters": tally.to_json() if tally else None,
     }
