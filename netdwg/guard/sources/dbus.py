@@ -10,7 +10,15 @@
   `NameOwnerChanged` for org.freedesktop.network1 means networkd (re)started:
   it flushes foreign routes, so the guard re-reads everything and re-asserts.
 - NetworkManager: `DHCP4Config.Options` (every value a string); renewals
-  change `expiry`, so they are visible (unlike networkd 252).
+  change `expiry`, so they are visible (unlike networkd 252). The lease is
+  taken from the PropertiesChanged signal that carries the Options (no call
+  back to NetworkManager on the reaction path); a device's `Dhcp4Config`
+  changing ties a DHCP4Config object to its interface, or ends the lease ("/").
+  The devices are read in full only at start, after a restart of
+  NetworkManager or the bus, and when the device list changes.
+
+Every event is delivered with the time the signal that brought it arrived
+(the guard's reaction time starts there; netdwg/guard/tally.py).
 
 The bus connection is re-made when dbus-daemon restarts, with backoff.
 dbus-fast preferred, dbus-next (Debian 12 python3-dbus-next) accepted.
@@ -23,6 +31,7 @@ import ipaddress
 import json
 import logging
 import re
+import time
 from typing import Callable
 
 from netdwg.guard.observed import Lease, LeaseGone, LeaseSeen
@@ -43,12 +52,17 @@ NETWORKD = "org.freedesktop.network1"
 NETWORKD_PATH = "/org/freedesktop/network1"
 NM = "org.freedesktop.NetworkManager"
 NM_PATH = "/org/freedesktop/NetworkManager"
+NM_DEVICE = NM + ".Device"
+NM_DHCP4 = NM + ".DHCP4Config"
 PROPS = "org.freedesktop.DBus.Properties"
+# NetworkManager signals dozens of property changes per activation (IP4Config, ActiveConnection, ...);
+# arg0, the interface whose properties changed, keeps all but the three read here on the bus daemon's side.
 MATCHES = (
     f"type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{NETWORKD}'",
     f"type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{NM}'",
     f"type='signal',interface='{PROPS}',member='PropertiesChanged',path_namespace='{NETWORKD_PATH}'",
-    f"type='signal',interface='{PROPS}',member='PropertiesChanged',path_namespace='{NM_PATH}'",
+    *(f"type='signal',interface='{PROPS}',member='PropertiesChanged',path_namespace='{NM_PATH}',arg0='{i}'"
+      for i in (NM, NM_DEVICE, NM_DHCP4)),
 )
 
 
@@ -127,7 +141,11 @@ class DbusSources:
         self.bus_address = bus_address
         self.bus = None
         self.connected = asyncio.Event()
-        self._nm_devs: set[str] = set()
+        self._nm_devs: set[str] = set()  # interfaces with a lease delivered
+        self._nm_names: dict[str, str] = {}  # device object path -> interface name
+        self._nm_configs: dict[str, str] = {}  # DHCP4Config object path -> device object path
+        self._describing: dict[int, float | None] = {}  # links with a DescribeLink in flight -> next one due
+        self._nm_options: dict[str, dict] = {}  # DHCP4Config object path -> its latest Options signalled
         self._last: dict[tuple, object] = {}
         self._task: asyncio.Task | None = None
         self._pending: set[asyncio.Task] = set()
@@ -168,7 +186,7 @@ class DbusSources:
                     self.on_restart("dbus")
                 first = False
                 await self._describe_all()
-                await self._scan_nm()
+                await self._scan_nm(time.monotonic())
                 await self.bus.wait_for_disconnect()
                 log.warning("D-Bus: system bus connection lost; reconnecting")
             except asyncio.CancelledError:
@@ -195,6 +213,7 @@ class DbusSources:
     def _on_message(self, msg):
         if msg.message_type != dbus.MessageType.SIGNAL:
             return None
+        at = time.monotonic()
         if msg.member == "NameOwnerChanged" and len(msg.body) == 3 and msg.body[2]:
             name = msg.body[0]
             if name == NETWORKD:
@@ -202,16 +221,86 @@ class DbusSources:
                 self._spawn(self._describe_all())
             elif name == NM:
                 self.on_restart("NetworkManager")
-                self._spawn(self._scan_nm())
-        elif msg.member == "PropertiesChanged":
-            index = link_index_of_path(msg.path or "")
+                self._nm_names.clear()  # object paths are NetworkManager's numbering of one run
+                self._spawn(self._scan_nm(at))
+        elif msg.member == "PropertiesChanged" and len(msg.body) >= 2:
+            path = msg.path or ""
+            index = link_index_of_path(path)
             if index is not None:
-                self._spawn(self._describe(index))
-            elif (msg.path or "").startswith(NM_PATH):
-                self._spawn(self._scan_nm())
+                self._describe_soon(index, at)
+            elif path.startswith(NM_PATH):
+                self._nm_changed(path, msg.body[0], msg.body[1], at)
         return None
 
-    async def _describe(self, index: int) -> None:
+    def _nm_changed(self, path: str, interface: str, changed: dict, at: float) -> None:
+        if interface == NM_DHCP4 and "Options" in changed:
+            options = self._nm_options[path] = changed["Options"].value
+            while len(self._nm_options) > 64:  # objects of leases long gone
+                del self._nm_options[next(iter(self._nm_options))]
+            device = self._nm_configs.get(path)
+            if device in self._nm_names:  # a new lease, or a renewal (only `expiry` differs: not delivered)
+                self._deliver([LeaseSeen(lease_of_nm_options(self._nm_names[device], options))], at)
+            elif device is not None:
+                self._spawn(self._nm_device_config(device, path, at))
+            # else: the device's Dhcp4Config points here next, and the Options are kept for then
+        elif interface == NM_DEVICE and "Dhcp4Config" in changed:
+            self._spawn(self._nm_device_config(path, changed["Dhcp4Config"].value, at))
+        elif interface == NM and ("Devices" in changed or "AllDevices" in changed):
+            self._spawn(self._scan_nm(at))
+
+    async def _nm_name(self, device: str) -> str:
+        name = self._nm_names.get(device)
+        if name is None:
+            name = await self._get(device, NM_DEVICE, "IpInterface")
+            if name:  # set once the device is activated; the plain Interface until then, not kept
+                self._nm_names[device] = name
+            else:
+                name = await self._get(device, NM_DEVICE, "Interface")
+        return name
+
+    async def _nm_device_config(self, device: str, config: str, at: float) -> None:
+        """A device's Dhcp4Config changed: the lease it points to, or none ("/")."""
+        try:
+            dev = await self._nm_name(device)
+            for stale in [c for c, d in self._nm_configs.items() if d == device and c != config]:
+                del self._nm_configs[stale]
+                self._nm_options.pop(stale, None)
+            if not config or config == "/":
+                self._nm_devs.discard(dev)
+                self._deliver([LeaseGone(dev, "networkmanager")], at)
+                return
+            self._nm_configs[config] = device
+            options = self._nm_options.get(config)
+            if options is None:
+                fetched = await self._get(config, NM_DHCP4, "Options")
+                options = self._nm_options.get(config, fetched)  # a signal meanwhile is newer than the reply
+        except Exception as err:
+            log.debug("D-Bus: NetworkManager device %s: %s", device, err)
+            return
+        # NetworkManager points the device to its DHCP4Config before the lease is in it (Options empty);
+        # the lease follows in that object's own PropertiesChanged
+        self._nm_devs.add(dev)
+        self._deliver([LeaseSeen(lease_of_nm_options(dev, options))] if options else [], at)
+
+    def _describe_soon(self, index: int, at: float) -> None:
+        """networkd signals a burst of changes per link (carrier, states, addresses): one DescribeLink at a
+        time per link, and one more after it for whatever came meanwhile, timed from the first of those."""
+        if index in self._describing:
+            if self._describing[index] is None:
+                self._describing[index] = at
+            return
+        self._describing[index] = None
+        self._spawn(self._describe_until_settled(index, at))
+
+    async def _describe_until_settled(self, index: int, at: float | None) -> None:
+        try:
+            while at is not None:
+                await self._describe(index, at)
+                at, self._describing[index] = self._describing[index], None
+        finally:
+            self._describing.pop(index, None)
+
+    async def _describe(self, index: int, at: float) -> None:
         try:
             (text,) = await self._call(NETWORKD, NETWORKD_PATH, NETWORKD + ".Manager", "DescribeLink", "i", [index])
             lease = lease_of_description(text)
@@ -219,7 +308,7 @@ class DbusSources:
             log.debug("D-Bus: DescribeLink(%d): %s", index, err)
             return
         name = json.loads(text).get("Name", "")
-        self._deliver([LeaseSeen(lease)] if lease else [LeaseGone(name, "networkd")] if name else [])
+        self._deliver([LeaseSeen(lease)] if lease else [LeaseGone(name, "networkd")] if name else [], at)
 
     async def _describe_all(self) -> None:
         try:
@@ -228,27 +317,31 @@ class DbusSources:
             log.debug("D-Bus: networkd not there: %s", err)
             return
         for index, _name, _path in links:
-            await self._describe(index)
+            await self._describe(index, time.monotonic())
 
     async def _get(self, path: str, iface: str, prop: str):
         (variant,) = await self._call(NM, path, PROPS, "Get", "ss", [iface, prop])
         return variant.value
 
-    async def _scan_nm(self) -> None:
+    async def _scan_nm(self, at: float) -> None:
+        """Every device's lease, read afresh: at start, after a restart, when the device list changed."""
         try:
             (devices,) = await self._call(NM, NM_PATH, NM, "GetDevices")
         except Exception:
             return  # NetworkManager is not running: nothing to read
         seen: set[str] = set()
         events: list = []
+        configs: dict[str, str] = {}
+        self._nm_names = {d: n for d, n in self._nm_names.items() if d in devices}
+        self._nm_options.clear()
         for device in devices:
             try:
-                dev = await self._get(device, NM + ".Device", "IpInterface") or \
-                    await self._get(device, NM + ".Device", "Interface")
-                config = await self._get(device, NM + ".Device", "Dhcp4Config")
+                dev = await self._nm_name(device)
+                config = await self._get(device, NM_DEVICE, "Dhcp4Config")
                 if not config or config == "/":
                     continue
-                options = await self._get(config, NM + ".DHCP4Config", "Options")
+                configs[config] = device
+                options = await self._get(config, NM_DHCP4, "Options")
             except Exception as err:
                 log.debug("D-Bus: NetworkManager device %s: %s", device, err)
                 continue
@@ -256,9 +349,10 @@ class DbusSources:
             events.append(LeaseSeen(lease_of_nm_options(dev, options)))
         events += [LeaseGone(dev, "networkmanager") for dev in self._nm_devs - seen]
         self._nm_devs = seen
-        self._deliver(events)
+        self._nm_configs = configs
+        self._deliver(events, at)
 
-    def _deliver(self, events: list) -> None:
+    def _deliver(self, events: list, at: float) -> None:
         # networkd sends several PropertiesChanged per join; pass on only what changed
         fresh = []
         for event in events:
@@ -266,8 +360,5 @@ class DbusSources:
             if self._last.get(key) != event:
                 self._last[key] = event
                 fresh.append(event)
-        events = fresh
-        if events:
-            import time
-
-            self.deliver(events, time.monotonic())
+        if fresh:
+            self.deliver(fresh, at)
