@@ -28,6 +28,7 @@ examples:
       lan_address=172.20.30.2 return_path=static-route
   netdwg host remove ben --forget-keys
   netdwg host set ana public_key=$(ssh ana cat /etc/netdwg/keys/wg0.pub)   # ana keeps its own key
+  echo '{"ana": {"public_key": "..."}, "ben": {"public_key": "..."}}' | netdwg host set --from -
   netdwg host add cy role=roaming address=10.99.0.6 --dry-run
   netdwg host remove ben --json | jq -r .diff
 
@@ -45,12 +46,16 @@ def register(subparsers) -> None:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     add.add_argument("name", metavar="NAME")
     add.add_argument("settings", nargs="*", metavar="KEY=VALUE", help="e.g. role=roaming address=10.99.0.6")
-    set_ = verbs.add_parser("set", help="set keys of a host section",
+    set_ = verbs.add_parser("set", help="set keys of a host section (or of many, --from)",
                             description="Set KEY=VALUE in [[NAME]]: a key already there keeps its line and "
-                                        "comment, a new one goes after the section's last key.", epilog=EPILOG,
+                                        "comment, a new one goes after the section's last key. With --from, "
+                                        "the settings of many hosts at once (one lint, one write: a fleet "
+                                        "tool records every gathered public key in one call).", epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    set_.add_argument("name", metavar="NAME")
-    set_.add_argument("settings", nargs="+", metavar="KEY=VALUE", help="e.g. public_key=BASE64")
+    set_.add_argument("name", metavar="NAME", nargs="?")
+    set_.add_argument("settings", nargs="*", metavar="KEY=VALUE", help="e.g. public_key=BASE64")
+    set_.add_argument("--from", dest="from_file", metavar="FILE",
+                      help='a JSON object {"HOST": {"KEY": "VALUE", ...}, ...} instead of NAME KEY=VALUE ("-": stdin)')
     remove = verbs.add_parser("remove", help="remove a host and every reference to it",
                               description="Remove [[NAME]], its name from allow/reach lists and pairs it ends.",
                               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -63,6 +68,30 @@ def register(subparsers) -> None:
         sub.add_argument("--json", action="store_true", help="print what changed (and the diff) as JSON")
         sub.set_defaults(func=run)
     parser.set_defaults(func=lambda args: (parser.print_help(sys.stderr), 2)[1])  # a usage error: add or remove?
+
+
+def _many(args) -> dict[str, dict[str, str]]:
+    """What `host set` sets: NAME KEY=VALUE..., or --from's JSON object of hosts and their settings."""
+    if args.from_file is None:
+        if not args.name or not args.settings:
+            raise NetdwgError("host set needs NAME KEY=VALUE..., or --from FILE",
+                              fix="e.g. netdwg host set ana public_key=BASE64")
+        return {args.name: _settings(args.settings)}
+    if args.name or args.settings:
+        raise NetdwgError("host set takes NAME KEY=VALUE... or --from FILE, not both", fix="drop one of them")
+    where = "standard input" if args.from_file == "-" else args.from_file
+    span = None if args.from_file == "-" else Span(str(args.from_file))
+    text = sys.stdin.read() if args.from_file == "-" else read_text_file(args.from_file, "settings file")
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise NetdwgError(f"--from {where}: not JSON ({err})", span,
+                          fix='give an object of hosts, e.g. {"ana": {"public_key": "BASE64"}}') from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) and all(isinstance(x, str) for x in v.values())
+                                             for v in data.values()):
+        raise NetdwgError(f"--from {where}: expected an object of hosts, each an object of strings",
+                          span, fix='e.g. {"ana": {"public_key": "BASE64"}}')
+    return {str(name): {k.strip(): v.strip() for k, v in values.items()} for name, values in data.items()}
 
 
 def _settings(pairs: list[str]) -> dict[str, str]:
@@ -79,7 +108,7 @@ def _settings(pairs: list[str]) -> dict[str, str]:
 def run(args) -> int:
     from netdwg.lint import run_lint
     from netdwg.apply.writes import write_topology
-    from netdwg.topology.edit import add_host, remove_host, set_host_values
+    from netdwg.topology.edit import add_host, remove_host
     from netdwg.topology.load import parse_topology
 
     path = Path(args.topology)
@@ -90,7 +119,7 @@ def run(args) -> int:
     if args.host_command == "add":
         edit = add_host(text, args.name, _settings(args.settings), str(path))
     elif args.host_command == "set":
-        edit = set_host_values(text, args.name, _settings(args.settings), str(path))
+        edit = _set_many(text, _many(args), str(path))
     else:
         edit = remove_host(text, args.name, str(path))
     diagnostics = run_lint(parse_topology(edit.text, str(path)))
@@ -126,6 +155,18 @@ def run(args) -> int:
     if forgotten:
         print(f"[#] removed the key and PSKs of '{args.name}' from {forgotten}")
     return 0
+
+
+def _set_many(text: str, hosts: dict[str, dict[str, str]], path: str):
+    """`set_host_values` for each host in turn: one edit, its changes in order."""
+    from netdwg.topology.edit import Edit, set_host_values
+
+    changes: list[str] = []
+    for name, values in hosts.items():
+        edit = set_host_values(text, name, values, path)
+        text = edit.text
+        changes += edit.changes
+    return Edit(text, tuple(changes))
 
 
 def _forget(path: Path, text: str, name: str) -> Path | None:

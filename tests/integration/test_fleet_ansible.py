@@ -7,8 +7,9 @@ adding a laptop changes only it, its hub and the sites whose firewall admits it;
 every other peer of the hub keeps its session (handshake not older, counters not reset); no private key of
 any host appears in any file on the controller, in any module result or in the Ansible log.
 
-Six hosts (a hub, two sites with LANs, three laptops; networkd): the issue asks for ten, which this
-2-core machine runs too, but each host adds about 15 s to every run of the suite.
+Ten hosts (a hub, three sites with LANs, six laptops; networkd) and an eleventh laptop added later. Each
+host is one connection per run for push + plan + apply (and one for its key on the first run), so the
+suite's cost grows with the hosts' own work, not with SSH round trips.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ BIN = Path(sys.executable).parent
 NETDWG = str(BIN / "netdwg")
 # Another ansible-core's bin directory, e.g. a venv with Debian 12's 2.14 (and netdwg, for the inventory plugin).
 ANSIBLE_BIN = Path(os.environ.get("NETDWG_TEST_ANSIBLE_BIN", BIN))
+FIRST = ["hub", "oslo", "bergen", "tromso", "ana", "ben", "dag", "eva", "finn", "gro"]
 LATE = "cy"  # in the lab from the start, added to the controller's topology later
-LATE_SECTION = "  [[cy]]\n  role = roaming\n  address = 10.71.0.6\n"
+LATE_SECTION = "  [[cy]]\n  role = roaming\n  address = 10.71.0.17\n"
 
 if not (ANSIBLE_BIN / "ansible-playbook").exists():
     pytest.skip("ansible-core not installed (the test extra)", allow_module_level=True)
@@ -149,9 +151,9 @@ def rolled_out(fleet):
 
 def test_site_yml_rolls_out_from_scratch_and_lab_check_passes(fleet, rolled_out):
     applied = _apply_changed(rolled_out)
-    assert applied == {"hub": True, "oslo": True, "bergen": True, "ana": True, "ben": True}
+    assert applied == {host: True for host in FIRST}
     keys = fleet.private_keys()
-    assert sorted(keys) == ["ana", "ben", "bergen", "hub", "oslo"]
+    assert sorted(keys) == sorted(FIRST)
     for host in keys:  # made on the host, for networkd to read
         st = fleet.lab.node(host).path("/etc/netdwg/keys/wg0.key").stat()
         assert oct(st.st_mode & 0o777) == "0o640" and st.st_uid == 0
@@ -168,8 +170,13 @@ def test_site_yml_rolls_out_from_scratch_and_lab_check_passes(fleet, rolled_out)
 def test_a_second_run_changes_nothing(fleet, rolled_out):
     second = fleet.playbook("site.yml")
     changed = {host: stats["changed"] for host, stats in second.stats.items()}
-    assert sorted(changed) == ["ana", "ben", "bergen", "hub", "localhost", "oslo"]
+    assert sorted(changed) == sorted([*FIRST, "localhost"])
     assert changed == {host: 0 for host in changed}, changed
+    # Nothing differs, so nothing is asked again: no key task ran (the topology records every key) and no
+    # bundle file was written.
+    assert all(status == "skipping" for name, hosts in second.tasks if name.startswith("The host's private key")
+               for status in hosts.values())
+    assert "bundle_written\": [\"" not in fleet.outputs[-1]
 
 
 def test_adding_a_host_changes_only_it_its_hub_and_the_sites_it_may_reach(fleet, rolled_out):
@@ -179,8 +186,8 @@ def test_adding_a_host_changes_only_it_its_hub_and_the_sites_it_may_reach(fleet,
         f.write("\n" + LATE_SECTION)
     result = fleet.playbook("site.yml")
     applied = _apply_changed(result)
-    assert {h for h, changed in applied.items() if changed} == {LATE, "hub", "oslo", "bergen"}
-    assert applied["ana"] is False and applied["ben"] is False
+    assert {h for h, changed in applied.items() if changed} == {LATE, "hub", "oslo", "bergen", "tromso"}
+    assert not any(applied[h] for h in FIRST if h not in ("hub", "oslo", "bergen", "tromso"))
     results = run_probes(fleet.lab, expected_probes(fleet.lab.topology, fleet.lab.world), trace=False)
     assert all(r.ok for r in results), [(r.probe.src.name, r.probe.dst.name) for r in results if not r.ok]
 

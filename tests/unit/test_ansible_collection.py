@@ -19,6 +19,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 COLLECTIONS = REPO / "ansible"
 BIN = Path(sys.executable).parent
+OWN_KEY = "0TcYUxsImfIi8hjBHI5frlfrtP9ym6HGyaPq8zeSmg0="
 PLUGINS = [("module", "netdwg.wireguard.key"), ("module", "netdwg.wireguard.apply"),
            ("inventory", "netdwg.wireguard.topology")]
 
@@ -58,6 +59,9 @@ def test_modules_declare_check_mode_and_never_take_a_secret_option():
 
 def test_inventory_has_every_host_groups_by_role_and_site_and_host_vars(tmp_path, env):
     shutil.copy(REPO / "examples" / "1-offices.conf", tmp_path / "netdwg.conf")
+    # e keeps its own key: site.yml does not ask it for its public key again.
+    subprocess.run([str(BIN / "netdwg"), "host", "set", "e", f"public_key={OWN_KEY}", "-t", str(tmp_path / "netdwg.conf")],
+                   check=True, capture_output=True)
     source = tmp_path / "fleet.netdwg.yml"
     source.write_text("plugin: netdwg.wireguard.topology\ntopology: netdwg.conf\nansible_host_from: endpoint\n")
     res = _run(["ansible-inventory", "-i", str(source), "--list"], env)
@@ -75,6 +79,7 @@ def test_inventory_has_every_host_groups_by_role_and_site_and_host_vars(tmp_path
     assert unsafe["f"]["netdwg_backend"] == "wg-quick" and unsafe["e"]["netdwg_role"] == "roaming"
     assert unsafe["c"]["netdwg_address"] == "10.70.0.3"
     assert "ansible_host" not in unsafe["a"]  # no endpoint: left to the user's inventory
+    assert unsafe["e"]["netdwg_public_key"] == OWN_KEY and "netdwg_public_key" not in unsafe["f"]
 
 
 def test_inventory_reports_a_broken_topology_with_netdwgs_message(tmp_path, env):

@@ -122,3 +122,44 @@ def test_a_host_keeping_its_own_key_gets_an_export_without_any_private_key(tmp_p
     for host in publics:
         assert (tmp_path / host / "wg0.key").read_text().strip() not in text
     assert "[private_keys]\n\n" in out.read_text()
+
+
+def test_cli_host_set_from_sets_many_hosts_in_one_write_and_twice_is_no_change(tmp_path, capsys, monkeypatch):
+    """The fleet's controller records every gathered public key in one call (--from FILE, or - for stdin)."""
+    import io
+
+    other = "mHf6m1x1cRLeA9VAfb0Ff8Zk4tQAdR9KQfIW2f4o2Ws="
+    path = tmp_path / "netdwg.conf"
+    path.write_text(HARBOR)
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({"ana": {"public_key": KEY}, "oslo": {"public_key": other}}))
+    assert main(["host", "set", "--from", str(keys), "-t", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["written"] and out["changes"] == ["added public_key to 'ana'", "added public_key to 'oslo'"]
+    topology = parse_topology(path.read_text())
+    assert topology.host("ana").public_key.base64 == KEY and topology.host("oslo").public_key.base64 == other
+    assert path.read_text() == set_host_values(set_host_values(HARBOR, "ana", {"public_key": KEY}).text,
+                                               "oslo", {"public_key": other}).text
+    mtime = path.stat().st_mtime_ns
+    monkeypatch.setattr("sys.stdin", io.StringIO(keys.read_text()))
+    assert main(["host", "set", "--from", "-", "-t", str(path)]) == 0
+    assert "nothing to change" in capsys.readouterr().out and path.stat().st_mtime_ns == mtime
+
+
+@pytest.mark.parametrize("argv,text,message", [
+    (["--from", "KEYS"], '{"anna": {"public_key": "%s"}}' % KEY, "no host 'anna'"),
+    (["--from", "KEYS"], '["ana"]', "expected an object of hosts"),
+    (["--from", "KEYS"], '{"ana": {"public_key": 1}}', "expected an object of hosts"),
+    (["--from", "KEYS"], "{", "not JSON"),
+    (["ana", "--from", "KEYS"], "{}", "not both"),
+    ([], "{}", "needs NAME KEY=VALUE"),
+])
+def test_cli_host_set_from_refuses_bad_input_and_writes_nothing(tmp_path, capsys, argv, text, message):
+    path = tmp_path / "netdwg.conf"
+    path.write_text(HARBOR)
+    keys = tmp_path / "keys.json"
+    keys.write_text(text)
+    argv = [str(keys) if a == "KEYS" else a for a in argv]
+    assert main(["host", "set", *argv, "-t", str(path)]) == 2
+    assert message in capsys.readouterr().err
+    assert path.read_text() == HARBOR

@@ -8,6 +8,7 @@ and, like every store, must be owned by root (or the user) with mode 0600.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -146,3 +147,31 @@ def test_a_store_cut_down_by_hand_without_the_export_mark_says_how_to_make_one(o
     assert main(["plan", "-t", str(on_oslo), "--host", HOST, "--root", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert "records its public key but not its private key" in err and "netdwg keys export --host" in err
+
+
+def test_out_dir_writes_every_hosts_store_in_one_run_each_the_same_as_out(central, tmp_path, capsys):
+    """What a fleet tool pushes: DIR/HOST.secrets for every host, byte for byte what --host H --out gives."""
+    exports = tmp_path / "exports"
+    assert main(["keys", "export", "--out-dir", str(exports), "-t", str(central), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    hosts = [h.name for h in parse_topology(central.read_text(), str(central)).hosts]
+    assert [row["host"] for row in data["exports"]] == hosts and data["generated"] == []
+    assert sorted(p.name for p in exports.iterdir()) == sorted(f"{h}.secrets" for h in hosts)
+    assert stat.S_IMODE(exports.stat().st_mode) == 0o700
+    for host in hosts:
+        single = tmp_path / f"single-{host}"
+        assert main(["keys", "export", "--host", host, "--out", str(single), "-t", str(central)]) == 0
+        assert (exports / f"{host}.secrets").read_bytes() == single.read_bytes()
+        assert stat.S_IMODE((exports / f"{host}.secrets").stat().st_mode) == 0o600
+
+
+def test_out_dir_with_hosts_writes_only_those_and_a_typo_writes_nothing(central, tmp_path, capsys):
+    exports = tmp_path / "exports"
+    assert main(["keys", "export", "--out-dir", str(exports), "--host", HOST, "--host", "relay",
+                 "-t", str(central)]) == 0
+    assert sorted(p.name for p in exports.iterdir()) == ["oslo.secrets", "relay.secrets"]
+    other = tmp_path / "other"
+    assert main(["keys", "export", "--out-dir", str(other), "--host", HOST, "--host", "osloo", "-t", str(central)]) == 2
+    assert "did you mean 'oslo'" in capsys.readouterr().err and not other.exists()
+    assert main(["keys", "export", "--out", str(other), "--host", HOST, "--host", "relay", "-t", str(central)]) == 2
+    assert "one --host" in capsys.readouterr().err and not other.exists()

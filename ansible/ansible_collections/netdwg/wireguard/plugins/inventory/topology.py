@@ -15,7 +15,9 @@ description:
     and adds every host, with groups by role (C(netdwg_hub), C(netdwg_site), C(netdwg_roaming)),
     one group per site with a LAN (C(netdwg_lan_SITE), the site gateway), and C(netdwg) holding all.
   - Host variables from the topology - C(netdwg_address) (the first tunnel address), C(netdwg_addresses),
-    C(netdwg_role), C(netdwg_backend), C(netdwg_interface), C(netdwg_lans).
+    C(netdwg_role), C(netdwg_backend), C(netdwg_interface), C(netdwg_lans), and C(netdwg_public_key) for a
+    host that keeps its own private key and whose public key the topology already records (site.yml then
+    skips asking the host for it).
   - C(ansible_host) comes from the topology only when O(ansible_host_from) says so; otherwise the
     user's own inventory (host_vars, another inventory source) sets it.
   - Needs netdwg on the controller (the same Python as ansible-core).
@@ -104,5 +106,7 @@ class InventoryModule(BaseInventoryPlugin):
             self.inventory.set_variable(name, "netdwg_backend", backend)
             self.inventory.set_variable(name, "netdwg_interface", topology.network.interface)
             self.inventory.set_variable(name, "netdwg_lans", lans)
+            if host.public_key is not None:
+                self.inventory.set_variable(name, "netdwg_public_key", host.public_key.base64)
             if self.get_option("ansible_host_from") == "endpoint" and host.endpoint is not None:
                 self.inventory.set_variable(name, "ansible_host", str(host.endpoint.host))

@@ -12,10 +12,15 @@ DOCUMENTATION = r"""
 module: apply
 short_description: Make a host match its part of a netdwg topology (netdwg plan / netdwg apply)
 description:
-  - Runs C(netdwg apply) on the managed host for its part of the topology bundle the play put there
-    (the topology file and the host's own secrets store as C(netdwg keys export) writes it - PSKs of the
-    host's own pairs and public keys; a host that keeps its own key has no private key in it).
-  - In check mode runs C(netdwg plan) instead and changes nothing.
+  - Runs C(netdwg apply) on the managed host for its part of the topology bundle (the topology file and
+    the host's own secrets store as C(netdwg keys export) writes it - PSKs of the host's own pairs and public
+    keys; a host that keeps its own key has no private key in it).
+  - The bundle comes with the task (O(topology_content), O(secrets_content)) and is written where
+    O(topology) says when it differs, so pushing it, planning and applying take one connection to the host;
+    without them the module uses the files already there. A plan that is empty changes nothing (the check
+    comes first - a no-change run writes nothing and runs one C(netdwg apply) that finds nothing to do).
+  - In check mode runs C(netdwg plan) instead and changes nothing; a bundle given with the task is planned
+    from the module's temporary directory, never written.
   - C(changed) only when the plan is not empty. With C(--diff) the file diffs netdwg shows are returned,
     with every key redacted by netdwg (shown as C((hidden))).
   - WireGuard peers are changed live with C(wg syncconf) semantics, so the host's other sessions stay.
@@ -31,6 +36,26 @@ options:
     description: The topology file on the host; its secrets store is beside it (C(<stem>.secrets)).
     type: path
     default: /etc/netdwg/netdwg.conf
+  topology_content:
+    description:
+      - The topology the host should have. Written to O(topology) (0644 root) when it differs, atomically
+        and before anything is planned. The topology holds no secret.
+    type: str
+  secrets_content:
+    description:
+      - The host's own secrets store (C(netdwg keys export --out-dir) writes one per host). Written beside
+        O(topology) as C(<stem>.secrets), 0600 root from its first byte, when it differs. Never logged,
+        never returned, never shown in a diff. A topology that names another store
+        (C([network] secrets =)) is not supported with this option.
+    type: str
+  ping:
+    description:
+      - Addresses (the hub's tunnel address, say) that must answer a ping within O(wait) seconds after a
+        change is applied; the task fails otherwise (the change stays, and the play's C(max_fail_percentage)
+        stops the rollout). Not used when nothing changed, nor in check mode.
+    type: list
+    elements: str
+    default: []
   confirm:
     description:
       - Apply with C(netdwg apply --confirm SECONDS) in the background and return once the change is made
@@ -61,9 +86,16 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Apply the topology on each host
+- name: Apply the topology on each host (the bundle already there)
   netdwg.wireguard.apply:
     host: "{{ inventory_hostname }}"
+
+- name: Push the bundle and apply it in one task, then reach the hub through the tunnel
+  netdwg.wireguard.apply:
+    host: "{{ inventory_hostname }}"
+    topology_content: "{{ lookup('ansible.builtin.file', 'netdwg.conf', rstrip=false) }}"
+    secrets_content: "{{ lookup('ansible.builtin.file', 'exports/' ~ inventory_hostname ~ '.secrets', rstrip=false) }}"
+    ping: ["{{ hostvars['hub'].netdwg_address }}"]
 
 - name: Hubs first, reverted unless confirmed within 120 s
   netdwg.wireguard.apply:
@@ -98,6 +130,11 @@ pending:
   description: An O(confirm) change is applied and waits for O(confirm_pending).
   returned: success
   type: bool
+bundle_written:
+  description: The bundle files this run wrote (those that differed); C(changed) still follows the plan.
+  returned: success
+  type: list
+  elements: str
 rc:
   description: netdwg's exit code (2 bad input or failed and rolled back, 77 not root, 70 a bug in netdwg).
   returned: failure
@@ -120,6 +157,7 @@ diagnostics:
 import json
 import os
 import subprocess
+import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -138,11 +176,76 @@ def _diff(plan):
             for f in plan.get("files", []) if f.get("diff")]
 
 
-def _target(module):
-    argv = ["--topology", module.params["topology"], "--state-dir", module.params["state_dir"]]
+def _target(module, topology=None):
+    argv = ["--topology", topology or module.params["topology"], "--state-dir", module.params["state_dir"]]
     if module.params["host"]:
         argv += ["--host", module.params["host"]]
     return argv
+
+
+def _bundle(module, topology):
+    """(path, text, mode) of each bundle file given with the task, for the topology at `topology`."""
+    stem = os.path.splitext(topology)[0]
+    files = []
+    if module.params["topology_content"] is not None:
+        files.append((topology, module.params["topology_content"], 0o644))
+    if module.params["secrets_content"] is not None:
+        files.append((stem + ".secrets", module.params["secrets_content"], 0o600))
+    return files
+
+
+def _same(path, data, mode):
+    try:
+        st = os.stat(path)
+        with open(path, "rb") as current:
+            return current.read() == data and st.st_mode & 0o7777 == mode and st.st_uid == os.getuid()
+    except (IOError, OSError):
+        return False
+
+
+def write_bundle(path, text, mode):
+    """Replace `path` with `text` unless it already holds it; True when written.
+
+    This takes the place of an ansible.builtin.copy task (one connection instead of three per file) and
+    does what it does on the host: a temporary file beside the target, then rename. The temporary file is
+    made 0600 (mkstemp) and given its final mode before its first byte, so the store is never readable by
+    others; AnsibleModule.atomic_move is not used because it gives a new file the umask's mode.
+    """
+    data = text.encode("utf-8")
+    if _same(path, data, mode):
+        return False
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
+    try:
+        try:
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return True
+
+
+def ping_all(module, addresses):
+    """Every address answers a ping within `wait` seconds, or the task fails naming the silent ones."""
+    ping = module.get_bin_path("ping", required=True)
+    deadline = time.time() + module.params["wait"]
+    silent = list(addresses)
+    while silent:
+        silent = [a for a in silent if module.run_command([ping, "-c1", "-W1", a])[0] != 0]
+        if not silent or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    return silent
 
 
 def _read_output(module):
@@ -160,7 +263,7 @@ def _read_output(module):
     return None, text
 
 
-def apply_with_confirm(module, netdwg):
+def apply_with_confirm(module, netdwg, written):
     seconds = module.params["confirm"]
     confirm_file = os.path.join(module.params["state_dir"], "confirm")
     if not os.path.isdir(module.params["state_dir"]):
@@ -181,9 +284,9 @@ def apply_with_confirm(module, netdwg):
                 fail_with_diagnostics(module, "netdwg apply --confirm", rc, data or {}, text)
             plan = (data or {}).get("plan", {})
             module.exit_json(changed=not plan.get("empty", True), plan=plan, applied=bool((data or {}).get("applied")),
-                             pending=False, diff=_diff(plan))
+                             pending=False, diff=_diff(plan), bundle_written=written)
         if confirm_file in text:  # netdwg announced the wait: the change is in place
-            module.exit_json(changed=True, pending=True, applied=False, pid=proc.pid)
+            module.exit_json(changed=True, pending=True, applied=False, pid=proc.pid, bundle_written=written)
         time.sleep(0.1)
     module.fail_json(msg="netdwg apply --confirm did not reach its confirmation wait in time", rc=-1)
 
@@ -216,6 +319,9 @@ def main():
         argument_spec=dict(
             host=dict(type="str"),
             topology=dict(type="path", default="/etc/netdwg/netdwg.conf"),
+            topology_content=dict(type="str"),
+            secrets_content=dict(type="str", no_log=True),
+            ping=dict(type="list", elements="str", default=[]),
             confirm=dict(type="int"),
             confirm_pending=dict(type="bool", default=False),
             wait=dict(type="int", default=30),
@@ -228,21 +334,38 @@ def main():
     if module.params["confirm_pending"]:
         confirm(module)
     netdwg = netdwg_argv(module)
-    rc, data, err = run_json(module, netdwg + ["plan"] + _target(module) + ["--json"])
-    if rc not in (0, 1):
-        fail_with_diagnostics(module, "netdwg plan", rc, data, err)
-    if module.check_mode or data.get("empty", rc == 0):
-        # rc 1 means "changes pending" here, which Ansible would take for a failure: not returned.
-        module.exit_json(changed=not data.get("empty", rc == 0), plan=data, pending=False, diff=_diff(data))
+    if module.check_mode:
+        # The bundle of a check run goes to the module's own temporary directory (removed when it ends):
+        # the plan compares it with what the host has, and nothing of the host is written.
+        topology = module.params["topology"]
+        if module.params["topology_content"] is not None or module.params["secrets_content"] is not None:
+            staged = os.path.join(module.tmpdir, os.path.basename(topology))
+            for path, text, mode in _bundle(module, staged):
+                write_bundle(path, text, mode)
+            if module.params["topology_content"] is None:  # only the store given: the host's topology beside it
+                with open(topology) as current:
+                    write_bundle(staged, current.read(), 0o644)
+            topology = staged
+        rc, data, err = run_json(module, netdwg + ["plan"] + _target(module, topology) + ["--json"])
+        if rc not in (0, 1):  # rc 1: changes pending, which Ansible would take for a failure
+            fail_with_diagnostics(module, "netdwg plan", rc, data, err)
+        module.exit_json(changed=not data.get("empty", rc == 0), plan=data, pending=False, diff=_diff(data),
+                         bundle_written=[])
+    written = [path for path, text, mode in _bundle(module, module.params["topology"]) if write_bundle(path, text, mode)]
     if module.params["confirm"] is not None:
-        apply_with_confirm(module, netdwg)
+        apply_with_confirm(module, netdwg, written)
     rc, result, err = run_json(module, netdwg + ["apply"] + _target(module) + ["--json", "--wait",
                                                                                str(module.params["wait"])])
     if rc != 0:
-        fail_with_diagnostics(module, "netdwg apply", rc, result, err, plan=data)
-    plan = result.get("plan", data)
-    module.exit_json(changed=not plan.get("empty", False), plan=plan, applied=bool(result.get("applied")),
-                     pending=False, diff=_diff(plan))
+        fail_with_diagnostics(module, "netdwg apply", rc, result, err, bundle_written=written)
+    plan = result.get("plan", {})
+    changed = not plan.get("empty", False)
+    silent = ping_all(module, module.params["ping"]) if changed else []
+    if silent:
+        module.fail_json(msg="applied, but no answer from %s within %d s" % (", ".join(silent), module.params["wait"]),
+                         rc=-1, plan=plan, applied=True, silent=silent, bundle_written=written)
+    module.exit_json(changed=changed, plan=plan, applied=bool(result.get("applied")), pending=False,
+                     diff=_diff(plan), bundle_written=written)
 
 
 if __name__ == "__main__":
