@@ -9,7 +9,7 @@ APT_PACKAGES := wireguard-go wireguard-tools dnsmasq-base iperf3 nftables iptabl
 	openssh-server debootstrap network-manager prometheus graphviz
 PYTEST_ARGS ?=
 
-.PHONY: deps venv test test-unit demo bench clean deb arch deb-test
+.PHONY: deps venv test test-unit demo demo-nm bench clean deb arch deb-test
 
 deps: .deps-stamp
 .deps-stamp:
@@ -35,6 +35,10 @@ test-unit: venv
 
 demo: venv
 	$(VENV)/bin/netdwg lab demo examples/1-offices.conf
+
+# The same story with a laptop on NetworkManager (README: the lab; what is real there).
+demo-nm: venv
+	$(VENV)/bin/netdwg lab demo examples/6-nm-laptop.conf
 
 bench: venv
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -1,4 +1,5 @@
-"""``netdwg lab demo FILE`` (``make demo``: examples/1-offices.conf): up, check, roam with iperf3, a report, down.
+"""``netdwg lab demo FILE`` (``make demo``: examples/1-offices.conf; ``make demo-nm``: examples/6-nm-laptop.conf,
+a laptop on NetworkManager): up, check, roam with iperf3, a report, down.
 
 The roam: a laptop per backend walks into the office where the roaming fix applies best (the
 site widens, or the laptop's guard can recognise the office) and back out, so the report sets

@@ -13,8 +13,7 @@ activating it needs the kernel module (NetworkManager 1.42 creates the link over
 peers over genetlink, and it sees a wireguard-go device as `tun`). So wireguard-go carries the tunnel
 and `configure_tunnel` sets it up from the profile NetworkManager reports (GetSettings, GetSecrets):
 keys, port, fwmark and peers through wireguard-go's UAPI, then the MTU, addresses and routes as
-NetworkManager would add them for that profile (routeN= with their metric and table; with
-peer-routes, one route per AllowedIPs prefix).
+NetworkManager would add them for that profile (routeN= with their metric and table).
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from netdwg.host.networkmanager import NetworkManagerBus
 from netdwg.host.uapi import UapiWgLink
 from netdwg.keyfiles import NmIpConfig, NmWireGuard, keyfile_group, keyfile_line
 from netdwg.keyfiles.settings import profile_from_settings
-from netdwg.lab.sandbox import Node, SandboxError, wait_until
+from netdwg.lab.sandbox import Node, SandboxError
 from netdwg.lab.world import Uplink
 from netdwg.plan.diff import diff_device
 from netdwg.render.networkmanager import profile_uuid
@@ -166,6 +165,12 @@ def nm_lease(node: Node, ifname: str) -> dict[str, str]:
     return nm_bus(node).dhcp4_options(ifname) or {}
 
 
+def describe_lease(options: dict[str, str]) -> str:
+    """One line for a report: what NetworkManager says it holds."""
+    return (f"NetworkManager holds the lease {options.get('ip_address', '?')} from "
+            f"{options.get('dhcp_server_identifier', '?')} (DHCP4Config over D-Bus)")
+
+
 def nm_lease_in(node: Node, ifname: str, prefix: ipaddress.IPv4Network) -> bool:
     address = nm_lease(node, ifname).get("ip_address", "")
     try:
@@ -186,21 +191,21 @@ def held_profile(node: Node, hc: HostConfig, ifname: str) -> NmWireGuard:
     return profile_from_settings(nm.settings(path))
 
 
-def _routes(ip: NmIpConfig, profile: NmWireGuard, version: int) -> list[tuple[str, int, int]]:
-    """(destination, metric, table) of every route NetworkManager adds for the profile in one family."""
+def _routes(ip: NmIpConfig) -> list[tuple[str, int, int]]:
+    """(destination, metric, table) of every route NetworkManager adds for the profile's routeN= in one family.
+    netdwg's profiles have peer-routes=false (netdwg.render.networkmanager), so these are all its routes."""
     metric = ip.route_metric if ip.route_metric is not None else WIREGUARD_METRIC
     table = ip.route_table or MAIN_TABLE
-    out = [(str(r.destination), r.metric if r.metric is not None else metric, r.table or table) for r in ip.routes]
-    if profile.peer_routes:
-        out += [(str(n), metric, table) for p in profile.device.peers for n in p.allowed_ips
-                if n.version == version and n.prefixlen]
-    return list(dict.fromkeys(out))
+    return [(str(r.destination), r.metric if r.metric is not None else metric, r.table or table) for r in ip.routes]
 
 
 def configure_tunnel(node: Node, hc: HostConfig) -> None:
     """Each WireGuard interface of `hc` on wireguard-go, set up from the profile NetworkManager holds."""
     for iface in hc.interfaces:
         profile = held_profile(node, hc, iface.name)
+        if profile.peer_routes:
+            raise SandboxError(f"{hc.name}: NetworkManager's profile of {iface.name} has peer-routes=true; the lab "
+                               f"sets up netdwg's profiles (peer-routes=false), whose routes are all routeN=")
         link = UapiWgLink(iface.name, node.path(f"/run/wireguard/{iface.name}.sock"))
         device_change, peers, _ = diff_device(profile.device, link.read(), time.time())
         if device_change is not None:
@@ -211,16 +216,8 @@ def configure_tunnel(node: Node, hc: HostConfig) -> None:
         for version, ip in ((4, profile.ipv4), (6, profile.ipv6)):
             for address in ip.addresses:
                 lines.append(f"ip addr replace {address} dev {iface.name}" + (" nodad" if version == 6 else ""))
-            for dest, metric, table in _routes(ip, profile, version):
+            for dest, metric, table in _routes(ip):
                 lines.append(f"ip -{version} route replace {dest} dev {iface.name} proto static "
                              f"metric {metric} table {table}")
         node.run(["sh", "-ec", "\n".join(lines)])
 
-
-def wait_for_uplinks(node: Node, uplinks: tuple[Uplink, ...], timeout: float = 40) -> None:
-    """NetworkManager has activated every uplink's profile (its addresses are on the interfaces)."""
-    def ready() -> bool:
-        out = node.run(["ip", "-br", "addr", "show"], check=False, timeout=10).stdout.split()
-        present = {token.split("/")[0] for token in out}
-        return all(str(a.ip) in present for u in uplinks for a in (u.address, u.address6) if a)
-    wait_until(ready, timeout, what=f"NetworkManager to configure {node.name}'s uplinks")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from netdwg.lab.sandbox import Node, SandboxError, wait_until
 from netdwg.lab.state import Lab, LabError
-from netdwg.lab.nm import dhcp_profile, load_profiles, nm_lease_in
+from netdwg.lab.nm import describe_lease, dhcp_profile, load_profiles, nm_lease, nm_lease_in
 from netdwg.lab.up import guard_running, runs_networkmanager, uplink_script
 from netdwg.lab.world import SiteLan
 from netdwg.topology.model import Role
@@ -47,6 +47,7 @@ class RoamReport:
     moved_in: float  # seconds from the move until the new uplink had its address
     tunnel_back_in: float  # seconds from the move until the hub answered through the tunnel again
     other_lans: tuple[tuple[str, str], ...]  # (other site's device, route dev) after the move
+    lease: str = ""  # on a NetworkManager laptop in an office: the lease NetworkManager reports holding
 
 
 def _route_dev(node: Node, address: str) -> str:
@@ -192,7 +193,9 @@ def roam(lab: Lab, host: str, to: str, measure: bool = True, say=lambda s: None)
     after = _measure(lab, node, to, subject, measure)
     others = tuple((lan.device, _route_dev(node, str(lan.device_address.ip)))
                    for lan in lab.world.lans if lan.site != subject.site)
-    return RoamReport(host, before, after, round(moved_in, 3), round(tunnel_back, 3), others)
+    lease = nm_lease(node, ROAM_IF) if to != AWAY and runs_networkmanager(lab.world.host(host)) else {}
+    return RoamReport(host, before, after, round(moved_in, 3), round(tunnel_back, 3), others,
+                      describe_lease(lease) if lease else "")
 
 
 def _let_the_guard_react(lab: Lab, host: str, node: Node, to: str, lan: SiteLan) -> None:
@@ -221,6 +224,8 @@ def format_roam(r: RoamReport) -> str:
     lines.append(f"uplink ready in {r.moved_in * 1000:.0f} ms, tunnel back in {r.tunnel_back_in * 1000:.0f} ms")
     for dev, via in r.other_lans:
         lines.append(f"other LAN {dev}: via {via}")
+    if r.lease:
+        lines.append(r.lease)
     return "\n".join(lines)
 
 
@@ -228,4 +233,4 @@ def roam_json(r: RoamReport) -> dict:
     def m(x: Measurement) -> dict:
         return {"where": x.where, "target": x.target, "route_dev": x.route_dev, "mbits": x.mbits}
     return {"host": r.host, "before": m(r.before), "after": m(r.after), "moved_in": r.moved_in,
-            "tunnel_back_in": r.tunnel_back_in, "other_lans": dict(r.other_lans)}
+            "tunnel_back_in": r.tunnel_back_in, "other_lans": dict(r.other_lans), "lease": r.lease or None}

@@ -2,8 +2,10 @@
 
 Order: namespaces -> wires -> switches, routers, NATs, devices (one shell
 script per namespace) -> host nodes in parallel (underlay, dbus-daemon,
-networkd, wireguard-go) -> each host configured by ``netdwg apply`` run inside
-it, then ``wg-quick up`` on wg-quick hosts (hubs first; a failure stops the
+networkd, wireguard-go; NetworkManager instead of networkd on backend =
+networkmanager hosts, netdwg.lab.nm) -> each host configured by ``netdwg apply`` run inside
+it, then ``wg-quick up`` on wg-quick hosts, wireguard-go from NetworkManager's
+profile on NetworkManager hosts (hubs first; a failure stops the
 lab with the host's output) -> DHCP servers -> sshd on office hosts a site's
 proof names (lab.offices) -> wait until every tunnel a host initiates has a
 handshake -> netdwg-guard on roaming hosts with guard = yes.

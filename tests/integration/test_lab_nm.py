@@ -26,7 +26,7 @@ from netdwg.host.networkmanager import NetworkManagerBus
 from netdwg.host.uapi import UapiWgLink
 from netdwg.keyfiles.settings import profile_from_settings
 from netdwg.lab.check import expected_probes, format_table, run_probes
-from netdwg.lab.nm import bus_address
+from netdwg.lab.nm import bus_address, describe_lease
 from netdwg.lab.roam import AWAY, ROAM_IF, roam
 from netdwg.lab.sandbox import snapshot_root_netns, wait_until
 from netdwg.lab.state import LabError, destroy_labs, find_lab
@@ -97,11 +97,12 @@ def test_networkmanager_laptop_takes_the_leases_as_it_roams_and_lab_check_passes
     assert route_dev(node, a_dev) == "wg0" and route_dev(node, c_dev) == "wg0"
 
     # Office a proves itself (its file server's SSH host key): the guard lets the LAN route win
-    roam(lab, "n", "a", measure=False)
+    inside = roam(lab, "n", "a", measure=False)
     lease = nm.dhcp4_options(ROAM_IF)
     assert lease is not None, "NetworkManager holds no DHCP lease on the office LAN"
     assert ip_address(lease["ip_address"]) in a_lan.prefix
     assert lease["dhcp_server_identifier"] == lease["routers"] == str(a_lan.router_address.ip)
+    assert inside.lease == describe_lease(lease)
     wait_until(lambda: route_dev(node, a_dev) == ROAM_IF, 30, what="the guard to trust office a")
     assert guard_rule(node), "the guard acts through its own rule (NetworkManager owns the tunnel's routes)"
     table = node.run(["ip", "-4", "route", "show", "table", str(GUARD_TABLE)]).stdout
@@ -181,3 +182,24 @@ def test_lab_down_after_sigkill_while_networkmanager_runs(tmp_path):
         assert snapshot_root_netns() == before
     finally:
         destroy_labs(state)
+
+
+def test_make_demo_nm_shows_the_networkmanager_laptop_in_both_offices(tmp_path):
+    """`make demo-nm`: the NetworkManager laptop walks into the widened office and the proven one; each move
+    prints the lease NetworkManager reports; the LAN beats the tunnel; nothing is left behind."""
+    import re
+
+    assert "netdwg lab demo examples/6-nm-laptop.conf" in (REPO / "Makefile").read_text()
+    env = dict(os.environ, NETDWG_LAB_STATE_DIR=str(tmp_path / "state"))
+    res = subprocess.run([sys.executable, "-m", "netdwg", "lab", "demo", "examples/6-nm-laptop.conf"], cwd=REPO,
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert "OK: the network behaves as the topology says" in res.stdout
+    assert "wireguard-go from NetworkManager's profile (1 host)" in res.stdout
+    for site, other in (("c", "a"), ("a", "c")):
+        row = re.search(rf"roam n \(networkmanager\) -> {site} +to {site}-dev: [\d,]+ Mbit/s via wg0 -> [\d,]+ "
+                        rf"Mbit/s via lan0 \((\d[\d,]*)x\); {other}-dev via wg0", res.stdout)
+        assert row and int(row.group(1).replace(",", "")) >= 10, res.stdout[-3000:]
+    leases = re.findall(r"NetworkManager holds the lease (192\.168\.\d+)\.\d+ from", res.stdout)
+    assert sorted(set(leases)) == ["192.168.200", "192.168.201"], res.stdout[-3000:]
+    assert not list((tmp_path / "state").glob("ndwl*.json"))
