@@ -9,7 +9,8 @@ Read against the "CHANGES WITH 258", "259" and "260" parts of systemd's NEWS and
 those releases: none adds a row. networkd 258-260 keep 257's netdev_reload() and set a WireGuard
 device with WGDEVICE_F_REPLACE_PEERS (src/network/netdev/netdev.c, wireguard.c), read '@name'
 credentials the same way, and keep DHCPv4Client.State (src/network/networkd-dhcp4-bus.c); what 258
-adds for .netdev/.network/.link files is keys and sections, which the generated tables hold.
+changes in .netdev/.network/.link files is keys, sections and .netdev kinds (hsr added, netdevsim
+removed), which the generated tables hold.
 """
 
 from __future__ import annotations

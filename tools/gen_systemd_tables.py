@@ -12,11 +12,12 @@ Each SYSTEMD_SOURCE is a systemd source checkout:
 The release of a commit or tree is read from its meson.version (systemd 256 on)
 or the version in its meson.build, and must be a release (no "~rc", "~devel").
 Three tables are read per release, the ones networkd and udevd build their
-parsers from:
+parsers from, and the list of .netdev kinds:
 
     src/network/networkd-network-gperf.gperf    .network
     src/network/netdev/netdev-gperf.gperf       .netdev
     src/udev/net/link-config-gperf.gperf        .link
+    src/network/netdev/netdev.c                 Kind= (netdev_kind_table[])
 
 Every "Section.Key, parser, ..." line is one key. The output (default
 netdwg/unitfile/schema_data.py) records, per file kind, section and key, the
@@ -50,6 +51,10 @@ GPERF = {
     "netdev": "src/network/netdev/netdev-gperf.gperf",
     "link": "src/udev/net/link-config-gperf.gperf",
 }
+# .netdev Kind= values: netdev_kind_table in netdev.c (networkd warns "Failed to parse netdev kind"
+# for any other and then ignores the file: "NetDev has no Kind= configured").
+KIND_TABLE = "src/network/netdev/netdev.c"
+READ = {**GPERF, "netdev_kind": KIND_TABLE}
 # Releases the issue asks tables for; the script says which of them no source had.
 WANTED = (252, 255, 256, 257, 258)
 _ENTRY = re.compile(r"^([A-Za-z0-9-]+)\.([A-Za-z0-9-]+)\s*,")  # SR-IOV.MACAddress, Link.SR-IOVVirtualFunctions
@@ -93,6 +98,19 @@ def parse_gperf(text: str) -> dict[str, set[str]]:
     return out
 
 
+def parse_kind_table(text: str) -> dict[str, set[str]]:
+    """{"Kind": the names of netdev_kind_table[]} from a netdev.c."""
+    m = re.search(r"netdev_kind_table\[_NETDEV_KIND_MAX\]\s*=\s*\{(.*?)\};", text, re.S)
+    kinds = set(re.findall(r'\[NETDEV_KIND_\w+\]\s*=\s*"([a-z0-9]+)"', m.group(1))) if m else set()
+    if not kinds:
+        raise ValueError(f"no netdev_kind_table[] in {KIND_TABLE}")  # moved or rewritten: teach the script
+    return {"Kind": kinds}
+
+
+def _parse(kind: str, text: str) -> dict[str, set[str]]:
+    return parse_kind_table(text) if kind == "netdev_kind" else parse_gperf(text)
+
+
 def _git(source: Path, *args: str) -> str | None:
     done = subprocess.run(["git", "-C", str(source), *args], capture_output=True, text=True)
     return done.stdout if done.returncode == 0 else None
@@ -114,13 +132,13 @@ def _release(where: str, meson_version: str | None, meson_build: str | None) -> 
 
 
 def _read_commit(source: Path, rev: str, where: str) -> tuple[int, str, Tables] | None:
-    """(release, full version, tables) of one commit; None when it lacks a gperf table."""
+    """(release, full version, tables) of one commit; None when it lacks a file read."""
     tables = {}
-    for kind, path in GPERF.items():
+    for kind, path in READ.items():
         text = _git(source, "show", f"{rev}:{path}")
         if text is None:
             return None
-        tables[kind] = parse_gperf(text)
+        tables[kind] = _parse(kind, text)
     release, full = _release(where, _git(source, "show", f"{rev}:meson.version"),
                              _git(source, "show", f"{rev}:meson.build"))
     return release, full, tables
@@ -155,7 +173,7 @@ def read_one_commit(source: Path, rev: str) -> dict[int, tuple[str, Tables]]:
         sys.exit(f"{source}: no commit {rev!r}")
     read = _read_commit(source, commit, f"{source}@{rev}")
     if read is None:
-        sys.exit(f"{source}@{rev}: lacks one of " + ", ".join(GPERF.values()))
+        sys.exit(f"{source}@{rev}: lacks one of " + ", ".join(READ.values()))
     release, _full, tables = read
     return {release: (f"git commit {commit[:10]}", tables)}
 
@@ -165,13 +183,13 @@ def read_tree(source: Path) -> dict[int, tuple[str, Tables]]:
     def text(name: str) -> str | None:
         return (source / name).read_text() if (source / name).exists() else None
     release, full = _release(str(source), text("meson.version"), text("meson.build"))
-    tables = {kind: parse_gperf((source / path).read_text()) for kind, path in GPERF.items()}
+    tables = {kind: _parse(kind, (source / path).read_text()) for kind, path in READ.items()}
     return {release: (f"source tree {full}", tables)}
 
 
 def generate(releases: dict[int, tuple[str, dict]]) -> str:
     order = sorted(releases)
-    ranges: dict[str, dict[str, dict[str, list[int]]]] = {kind: {} for kind in GPERF}
+    ranges: dict[str, dict[str, dict[str, list[int]]]] = {kind: {} for kind in READ}
     for release in order:
         for kind, sections in releases[release][1].items():
             for section, keys in sections.items():
@@ -183,11 +201,13 @@ def generate(releases: dict[int, tuple[str, dict]]) -> str:
                              for key, (first, last) in sorted(entries.items())}
                    for section, entries in sorted(sections.items())}
             for kind, sections in ranges.items()}
+    kinds = keys.pop("netdev_kind")["Kind"]
     missing = tuple(r for r in WANTED if r not in releases)
     header = f'''"""Keys and sections of .network, .netdev and .link files per systemd release.
 
 Generated by tools/gen_systemd_tables.py from systemd's gperf tables
-({", ".join(GPERF.values())}). Do not edit by hand: run the script again.
+({", ".join(GPERF.values())}) and the .netdev kinds of
+{KIND_TABLE}. Do not edit by hand: run the script again.
 
 Releases read: {order[0]}-{newest} ({len(order)} releases).
 Asked for but in no source given: {", ".join(map(str, missing)) or "none"}.
@@ -199,6 +219,9 @@ SOURCES: dict[int, str] = {pprint.pformat({r: releases[r][0] for r in order}, wi
 RELEASES: tuple[int, ...] = {tuple(order)!r}
 
 MISSING: tuple[int, ...] = {missing!r}
+
+# .netdev Kind= value -> (first release read that has it, last one; 0: still in the newest)
+NETDEV_KINDS: dict[str, tuple[int, int]] = {{{", ".join(f"{k!r}: {v!r}" for k, v in kinds.items())}}}
 
 # kind -> section -> key -> (first release read that has it, last one; 0: still in the newest).
 # A key present in the first release read may be older than it.

@@ -64,7 +64,7 @@ Bad input (decided to follow what systemd 252 does with the same bytes):
 
 Diagnostic codes: UNIT001 parse error, UNIT002 unknown section, UNIT003 unknown key,
 UNIT004 key newer than the target systemd, UNIT005 line systemd ignores, UNIT006 file mode,
-UNIT007 bad value (key, port, address), UNIT008 file ends inside a continuation,
+UNIT007 bad value (key, port, address, a Kind= the target lacks), UNIT008 file ends inside a continuation,
 UNIT009 a device networkd will ignore (no Name=/Kind=/private key; check_effective),
 UNIT010 the same PublicKey in two [WireGuardPeer] sections of one file.
 """

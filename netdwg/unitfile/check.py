@@ -29,6 +29,7 @@ from netdwg.errors import Diagnostic, NetdwgError, Severity, Span
 from netdwg.networkd_versions import has
 from netdwg.unitfile import schema
 from netdwg.unitfile.check_address import ADDRESS_KEYS, address_key
+from netdwg.unitfile.check_kind import kind_warning
 from netdwg.unitfile.effective import NETWORK_DIRS, EffectiveUnit, Value, effective_unit
 from netdwg.unitfile.io import dropin_paths, read_unit_bytes
 from netdwg.unitfile.syntax import Assignment, Invalid, Section, UnitFile, ends_inside_continuation, parse_unit
@@ -201,6 +202,8 @@ def check_unit(unit: UnitFile, kind: str | None = None, target_version: int = sc
                 out.append(_diag("UNIT010", W, f"PublicKey={node.value} is already a peer at line {first}: "
                                  "the kernel keeps one peer, with both sections' settings mixed", path, last_line,
                                  "merge the two [WireGuardPeer] sections into one"))
+        if (sname, key) == ("NetDev", "Kind") and (warning := kind_warning(node.value, target_version)):
+            out.append(_diag("UNIT007", W, warning[0], path, last_line, warning[1]))
         validate = VALIDATORS.get((sname, key))
         if is_credential(sname, key, node.value, target_version):
             continue  # networkd reads it from $CREDENTIALS_DIRECTORY or the encrypted store at start
@@ -331,7 +334,8 @@ def check_effective(eff: EffectiveUnit, target_version: int = schema.BASE_VERSIO
     if netdev is None:
         return out
     name = netdev.get("Name")
-    kind = netdev.get("Kind")
+    # networkd keeps the first Kind= it can parse (config_parse_netdev_kind(); check_kind)
+    kind = next((v for v in netdev.values("Kind") if v.text in schema.netdev_kinds(target_version)), None)
     if name is None:
         out.append(Diagnostic("UNIT009", E, f'NetDev without Name= configured in "{eff.path}", ignoring.',
                               netdev.span, fix="add Name=IFNAME to [NetDev]"))

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import PurePosixPath
 
 from netdwg.networkd_versions import since
-from netdwg.unitfile.schema_data import KEYS, RELEASES
+from netdwg.unitfile.schema_data import KEYS, NETDEV_KINDS, RELEASES
 
 BASE_VERSION = 252
 
@@ -64,6 +64,21 @@ def _table(kind: str | None, target_version: int) -> dict[str, frozenset[str]]:
             if present:
                 out.setdefault(section, set()).update(present)
     return {s: frozenset(keys) for s, keys in out.items()}
+
+
+@lru_cache(maxsize=None)
+def netdev_kinds(target_version: int) -> frozenset[str]:
+    """The Kind= values of .netdev files that systemd ``target_version`` makes devices of."""
+    release = table_release(target_version) if target_version >= RELEASES[0] else target_version
+    return frozenset(k for k, span in NETDEV_KINDS.items() if _has(span, release))
+
+
+def netdev_kind_span(value: str) -> tuple[int | None, int | None]:
+    """(first release read with this Kind=, last one; None: still there), or (None, None)."""
+    if value not in NETDEV_KINDS:
+        return None, None
+    first, last = NETDEV_KINDS[value]
+    return first, last or None
 
 
 def unit_kind(path: str | PurePosixPath) -> str | None:

@@ -52,24 +52,58 @@ def test_a_key_new_in_258_is_accepted_at_258_and_newer_than_the_target_before(na
         assert d.message.endswith(f"({key}= needs systemd 258; the target is systemd {version})")
 
 
-@pytest.mark.parametrize("name,text,section", [
-    ("10-hsr0.netdev", "[NetDev]\nName=hsr0\nKind=hsr\n[HSR]\nPorts=eth0 eth1\nProtocol=prp\nSupervision=9\n", "HSR"),
-    ("10-eth.link", LINK + "[EnergyEfficientEthernet]\nEnable=yes\nTxLowPowerIdleSec=1ms\n",
-     "EnergyEfficientEthernet"),
-])
-def test_a_section_new_in_258_is_accepted_at_258_and_newer_than_the_target_before(name, text, section):
-    assert check_unit_file(name, text, target_version=258) == []
+HSR = "[NetDev]\nName=hsr0\nKind=hsr\n[HSR]\nPorts=eth0 eth1\nProtocol=prp\nSupervision=9\n"
+
+
+def test_a_section_new_in_258_is_accepted_at_258_and_newer_than_the_target_before():
+    text = LINK + "[EnergyEfficientEthernet]\nEnable=yes\nTxLowPowerIdleSec=1ms\n"
+    assert check_unit_file("10-eth.link", text, target_version=258) == []
     for version in (252, 257):
-        [d] = check_unit_file(name, text, target_version=version)
-        assert d.code == "UNIT004" and d.span.line == text.split("\n").index(f"[{section}]") + 1
-        assert d.message == (f"Unknown section '{section}'. Ignoring. ([{section}] needs systemd 258; "
-                             f"the target is systemd {version})")
+        [d] = check_unit_file("10-eth.link", text, target_version=version)
+        assert (d.code, d.span.line) == ("UNIT004", 3)
+        assert d.message == ("Unknown section 'EnergyEfficientEthernet'. Ignoring. ([EnergyEfficientEthernet] "
+                             f"needs systemd 258; the target is systemd {version})")
+
+
+def test_an_hsr_device_is_made_from_258_on():
+    assert check_unit_file("10-hsr0.netdev", HSR, target_version=258) == []
+    for version in (252, 257):
+        # networkd 257 cannot parse the kind, warns about [HSR] and ignores the file
+        found = sorted(check_unit_file("10-hsr0.netdev", HSR, target_version=version), key=lambda d: d.span.line)
+        assert [(d.code, d.severity.value, d.span.line) for d in found] == [
+            ("UNIT009", "error", 1), ("UNIT007", "warning", 3), ("UNIT004", "warning", 4)]
+        assert found[0].message == 'NetDev has no Kind= configured in "10-hsr0.netdev", ignoring.'
+        assert found[1].message == ("Failed to parse netdev kind, ignoring assignment: hsr "
+                                    f"(Kind=hsr needs systemd 258; the target is systemd {version})")
+        assert found[2].message.endswith(f"([HSR] needs systemd 258; the target is systemd {version})")
+
+
+def test_a_netdevsim_device_is_not_made_from_258_on():
+    # commit 67bdb6bee0 "network/netdev: remove support of netdevsim": 258 has no such kind
+    text = "[NetDev]\nName=sim0\nKind=netdevsim\n"
+    for version in (252, 257):
+        assert check_unit_file("10-sim0.netdev", text, target_version=version) == []
+    found = sorted(check_unit_file("10-sim0.netdev", text, target_version=258), key=lambda d: d.span.line)
+    assert [(d.code, d.severity.value, d.span.line) for d in found] == [("UNIT009", "error", 1),
+                                                                         ("UNIT007", "warning", 3)]
+    assert found[1].message == ("Failed to parse netdev kind, ignoring assignment: netdevsim "
+                                "(Kind=netdevsim was removed after systemd 257)")
+
+
+def test_a_kind_no_release_has_is_networkds_warning_and_the_file_is_ignored():
+    text = "[NetDev]\nName=wg0\nKind=wirguard\nKind=wireguard\n[WireGuard]\nPrivateKeyFile=/etc/wg0.key\n"
+    # networkd keeps the first kind it can parse: the device is made
+    [d] = check_unit_file("30-wg0.netdev", text, target_version=258)
+    assert (d.code, d.span.line, d.fix) == ("UNIT007", 3, "did you mean Kind=wireguard?")
+    assert d.message == "Failed to parse netdev kind, ignoring assignment: wirguard"
+    alone = text.replace("Kind=wireguard\n", "")
+    assert sorted(d.code for d in check_unit_file("30-wg0.netdev", alone, target_version=252)) == ["UNIT007", "UNIT009"]
 
 
 def test_an_hsr_device_reads_only_its_own_section():
-    text = "[NetDev]\nName=hsr0\nKind=hsr\n[HSR]\nPorts=eth0 eth1\n[VXLAN]\nVNI=7\n"
+    text = HSR + "[VXLAN]\nVNI=7\n"
     [d] = check_unit_file("10-hsr0.netdev", text, target_version=258)
-    assert d.code == "UNIT002" and d.span.line == 6
+    assert d.code == "UNIT002" and d.span.line == 8
 
 
 def test_the_checksum_keys_258_renamed_are_read_under_both_names():

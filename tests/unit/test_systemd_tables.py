@@ -114,10 +114,14 @@ GPERF = {
 }
 
 
-def _tree(root: Path, version: str, extra: str = "") -> Path:
+def _tree(root: Path, version: str, extra: str = "", kinds: tuple[str, ...] = ("wireguard",)) -> Path:
     for rel, text in GPERF.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text.replace("{extra}", extra))
+    table = "".join(f'        [NETDEV_KIND_{k.upper()}] = "{k}",\n' for k in kinds)
+    (root / "src/network/netdev/netdev.c").write_text(
+        "#include <netlink.h>\n\nstatic const char* const netdev_kind_table[_NETDEV_KIND_MAX] = {\n"
+        f"{table}}};\n\nDEFINE_STRING_TABLE_LOOKUP(netdev_kind, NetDevKind);\n")
     (root / "meson.version").write_text(version + "\n")
     return root
 
@@ -134,22 +138,24 @@ def _generate(tmp_path: Path, *sources: Path) -> dict:
 
 def test_generator_reads_tags_of_a_checkout_and_a_release_tree(tmp_path):
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-C"]
-    repo = _tree(tmp_path / "systemd", "252", "Network.OldKey, x, 0, 0\n")
+    repo = _tree(tmp_path / "systemd", "252", "Network.OldKey, x, 0, 0\n", ("wireguard", "netdevsim"))
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     subprocess.run([*git, str(repo), "add", "-A"], check=True)
     subprocess.run([*git, str(repo), "commit", "-qm", "252"], check=True)
     subprocess.run([*git, str(repo), "tag", "v252"], check=True)
-    _tree(repo, "255", "Network.NewKey, x, 0, 0\n")
+    _tree(repo, "255", "Network.NewKey, x, 0, 0\n", ("wireguard", "netdevsim", "hsr"))
     subprocess.run([*git, str(repo), "commit", "-qam", "255"], check=True)
     subprocess.run([*git, str(repo), "tag", "v255"], check=True)
     subprocess.run([*git, str(repo), "tag", "v255-rc1"], check=True)  # not a release
-    release = _tree(tmp_path / "systemd-257.13", "257.13", "Network.NewKey, x, 0, 0\nNetwork.Newer, x, 0, 0\n")
+    release = _tree(tmp_path / "systemd-257.13", "257.13", "Network.NewKey, x, 0, 0\nNetwork.Newer, x, 0, 0\n",
+                    ("wireguard", "hsr"))
     tables = _generate(tmp_path, repo, release)
     assert tables["RELEASES"] == (252, 255, 257) and tables["MISSING"] == (256, 258)
     assert tables["SOURCES"] == {252: "git tag v252", 255: "git tag v255", 257: "source tree 257.13"}
     network = tables["KEYS"]["network"]["Network"]
     assert network == {"Address": (252, 0), "NewKey": (255, 0), "Newer": (257, 0), "OldKey": (252, 252)}
     assert tables["KEYS"]["link"] == {"Link": {"SR-IOVVirtualFunctions": (252, 0)}, "SR-IOV": {"VLANId": (252, 0)}}
+    assert tables["NETDEV_KINDS"] == {"hsr": (255, 0), "netdevsim": (252, 255), "wireguard": (252, 0)}
 
 
 def test_generator_refuses_a_line_it_does_not_understand(tmp_path):
@@ -179,3 +185,11 @@ def test_generator_reads_a_tagless_history_at_its_release_commits_and_one_commit
     assert not (tmp_path / "rc.py").exists()
     # no tags and none of systemd's release commits: read as the tree it is (its meson.version)
     assert _generate(tmp_path, repo)["SOURCES"] == {258: "source tree 258"}
+
+
+def test_generator_refuses_a_netdev_c_without_its_kind_table(tmp_path):
+    source = _tree(tmp_path / "systemd-261", "261")
+    (source / "src/network/netdev/netdev.c").write_text("static const NetDevVTable * const netdev_vtable[] = {};\n")
+    out = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path / "t.py"), str(source)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0 and "no netdev_kind_table[]" in out.stderr and not (tmp_path / "t.py").exists()
