@@ -20,8 +20,9 @@ from pathlib import Path
 
 from netdwg.errors import EXIT_INTERNAL, EXIT_OK, NetdwgError
 from netdwg.guard.configfile import load_guard_config
-from netdwg.guard.defaults import (  # noqa: F401 (add_run_arguments re-exported)
-    DEFAULT_CONFIG_PATH, DEFAULT_LEARNED_PATH, DEFAULT_STATE_PATH, DEFAULT_STATUS_PATH, DNS_REFRESH, add_run_arguments)
+from netdwg.guard.defaults import (  # noqa: F401 (add_run_arguments, build_parser re-exported)
+    DEFAULT_CONFIG_PATH, DEFAULT_LEARNED_PATH, DEFAULT_STATE_PATH, DEFAULT_STATUS_PATH, DNS_REFRESH, add_run_arguments,
+    build_parser)
 from netdwg.guard.actions import execute, probe_neighbour, resolve_endpoint, wg_port_for
 from netdwg.guard.checks import run_check
 from netdwg.guard.rtnl import RtnlRoutes
@@ -68,6 +69,8 @@ class Guard:
         self.wakeup = asyncio.Event()
         self.stop_requested = asyncio.Event()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netlink-actions")
+        # the status file is written in its own thread, in order: an event arriving meanwhile is not kept waiting
+        self.status_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="status")
         self.routes: RtnlRoutes | None = None  # used on the loop's thread
         self.worker_routes: RtnlRoutes | None = None  # used in the worker (WireGuard changes, undo-all)
         self.have_snapshot = False
@@ -81,6 +84,7 @@ class Guard:
         self._first_event_at: float | None = None
         self._wake_handle: asyncio.TimerHandle | None = None
         self._last_written: tuple | None = None
+        self._recorded: tuple = ()  # what the state file lists (recover() empties it)
         self.lease_watcher: LeaseWatcher | None = None
         self._proving: dict[tuple, Prove] = {}  # checks in flight, by (dev, host, port, kind)
         self._stale: set[tuple] = set()  # checks in flight whose link was left or re-leased meanwhile
@@ -229,6 +233,7 @@ class Guard:
                 save_state(self.paths.state, GuardState())
             self.state = ()
         self.write_status()
+        self.status_writer.shutdown(wait=True)
         await self._in_worker(self.worker_routes.close)
         self.routes.close()
         self.worker.shutdown(wait=False)
@@ -268,11 +273,6 @@ class Guard:
         reset = self._uplink_changed()
         decision = decide(self.config, self.learned.sites, self.observed, self.state, now)
         self.decision = decision
-        if log.isEnabledFor(logging.DEBUG):
-            waited = (time.monotonic() - first_at) * 1000 if first_at else -1.0
-            log.debug("[+%.1f ms] events %s -> %s", waited, ",".join(type(e).__name__ for e in events),
-                      "; ".join(f"{v.site}={v.verdict}{'(' + '/'.join(v.reasons) + ')' if v.reasons else ''}"
-                                for v in decision.views))
         for warning in decision.warnings:
             if warning not in self._warned:
                 log.warning("%s", warning)
@@ -287,9 +287,10 @@ class Guard:
                 self._probed[(s.dev, s.ip)] = now
         changes = [s for s in steps if isinstance(s, (Apply, Undo))]
         if changes:
-            # write ahead: everything that may be in effect once the steps ran
+            # write ahead: everything that may be in effect once the steps ran (undoing only: the
+            # record already lists it all)
             union = tuple(self.state) + tuple(c for c in decision.desired if c not in self.state)
-            save_state(self.paths.state, GuardState(union, os.getpid()))
+            self._record(union)
         keep = frozenset(c.widen_to for c in decision.desired if isinstance(c, SwapAllowedIps))
         outcomes: tuple = ()
         present = self.observed.routes
@@ -298,6 +299,11 @@ class Guard:
             outcomes = await self._in_worker(execute, steps, self.worker_routes, self._wg(), keep, present)
         elif steps:  # routes and probes only: a few netlink messages, right here
             outcomes = execute(steps, self.routes, None, keep, present)
+        if log.isEnabledFor(logging.DEBUG):  # after the steps: formatting them is no reason to wait
+            waited = (time.monotonic() - first_at) * 1000 if first_at else -1.0
+            log.debug("[+%.1f ms] events %s -> %s", waited, ",".join(type(e).__name__ for e in events),
+                      "; ".join(f"{v.site}={v.verdict}{'(' + '/'.join(v.reasons) + ')' if v.reasons else ''}"
+                                for v in decision.views))
         if reset:
             # Not awaited: a UAPI call to wireguard-go (or a `wg` process) is slow next to a
             # netlink message on a loaded machine, and an uplink change (the LAN address) comes one round before the
@@ -309,7 +315,7 @@ class Guard:
             stuck = tuple(o.step.change for o in outcomes
                           if not o.ok and isinstance(o.step, Undo) and isinstance(o.step.change, (AddRoute, AddRule)))
             self.state = tuple(c for c in decision.desired if c not in failed_apply) + stuck
-            save_state(self.paths.state, GuardState(self.state, os.getpid()))
+            self._record(self.state)  # usually what was written ahead (a join): not written twice
             self.tally = self.tally.counted(outcomes)
         self._time_reaction(outcomes, decision)
         if changes or reset:
@@ -322,6 +328,11 @@ class Guard:
         if any(isinstance(s, Probe) for s in decision.steps):  # no answer yet: probe again soon
             wake = min(wake or now + PROBE_INTERVAL, now + PROBE_INTERVAL)
         self._schedule_wake(wake, now)
+
+    def _record(self, changes: tuple) -> None:
+        if changes != self._recorded:
+            save_state(self.paths.state, GuardState(changes, os.getpid()))
+            self._recorded = changes
 
     def _time_reaction(self, outcomes, decision: Decision) -> None:
         """A round that changed something: one sample, from the lease that came since the guard last had
@@ -430,27 +441,16 @@ class Guard:
     def write_status(self) -> None:
         status = status_json(self.decision, self.state, self.config, os.getpid(), self.endpoint_resets,
                              self.tally) | {"learned": self.learned.status()}
+        self.status_writer.submit(self._write_status_file, (json.dumps(status, indent=1) + "\n").encode("utf-8"))
+
+    def _write_status_file(self, data: bytes) -> None:
         try:
-            Tree(self.paths.status.parent).write(self.paths.status.name,
-                                                 (json.dumps(status, indent=1) + "\n").encode("utf-8"), 0o644)
+            Tree(self.paths.status.parent).write(self.paths.status.name, data, 0o644)
         except (OSError, NetdwgError) as err:
             log.debug("cannot write status: %s", err)
 
 
 # --- entry point -----------------------------------------------------------------------
-
-def build_parser(prog: str = "netdwg-guard") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="Keep a roaming laptop's office LANs off the tunnel while it is really in\n"
-                    "that office, and in the tunnel everywhere else. Configured by\n"
-                    "/etc/netdwg/guard.conf, which 'netdwg render' writes for guard = yes.\n",
-        epilog="examples:\n  netdwg-guard --foreground --verbose\n"
-               "  systemctl enable --now netdwg-guard.service\n",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_run_arguments(parser)
-    return parser
-
 
 async def _serve(guard: Guard) -> int:
     loop = asyncio.get_running_loop()

@@ -36,3 +36,16 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="re-resolve a hub endpoint given by name this often (default %(default)g)")
     parser.add_argument("--foreground", action="store_true", help="log to stderr even under systemd")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging (reaction times, D-Bus)")
+
+
+def build_parser(prog: str = "netdwg-guard") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Keep a roaming laptop's office LANs off the tunnel while it is really in\n"
+                    "that office, and in the tunnel everywhere else. Configured by\n"
+                    "/etc/netdwg/guard.conf, which 'netdwg render' writes for guard = yes.\n",
+        epilog="examples:\n  netdwg-guard --foreground --verbose\n"
+               "  systemctl enable --now netdwg-guard.service\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_run_arguments(parser)
+    return parser
