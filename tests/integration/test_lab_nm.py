@@ -141,6 +141,36 @@ def test_networkmanager_laptop_takes_the_leases_as_it_roams_and_lab_check_passes
     assert not any(Path("/run/netns", n).exists() for n in record.netns)
 
 
+DUAL = REPO / "tests" / "data" / "lab" / "nm-dual-stack.conf"
+
+
+def test_networkmanager_site_and_laptop_on_a_dual_stack_internet(lab_up):
+    """A site gateway on NetworkManager with a public endpoint (its point-to-point internet link, IPv4 and
+    IPv6, a NetworkManager profile with an onlink default route) and a laptop on NetworkManager that walks
+    into a dual-stack office: NetworkManager takes the DHCP lease and the SLAAC address; `lab check` passes
+    (IPv4 and IPv6 probes) before, in the office and after."""
+    lab = lab_up(DUAL)
+    depot, lap = lab.node("depot"), lab.node("lap")
+    for node, host in ((depot, "depot"), (lap, "lap")):
+        nm = NetworkManagerBus(bus_address(node))
+        assert nm.connection_path(profile_uuid(host, "wg-duo")) is not None
+    routes4 = depot.run(["ip", "-4", "route", "show", "default"]).stdout
+    routes6 = depot.run(["ip", "-6", "route", "show", "default"]).stdout
+    assert "dev eth0 proto static metric 100 onlink" in routes4, routes4  # NetworkManager's, from the profile
+    assert "dev eth0 proto static metric 100 onlink" in routes6, routes6
+    check_passes(lab)
+
+    office = lab.world.lans_of("office")[0]
+    inside = roam(lab, "lap", "office", measure=False)
+    lease = NetworkManagerBus(bus_address(lap)).dhcp4_options(ROAM_IF)
+    assert lease and ip_address(lease["ip_address"]) in office.prefix and inside.lease == describe_lease(lease)
+    slaac = lap.run(["ip", "-6", "-o", "addr", "show", "dev", ROAM_IF, "scope", "global"]).stdout
+    assert str(office.prefix6).split("::")[0] in slaac, slaac
+    check_passes(lab)
+    roam(lab, "lap", AWAY, measure=False)
+    check_passes(lab)
+
+
 _UP = """
 import sys
 from pathlib import Path
