@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from netdwg.lab.roam import where_is
+from netdwg.lab.nm import describe_lease, nm_lease
+from netdwg.lab.roam import AWAY, ROAM_IF, where_is
 from netdwg.lab.state import Lab
 from netdwg.lab.world import public_address6
 
@@ -36,6 +37,8 @@ def lab_status(lab: Lab) -> dict:
             "peers": len(stamps), "handshakes": sum(1 for s in stamps if s),
             "oldest_handshake_s": int(now - min(stamps)) if stamps and all(stamps) else None,
             "daemons": {what: {"pid": pid, "alive": ok} for what, pid, ok in alive.get(node.name, [])},
+            # a laptop on NetworkManager in an office: the lease NetworkManager reports (DHCP4Config)
+            "lease": _nm_lease(lab, box, node),
         })
     return {"lab": lab.sandbox.id, "topology": extra.get("topology_path"), "network": extra.get("name"),
             "up_seconds": extra.get("up_seconds"), "age_s": int(now - lab.started),
@@ -45,6 +48,12 @@ def lab_status(lab: Lab) -> dict:
                       "prefix6": str(lan.prefix6) if lan.prefix6 else None,
                       "device": str(lan.device_address.ip), "return_path": str(lan.return_path)}
                      for lan in lab.world.lans]}
+
+
+def _nm_lease(lab: Lab, box, node) -> dict | None:
+    if box.backend != "networkmanager" or where_is(lab, box.name) == AWAY or not box.nat:
+        return None
+    return nm_lease(node, ROAM_IF) or None
 
 
 def format_status(st: dict) -> str:
@@ -58,6 +67,9 @@ def format_status(st: dict) -> str:
                      f"{h['handshakes']}/{h['peers']}", h["configured_by"], daemons))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines += ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows]
+    for h in st["hosts"]:
+        if h.get("lease"):
+            lines.append(f"{h['host']}: {describe_lease(h['lease'])}")
     for lan in st["lans"]:
         prefix = lan["prefix"] + (f", {lan['prefix6']}" if lan.get("prefix6") else "")
         lines.append(f"LAN {prefix} of {lan['site']}: router {lan['router']}, test device {lan['device']}, "

@@ -30,6 +30,7 @@ from netdwg.lab.nm import bus_address, describe_lease
 from netdwg.lab.roam import AWAY, ROAM_IF, roam
 from netdwg.lab.sandbox import snapshot_root_netns, wait_until
 from netdwg.lab.state import LabError, destroy_labs, find_lab
+from netdwg.lab.status import format_status, lab_status
 from netdwg.render.networkmanager import nm_profile, profile_uuid
 from netdwg.topology.secrets import load_secrets
 
@@ -103,6 +104,9 @@ def test_networkmanager_laptop_takes_the_leases_as_it_roams_and_lab_check_passes
     assert ip_address(lease["ip_address"]) in a_lan.prefix
     assert lease["dhcp_server_identifier"] == lease["routers"] == str(a_lan.router_address.ip)
     assert inside.lease == describe_lease(lease)
+    st = lab_status(lab)
+    assert next(h for h in st["hosts"] if h["host"] == "n")["lease"] == lease
+    assert f"n: {describe_lease(lease)}" in format_status(st)
     wait_until(lambda: route_dev(node, a_dev) == ROAM_IF, 30, what="the guard to trust office a")
     assert guard_rule(node), "the guard acts through its own rule (NetworkManager owns the tunnel's routes)"
     table = node.run(["ip", "-4", "route", "show", "table", str(GUARD_TABLE)]).stdout
@@ -113,10 +117,16 @@ def test_networkmanager_laptop_takes_the_leases_as_it_roams_and_lab_check_passes
     status = json.loads(node.run([sys.executable, "-m", "netdwg", "guard", "status", "--json"]).stdout)
     site = next(s for s in status["sites"] if s["site"] == "a")
     assert site["verdict"] == "trusted" and site["dev"] == ROAM_IF, site
+    # it acted on a lease: on this laptop only NetworkManager's DHCP4Config delivers one (no networkd, no
+    # networkd lease files), so the guard read it from NetworkManager over the laptop's bus
+    series = {s["trigger"]: sum(s["buckets"]) for s in status["counters"]["reaction_seconds"]["series"]}
+    assert series.get("lease", 0) >= 1, status["counters"]
+    assert not list(node.path("/run/systemd/netif").glob("leases/*"))
     check_passes(lab)
 
     roam(lab, "n", AWAY, measure=False)
     assert nm.dhcp4_options(ROAM_IF) is None  # the LAN wire is gone, and NetworkManager's lease with it
+    assert next(h for h in lab_status(lab)["hosts"] if h["host"] == "n")["lease"] is None
     wait_until(lambda: route_dev(node, a_dev) == "wg0" and not guard_rule(node), 30,
                what="the tunnel route back and the guard's rule gone")
     check_passes(lab)
