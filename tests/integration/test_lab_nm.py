@@ -243,3 +243,16 @@ def test_make_demo_nm_shows_the_networkmanager_laptop_in_both_offices(tmp_path):
     leases = re.findall(r"NetworkManager holds the lease (192\.168\.\d+)\.\d+ from", res.stdout)
     assert sorted(set(leases)) == ["192.168.200", "192.168.201"], res.stdout[-3000:]
     assert not list((tmp_path / "state").glob("ndwl*.json"))
+
+
+def test_lab_up_ssh_refuses_networkmanager_hosts_and_leaves_nothing(tmp_path):
+    """--ssh leaves the hosts to a fleet tool, whose apply cannot set up the wireguard-go tunnel the lab
+    gives a NetworkManager host: refused, with the hosts named, and nothing left behind."""
+    from netdwg.lab.up import bring_up
+
+    state = tmp_path / "lab-state"
+    with pytest.raises(LabError, match="n use backend = networkmanager") as err:
+        bring_up(NM_LAPTOP, state_dir=state, ssh=True)
+    assert "without --ssh" in err.value.fix
+    assert not list(state.glob("ndwl*.json"))
+    assert not [n for n in os.listdir("/run/netns") if n.startswith(f"ndwl{os.getpid()}x")]
