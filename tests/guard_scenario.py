@@ -11,7 +11,11 @@ and benchmark (bench/bench_guard.py), built on netdwg.lab.sandbox.
 
 The laptop runs dbus-daemon, systemd-networkd 252 (lan0, cafe0 by DHCP; wg0
 address and the routes to both site LANs, metric 0), wireguard-go and
-netdwg-guard. Joining a LAN = its switch port gets carrier.
+netdwg-guard. Joining a LAN = its switch port gets carrier. Under NetworkManager
+the laptop's wg0 (a wireguard-go device) is configured by `netdwg apply` from
+LAPTOP_TOPOLOGY, the laptop's view of this world (backend networkd: keys and peer
+over UAPI, address and routes by networkd); the hub and the office gateway are
+set up by hand.
 """
 
 from __future__ import annotations
@@ -45,6 +49,73 @@ LAPTOP_NETWORKD = {
     "20-wg0.network": ("[Match]\nName=wg0\n\n[Network]\nAddress=10.99.0.4/16\n\n"
                        f"[Route]\nDestination={OFFICE_LAN}\n\n[Route]\nDestination={OTHER_LAN}\n"),
 }
+# The laptop's view of the world: oslo is the office behind gw, bergen the other site (the hub answers for
+# it, 172.20.20.1 on its lo). The hub and bergen keep their own keys; the laptop's key and the PSKs are in
+# the store next to it. No guard = yes: each test writes the guard.conf it needs.
+LAPTOP_TOPOLOGY = """\
+[network]
+name = roaming
+interface = wg0
+pool = 10.99.0.0/16
+port = 51820
+keepalive = 25
+
+[hosts]
+  [[hub]]
+  role = hub
+  endpoint = {hub_public}:51820
+  address = 10.99.0.1
+  public_key = {hub}
+
+  [[oslo]]
+  role = site
+  address = 10.99.0.2
+  lan = {office_lan}
+  lan_address = 172.20.10.1
+  return_path = masquerade
+  public_key = {gw}
+
+  [[bergen]]
+  role = site
+  address = 10.99.0.3
+  lan = {other_lan}
+  lan_address = 172.20.20.2
+  return_path = static-route
+  public_key = {bergen}
+
+  [[lap]]
+  role = roaming
+  address = 10.99.0.4
+  reach = oslo, bergen
+"""
+TOPOLOGY_PATH = "/etc/netdwg/netdwg.conf"
+STATE_DIR = "/etc/netdwg/state"  # in the node's private /etc
+
+
+def laptop_secrets(topology_text: str, lap_key):
+    """The laptop's store: its own key, and a PSK per pair of the topology."""
+    from netdwg.topology import parse_topology
+    from netdwg.topology.secrets import Secrets, complete_secrets
+
+    secrets, _ = complete_secrets(parse_topology(topology_text, TOPOLOGY_PATH), Secrets(private_keys={"lap": lap_key}))
+    return secrets
+
+
+def laptop_netdwg(lap: Node, command: str, *args: str):
+    """`netdwg COMMAND --topology LAPTOP_TOPOLOGY --host lap` in the laptop (plan, apply, status)."""
+    return lap.run([sys.executable, "-m", "netdwg", command, "--topology", TOPOLOGY_PATH, "--host", "lap",
+                    "--state-dir", STATE_DIR, *args], check=False, env={"PYTHONPATH": str(REPO)}, timeout=120)
+
+
+def apply_laptop_tunnel(lap: Node, topology_text: str, secrets) -> None:
+    """`netdwg apply --topology` on the laptop: wg0's keys, peer, address and routes from the topology."""
+    from netdwg.topology.secrets import format_secrets
+
+    lap.write_file(TOPOLOGY_PATH, topology_text)
+    lap.write_file(TOPOLOGY_PATH.replace(".conf", ".secrets"), format_secrets(secrets), mode=0o600)
+    result = laptop_netdwg(lap, "apply")
+    if result.returncode != 0:
+        raise AssertionError(f"netdwg apply on the laptop failed ({result.returncode}):\n{result.stdout}{result.stderr}")
 
 
 def _dnsmasq(iface: str, router: str, domain: str, leasefile: Path, lease_time: str = "2m") -> list[str]:
@@ -201,13 +272,21 @@ def _reap_dead(pid: int) -> bool:
 
 
 def build_roaming_lab(sb: Sandbox, join_office: bool = False, cafe_copies_office: bool = False,
-                      lan_manager: str = "networkd", tunnel: str = "networkd") -> RoamingLab:
+                      lan_manager: str = "networkd", tunnel: str | None = None) -> RoamingLab:
     """`cafe_copies_office`: the café's router takes the office router's MAC and hands out the
     office's domain too (its prefix, router and DHCP server identifier are the office's anyway).
     `lan_manager = "networkmanager"`: NetworkManager 1.42 takes the leases on lan0 and cafe0 (networkd
     keeps only wg0's address and routes, as on a laptop whose tunnel netdwg configures).
-    `tunnel = "wg-quick"`: `wg-quick up wg0` makes the laptop's tunnel and its routes (main table,
-    metric 0, as wg-quick adds AllowedIPs); networkd only takes the leases."""
+    `tunnel`: who configures the laptop's wg0 (wireguard-go). "netdwg" (the default under
+    NetworkManager): `netdwg apply --topology LAPTOP_TOPOLOGY --host lap`, backend networkd. "networkd"
+    (the default under networkd): `wg set` and a hand-written .network, which the networkd guard tests'
+    networkd restarts and wg0 down/up were written against (with apply's files, whose .netdev says
+    Kind=wireguard where wireguard-go made a tun device, networkd 252 did not put wg0's routes back after
+    a down/up there). "wg-quick": `wg-quick up wg0` makes
+    the tunnel and its routes (main table, metric 0, as wg-quick adds AllowedIPs); networkd only takes
+    the leases."""
+    if tunnel is None:
+        tunnel = "netdwg" if lan_manager == "networkmanager" else "networkd"
     inet, hubns, gwns, lan, devns, cafe, lapns = (sb.netns(n) for n in
                                                   ("inet", "hub", "gw", "lan", "dev", "cafe", "lap"))
     # switches: bridges with fixed MACs (else the MAC follows the lowest port)
@@ -237,13 +316,21 @@ def build_roaming_lab(sb: Sandbox, join_office: bool = False, cafe_copies_office
     hub, gw, lap = sb.node(hubns), sb.node(gwns), sb.node(lapns)
     keys = {name: genkey() for name in ("hub", "gw", "lap")}
     for name, node in (("hub", hub), ("gw", gw), ("lap", lap)):
-        node.write_file("/etc/netdwg/wg.key", keys[name].reveal_base64() + "\n", mode=0o600)
-        if node is not lap or tunnel == "networkd":  # wg-quick starts the laptop's own
+        if node is not lap or tunnel == "networkd":  # else the laptop's key is in its wg0.conf or store
+            node.write_file("/etc/netdwg/wg.key", keys[name].reveal_base64() + "\n", mode=0o600)
+        if node is not lap or tunnel != "wg-quick":  # wg-quick starts the laptop's own
             node.start_wireguard_go("wg0")
     pub = {n: k.public_key().base64 for n, k in keys.items()}
+    topology = LAPTOP_TOPOLOGY.format(hub_public=HUB_PUBLIC, hub=pub["hub"], gw=pub["gw"],
+                                      bergen=genkey().public_key().base64, office_lan=OFFICE_LAN, other_lan=OTHER_LAN)
+    secrets = laptop_secrets(topology, keys["lap"]) if tunnel == "netdwg" else None
+    psk = ""
+    if secrets is not None:  # the hub's side of the laptop's PSK
+        hub.write_file("/etc/netdwg/lap.psk", secrets.psk("hub", "lap").reveal_base64() + "\n", mode=0o600)
+        psk = " preshared-key /etc/netdwg/lap.psk"
     hub.run(["sh", "-c", f"wg set wg0 private-key /etc/netdwg/wg.key listen-port 51820 "
                          f"peer {pub['gw']} allowed-ips 10.99.0.2/32,{OFFICE_LAN} "
-                         f"peer {pub['lap']} allowed-ips 10.99.0.4/32 && "
+                         f"peer {pub['lap']} allowed-ips 10.99.0.4/32{psk} && "
                          f"ip addr add 10.99.0.1/16 dev wg0 && ip link set wg0 up && "
                          f"ip route add {OFFICE_LAN} dev wg0"])
     gw.run(["sh", "-c", f"wg set wg0 private-key /etc/netdwg/wg.key "
@@ -259,7 +346,7 @@ def build_roaming_lab(sb: Sandbox, join_office: bool = False, cafe_copies_office
         lap.run(["sh", "-c", f"wg set wg0 private-key /etc/netdwg/wg.key "
                              f"peer {pub['hub']} allowed-ips {allowed.replace(' ', '')} "
                              f"endpoint {HUB_PUBLIC}:51820 persistent-keepalive 25"])
-    else:
+    elif tunnel == "wg-quick":
         lap.write_file("/etc/wireguard/wg0.conf", f"[Interface]\nPrivateKey = {keys['lap'].reveal_base64()}\n"
                        f"Address = 10.99.0.4/16\n\n[Peer]\nPublicKey = {pub['hub']}\nAllowedIPs = {allowed}\n"
                        f"Endpoint = {HUB_PUBLIC}:51820\nPersistentKeepalive = 25\n", mode=0o600)
@@ -269,6 +356,8 @@ def build_roaming_lab(sb: Sandbox, join_office: bool = False, cafe_copies_office
             lap.write_file(f"/etc/systemd/network/{name}", text)
     lap.start_dbus()
     lap.start_networkd(debug=False)
+    if tunnel == "netdwg":
+        apply_laptop_tunnel(lap, topology, secrets)
     if tunnel == "wg-quick":
         up = lap.wg_quick_up("wg0")
         assert up.returncode == 0, up.stdout + up.stderr

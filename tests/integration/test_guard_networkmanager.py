@@ -1,6 +1,8 @@
 """The guard's D-Bus source against the real NetworkManager 1.42: NetworkManager in the laptop's namespace
 manages its LAN veth and takes a DHCP lease from dnsmasq on the office LAN; the source reads the lease from
-DHCP4Config, and sees NetworkManager and the bus daemon restart. (This replaces a stand-in D-Bus service.)"""
+DHCP4Config, and sees NetworkManager and the bus daemon restart. (This replaces a stand-in D-Bus service.)
+The laptop's tunnel is a wireguard-go wg0 configured by `netdwg apply` from the laptop's topology
+(tests/guard_scenario.py, backend networkd), beside NetworkManager managing its LAN links."""
 
 # No `from __future__ import annotations`: kept like the other D-Bus tests.
 
@@ -132,6 +134,21 @@ def nm_lab():
 
     with Sandbox(prefix="ndwt") as sb:
         yield build_roaming_lab(sb, lan_manager="networkmanager")
+
+
+def test_the_laptops_tunnel_is_what_netdwg_apply_made_of_the_topology(nm_lab):
+    """wg0 carries traffic to the hub and both sites' LANs route into it: the setup is netdwg apply's, and
+    a plan afterwards has nothing to do (NetworkManager leaves the unmanaged wg0 and networkd's routes alone)."""
+    from guard_scenario import DEVICE, OTHER_HOST, laptop_netdwg, ping
+
+    lab = nm_lab
+    plan = laptop_netdwg(lab.lap, "plan")
+    assert plan.returncode == 0 and plan.stdout.startswith("Nothing to do"), plan.stdout + plan.stderr
+    assert "/etc/systemd/network/50-wg0.netdev" in lab.lap.run(["ls", "/etc/systemd/network/50-wg0.netdev"]).stdout
+    assert ping(lab.lap, "10.99.0.1", count=3), "a handshake with the hub (keys and PSK from the topology's store)"
+    assert lab.route_dev(DEVICE) == "wg0" and lab.route_dev(OTHER_HOST) == "wg0"
+    status = laptop_netdwg(lab.lap, "status")
+    assert status.returncode == 0 and "peer hub" in status.stdout, status.stdout + status.stderr
 
 
 def test_joining_the_office_under_networkmanager_makes_the_lan_route_win_and_leaving_restores_the_tunnel(nm_lab):
