@@ -56,6 +56,10 @@ def test_status_reports_what_networkmanager_holds_and_fails_when_it_cannot_ask(s
     assert (held["loaded"], held["loaded_from"], held["active"]) == (True, PROFILE, False)
     assert held["settings_match"] is True and held["secrets_compared"] is True and held["differences"] == []
     assert report["drift"] == [] and report["interfaces"][0]["exists"] is False
+    # without a source, the configuration is what netdwg installed (its managed files): the profile too
+    installed = netdwg(node, "status", "--json")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert json.loads(installed.stdout)["interfaces"][0]["networkmanager"]["settings_match"] is True
     text = status(node, topology)
     assert text.returncode == 0
     assert "NetworkManager 1.42.4: profile loaded from " + PROFILE + ", connection not active" in text.stdout
