@@ -4,8 +4,9 @@ In each such host's node (never on the machine itself): a private system bus and
 with the keyfile plugin, its own DHCP client and no DNS handling, its directories on tmpfs, and /sys
 read-only so it runs without udev (as networkd does in a node: netdwg.lab.sandbox). The admin's own
 profiles give the host's uplinks their addresses (`uplink_profile`); a laptop that walks into an office
-gets a DHCP profile for the LAN wire (`dhcp_profile`) and NetworkManager takes the lease. Profiles are written with netdwg's one writer, mode 0600 (NetworkManager
-refuses others), and loaded over D-Bus (Settings.LoadConnections), as `netdwg apply` loads the tunnel's.
+gets a DHCP profile for the LAN wire (`dhcp_profile`) and NetworkManager takes the lease. Profiles are
+written with netdwg's one writer, mode 0600 (NetworkManager refuses others), and loaded over D-Bus
+(Settings.LoadConnections), as `netdwg apply` loads the tunnel's.
 
 The tunnel: `netdwg apply` writes and loads the rendered WireGuard profile, and NetworkManager holds it;
 activating it needs the kernel module (NetworkManager 1.42 creates the link over rtnetlink and sets

@@ -6,7 +6,8 @@ site's switch, and networkd gets an address by DHCP from the office router's
 dnsmasq.  networkd runs every roaming laptop's Ethernet, also on laptops whose
 tunnel is wg-quick's (`up.runs_networkd`); on a laptop with backend =
 networkmanager NetworkManager does, and the move waits until NetworkManager
-reports the lease over D-Bus (DHCP4Config; netdwg.lab.nm).  Leaving: the LAN wire is deleted and the away uplink comes back.
+reports the lease over D-Bus (DHCP4Config; netdwg.lab.nm).  Leaving: the LAN
+wire is deleted and the away uplink comes back.
 After each move the lab re-sets the hub peer's endpoint, as netdwg-guard does
 (wireguard-go keeps sending from the vanished source address otherwise, dead
 for ~15 s).  Throughput to the LAN's test device is measured

@@ -322,8 +322,8 @@ def bring_up(topology_path: str | Path, say: Say = _quiet, state_dir: Path = STA
             check_fleet_fits(lab)
             nm_hosts = [b.name for b in world.hosts if runs_networkmanager(b)]
             if nm_hosts:  # their tunnel is set up by the lab after apply (netdwg.lab.nm), which a fleet tool skips
-                raise LabError(f"--ssh: {', '.join(nm_hosts)} use backend = networkmanager, whose tunnel the lab sets up "
-                               f"on wireguard-go after netdwg apply; a fleet tool's apply would leave it down",
+                raise LabError(f"--ssh: {', '.join(nm_hosts)} use backend = networkmanager, whose tunnel the lab "
+                               f"sets up on wireguard-go after netdwg apply; a fleet tool's apply would leave it down",
                                fix="bring this topology up without --ssh, or give those hosts another backend")
         lab.set_extra(topology_path=str(path.resolve()), topology_text=text, started=time.time(),
                       name=topology.network.name, networkd=networkd)
