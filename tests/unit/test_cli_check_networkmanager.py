@@ -59,3 +59,27 @@ def test_a_host_tree_with_profiles_is_checked_across_hosts(tmp_path, capsys):
     assert main(["check", str(tmp_path)]) == 2
     out = capsys.readouterr().out
     assert "NDW031" in out and str(relay) in out
+
+
+def _golden_tree(tmp_path: Path, scenario: str) -> Path:
+    """The scenario's golden host trees with the modes netdwg writes them with (modes.txt)."""
+    root = tmp_path / scenario
+    shutil.copytree(GOLDEN / scenario / "expected", root)
+    for line in (GOLDEN / scenario / "modes.txt").read_text().splitlines():
+        host, path, mode, *_ = line.split()
+        os.chmod(root / host / path.lstrip("/"), int(mode, 8))
+    return root
+
+
+def test_the_example_networks_with_their_laptops_on_networkmanager_check_clean_across_hosts(tmp_path, capsys):
+    """Every golden tree with a NetworkManager profile: `netdwg check` reads all hosts' files together (PSK on
+    both ends, AllowedIPs) and finds no error."""
+    from golden_support import SCENARIOS
+
+    scenarios = [s for s in SCENARIOS if any((GOLDEN / s / "expected").glob("*/etc/NetworkManager/**/*.nmconnection"))]
+    assert {"networkmanager", "nm-1-offices", "nm-5-webcam", "nm-harbor"} <= set(scenarios)
+    for scenario in scenarios:
+        root = _golden_tree(tmp_path, scenario)
+        assert main(["check", str(root)]) in (0, 1), f"{scenario}: {capsys.readouterr().out}"
+        out = capsys.readouterr().out
+        assert "error" not in out, f"{scenario}: {out}"
