@@ -62,8 +62,7 @@ def nm_problems(state: dict | None) -> list[str]:
     if state is None:
         return []
     if not state["loaded"]:
-        return [f"NetworkManager: no connection {state['uuid']}: {state['profile']} is not loaded "
-                f"(netdwg apply loads it)"]
+        return [f"NetworkManager: no connection {state['uuid']}: {state['profile']} is not loaded"]
     problems = []
     if state["loaded_from"] != state["profile"]:
         problems.append(f"NetworkManager: loaded the connection from {state['loaded_from'] or '(memory only)'}, "

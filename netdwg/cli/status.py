@@ -199,10 +199,12 @@ def format_status(report: dict, now: float) -> str:
     if held:
         lines.append(f"drift: {len(held)} difference(s) between the profile and what NetworkManager holds:")
         lines.extend(f"  {d}" for d in held)
-        loaded = [i["networkmanager"]["profile"] for i in report["interfaces"]
-                  if i.get("networkmanager") and i["networkmanager"]["loaded"]]
-        if loaded and not files:
-            lines.append(f"  fix: have NetworkManager read the file again: nmcli connection load {' '.join(loaded)}")
+        profiles = [i["networkmanager"]["profile"] for i in report["interfaces"]
+                    if nm_problems(i.get("networkmanager"))]
+        if files:  # apply writes the files, then has NetworkManager load them
+            lines.append("  fix: netdwg apply")
+        else:  # the files are as rendered: apply would change nothing, NetworkManager must read them again
+            lines.append(f"  fix: have NetworkManager read the file again: nmcli connection load {' '.join(profiles)}")
     if not files and not held:
         lines.append("in sync with the configuration")
     return "\n".join(lines) + "\n"

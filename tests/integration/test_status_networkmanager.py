@@ -45,6 +45,8 @@ def test_status_reports_what_networkmanager_holds_and_fails_when_it_cannot_ask(s
     held = iface["networkmanager"]
     assert held["version"].startswith("1.42") and held["loaded"] is False and held["settings_match"] is None
     assert any("is not loaded" in d for d in report["drift"])
+    text = status(node, topology).stdout
+    assert "fix: netdwg apply" in text and "nmcli" not in text, text
 
     # 2. After apply: loaded from the rendered file, settings as rendered (secrets compared as root).
     applied = netdwg(node, "apply", "--topology", topology, "--host", "ana", timeout=120)
