@@ -2,8 +2,10 @@
 
 For each size: `lab up --ssh` (hosts unconfigured, sshd on management links), then in the controller's
 namespace site.yml's first rollout and its no-change rerun, then bench/bare_playbook.yml (copy a
-pre-rendered file, `wg syncconf`: the floor Ansible's transport allows) twice. Wall time and per-host
-time of each, side by side, and the machine's load. forks = 20, site.yml's default serial (25%).
+pre-rendered file, `wg syncconf`: the floor Ansible's transport allows) twice. Each first run starts with
+no SSH connection (its own ControlPath directory), each rerun reuses its first run's connections, so both
+playbooks pay the same for SSH. Wall time and per-host time of each, side by side, with the machine's load
+(`uptime`) before and after each size. forks = 20, site.yml's default serial (25%).
 Targets (issue 17): 100 hosts first rollout <= 2 min, rerun <= 1 min, both <= 1.5x the bare playbook.
 Needs root and ansible-core (the test extra).
 Run: .venv/bin/python bench/bench_fleet.py [SIZES...]   (default 20 50 100)
@@ -40,8 +42,9 @@ def synthetic(n_hosts: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _playbook(fleet: dict, home: Path, playbook: Path, *extra: str) -> float:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(home / "ansible.cfg"), PYTHONWARNINGS="ignore")
+def _playbook(fleet: dict, home: Path, playbook: Path, connections: str, *extra: str) -> float:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(home / "ansible.cfg"), PYTHONWARNINGS="ignore",
+               ANSIBLE_SSH_CONTROL_PATH_DIR=str(home / "ansible" / connections))
     argv = ["ip", "netns", "exec", fleet["controller"], str(BIN / "ansible-playbook"), "-i", "fleet.netdwg.yml",
             "-i", "mgmt.yml", str(playbook), "-e", f"netdwg_topology={home / 'netdwg.conf'}",
             "-e", f"netdwg_command={BIN / 'netdwg'}", "-e", f"netdwg_controller_command={BIN / 'netdwg'}", *extra]
@@ -50,6 +53,10 @@ def _playbook(fleet: dict, home: Path, playbook: Path, *extra: str) -> float:
     if res.returncode != 0:
         raise SystemExit(f"{playbook.name} failed:\n{res.stdout[-3000:]}{res.stderr[-2000:]}")
     return time.monotonic() - t0
+
+
+def _uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def _bare_files(topology_text: str, out: Path) -> None:
@@ -68,9 +75,9 @@ def main(sizes: list[int]) -> int:
     if not (BIN / "ansible-playbook").exists():
         print("bench_fleet: ansible-core is not installed (pip install '.[test]'); skipped")
         return 0
-    print(f"forks 20, site.yml serial 25%; load average {os.getloadavg()[0]:.1f} at start")
-    print(f"{'hosts':>5}  {'site first':>10}  {'site rerun':>10}  {'bare first':>10}  {'bare rerun':>10}  "
-          f"{'per host first/rerun (s)':>24}  {'x bare':>10}  load")
+    print(f"forks 20, site.yml serial 25%; {_uptime()}", flush=True)
+    print(f"{'hosts':>5}  {'lab up':>6}  {'site first':>10}  {'site rerun':>10}  {'bare first':>10}  {'bare rerun':>10}  "
+          f"{'per host first / rerun (s)':>26}  {'x bare first / rerun':>20}", flush=True)
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
@@ -79,23 +86,28 @@ def main(sizes: list[int]) -> int:
             text = synthetic(n)
             topology.write_text(text)
             try:
+                t0 = time.monotonic()
                 bring_up(topology, state_dir=state, ssh=True)
+                up = time.monotonic() - t0
                 fleet = fleet_of(find_lab(state))
                 home = tmp / "controller"
                 write_ansible_dir(fleet, home, REPO / "ansible")
                 shutil.copy(topology, home / "netdwg.conf")
                 _bare_files(text, tmp)
+                before = _uptime()
                 site = REPO / "ansible" / "playbooks" / "site.yml"
-                first = _playbook(fleet, home, site)
-                rerun = _playbook(fleet, home, site)
+                first = _playbook(fleet, home, site, "cp-site")
+                rerun = _playbook(fleet, home, site, "cp-site")
                 bare = REPO / "bench" / "bare_playbook.yml"
-                bare_first = _playbook(fleet, home, bare, "-e", f"bare_dir={tmp / 'rendered'}")
-                bare_rerun = _playbook(fleet, home, bare, "-e", f"bare_dir={tmp / 'rendered'}")
+                bare_first = _playbook(fleet, home, bare, "cp-bare", "-e", f"bare_dir={tmp / 'rendered'}")
+                bare_rerun = _playbook(fleet, home, bare, "cp-bare", "-e", f"bare_dir={tmp / 'rendered'}")
+                after = _uptime()
             finally:
                 destroy_labs(state)
-            print(f"{n:>5}  {first:>10.1f}  {rerun:>10.1f}  {bare_first:>10.1f}  {bare_rerun:>10.1f}  "
-                  f"{first / n:>11.2f} / {rerun / n:>10.2f}  {first / bare_first:>4.1f}/{rerun / bare_rerun:>4.1f}  "
-                  f"{os.getloadavg()[0]:.1f}", flush=True)
+            print(f"{n:>5}  {up:>6.1f}  {first:>10.1f}  {rerun:>10.1f}  {bare_first:>10.1f}  {bare_rerun:>10.1f}  "
+                  f"{first / n:>12.2f} / {rerun / n:>11.2f}  {first / bare_first:>9.2f} / {rerun / bare_rerun:>8.2f}",
+                  flush=True)
+            print(f"       load before: {before}\n       load after:  {after}", flush=True)
     return 0
 
 

@@ -23,7 +23,7 @@ description:
   - Needs netdwg on the controller (the same Python as ansible-core).
 version_added: "0.1.0"
 author:
-  - netdwg developers
+  - netdwg developers (!UNKNOWN)
 options:
   plugin:
     description: The name of this plugin.

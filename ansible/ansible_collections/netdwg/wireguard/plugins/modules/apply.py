@@ -27,7 +27,7 @@ description:
   - A failure returns netdwg's diagnostics (error, fix, file, line, the list of diagnostics) as data.
 version_added: "0.1.0"
 author:
-  - netdwg developers
+  - netdwg developers (!UNKNOWN)
 options:
   host:
     description: The host's name in the topology (netdwg's default is the short host name).
@@ -270,6 +270,8 @@ def apply_with_confirm(module, netdwg, written):
         os.makedirs(module.params["state_dir"], 0o700)
     fd = os.open(os.path.join(module.params["state_dir"], CONFIRM_OUTPUT), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
+        # Not module.run_command: the process must outlive this module, waiting for confirm_pending, which a
+        # later task runs over a new connection (tests/sanity/ignore-*.txt says so to ansible-test).
         proc = subprocess.Popen(netdwg + ["apply"] + _target(module) + ["--confirm", str(seconds), "--json",
                                 "--wait", str(module.params["wait"])],
                                 stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, start_new_session=True)

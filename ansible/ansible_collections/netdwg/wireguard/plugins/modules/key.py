@@ -21,7 +21,7 @@ description:
   - Idempotent. O(rotate=true) makes a new key (always changed).
 version_added: "0.1.0"
 author:
-  - netdwg developers
+  - netdwg developers (!UNKNOWN)
 options:
   interface:
     description: The WireGuard interface the key is for.
