@@ -5,7 +5,7 @@ namespace site.yml's first rollout and its no-change rerun, then bench/bare_play
 pre-rendered file, `wg syncconf`: the floor Ansible's transport allows) twice. Each first run starts with
 no SSH connection (its own ControlPath directory), each rerun reuses its first run's connections, so both
 playbooks pay the same for SSH. Wall time and per-host time of each, side by side, with the machine's load
-(`uptime`) before and after each size. forks = 20, site.yml's default serial (25%).
+(`uptime`) before and after each size. forks = 20, site.yml's default serial (a quarter of the hosts, at most forks).
 Targets (issue 17): 100 hosts first rollout <= 2 min, rerun <= 1 min, both <= 1.5x the bare playbook.
 Needs root and ansible-core (the test extra).
 Run: .venv/bin/python bench/bench_fleet.py [SIZES...]   (default 20 50 100)
@@ -75,7 +75,7 @@ def main(sizes: list[int]) -> int:
     if not (BIN / "ansible-playbook").exists():
         print("bench_fleet: ansible-core is not installed (pip install '.[test]'); skipped")
         return 0
-    print(f"forks 20, site.yml serial 25%; {_uptime()}", flush=True)
+    print(f"forks 20, site.yml's default serial; {_uptime()}", flush=True)
     print(f"{'hosts':>5}  {'lab up':>6}  {'site first':>10}  {'site rerun':>10}  {'bare first':>10}  {'bare rerun':>10}  "
           f"{'per host first / rerun (s)':>26}  {'x bare first / rerun':>20}", flush=True)
     for n in sizes:
