@@ -129,6 +129,10 @@ class Guard:
                             for router in site.fingerprint.routers:
                                 probe_neighbour(r.dev, router)
 
+    def request_stop(self) -> None:  # SIGTERM, SIGINT
+        self.stop_requested.set()
+        self.wakeup.set()
+
     def on_restart(self, what: str) -> None:
         log.info("%s (re)started: re-reading and re-asserting", what)
         if self.lease_watcher is not None:
@@ -185,12 +189,8 @@ class Guard:
             dns = loop.create_task(self._follow_dns())
         ready = False
         try:
-            while not self.stop_requested.is_set():
-                waiter = loop.create_task(self.wakeup.wait())
-                stopper = loop.create_task(self.stop_requested.wait())
-                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
-                stopper.cancel()
+            while True:
+                await self.wakeup.wait()  # one event for both (a stop sets it too): no tasks per round
                 if self.stop_requested.is_set():
                     break
                 self.wakeup.clear()
@@ -455,7 +455,7 @@ class Guard:
 async def _serve(guard: Guard) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, guard.stop_requested.set)
+        loop.add_signal_handler(sig, guard.request_stop)
     loop.add_signal_handler(signal.SIGHUP, guard.reload_learned)
     loop.add_signal_handler(signal.SIGUSR2, log_memory)
     return await guard.run()

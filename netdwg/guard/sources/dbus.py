@@ -94,7 +94,10 @@ def _ip_of_bytes(value) -> object:
 
 def lease_of_description(text: str) -> Lease | None:
     """The DHCPv4 facts of a networkd DescribeLink JSON (252 and later spellings)."""
-    data = json.loads(text)
+    return _lease_of_link(json.loads(text))
+
+
+def _lease_of_link(data: dict) -> Lease | None:
     dev = data.get("Name", "")
     address = server = router = None
     for addr in data.get("Addresses", []) or []:
@@ -303,11 +306,12 @@ class DbusSources:
     async def _describe(self, index: int, at: float) -> None:
         try:
             (text,) = await self._call(NETWORKD, NETWORKD_PATH, NETWORKD + ".Manager", "DescribeLink", "i", [index])
-            lease = lease_of_description(text)
+            data = json.loads(text)
+            lease = _lease_of_link(data)
         except Exception as err:
             log.debug("D-Bus: DescribeLink(%d): %s", index, err)
             return
-        name = json.loads(text).get("Name", "")
+        name = data.get("Name", "")
         self._deliver([LeaseSeen(lease)] if lease else [LeaseGone(name, "networkd")] if name else [], at)
 
     async def _describe_all(self) -> None:
