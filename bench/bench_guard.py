@@ -111,7 +111,9 @@ class BusMonitor:
             return next((t for t, path, server in signals if "/DHCP4Config/" in path and server), None)
         if t_lan is None:
             return None
-        return next((t for t, path, _ in signals if "/network1/link/" in path and t >= t_lan), None)
+        # networkd signals the new states right after it set the address (within a millisecond, while the
+        # kernel's connected-route message may be timestamped a moment later); the signal before is carrier
+        return next((t for t, path, _ in signals if "/network1/link/" in path and t >= t_lan - 0.005), None)
 
     def stop(self) -> None:
         if self.proc.poll() is None and Path(f"/proc/{self.proc.pid}/comm").read_text().strip() in (
@@ -309,6 +311,7 @@ def main() -> int:
     if os.geteuid() != 0:
         print("bench_guard: needs root (network namespaces); skipped")
         return 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped run still removes its namespaces
     managers = ("networkd", "networkmanager") if args.lan_manager == "both" else (args.lan_manager,)
     for manager in managers:
         print(f"== LAN leases by {manager}")

@@ -42,6 +42,7 @@ from netdwg.topology.guard_config import GuardConfig
 log = logging.getLogger("netdwg.guard")
 
 PROBE_INTERVAL = 0.05  # seconds between two ARP probes of the same router (one datagram each)
+STATUS_DELAY = 0.05  # seconds from a change to the status file written (more changes meanwhile: one write)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +70,7 @@ class Guard:
         self.wakeup = asyncio.Event()
         self.stop_requested = asyncio.Event()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netlink-actions")
-        # the status file is written in its own thread, in order: an event arriving meanwhile is not kept waiting
-        self.status_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="status")
+        self._status_due: asyncio.TimerHandle | None = None
         self.routes: RtnlRoutes | None = None  # used on the loop's thread
         self.worker_routes: RtnlRoutes | None = None  # used in the worker (WireGuard changes, undo-all)
         self.have_snapshot = False
@@ -232,8 +232,7 @@ class Guard:
             else:
                 save_state(self.paths.state, GuardState())
             self.state = ()
-        self.write_status()
-        self.status_writer.shutdown(wait=True)
+        self.write_status_now()
         await self._in_worker(self.worker_routes.close)
         self.routes.close()
         self.worker.shutdown(wait=False)
@@ -439,11 +438,19 @@ class Guard:
         return f"{views or 'no sites'}; {len(self.state)} change(s) in effect"
 
     def write_status(self) -> None:
+        """Soon, not now: the rounds of one join (address, lease, router MAC) come milliseconds apart, and
+        the file is for people and `netdwg metrics`. One write after them keeps it off the reaction path
+        (a writer thread was tried: it took the GIL from the loop mid-reaction)."""
+        if self._status_due is None:
+            self._status_due = asyncio.get_running_loop().call_later(STATUS_DELAY, self.write_status_now)
+
+    def write_status_now(self) -> None:
+        if self._status_due is not None:
+            self._status_due.cancel()
+            self._status_due = None
         status = status_json(self.decision, self.state, self.config, os.getpid(), self.endpoint_resets,
                              self.tally) | {"learned": self.learned.status()}
-        self.status_writer.submit(self._write_status_file, (json.dumps(status, indent=1) + "\n").encode("utf-8"))
-
-    def _write_status_file(self, data: bytes) -> None:
+        data = (json.dumps(status, indent=1) + "\n").encode("utf-8")
         try:
             Tree(self.paths.status.parent).write(self.paths.status.name, data, 0o644)
         except (OSError, NetdwgError) as err:
@@ -467,6 +474,9 @@ def run_guard(args: argparse.Namespace) -> int:
     paths = GuardPaths(config=args.config, state=args.state, learned=args.learned, status=args.status,
                        leases=args.leases)
     guard = Guard(config, paths, use_dbus=not args.no_dbus, dns_refresh=args.dns_refresh)
+    # The loop reacts; the netlink reader and the worker thread only feed it. A thread that wants the GIL
+    # waits up to this long for the holder to yield (default 5 ms, half the reaction target).
+    sys.setswitchinterval(0.001)
     return asyncio.run(_serve(guard))
 
 

@@ -147,6 +147,7 @@ class DbusSources:
         self._nm_devs: set[str] = set()  # interfaces with a lease delivered
         self._nm_names: dict[str, str] = {}  # device object path -> interface name
         self._nm_configs: dict[str, str] = {}  # DHCP4Config object path -> device object path
+        self._unmanaged: set[int] = set()  # links networkd said it does not manage
         self._describing: dict[int, float | None] = {}  # links with a DescribeLink in flight -> next one due
         self._nm_options: dict[str, dict] = {}  # DHCP4Config object path -> its latest Options signalled
         self._last: dict[tuple, object] = {}
@@ -230,7 +231,10 @@ class DbusSources:
             path = msg.path or ""
             index = link_index_of_path(path)
             if index is not None:
-                self._describe_soon(index, at)
+                # a link networkd leaves alone (NetworkManager's LAN) holds no networkd lease: only its
+                # carrier and address states change, until networkd takes it over
+                if index not in self._unmanaged or "AdministrativeState" in msg.body[1]:
+                    self._describe_soon(index, at)
             elif path.startswith(NM_PATH):
                 self._nm_changed(path, msg.body[0], msg.body[1], at)
         return None
@@ -312,6 +316,10 @@ class DbusSources:
             log.debug("D-Bus: DescribeLink(%d): %s", index, err)
             return
         name = data.get("Name", "")
+        if data.get("AdministrativeState") == "unmanaged":
+            self._unmanaged.add(index)
+        else:
+            self._unmanaged.discard(index)
         self._deliver([LeaseSeen(lease)] if lease else [LeaseGone(name, "networkd")] if name else [], at)
 
     async def _describe_all(self) -> None:
