@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from netdwg.host.files import RootFiles
 from netdwg.host.ports import Firewall, Networkd, NetworkManager, Sysctls, WgLink
 from netdwg.keyfiles import load_nm_wireguard
 from netdwg.plan.diff import NETWORKD_DIRS
-from netdwg.plan.model import DesiredHost, HostState
+from netdwg.plan.model import DesiredHost, HostState, NmHeld
 from netdwg.rendered import RenderedFile
 from netdwg.unitfile.effective import locate_unit
 
@@ -68,10 +69,11 @@ def observe(desired: DesiredHost, ports: Ports) -> HostState:
     sysctls = None
     firewall_present = None
     routes = None
-    nm_active = None
+    nm_active = nm_held = None
     if ports.live:
         if desired.backend == "networkmanager":
             nm_active = _nm_active(desired, ports)  # NetworkManager owns the devices: netdwg does not read them
+            nm_held = _nm_held(desired, ports)
         for device in () if desired.backend == "networkmanager" else desired.devices:
             link = ports.wg(device.name)
             if link is not None:
@@ -89,7 +91,7 @@ def observe(desired: DesiredHost, ports: Ports) -> HostState:
     return HostState(states, managed, tuple(devices), sysctls, firewall_present, time.time(), ports.live,
                      installed_peer_names(states, files) if removing else (), routes,
                      files.pending() if ports.live else (), unit_overrides(desired, files.root),
-                     _networkd_version(desired, states, ports), nm_active)
+                     _networkd_version(desired, states, ports), nm_active, nm_held)
 
 
 def _nm_active(desired: DesiredHost, ports: Ports) -> tuple[str, ...] | None:
@@ -98,6 +100,23 @@ def _nm_active(desired: DesiredHost, ports: Ports) -> tuple[str, ...] | None:
         return None
     profiles = [load_nm_wireguard(f.text, str(f.path)) for f in desired.files if f.path.suffix == ".nmconnection"]
     return tuple(p.interface_name for p in profiles if p.uuid and ports.networkmanager.is_active(p.interface_name, p.uuid))
+
+
+def _nm_held(desired: DesiredHost, ports: Ports) -> tuple[NmHeld, ...] | None:
+    """What NetworkManager holds for each desired profile; its secrets only as root (GetSecrets needs it
+    under NetworkManager's default polkit policy)."""
+    if ports.networkmanager is None:
+        return None
+    secrets = os.geteuid() == 0
+    out = []
+    for f in desired.files:
+        if f.path.suffix != ".nmconnection":
+            continue
+        uuid = load_nm_wireguard(f.text, str(f.path)).uuid
+        held = ports.networkmanager.held_profile(uuid, secrets) if uuid else None
+        out.append(NmHeld(f.path, uuid or "", held is not None, held[0] if held else "", held[1] if held else None,
+                          secrets))
+    return tuple(out)
 
 
 def _networkd_version(desired: DesiredHost, states: tuple, ports: Ports) -> int | None:

@@ -1,21 +1,18 @@
 """`netdwg status` on a NetworkManager host (backend = networkmanager): what NetworkManager holds.
 
 NetworkManager owns the WireGuard device there, so "in sync" means more than the keyfile on disk: the
-profile must be loaded (Settings.GetConnectionByUuid finds the rendered uuid, loaded from the rendered
-file) and NetworkManager's stored settings (Settings.Connection.GetSettings, plus GetSecrets as root)
-must equal the rendered profile (netdwg.plan.nm_drift). Whether the connection is active is reported,
-not counted as drift: a laptop's tunnel may be down on purpose. Every question goes to NetworkManager
-over D-Bus (netdwg.host.networkmanager); when it or the bus does not answer, status fails
-(ServiceUnavailableError) rather than report a state it could not read.
+profile must be loaded (a connection with the rendered uuid, loaded from the rendered file) and hold the
+rendered settings (GetSettings, plus GetSecrets as root). observe asks NetworkManager that once
+(HostState.nm_held); plan reloads a profile held otherwise (a drift step like any other), and this module
+shows the details (netdwg.plan.nm_drift). Whether the connection is active is reported, not counted as
+drift: a laptop's tunnel may be down on purpose. When NetworkManager or the bus does not answer, status
+fails (ServiceUnavailableError) rather than report a state it could not read.
 """
 
 from __future__ import annotations
 
-import os
-
 from netdwg.keyfiles import load_nm_wireguard
-from netdwg.keyfiles.settings import profile_from_settings
-from netdwg.plan.nm_drift import profile_differences
+from netdwg.plan.nm_drift import held_differences
 
 NM_CONNECTIONS = "/etc/NetworkManager/system-connections"
 
@@ -33,52 +30,30 @@ def nm_profiles(desired) -> dict[str, tuple[str, object]]:
 def networkmanager_state(session, interface: str) -> dict | None:
     """What NetworkManager holds for the interface's profile; None when this host's interface is not
     NetworkManager's, or status is not looking at the live system (--root)."""
-    desired, ports = session.desired, session.ports
-    if desired.backend != "networkmanager" or not ports.live or ports.networkmanager is None:
+    desired, ports, observed = session.desired, session.ports, session.observed
+    if desired.backend != "networkmanager" or observed.nm_held is None or ports.networkmanager is None:
         return None
     found = nm_profiles(desired).get(interface)
-    if found is None:
+    held = next((h for h in observed.nm_held if found and str(h.path) == found[0]), None)
+    if held is None:
         return None
-    path, wanted = found
-    nm = ports.networkmanager
-    secrets = os.geteuid() == 0  # GetSecrets: root only under NetworkManager's default polkit policy
-    state = {"version": nm.version(), "profile": path, "uuid": wanted.uuid, "loaded": False, "loaded_from": None,
-             "active": interface in (session.observed.nm_active or ()), "secrets_compared": secrets,
-             "settings_match": None, "differences": []}
-    connection = nm.connection_path(wanted.uuid) if wanted.uuid else None
-    if connection is None:
-        return state
-    state["loaded"] = True
-    state["loaded_from"] = nm.filename(connection) or None
-    held = profile_from_settings(nm.settings(connection, secrets=secrets))
-    differences = profile_differences(wanted, held, secrets=secrets)
-    state["settings_match"] = not differences
-    state["differences"] = [d.to_json() | {"text": d.describe()} for d in differences]
-    return state
-
-
-def nm_problems(state: dict | None) -> list[str]:
-    """The ways NetworkManager's state differs from the configuration (drift: exit status 1)."""
-    if state is None:
-        return []
-    if not state["loaded"]:
-        return [f"NetworkManager: no connection {state['uuid']}: {state['profile']} is not loaded"]
-    problems = []
-    if state["loaded_from"] != state["profile"]:
-        problems.append(f"NetworkManager: loaded the connection from {state['loaded_from'] or '(memory only)'}, "
-                        f"not {state['profile']}")
-    problems.extend(f"NetworkManager: {d['text']}" for d in state["differences"])
-    return problems
+    differences = held_differences(found[1], held)
+    return {"version": ports.networkmanager.version(), "profile": str(held.path), "uuid": held.uuid,
+            "loaded": held.loaded, "loaded_from": held.loaded_from or None if held.loaded else None,
+            "active": interface in (observed.nm_active or ()), "secrets_compared": held.secrets,
+            "settings_match": not differences if held.loaded else None,
+            "differences": [d.to_json() | {"text": d.describe()} for d in differences]}
 
 
 def format_nm_lines(state: dict) -> list[str]:
+    compared = "secrets compared" if state["secrets_compared"] else "secrets not compared: GetSecrets needs root"
     if not state["loaded"]:
         return [f"  NetworkManager {state['version']}: {state['profile']} not loaded"]
     lines = [f"  NetworkManager {state['version']}: profile loaded from {state['loaded_from'] or '(memory only)'}, "
              f"connection {'active' if state['active'] else 'not active'}"]
-    compared = "secrets compared" if state["secrets_compared"] else "secrets not compared: GetSecrets needs root"
     if state["settings_match"]:
         lines.append(f"  stored settings: as rendered ({compared})")
     else:
-        lines.append(f"  stored settings: {len(state['differences'])} difference(s) from the profile ({compared})")
+        lines.append(f"  stored settings: {len(state['differences'])} difference(s) from the profile ({compared}):")
+        lines.extend(f"    {d['text']}" for d in state["differences"])
     return lines

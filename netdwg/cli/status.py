@@ -123,7 +123,7 @@ def run(args) -> int:
 
 def _run(args) -> int:
     from netdwg.apply.session import is_live
-    from netdwg.cli._status_nm import networkmanager_state, nm_problems
+    from netdwg.cli._status_nm import networkmanager_state
 
     live = is_live(args)
     session = open_status_session(args)
@@ -131,10 +131,8 @@ def _run(args) -> int:
     now = time.time()
     report = {"backend": desired.backend, "interfaces": [], "drift": [s.describe() for s in plan.steps()],
               "notes": list(plan.notes)}
-    nm_drift = []
     for device in desired.devices:
         nm_state = networkmanager_state(session, device.name)
-        nm_drift.extend(nm_problems(nm_state))
         live_device = observed.device(device.name)
         if live_device is None and desired.backend == "networkmanager" and live:
             link = session.ports.wg(device.name)  # NetworkManager's device, read like any other
@@ -157,7 +155,6 @@ def _run(args) -> int:
             routes = session.ports.routes if live else None  # the live ports read them (host.routes)
             entry["routes"] = [str(r) for r in routes(device.name)] if routes else []
         report["interfaces"].append(entry)
-    report["drift"].extend(nm_drift)
     if desired.backend == "networkmanager" and not live:
         report["notes"].append("NetworkManager not asked: --root names a directory tree, not this host")
     if args.json:
@@ -166,11 +163,11 @@ def _run(args) -> int:
         print(json.dumps(report, indent=2))
     else:
         print(format_status(report, now), end="")
-    return EXIT_OK if plan.is_empty and not nm_drift else EXIT_WARNINGS
+    return EXIT_OK if plan.is_empty else EXIT_WARNINGS
 
 
 def format_status(report: dict, now: float) -> str:
-    from netdwg.cli._status_nm import format_nm_lines, nm_problems
+    from netdwg.cli._status_nm import format_nm_lines
 
     lines = []
     for iface in report["interfaces"]:
@@ -191,20 +188,9 @@ def format_status(report: dict, now: float) -> str:
             lines.append(f"    allowed ips {', '.join(p['allowed_ips']) or '(none)'}")
         if iface["routes"]:
             lines.append("  routes: " + "; ".join(iface["routes"]))
-    held = [p for iface in report["interfaces"] for p in nm_problems(iface.get("networkmanager"))]
-    files = [d for d in report["drift"] if d not in held]
-    if files:
-        lines.append(f"drift: {len(files)} difference(s) from the configuration (netdwg plan shows them):")
-        lines.extend(f"  {d}" for d in files)
-    if held:
-        lines.append(f"drift: {len(held)} difference(s) between the profile and what NetworkManager holds:")
-        lines.extend(f"  {d}" for d in held)
-        profiles = [i["networkmanager"]["profile"] for i in report["interfaces"]
-                    if nm_problems(i.get("networkmanager"))]
-        if files:  # apply writes the files, then has NetworkManager load them
-            lines.append("  fix: netdwg apply")
-        else:  # the files are as rendered: apply would change nothing, NetworkManager must read them again
-            lines.append(f"  fix: have NetworkManager read the file again: nmcli connection load {' '.join(profiles)}")
-    if not files and not held:
+    if report["drift"]:
+        lines.append(f"drift: {len(report['drift'])} difference(s) from the configuration (netdwg plan shows them):")
+        lines.extend(f"  {d}" for d in report["drift"])
+    else:
         lines.append("in sync with the configuration")
     return "\n".join(lines) + "\n"

@@ -90,6 +90,15 @@ class NetworkManagerBus:
             merge_secrets(settings, found)
         return settings
 
+    def held_profile(self, uuid: str, secrets: bool) -> tuple[str, object] | None:
+        """(the file it was loaded from, the profile) NetworkManager holds with this uuid; None if none."""
+        from netdwg.keyfiles.settings import profile_from_settings
+
+        path = self.connection_path(uuid)
+        if path is None:
+            return None
+        return self.filename(path), profile_from_settings(self.settings(path, secrets=secrets))
+
     def filename(self, path: str) -> str:
         """The file NetworkManager loaded the connection from ("" for one it holds only in memory)."""
         return self._property(path, CONNECTION_IFACE, "Filename")

@@ -68,6 +68,8 @@ class HostState:
     networkd_version: int | None = None
     # NetworkManager hosts: the interfaces whose connection is active now (None: not asked)
     nm_active: tuple[str, ...] | None = None
+    # NetworkManager hosts: what it holds for each desired profile (None: not asked)
+    nm_held: tuple["NmHeld", ...] | None = None
 
     def file(self, path: PurePosixPath) -> FileState | None:
         return next((f for f in self.files if f.path == path), None)
@@ -210,6 +212,20 @@ class Reload:
         if self.reconfigure:
             calls.append("ReconfigureLink " + " ".join(self.reconfigure))
         return "networkd: " + ", ".join(calls)
+
+
+@dataclass(frozen=True, slots=True)
+class NmHeld:
+    """What NetworkManager holds for a profile netdwg renders: the connection with its uuid (None: not
+    loaded), the file it was loaded from, and its settings as a profile (GetSettings; the secrets from
+    GetSecrets only when `secrets`, which needs root)."""
+
+    path: PurePosixPath  # the rendered keyfile
+    uuid: str
+    loaded: bool = False  # a connection with that uuid exists
+    loaded_from: str = ""  # its Filename ("": held in memory only)
+    profile: object | None = None  # netdwg.keyfiles.wireguard.NmWireGuard, when loaded
+    secrets: bool = False
 
 
 @dataclass(frozen=True, slots=True)

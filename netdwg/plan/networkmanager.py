@@ -6,6 +6,10 @@ where the connection is active, Reapplies the stored profile on its device, so p
 (Device.Reapply, version-checked by the caller). netdwg does not change peers over UAPI/genetlink behind
 NetworkManager's back: NetworkManager would put its own peers back on the next reapply or reconnect.
 
+A profile whose file is as rendered but which NetworkManager holds otherwise (not loaded, loaded from
+another file, other settings: netdwg.plan.nm_drift, from what observe asked over D-Bus) is loaded again
+too: the file is the configuration, and NetworkManager's copy of it must follow.
+
 What Reapply does to sessions, from NetworkManager's source (nm-device-wireguard.c, link_config): in
 reapply mode it sets peers without WGDEVICE_F_REPLACE_PEERS unless a peer was removed; when one is, it
 replaces every peer, so every other peer handshakes again.
@@ -18,6 +22,7 @@ from pathlib import PurePosixPath
 from netdwg.errors import NetdwgError
 from netdwg.keyfiles import load_nm_wireguard
 from netdwg.plan.model import DesiredHost, FileChange, HostState, NmLoad
+from netdwg.plan.nm_drift import held_differences
 
 CONNECTIONS = PurePosixPath("/etc/NetworkManager/system-connections")
 
@@ -35,6 +40,8 @@ def plan_networkmanager(files: tuple[FileChange, ...], desired: DesiredHost, obs
                         notes: list[str]) -> NmLoad | None:
     changed = [f for f in files if f.path.parent == CONNECTIONS and f.path.suffix == ".nmconnection"]
     paths = [f.path for f in changed if f.action != "chmod" or f.old is not None]
+    stale = _held_otherwise(desired, observed, {f.path for f in changed}, notes)
+    paths += [path for path, _ in stale]
     if any(kind == "networkmanager" for kind, _ in observed.pending):  # an interrupted apply: load them all
         paths = sorted({*paths, *(f.path for f in desired.files if f.path.parent == CONNECTIONS)}, key=str)
     if not paths:
@@ -61,4 +68,22 @@ def plan_networkmanager(files: tuple[FileChange, ...], desired: DesiredHost, obs
             if gone:
                 notes.append(f"{name}: peer(s) {', '.join(gone)} removed: NetworkManager's Reapply then replaces "
                              f"every peer (nm-device-wireguard.c), so the other peers handshake again")
+    reapply += [name for _, name in stale if name in active]
     return NmLoad(tuple(paths), tuple(dict.fromkeys(reapply)))
+
+
+def _held_otherwise(desired: DesiredHost, observed: HostState, changing: set,
+                    notes: list[str]) -> list[tuple[PurePosixPath, str]]:
+    """(path, interface) of each profile whose file stays as it is but which NetworkManager holds otherwise."""
+    texts = {f.path: f.text for f in desired.files}
+    out = []
+    for held in observed.nm_held or ():
+        wanted = _profile(texts.get(held.path))
+        if held.path in changing or wanted is None:
+            continue
+        differences = held_differences(wanted, held)
+        if differences:
+            out.append((held.path, wanted.interface_name))
+            notes.append(f"{wanted.interface_name}: NetworkManager holds {held.path} otherwise than the file "
+                         f"({len(differences)} difference(s), netdwg status names them): LoadConnections re-reads it")
+    return out

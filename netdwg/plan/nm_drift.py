@@ -1,6 +1,7 @@
 """What differs between the WireGuard profile netdwg rendered and the one NetworkManager holds.
 
     profile_differences(wanted, held, secrets=True) -> tuple[NmDifference, ...]
+    held_differences(wanted, held: NmHeld) -> tuple[NmDifference, ...]   also: not loaded, loaded elsewhere
 
 `wanted` is the rendered keyfile read back (netdwg.keyfiles.load_nm_wireguard), `held` what NetworkManager
 reports over D-Bus (netdwg.keyfiles.settings.profile_from_settings of GetSettings, with GetSecrets merged
@@ -16,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netdwg.keyfiles.wireguard import NmIpConfig, NmWireGuard
+from netdwg.plan.model import NmHeld
 from netdwg.wireguard import WgPeer
 
 SECRET = "(secret)"
@@ -111,3 +113,14 @@ def profile_differences(wanted: NmWireGuard, held: NmWireGuard, secrets: bool = 
     _compare_ip(out, "ipv4", wanted.ipv4, held.ipv4)
     _compare_ip(out, "ipv6", wanted.ipv6, held.ipv6)
     return tuple(out)
+
+
+def held_differences(wanted: NmWireGuard, held: NmHeld) -> tuple[NmDifference, ...]:
+    """How what NetworkManager holds (observed) differs from the rendered profile: not loaded at all,
+    loaded from another file, or other settings. Empty: NetworkManager holds the profile as rendered."""
+    if not held.loaded:
+        return (NmDifference("connection.uuid", held.uuid, "(no such connection: not loaded)"),)
+    out = []
+    if held.loaded_from != str(held.path):
+        out.append(NmDifference("connection.filename", str(held.path), held.loaded_from or "(memory only)"))
+    return tuple(out) + profile_differences(wanted, held.profile, secrets=held.secrets)

@@ -44,9 +44,10 @@ def test_status_reports_what_networkmanager_holds_and_fails_when_it_cannot_ask(s
     (iface,) = report["interfaces"]
     held = iface["networkmanager"]
     assert held["version"].startswith("1.42") and held["loaded"] is False and held["settings_match"] is None
-    assert any("is not loaded" in d for d in report["drift"])
+    assert held["differences"][0]["networkmanager"] == "(no such connection: not loaded)"
+    assert any(d.startswith("NetworkManager: LoadConnections " + PROFILE) for d in report["drift"])
     text = status(node, topology).stdout
-    assert "fix: netdwg apply" in text and "nmcli" not in text, text
+    assert f"NetworkManager 1.42.4: {PROFILE} not loaded" in text and "in sync" not in text, text
 
     # 2. After apply: loaded from the rendered file, settings as rendered (secrets compared as root).
     applied = netdwg(node, "apply", "--topology", topology, "--host", "ana", timeout=120)
@@ -68,7 +69,8 @@ def test_status_reports_what_networkmanager_holds_and_fails_when_it_cannot_ask(s
     assert "stored settings: as rendered (secrets compared)" in text.stdout and "in sync" in text.stdout
 
     # 3. NetworkManager holds other settings than the file (loaded from an edited copy, the file put
-    # back): the file is in sync, NetworkManager is not; each setting named, no secret shown.
+    # back): the file is in sync, NetworkManager is not; each setting named, no secret shown; plan
+    # reloads the profile and apply makes NetworkManager hold it as rendered again.
     original = node.read_file(PROFILE)
     topology_secrets = load_scenario("networkmanager")[1]
     other_psk = "A" * 43 + "="
@@ -86,15 +88,18 @@ def test_status_reports_what_networkmanager_holds_and_fails_when_it_cannot_ask(s
     assert set(found) == {"wireguard.mtu", "endpoint", "preshared-key"}
     assert (found["wireguard.mtu"]["wanted"], found["wireguard.mtu"]["networkmanager"]) == ("1380", "1420")
     assert found["preshared-key"]["wanted"] == found["preshared-key"]["networkmanager"] == "(secret)"
-    assert any("wireguard.mtu: the profile says 1380, NetworkManager holds 1420" in d for d in report["drift"])
+    assert report["drift"] == [f"NetworkManager: LoadConnections {PROFILE}"]
     text = status(node, topology).stdout
-    assert "drift: 3 difference(s) between the profile and what NetworkManager holds" in text
-    assert f"nmcli connection load {PROFILE}" in text and "in sync" not in text
-    shown = drifted.stdout + drifted.stderr + text
+    assert "stored settings: 3 difference(s) from the profile (secrets compared):" in text
+    assert "    wireguard.mtu: the profile says 1380, NetworkManager holds 1420" in text and "in sync" not in text
+    plan = netdwg(node, "plan", "--topology", topology, "--host", "ana")
+    assert plan.returncode == 1 and "NetworkManager holds " + PROFILE + " otherwise than the file" in plan.stdout
+    shown = drifted.stdout + drifted.stderr + text + plan.stdout + plan.stderr
     assert other_psk not in shown
     for key in [*topology_secrets.preshared_keys.values(), *topology_secrets.private_keys.values()]:
         assert key.reveal_base64() not in shown
-    assert nm.load_connections([PROFILE]) == []  # back as rendered
+    fixed = netdwg(node, "apply", "--topology", topology, "--host", "ana", timeout=120)
+    assert fixed.returncode == 0 and f"LoadConnections {PROFILE}" in fixed.stderr, fixed.stdout + fixed.stderr
     assert status(node, topology).returncode == 0
 
     # 4. A device on the interface is read over UAPI like on the other backends (NetworkManager cannot

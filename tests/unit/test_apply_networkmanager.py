@@ -68,6 +68,11 @@ class MemoryNetworkManager:
     def is_active(self, interface: str, uuid: str) -> bool:
         return self.active.get(interface) == uuid
 
+    def held_profile(self, uuid: str, secrets: bool):
+        if uuid not in self.stored:
+            return None
+        return self.path_of[uuid], self.stored[uuid]
+
     def activate(self, interface: str, uuid: str) -> None:
         self.active[interface] = uuid
         self.applied[interface] = self.stored[uuid]
@@ -174,6 +179,27 @@ def test_a_profile_networkmanager_refuses_rolls_everything_back(tmp_path):
     assert (tmp_path / PROFILE).read_text() == before
     nm.refuse.clear()
     assert nm.calls[-1] == f"load /{PROFILE}"  # told about the old profile again
+
+
+def test_a_profile_networkmanager_holds_otherwise_than_its_file_is_loaded_again(tmp_path):
+    """The file is as rendered, NetworkManager's copy is not (loaded from an edited file since put back):
+    plan says so and apply has it re-read the file (and reapplied, the connection being active)."""
+    nm = MemoryNetworkManager(tmp_path)
+    apply_files(tmp_path, nm, files_of())
+    (uuid,) = nm.stored
+    nm.stored[uuid] = dataclasses.replace(nm.stored[uuid], mtu=1420)
+    nm.activate(IFACE, uuid)
+    nm.calls.clear()
+    said, plan = apply_files(tmp_path, nm, files_of())
+    assert not plan.files and plan.networkmanager.paths == (Path(f"/{PROFILE}"),)
+    assert plan.networkmanager.reapply == (IFACE,)
+    assert any("NetworkManager holds" in note and "otherwise than the file" in note for note in plan.notes)
+    assert nm.calls == [f"load /{PROFILE}", f"reapply {IFACE}"]
+    assert nm.stored[uuid].mtu == 1380
+    assert apply_files(tmp_path, nm, files_of())[1].is_empty
+    nm.stored.clear()  # unloaded behind netdwg's back (the file still there): loaded again
+    assert apply_files(tmp_path, nm, files_of())[1].networkmanager.paths == (Path(f"/{PROFILE}"),)
+    assert uuid in nm.stored
 
 
 def test_networkmanager_not_running_fails_before_any_change(tmp_path):

@@ -7,12 +7,13 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
+from pathlib import PurePosixPath
 
-from netdwg.cli._status_nm import nm_problems
 from netdwg.keyfiles import load_nm_wireguard
 from netdwg.keyfiles.wireguard import NmRoute
 from netdwg.keys import PresharedKey, genkey
-from netdwg.plan.nm_drift import profile_differences
+from netdwg.plan.model import NmHeld
+from netdwg.plan.nm_drift import held_differences, profile_differences
 from netdwg.wireguard import Endpoint, WgPeer
 from golden_support import render_scenario
 
@@ -103,14 +104,17 @@ def test_secrets_are_compared_but_never_shown_and_skipped_without_getsecrets():
     assert (missing.wanted, missing.held) == ("(secret)", "(none)")
 
 
-def test_status_counts_a_profile_not_loaded_or_loaded_from_elsewhere_or_stored_otherwise_as_drift():
-    state = {"uuid": "u", "profile": "/etc/NetworkManager/system-connections/wg-fjord.nmconnection",
-             "loaded": False, "loaded_from": None, "differences": []}
-    (problem,) = nm_problems(state)
-    assert problem.endswith("wg-fjord.nmconnection is not loaded") and problem.startswith("NetworkManager: ")
-    loaded = state | {"loaded": True, "loaded_from": state["profile"]}
-    assert nm_problems(loaded) == []
-    assert "not /etc/NetworkManager" in nm_problems(loaded | {"loaded_from": "/run/x.nmconnection"})[0]
-    differs = loaded | {"differences": [{"text": "wireguard.mtu: the profile says 1380, NetworkManager holds 1420"}]}
-    assert nm_problems(differs) == ["NetworkManager: wireguard.mtu: the profile says 1380, NetworkManager holds 1420"]
-    assert nm_problems(None) == []
+def test_not_loaded_loaded_from_another_file_or_held_otherwise_are_differences():
+    wanted = rendered()
+    path = PurePosixPath("/etc/NetworkManager/system-connections/wg-fjord.nmconnection")
+    (missing,) = held_differences(wanted, NmHeld(path, wanted.uuid))
+    assert (missing.setting, missing.held) == ("connection.uuid", "(no such connection: not loaded)")
+    same = NmHeld(path, wanted.uuid, True, str(path), held_like(wanted), secrets=True)
+    assert held_differences(wanted, same) == ()
+    elsewhere = dataclasses.replace(same, loaded_from="/run/NetworkManager/system-connections/x.nmconnection")
+    assert [d.setting for d in held_differences(wanted, elsewhere)] == ["connection.filename"]
+    otherwise = dataclasses.replace(same, profile=dataclasses.replace(held_like(wanted), mtu=1420))
+    assert [d.setting for d in held_differences(wanted, otherwise)] == ["wireguard.mtu"]
+    # without GetSecrets (not root) the secrets NetworkManager did not report are no difference
+    unread = dataclasses.replace(same, secrets=False, profile=held_like(wanted, private_key=None))
+    assert held_differences(wanted, unread) == ()
