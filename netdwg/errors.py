@@ -21,7 +21,7 @@ EXIT_WARNINGS = 1  # warnings with --strict, or "changes pending" for plan-like 
 EXIT_ERROR = 2  # the user's input is wrong (file, topology, arguments)
 EXIT_NOPERM = 77  # sysexits EX_NOPERM: needs root / file not accessible
 EXIT_INTERNAL = 70  # sysexits EX_SOFTWARE: a bug in netdwg
-EXIT_UNAVAILABLE = 69  # sysexits EX_UNAVAILABLE: `status` could not ask a service it needs (NetworkManager)
+EXIT_UNAVAILABLE = 69  # sysexits EX_UNAVAILABLE: `status` could not ask a service it needs (NetworkManager, networkd)
 
 
 class Severity(enum.Enum):

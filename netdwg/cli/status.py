@@ -32,8 +32,8 @@ examples:
   netdwg status --json | jq '.interfaces[].peers[] | select(.latest_handshake == null)'
   netdwg status --json | jq '.interfaces[].networkmanager.differences'
 
-exit status: 0 in sync, 1 drift found, 2 bad input, 69 NetworkManager (or the
-system D-Bus) did not answer, 77 not permitted.
+exit status: 0 in sync, 1 drift found, 2 bad input, 69 a service status must ask
+(NetworkManager, networkd) or the system D-Bus did not answer, 77 not permitted.
 """
 
 HOST_CONFIG_DIRS = ("etc/systemd/network", "etc/wireguard", "etc/netplan")
