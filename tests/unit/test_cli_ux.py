@@ -327,6 +327,9 @@ def test_console_ctrl_c_exits_130_without_a_traceback():
                 break
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
+        # stdin stays open until it has exited, as a terminal's does: closing it at once (communicate)
+        # races the signal with an end of input, read as "no private key on stdin" (exit 2).
+        proc.wait(timeout=30)
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
