@@ -89,3 +89,27 @@ def test_inventory_reports_a_broken_topology_with_netdwgs_message(tmp_path, env)
     res = _run(["ansible-inventory", "-i", str(source), "--list"], dict(env, ANSIBLE_INVENTORY_UNPARSED_FAILED="1"))
     assert res.returncode != 0
     assert "netdwg.conf" in res.stderr and "hubb" in res.stderr
+
+
+def test_the_apply_module_writes_a_bundle_file_only_when_it_differs_with_its_mode_from_the_start(tmp_path, monkeypatch):
+    """The bundle travels inside the apply task: a file is replaced (mode set before its first byte) only
+    when its text, mode or owner differs, so a no-change run writes nothing."""
+    monkeypatch.syspath_prepend(str(COLLECTIONS))
+    from ansible_collections.netdwg.wireguard.plugins.modules.apply import write_bundle
+
+    modes = []
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: (modes.append(os.fstat(fd).st_mode & 0o777), real_write(fd, data))[1])
+    store = tmp_path / "etc" / "netdwg.secrets"
+    assert write_bundle(str(store), "[preshared_keys]\n", 0o600) is True
+    assert modes == [0o600] and store.read_text() == "[preshared_keys]\n" and store.stat().st_mode & 0o777 == 0o600
+    inode = store.stat().st_ino
+    assert write_bundle(str(store), "[preshared_keys]\n", 0o600) is False and store.stat().st_ino == inode
+    store.chmod(0o644)
+    assert write_bundle(str(store), "[preshared_keys]\n", 0o600) is True and store.stat().st_mode & 0o777 == 0o600
+    assert write_bundle(str(store), "[public_keys]\n", 0o600) is True and store.read_text() == "[public_keys]\n"
+    topology = store.parent / "netdwg.conf"
+    modes.clear()
+    assert write_bundle(str(topology), "[network]\n", 0o644) is True
+    assert modes == [0o644] and topology.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in store.parent.iterdir()) == ["netdwg.conf", "netdwg.secrets"]  # no temporary file
