@@ -206,8 +206,10 @@ def test_every_module_imports_with_debian12_libraries(debian_root):
 def test_unit_suite_passes_with_debian12_libraries(debian_root, commit):
     """tests/unit, run by Debian's pytest against the installed package."""
     # git: the systemd table generator's tests (tools/ comes with the tests) read tags of a checkout.
+    # python3-prometheus-client (Suggests, for netdwg metrics): the guard counters' export runs on
+    # Debian's 0.16 as netdwg-metrics.service would.
     in_root(debian_root, "apt-get", "install", "-y", "-q", "--no-install-recommends",
-            "python3-pytest", "python3-hypothesis", "git")
+            "python3-pytest", "python3-hypothesis", "git", "python3-prometheus-client")
     # The same commit the package was built from,
     # without the netdwg/ package itself, so the tests import the installed
     # one from /usr/lib/python3/dist-packages. Under /srv: some tests run
