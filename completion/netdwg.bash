@@ -1,20 +1,29 @@
 # bash completion for netdwg(8)                               -*- shell-script -*-
 #
-# Verbs and options are read from netdwg's own --help (cached per command
-# path for the shell session), so new verbs complete without editing this
+# Verbs, options and what each option takes (its metavar: DIR, FILE,
+# {a,b}) are read from netdwg's own --help (cached per command path for the
+# shell session), so new verbs and options complete without editing this
 # file. Host names come from the topology file (--topology, else
 # /etc/netdwg/netdwg.conf).
 
 declare -gA _netdwg_help_cache
 
-# _netdwg_help WORDS...: the --help text of "netdwg WORDS...", cached.
-_netdwg_help()
+# _netdwg_cache WORDS...: run "netdwg WORDS... --help" once per shell
+# session. Call it outside $(...): a command substitution is a subshell,
+# whose additions to the cache are lost.
+_netdwg_cache()
 {
     local key="netdwg $*"  # never empty: bash rejects an empty subscript
     if [[ -z ${_netdwg_help_cache[$key]+set} ]]; then
         _netdwg_help_cache[$key]=$(LC_ALL=C COLUMNS=200 "${_netdwg_prog:-netdwg}" "$@" --help 2>/dev/null)
     fi
-    printf '%s\n' "${_netdwg_help_cache[$key]}"
+}
+
+# _netdwg_help WORDS...: the --help text of "netdwg WORDS...".
+_netdwg_help()
+{
+    _netdwg_cache "$@"
+    printf '%s\n' "${_netdwg_help_cache[netdwg $*]}"
 }
 
 # Subcommands listed by argparse: the 4-space-indented names under the
@@ -27,9 +36,30 @@ _netdwg_subcommands()
         inpos && /^    [a-z][a-z0-9-]*( |$)/ { print $1 }'
 }
 
+# The usage lines and the option entries (-h, --help; --topology FILE, -t FILE)
+# of the help, without descriptions and examples, which mention other
+# verbs' options.
+_netdwg_synopsis()
+{
+    _netdwg_help "$@" | awk '
+        /^usage:/       { inusage = 1 }
+        inusage && /^$/ { inusage = 0 }
+        inusage         { print; next }
+        /^  -/          { sub(/^  /, ""); sub(/  .*/, ""); print }'
+}
+
 _netdwg_options()
 {
-    _netdwg_help "$@" | grep -oE '(^|[ ,])--?[a-zA-Z][a-zA-Z0-9-]*' | tr -d ' ,' | sort -u
+    _netdwg_synopsis "$@" | grep -oE '(^|[][ ,(|])--?[a-zA-Z][a-zA-Z0-9-]*' | sed 's/^[^-]*//' | sort -u
+}
+
+# _netdwg_metavar OPTION WORDS...: what OPTION takes ("--out DIR" gives DIR,
+# "--type {unit,sysctl}" gives {unit,sysctl}); nothing for a flag.
+_netdwg_metavar()
+{
+    local option=$1
+    shift
+    _netdwg_synopsis "$@" | grep -oE -- "(^|[][ ,(|])$option (\{[^}]*\}|[^] ,|)]+)" | head -n 1 | sed 's/.* //'
 }
 
 # Host names: the [[name]] subsections of [hosts] in the topology file.
@@ -61,10 +91,11 @@ _netdwg()
     for ((i = 1; i < cword; i++)); do
         w=${words[i]}
         case $w in
-            --topology) topology=${words[i+1]} ;;
+            --topology|-t) topology=${words[i+1]} ;;
             --topology=*) topology=${w#--topology=} ;;
             -*) ;;
             *)
+                _netdwg_cache "${path[@]}"
                 subs=$(_netdwg_subcommands "${path[@]}")
                 if grep -qxF -- "$w" <<<"$subs"; then
                     path+=("$w")
@@ -73,23 +104,37 @@ _netdwg()
         esac
     done
 
+    _netdwg_cache "${path[@]}"
+
+    # The value of an option, by what the verb's --help says it takes.
+    local takes=
     case $prev in
-        --out|--root|--from|--state-dir|--leases)
+        --topology|-t) takes=FILE ;;  # also before the verb
+        --host|--only) takes=HOST ;;
+        -*) takes=$(_netdwg_metavar "$prev" "${path[@]}") ;;
+    esac
+    case $takes in
+        "") ;;  # a flag, or not an option: complete the next word below
+        DIR|LEASES)
             COMPREPLY=($(compgen -d -- "$cur"))
             compopt -o filenames 2>/dev/null
             return
             ;;
-        --topology|-t|--png|--config|--learned|--status|--state)
+        FILE|TOPOLOGY|CONFIG|LEARNED|STATUS|STATE)  # the guard's file options name no metavar
             COMPREPLY=($(compgen -f -- "$cur"))
             compopt -o filenames 2>/dev/null
             return
             ;;
-        --host)
+        HOST)
             COMPREPLY=($(compgen -W "$(_netdwg_hosts "$topology")" -- "$cur"))
             return
             ;;
-        --format)
-            COMPREPLY=($(compgen -W "networkd wg-quick netplan networkmanager" -- "$cur"))
+        "{"*"}")
+            takes=${takes#"{"} takes=${takes%"}"}
+            COMPREPLY=($(compgen -W "${takes//,/ }" -- "$cur"))
+            return
+            ;;
+        *)  # a number, an address, a name: nothing to offer
             return
             ;;
     esac

@@ -59,7 +59,9 @@ def test_completes_host_names_from_the_topology():
 
 
 def test_completes_formats():
-    assert complete("render", "--format", "") == ["networkd", "wg-quick", "netplan", "networkmanager"]
+    # Each verb's own choices, as its --help lists them.
+    assert sorted(complete("render", "--format", "")) == ["netplan", "networkd", "networkmanager", "wg-quick"]
+    assert sorted(complete("show", "--format", "")) == ["dot", "png", "svg"]
 
 
 def test_completes_nested_verbs_and_their_positional_hosts(cli_verbs):
