@@ -40,6 +40,7 @@ The usual flow: write /etc/netdwg/netdwg.conf (see netdwg.conf(5)), then
   netdwg lab up FILE; netdwg lab check   prove the design in namespaces first
 
 Exit codes: 0 ok, 1 warnings (--strict) or pending changes, 2 bad input,
+69 a service did not answer (status: NetworkManager, networkd, D-Bus),
 77 not permitted (run as root), 70 a bug in netdwg (please report it),
 130 interrupted (Ctrl-C). Every command has --help with examples.
 """

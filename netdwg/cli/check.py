@@ -50,6 +50,7 @@ examples:
   netdwg check /etc/wireguard/wg0.conf /etc/sysctl.d/99-netdwg.conf
   netdwg check --systemd-version 249 hub.netdev  warn about keys newer than v249
   netdwg check --systemd-version 257 /etc/systemd/network   Debian 13's networkd
+  netdwg check --systemd-version 258 out/        Arch's networkd: Kind=hsr, no netdevsim
   netdwg check --type sysctl forwarding.conf     when the name does not tell
   netdwg check --json /etc/netplan/*.yaml | jq '.diagnostics[]'
 
@@ -68,7 +69,8 @@ def register(subparsers) -> None:
     parser.add_argument("--json", action="store_true", help="print the diagnostics as JSON")
     parser.add_argument("--systemd-version", type=int, default=None, metavar="N",
                         help="the systemd version the unit files are for (default: this host's networkd, "
-                             "else 252, Debian 12); picks the key tables of that release")
+                             "else 252, Debian 12); picks the key tables of that release (237-260; "
+                             "a newer N uses 260's)")
     parser.add_argument("--type", choices=KINDS, dest="kind", help="check every FILE as this kind (default: guessed from each path)")
     parser.set_defaults(func=run)
 

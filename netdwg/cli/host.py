@@ -13,12 +13,13 @@ from netdwg.errors import NetdwgError, Severity, Span
 from netdwg.topology.inputs import add_topology_argument, read_text_file
 
 DESCRIPTION = """\
-Add a host to, set keys of one, or remove one from, the topology file. Only the lines that must
-change are touched: your comments, order and indentation stay. `remove` also
-drops the host from every allow/reach list and removes site pairs it ends;
-with --forget-keys its private key and PSKs leave the secrets store too.
-The result is linted first; it is not written when it has errors (--force
-writes anyway), and --dry-run only shows the diff.
+Add a host to, set keys of one (or of many: set --from FILE), or remove one
+from, the topology file. Only the lines that must change are touched: your
+comments, order and indentation stay. `remove` also drops the host from every
+allow/reach list and removes site pairs it ends; with --forget-keys its
+private key and PSKs leave the secrets store too. The result is linted first;
+it is not written when it has errors (--force writes anyway), and --dry-run
+only shows the diff.
 """
 
 EPILOG = """\
@@ -29,6 +30,7 @@ examples:
   netdwg host remove ben --forget-keys
   netdwg host set ana public_key=$(ssh ana cat /etc/netdwg/keys/wg0.pub)   # ana keeps its own key
   echo '{"ana": {"public_key": "..."}, "ben": {"public_key": "..."}}' | netdwg host set --from -
+  netdwg host set --from gathered-keys.json --dry-run   # many hosts: one lint, one write
   netdwg host add cy role=roaming address=10.99.0.6 --dry-run
   netdwg host remove ben --json | jq -r .diff
 
@@ -47,10 +49,10 @@ def register(subparsers) -> None:
     add.add_argument("name", metavar="NAME")
     add.add_argument("settings", nargs="*", metavar="KEY=VALUE", help="e.g. role=roaming address=10.99.0.6")
     set_ = verbs.add_parser("set", help="set keys of a host section (or of many, --from)",
-                            description="Set KEY=VALUE in [[NAME]]: a key already there keeps its line and "
-                                        "comment, a new one goes after the section's last key. With --from, "
-                                        "the settings of many hosts at once (one lint, one write: a fleet "
-                                        "tool records every gathered public key in one call).", epilog=EPILOG,
+                            description="Set KEY=VALUE in [[NAME]]: a key already there keeps its line and\n"
+                                        "comment, a new one goes after the section's last key. With --from, the\n"
+                                        "settings of many hosts at once (one lint, one write: a fleet tool\n"
+                                        "records every gathered public key in one call).", epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     set_.add_argument("name", metavar="NAME", nargs="?")
     set_.add_argument("settings", nargs="*", metavar="KEY=VALUE", help="e.g. public_key=BASE64")

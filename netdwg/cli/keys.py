@@ -27,7 +27,8 @@ pubkey reads a private key on stdin and prints its public key, genpsk prints a
 new preshared key. Keys are 32 bytes in base64; any tool that reads wg's keys
 reads these. For the topology's own secrets store, use generate (fill in
 missing keys and PSKs), rotate HOST (a new key; prints who must re-apply) and
-export --host HOST --out FILE (the store HOST needs: its own key only).
+export --host HOST --out FILE (the store HOST needs: its own key only; with
+--out-dir DIR, every host's store as DIR/HOST.secrets in one run).
 
 A private key or PSK is never printed to a terminal: send it to a file or a
 pipe. Like wg, genkey and genpsk warn when the file they write can be read by
@@ -41,6 +42,7 @@ examples:
   netdwg keys genkey | tee /etc/wireguard/wg0.key | netdwg keys pubkey
   (umask 077; netdwg keys genpsk > /etc/wireguard/hub-oslo.psk)
   netdwg keys rotate ben --topology /etc/netdwg/netdwg.conf
+  netdwg keys export --out-dir /srv/fleet/exports   every host's store: exports/HOST.secrets
 
 exit codes: 0 ok, 2 bad input (not a key) or refusing to print a secret to a terminal.
 """
