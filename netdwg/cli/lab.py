@@ -43,6 +43,7 @@ examples:
   netdwg lab status                       what is running
   netdwg lab down                         remove everything
   netdwg lab demo examples/1-offices.conf all of the above with a report (make demo)
+  netdwg lab demo examples/6-nm-laptop.conf   the same, a laptop on NetworkManager (make demo-nm)
   netdwg lab up --ssh examples/1-offices.conf   hosts left for Ansible, sshd on each; netdwg lab fleet
 
 exit status: 0 ok, 1 check found a mismatch, 2 bad input or lab failure, 77 not root.
@@ -135,7 +136,9 @@ def register(subparsers) -> None:
                                         "office and back with iperf3 (tunnel vs LAN), print a report, and "
                                         "tear everything down.",
                             epilog="examples:\n  netdwg lab demo examples/1-offices.conf\n"
-                                   "  netdwg lab demo examples/3-site-to-site.conf")
+                                   "  netdwg lab demo examples/3-site-to-site.conf\n"
+                                   "  netdwg lab demo examples/6-nm-laptop.conf    a laptop on NetworkManager "
+                                   "(make demo-nm)")
     demo.add_argument("topology")
     demo.set_defaults(func=run_demo)
     parser.set_defaults(func=lambda args: (parser.print_help(), EXIT_ERROR)[1])
