@@ -182,10 +182,14 @@ def leave_and_wait(lab, baseline) -> None:
     # networkd drops the lease ~2 s after carrier loss (NetworkManager some seconds later); join again
     # only after, like a real re-join
     wait_until(lambda: not lab.has_lan_address("lan0"), timeout=20, interval=0.05, what="lease dropped")
+    # NetworkManager withdraws the DHCP4Config some 70 ms after the address: the next join then starts
+    # without the last visit's lease (else the fix may come from it, before the new lease is published)
+    time.sleep(0.2)
 
 
 def bench_reaction(lab, mon: RouteMonitor, bus: BusMonitor, manager: str, joins: int, baseline) -> None:
     samples, to_mac, mac_to_fix, slow, from_lease, own = [], [], [], [], [], []
+    early = 0  # fixed before the lease signal: the facts were all there already (the last visit's lease)
     blockers: dict[str, int] = {}
     load = os.getloadavg()[0]
     for i in range(joins):
@@ -200,7 +204,14 @@ def bench_reaction(lab, mon: RouteMonitor, bus: BusMonitor, manager: str, joins:
         t_mac = next((t for t, l in lines if _is_router_mac(l)), None)
         t_lease = bus.lease_time(bus_mark, manager, t_lan)
         if t_lease is not None and t_fix is not None:
-            from_lease.append((t_fix - t_lease) * 1000)
+            if t_fix >= t_lease:
+                from_lease.append((t_fix - t_lease) * 1000)
+            else:
+                early += 1
+        try:  # the guard writes its status file 50 ms after a change
+            wait_until(lambda: guard_lease_reactions(lab)[0] != own_before[0], timeout=0.5, interval=0.01)
+        except Exception:
+            pass  # no lease sample this join (the fix came from a link event)
         own_after = guard_lease_reactions(lab)
         if own_after[0] == own_before[0] + 1:
             own.append((own_after[1] - own_before[1]) * 1000)
@@ -221,7 +232,7 @@ def bench_reaction(lab, mon: RouteMonitor, bus: BusMonitor, manager: str, joins:
     if from_lease:
         print(f"reaction over {len(from_lease)} joins (lease on D-Bus -> tunnel route deleted): "
               f"p50 {pct(from_lease, 50):.1f} ms, p99 {pct(from_lease, 99):.1f} ms, max {max(from_lease):.1f} ms "
-              f"(target p99 <= 10 ms idle; {loads})")
+              f"(target p99 <= 10 ms idle; {loads})" + (f"; {early} more fixed before the lease signal" if early else ""))
     if own:
         print(f"  the guard's own samples (lease signal received -> kernel ack), {len(own)} joins: "
               f"p50 {pct(own, 50):.1f} ms, p99 {pct(own, 99):.1f} ms, max {max(own):.1f} ms")

@@ -474,9 +474,6 @@ def run_guard(args: argparse.Namespace) -> int:
     paths = GuardPaths(config=args.config, state=args.state, learned=args.learned, status=args.status,
                        leases=args.leases)
     guard = Guard(config, paths, use_dbus=not args.no_dbus, dns_refresh=args.dns_refresh)
-    # The loop reacts; the netlink reader and the worker thread only feed it. A thread that wants the GIL
-    # waits up to this long for the holder to yield (default 5 ms, half the reaction target).
-    sys.setswitchinterval(0.001)
     return asyncio.run(_serve(guard))
 
 
