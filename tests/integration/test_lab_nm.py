@@ -118,7 +118,9 @@ def test_networkmanager_laptop_takes_the_leases_as_it_roams_and_lab_check_passes
     site = next(s for s in status["sites"] if s["site"] == "a")
     assert site["verdict"] == "trusted" and site["dev"] == ROAM_IF, site
     # it acted on a lease: on this laptop only NetworkManager's DHCP4Config delivers one (no networkd, no
-    # networkd lease files), so the guard read it from NetworkManager over the laptop's bus
+    # networkd lease files), so the guard read it from NetworkManager over the laptop's bus. (A clean-clone
+    # run once saw none; one race that can lose a lease, a device scan interleaved with a Dhcp4Config
+    # change in the guard's D-Bus source, is closed since.)
     series = {s["trigger"]: sum(s["buckets"]) for s in status["counters"]["reaction_seconds"]["series"]}
     assert series.get("lease", 0) >= 1, status["counters"]
     assert not list(node.path("/run/systemd/netif").glob("leases/*"))

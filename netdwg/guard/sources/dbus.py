@@ -150,6 +150,11 @@ class DbusSources:
         self._unmanaged: set[int] = set()  # links networkd said it does not manage
         self._describing: dict[int, float | None] = {}  # links with a DescribeLink in flight -> next one due
         self._nm_options: dict[str, dict] = {}  # DHCP4Config object path -> its latest Options signalled
+        # A scan (a new device: each roam's LAN link) and a device's Dhcp4Config change both read and
+        # replace the maps above across awaits: interleaved, the scan's older view of a device ("/",
+        # no lease yet) overwrote the mapping the change had just made, and the lease's Options signal
+        # then found no device and was never delivered. One at a time, in the order signalled.
+        self._nm_lock = asyncio.Lock()
         self._last: dict[tuple, object] = {}
         self._task: asyncio.Task | None = None
         self._pending: set[asyncio.Task] = set()
@@ -267,6 +272,10 @@ class DbusSources:
 
     async def _nm_device_config(self, device: str, config: str, at: float) -> None:
         """A device's Dhcp4Config changed: the lease it points to, or none ("/")."""
+        async with self._nm_lock:
+            await self._nm_device_config_now(device, config, at)
+
+    async def _nm_device_config_now(self, device: str, config: str, at: float) -> None:
         try:
             dev = await self._nm_name(device)
             for stale in [c for c, d in self._nm_configs.items() if d == device and c != config]:
@@ -337,6 +346,10 @@ class DbusSources:
 
     async def _scan_nm(self, at: float) -> None:
         """Every device's lease, read afresh: at start, after a restart, when the device list changed."""
+        async with self._nm_lock:
+            await self._scan_nm_now(at)
+
+    async def _scan_nm_now(self, at: float) -> None:
         try:
             (devices,) = await self._call(NM, NM_PATH, NM, "GetDevices")
         except Exception:
