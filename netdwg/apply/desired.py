@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from netdwg.errors import ConfigError, NetdwgError, NotPermittedError, ParseError, SecretsError, Span
-from netdwg.keyfiles import load_nm_wireguard
+from netdwg.keyfiles import CONNECTIONS_DIR, load_nm_wireguard
 from netdwg.keys import PresharedKey, PrivateKey
 from netdwg.netplan import load_netplan
 from netdwg.plan.model import DesiredHost
@@ -28,7 +28,6 @@ from netdwg.wgquick.view import load_wgquick
 from netdwg.wireguard import WgDevice
 
 NETWORKD_DIRS = ("etc/systemd/network", "run/systemd/network")
-NM_CONNECTIONS = "/etc/NetworkManager/system-connections"
 
 
 def file_policy(path: PurePosixPath, text: str) -> tuple[int, str, str, bool]:
@@ -45,7 +44,7 @@ def file_policy(path: PurePosixPath, text: str) -> tuple[int, str, str, bool]:
         return MODE_NETWORKD_SECRET, "root", "systemd-network", True
     if suffix == ".netdev" or suffix == ".network":
         return MODE_PUBLIC, "root", "root", False
-    if str(path).startswith(("/etc/wireguard/", "/etc/netplan/", "/etc/NetworkManager/system-connections/")):
+    if str(path).startswith(("/etc/wireguard/", "/etc/netplan/", f"{CONNECTIONS_DIR}/")):
         return MODE_PRIVATE, "root", "root", True
     if name.endswith(".nft"):
         return MODE_PRIVATE if has_key else MODE_PUBLIC, "root", "root", False
@@ -173,7 +172,7 @@ def _read_one(f: RenderedFile, where: str, secret, devices: list, routes: list, 
     elif str(path.parent) == "/etc/netplan" and path.suffix in (".yaml", ".yml"):
         devices.extend(devices_from_netplan(text, where, secret))
         return "netplan"
-    elif str(path.parent) == NM_CONNECTIONS and path.suffix == ".nmconnection":
+    elif str(path.parent) == str(CONNECTIONS_DIR) and path.suffix == ".nmconnection":
         devices.append(load_nm_wireguard(text, where).device)
         return "networkmanager"
     elif str(path.parent) == "/etc/sysctl.d" and path.suffix == ".conf":

@@ -13,9 +13,9 @@ from netdwg.errors import NetdwgError
 from netdwg.host.detect import open_wg_link
 from netdwg.host.files import RootFiles
 from netdwg.host.ports import Firewall, Networkd, NetworkManager, Sysctls, WgLink
-from netdwg.keyfiles import load_nm_wireguard
 from netdwg.plan.diff import NETWORKD_DIRS
 from netdwg.plan.model import DesiredHost, HostState, NmHeld
+from netdwg.plan.networkmanager import desired_profiles
 from netdwg.rendered import RenderedFile
 from netdwg.unitfile.effective import locate_unit
 
@@ -72,8 +72,9 @@ def observe(desired: DesiredHost, ports: Ports) -> HostState:
     nm_active = nm_held = None
     if ports.live:
         if desired.backend == "networkmanager":
-            nm_active = _nm_active(desired, ports)  # NetworkManager owns the devices: netdwg does not read them
-            nm_held = _nm_held(desired, ports)
+            profiles = desired_profiles(desired) if ports.networkmanager is not None else ()
+            nm_active = _nm_active(profiles, ports)  # NetworkManager owns the devices: netdwg does not read them
+            nm_held = _nm_held(profiles, ports)
         for device in () if desired.backend == "networkmanager" else desired.devices:
             link = ports.wg(device.name)
             if link is not None:
@@ -94,27 +95,25 @@ def observe(desired: DesiredHost, ports: Ports) -> HostState:
                      _networkd_version(desired, states, ports), nm_active, nm_held)
 
 
-def _nm_active(desired: DesiredHost, ports: Ports) -> tuple[str, ...] | None:
+def _nm_active(profiles: tuple, ports: Ports) -> tuple[str, ...] | None:
     """The interfaces on which NetworkManager has netdwg's connection (by its uuid) activated."""
     if ports.networkmanager is None:
         return None
-    profiles = [load_nm_wireguard(f.text, str(f.path)) for f in desired.files if f.path.suffix == ".nmconnection"]
-    return tuple(p.interface_name for p in profiles if p.uuid and ports.networkmanager.is_active(p.interface_name, p.uuid))
+    return tuple(p.interface_name for _, p in profiles
+                 if p.uuid and ports.networkmanager.is_active(p.interface_name, p.uuid))
 
 
-def _nm_held(desired: DesiredHost, ports: Ports) -> tuple[NmHeld, ...] | None:
+def _nm_held(profiles: tuple, ports: Ports) -> tuple[NmHeld, ...] | None:
     """What NetworkManager holds for each desired profile; its secrets only as root (GetSecrets needs it
     under NetworkManager's default polkit policy)."""
     if ports.networkmanager is None:
         return None
     secrets = os.geteuid() == 0
     out = []
-    for f in desired.files:
-        if f.path.suffix != ".nmconnection":
-            continue
-        uuid = load_nm_wireguard(f.text, str(f.path)).uuid
+    for path, profile in profiles:
+        uuid = profile.uuid
         held = ports.networkmanager.held_profile(uuid, secrets) if uuid else None
-        out.append(NmHeld(f.path, uuid or "", held is not None, held[0] if held else "", held[1] if held else None,
+        out.append(NmHeld(path, uuid or "", held is not None, held[0] if held else "", held[1] if held else None,
                           secrets))
     return tuple(out)
 

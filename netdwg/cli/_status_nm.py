@@ -11,20 +11,13 @@ fails (ServiceUnavailableError) rather than report a state it could not read.
 
 from __future__ import annotations
 
-from netdwg.keyfiles import load_nm_wireguard
+from netdwg.plan.networkmanager import desired_profiles
 from netdwg.plan.nm_drift import held_differences
-
-NM_CONNECTIONS = "/etc/NetworkManager/system-connections"
 
 
 def nm_profiles(desired) -> dict[str, tuple[str, object]]:
     """interface -> (keyfile path, rendered profile) of the host's NetworkManager profiles."""
-    out = {}
-    for f in desired.files:
-        if str(f.path.parent) == NM_CONNECTIONS and f.path.suffix == ".nmconnection":
-            profile = load_nm_wireguard(f.text, str(f.path))
-            out[profile.interface_name] = (str(f.path), profile)
-    return out
+    return {profile.interface_name: (str(path), profile) for path, profile in desired_profiles(desired)}
 
 
 def networkmanager_state(session, interface: str) -> dict | None:

@@ -23,7 +23,7 @@ import time
 
 from netdwg.host.networkmanager import NetworkManagerBus
 from netdwg.host.uapi import UapiWgLink
-from netdwg.keyfiles import NmIpConfig, NmWireGuard, keyfile_group, keyfile_line
+from netdwg.keyfiles import CONNECTIONS_DIR, NmIpConfig, NmWireGuard, keyfile_group, keyfile_line
 from netdwg.keyfiles.settings import profile_from_settings
 from netdwg.lab.sandbox import Node, SandboxError
 from netdwg.lab.world import Uplink
@@ -32,7 +32,7 @@ from netdwg.render.networkmanager import profile_uuid
 from netdwg.topology.hostconfig import HostConfig
 
 NM_BINARY = "/usr/sbin/NetworkManager"
-CONNECTIONS = "/etc/NetworkManager/system-connections"
+CONNECTIONS = str(CONNECTIONS_DIR)  # as a string: it goes into node commands and paths
 NM_CONF = """[main]
 plugins=keyfile
 dhcp=internal

@@ -20,11 +20,16 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from netdwg.errors import NetdwgError
-from netdwg.keyfiles import load_nm_wireguard
+from netdwg.keyfiles import CONNECTIONS_DIR, NmWireGuard, load_nm_wireguard
 from netdwg.plan.model import DesiredHost, FileChange, HostState, NmLoad
 from netdwg.plan.nm_drift import held_differences
 
-CONNECTIONS = PurePosixPath("/etc/NetworkManager/system-connections")
+
+
+def desired_profiles(desired: DesiredHost) -> tuple[tuple[PurePosixPath, NmWireGuard], ...]:
+    """(path, profile) of every NetworkManager profile the host should have, each read once."""
+    return tuple((f.path, load_nm_wireguard(f.text, str(f.path))) for f in desired.files
+                 if f.path.parent == CONNECTIONS_DIR and f.path.suffix == ".nmconnection")
 
 
 def _profile(text: str | None):
@@ -38,12 +43,12 @@ def _profile(text: str | None):
 
 def plan_networkmanager(files: tuple[FileChange, ...], desired: DesiredHost, observed: HostState,
                         notes: list[str]) -> NmLoad | None:
-    changed = [f for f in files if f.path.parent == CONNECTIONS and f.path.suffix == ".nmconnection"]
+    changed = [f for f in files if f.path.parent == CONNECTIONS_DIR and f.path.suffix == ".nmconnection"]
     paths = [f.path for f in changed if f.action != "chmod" or f.old is not None]
     stale = _held_otherwise(desired, observed, {f.path for f in changed}, notes)
     paths += [path for path, _ in stale]
     if any(kind == "networkmanager" for kind, _ in observed.pending):  # an interrupted apply: load them all
-        paths = sorted({*paths, *(f.path for f in desired.files if f.path.parent == CONNECTIONS)}, key=str)
+        paths = sorted({*paths, *(f.path for f in desired.files if f.path.parent == CONNECTIONS_DIR)}, key=str)
     if not paths:
         return None
     active = set(observed.nm_active or ())

@@ -22,11 +22,10 @@ from __future__ import annotations
 import uuid
 from pathlib import PurePosixPath
 
-from netdwg.keyfiles import NmIpConfig, NmRoute, NmWireGuard, format_nm_wireguard, keyfile_comment
+from netdwg.keyfiles import CONNECTIONS_DIR, NmIpConfig, NmRoute, NmWireGuard, format_nm_wireguard, keyfile_comment
 from netdwg.rendered import MODE_PRIVATE, RenderedFile
 from netdwg.topology.hostconfig import HostConfig, WgInterface
 
-CONNECTIONS_DIR = PurePosixPath("/etc/NetworkManager/system-connections")
 HEADER = "Managed by netdwg: edit the topology and run 'netdwg render', not this file."
 _UUID_NAMESPACE = uuid.UUID("5a6e2f0c-3a53-4c1e-9d4e-6e657464776b")  # netdwg's own, fixed forever
 
